@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * dusk_proto.h - the dusk wire protocol.
+ *
+ * This one file is used verbatim by the kernel helper (kmod/, dusk.ko) and
+ * by the user-level runtime (runtime/, libdusk). Everything on the wire is a
+ * fixed-width little-endian field; structures are packed by construction
+ * (every field naturally aligned, explicit padding that must be zero).
+ *
+ * Transport: UDP. Each datagram is one message:
+ *
+ *	struct dusk_hdr | payload (hdr.len bytes)
+ *
+ * Authentication: hdr.mac is HMAC-SHA256 over the datagram from hdr.magic
+ * (offset DUSK_MAC_LEN) to its end. HELLO and its reply are keyed with the
+ * 32-byte master key given to both sides (dusk.ko's "key" parameter, the
+ * runtime's key file). Every other message is keyed with the session key
+ *
+ *	HMAC-SHA256(master, "dusk-session-v1" | client nonce | server nonce |
+ *		    session id as __le32)
+ *
+ * A datagram whose MAC, magic, version, type, flags, length or reserved
+ * fields are wrong is dropped and counted, never answered. A replayed one
+ * (seq not fresh in its channel's window) is dropped and counted.
+ *
+ * Sequence numbers: each sender keeps one counter per channel per session,
+ * starting at 1; each receiver keeps a DUSK_REPLAY_WINDOW-bit window per
+ * channel. A retransmission is a new datagram (new seq) with the same id.
+ *
+ * Request ids: the runtime numbers its requests 1, 2, 3... per session. The
+ * kernel executes an id at most once: a retransmitted request whose id it
+ * has executed gets the recorded reply again. An id older than the
+ * kernel's record (more than DUSK_ID_WINDOW behind the newest) gets
+ * -ESTALE and is not executed. A reply carries its request's id, type and
+ * DUSK_F_REPLY, and hdr.status: 0 or a negative errno.
+ *
+ * Channels: the runtime's main thread of control talks on DUSK_CHAN_MAIN;
+ * its watchdog (a separate process that outlives a stopped or crashed
+ * program) sends PING and BYE on DUSK_CHAN_WATCHDOG. The kernel answers on
+ * the channel and to the address a request came from; HOOK messages go to
+ * the address of the latest authenticated DUSK_CHAN_MAIN datagram.
+ *
+ * Messages (R = runtime to kernel request, K = kernel to runtime):
+ *
+ * R HELLO	session 0, struct dusk_hello -> struct dusk_hello_reply and
+ *		DUSK_REGION records. Opens a pending session; it replaces
+ *		the current one when its first authenticated request
+ *		arrives. -EPROTONOSUPPORT: version mismatch (the reply's
+ *		hdr.version is the kernel's). -EINVAL: bad parameters.
+ * R BYE	no payload -> empty. Ends the session now.
+ * R PING	no payload -> struct dusk_stats. A heartbeat: a session with
+ *		no authenticated datagram for hello.heartbeat_ms ends.
+ * R READ	struct dusk_read -> len bytes. -EFAULT: some byte is not
+ *		readable kernel memory. -EINVAL: len 0 or beyond max_dgram.
+ * R WRITE	struct dusk_write, then nr_segs segments -> empty. Segments
+ *		are applied in order; -EFAULT stops at the first bad one.
+ * R CALL	struct dusk_call, then nr_segs segments (a commit applied
+ *		first) -> struct dusk_call_reply. -EFAULT: fn is not kernel
+ *		text. -EPERM: fn changes the caller's context (locks, RCU,
+ *		preemption, irqs) and must be emulated by the runtime.
+ * R SYM	name bytes (no NUL) -> struct dusk_sym_reply. -ENOENT.
+ * R ALLOC	struct dusk_alloc -> struct dusk_alloc_reply. Session-owned:
+ *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.
+ * R FREE	struct dusk_free -> empty. -ENOENT: not this session's.
+ * R HOOK_REGISTER struct dusk_hook_register -> struct dusk_hook_handle.
+ *		-EINVAL: pf/hooknum, -ENODEV: net unknown, -ENOSPC.
+ * R HOOK_UNREGISTER struct dusk_hook_handle -> empty. -ENOENT.
+ * K HOOK	hdr.id is the packet id (also hdr.invocation); struct
+ *		dusk_hook_msg then nr_segs prefetched segments. Sent again
+ *		(new seq, same id) until a VERDICT names the packet or the
+ *		packet is released by policy after hello.hold_ms.
+ * R VERDICT	struct dusk_verdict, then nr_segs segments (the commit,
+ *		applied before the packet is reinjected) -> empty.
+ *		-ESTALE: the packet was already released by policy; the
+ *		commit was not applied. -EINVAL: verdict not allowed.
+ *
+ * Requests made on behalf of an invocation (a HOOK being processed) carry
+ * its id in hdr.invocation; 0 means none.
+ */
+#ifndef DUSK_PROTO_H
+#define DUSK_PROTO_H
+
+#include <linux/types.h>
+
+#define DUSK_PROTO_VERSION	1
+#define DUSK_MAGIC		0x4b535544	/* "DUSK" */
+#define DUSK_DEFAULT_PORT	7000
+#define DUSK_KEY_LEN		32
+#define DUSK_MAC_LEN		32
+#define DUSK_NONCE_LEN		16
+#define DUSK_RELEASE_LEN	64
+#define DUSK_SESSION_LABEL	"dusk-session-v1"
+
+/* Largest datagram either side sends unless HELLO agreed on less. */
+#define DUSK_MAX_DGRAM		60000
+#define DUSK_MIN_DGRAM		1024
+#define DUSK_REPLAY_WINDOW	1024
+#define DUSK_ID_WINDOW		1024
+#define DUSK_MAX_CALL_ARGS	6
+/* Prefetched segments start and end on these boundaries (within a page). */
+#define DUSK_LINE_SIZE		64
+
+enum dusk_msg_type {
+	DUSK_MSG_INVALID = 0,
+	DUSK_MSG_HELLO,
+	DUSK_MSG_BYE,
+	DUSK_MSG_PING,
+	DUSK_MSG_READ,
+	DUSK_MSG_WRITE,
+	DUSK_MSG_CALL,
+	DUSK_MSG_SYM,
+	DUSK_MSG_ALLOC,
+	DUSK_MSG_FREE,
+	DUSK_MSG_HOOK_REGISTER,
+	DUSK_MSG_HOOK_UNREGISTER,
+	DUSK_MSG_HOOK,
+	DUSK_MSG_VERDICT,
+	__DUSK_MSG_MAX
+};
+
+enum dusk_msg_flag {
+	DUSK_F_REPLY = 1U << 0,
+	DUSK_F_ALL = DUSK_F_REPLY
+};
+
+enum dusk_channel {
+	DUSK_CHAN_MAIN = 0,
+	DUSK_CHAN_WATCHDOG = 1,
+	__DUSK_CHAN_MAX
+};
+
+struct dusk_hdr {
+	__u8 mac[DUSK_MAC_LEN];
+	__le32 magic;
+	__u8 version;
+	__u8 type;		/* enum dusk_msg_type */
+	__u8 channel;		/* enum dusk_channel */
+	__u8 flags;		/* enum dusk_msg_flag */
+	__le32 session;		/* 0 in HELLO and its reply */
+	__le32 len;		/* payload bytes that follow */
+	__le64 seq;
+	__le64 id;
+	__le64 invocation;
+	__le32 status;		/* replies: 0 or a negative errno (s32) */
+	__le32 reserved;	/* zero */
+};
+
+/* A run of kernel bytes: header then len bytes, padded to 8 with zeros. */
+struct dusk_seg {
+	__le64 addr;
+	__le32 len;
+	__le32 pad;
+};
+
+#define DUSK_SEG_PAD(len)	(((len) + 7U) & ~7U)
+
+enum dusk_policy {
+	DUSK_POLICY_ACCEPT = 0,
+	DUSK_POLICY_DROP = 1,
+	__DUSK_POLICY_MAX
+};
+
+struct dusk_hello {
+	__u8 nonce[DUSK_NONCE_LEN];
+	__le32 max_dgram;	/* largest datagram the runtime takes */
+	__le32 heartbeat_ms;	/* session ends after this long unheard */
+	__le32 hold_ms;		/* longest a packet waits for a verdict */
+	__le32 hold_max;	/* most packets waiting at once */
+	__le32 policy;		/* enum dusk_policy, for released packets */
+	__le32 prefetch;	/* linear data bytes carried in HOOK */
+	__le32 window;		/* HOOK messages in flight at once */
+	__le32 pad;
+};
+
+enum dusk_region_kind {
+	DUSK_REGION_INVALID = 0,
+	DUSK_REGION_DIRECT_MAP,
+	DUSK_REGION_VMALLOC,
+	DUSK_REGION_VMEMMAP,
+	DUSK_REGION_KERNEL_IMAGE,
+	DUSK_REGION_MODULES,
+	__DUSK_REGION_MAX
+};
+
+/* A range of kernel virtual addresses the runtime mirrors contiguously. */
+struct dusk_region {
+	__le64 start;
+	__le64 size;
+	__le32 kind;		/* enum dusk_region_kind */
+	__le32 pad;
+};
+
+struct dusk_hello_reply {
+	__u8 client_nonce[DUSK_NONCE_LEN];	/* echoed */
+	__u8 nonce[DUSK_NONCE_LEN];
+	__le32 session;
+	__le32 max_dgram;	/* agreed: min of both sides */
+	__le32 page_size;
+	__le32 nr_cpus;
+	__le32 hz;
+	__le32 nr_regions;	/* struct dusk_region records follow */
+	__u8 release[DUSK_RELEASE_LEN];	/* utsname()->release, NUL padded */
+};
+
+/* Counters, as PING's reply and /proc/dusk show them. */
+struct dusk_stats {
+	__le64 rx_ok;
+	__le64 rx_bad_mac;	/* unauthenticated or wrong session */
+	__le64 rx_malformed;
+	__le64 rx_replayed;
+	__le64 tx;
+	__le64 tx_errors;
+	__le64 retransmits;	/* HOOK messages sent again */
+	__le64 hooks;		/* hooks of the session */
+	__le64 queued;		/* packets waiting for a verdict now */
+	__le64 verdicts;
+	__le64 released;	/* packets released by policy */
+	__le64 allocs;		/* live session allocations */
+};
+
+struct dusk_read {
+	__le64 addr;
+	__le32 len;
+	__le32 pad;
+};
+
+struct dusk_write {
+	__le32 nr_segs;
+	__le32 pad;
+};
+
+enum dusk_call_flag {
+	DUSK_CALL_F_ALL = 0
+};
+
+struct dusk_call {
+	__le64 fn;
+	__le64 args[DUSK_MAX_CALL_ARGS];
+	__le32 nargs;
+	__le32 flags;		/* enum dusk_call_flag */
+	__le32 nr_segs;
+	__le32 pad;
+};
+
+struct dusk_call_reply {
+	__le64 ret;
+};
+
+struct dusk_sym_reply {
+	__le64 addr;
+	__le64 size;		/* 0 when kallsyms does not know it */
+};
+
+enum dusk_alloc_flag {
+	DUSK_ALLOC_ZERO = 1U << 0,
+	DUSK_ALLOC_F_ALL = DUSK_ALLOC_ZERO
+};
+
+struct dusk_alloc {
+	__le64 size;
+	__le32 flags;		/* enum dusk_alloc_flag */
+	__le32 pad;
+};
+
+struct dusk_alloc_reply {
+	__le64 addr;
+};
+
+struct dusk_free {
+	__le64 addr;
+};
+
+struct dusk_hook_register {
+	__le64 net;		/* struct net *, 0 for init_net */
+	__le64 cookie;		/* the runtime's tag, echoed in HOOK */
+	__le32 pf;		/* NFPROTO_* */
+	__le32 hooknum;		/* NF_INET_* */
+	__le32 priority;	/* s32 */
+	__le32 pad;
+};
+
+struct dusk_hook_handle {
+	__le32 handle;
+	__le32 pad;
+};
+
+struct dusk_hook_msg {
+	__le64 cookie;
+	__le64 skb;		/* struct sk_buff * */
+	__le64 state;		/* struct nf_hook_state * */
+	__le32 handle;
+	__le32 nr_segs;		/* prefetched struct dusk_seg follow */
+};
+
+struct dusk_verdict {
+	__le64 packet;
+	__le32 verdict;		/* NF_ACCEPT, NF_DROP, NF_STOLEN */
+	__le32 nr_segs;
+};
+
+#endif /* DUSK_PROTO_H */
