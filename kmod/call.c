@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CALL: run a kernel function for the peer, in this thread's process
+ * context. Only the entry of a kernel text symbol may be called, and never
+ * a primitive that changes the caller's context (locks, RCU read sections,
+ * preemption, bottom halves, interrupts): held across network round trips
+ * they would stall RCU or deadlock. The runtime emulates those at user
+ * level instead (see ARCHITECTURE.md).
+ */
+#include <linux/kernel.h>
+#include <linux/kallsyms.h>
+#include <linux/preempt.h>
+#include <linux/irqflags.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+#include "dusk_kmod.h"
+
+typedef u64 (*dusk_fn6)(u64, u64, u64, u64, u64, u64);
+
+static const char *const dusk_denied_prefix[] = {
+	"_raw_spin_", "_raw_read_", "_raw_write_", "queued_spin_",
+	"queued_read_", "queued_write_", "rt_spin_", "rt_read_", "rt_write_",
+	"mutex_lock", "mutex_trylock", "rt_mutex_lock", "rt_mutex_trylock",
+	"ww_mutex_lock", "down_read", "down_write", "percpu_down_",
+	"rcu_read_lock", "rcu_read_unlock", "__rcu_read_", "srcu_read_",
+	"__srcu_read_", "preempt_count_", "__local_bh_", "local_bh_",
+	"_local_bh_", "migrate_disable", "migrate_enable", "local_irq_",
+	"arch_local_irq_",
+};
+
+static const char *const dusk_denied_exact[] = {
+	"mutex_unlock", "rt_mutex_unlock", "ww_mutex_unlock", "down",
+	"down_interruptible", "down_killable", "down_trylock",
+	"down_timeout", "up", "up_read", "up_write", "downgrade_write",
+	"percpu_up_read", "percpu_up_write", "preempt_schedule",
+};
+
+/* The symbol at addr, if addr is exactly its start; NULL otherwise. */
+static const char *dusk_fn_name(unsigned long addr, char *buf)
+{
+	char *plus;
+
+	sprint_symbol(buf, addr);
+	plus = strchr(buf, '+');
+	if (!plus || strncmp(plus, "+0x0/", 5))
+		return NULL;
+	*plus = '\0';
+	return buf;
+}
+
+static bool dusk_fn_denied(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dusk_denied_prefix); i++)
+		if (!strncmp(name, dusk_denied_prefix[i],
+			     strlen(dusk_denied_prefix[i])))
+			return true;
+	for (i = 0; i < ARRAY_SIZE(dusk_denied_exact); i++)
+		if (!strcmp(name, dusk_denied_exact[i]))
+			return true;
+	return false;
+}
+
+/* What a call must leave as it found it. */
+struct dusk_ctx_state {
+	int preempt;
+	bool irqs_off;
+#ifdef CONFIG_PREEMPT_RCU
+	int rcu_nesting;
+#endif
+};
+
+static void dusk_ctx_save(struct dusk_ctx_state *st)
+{
+	st->preempt = preempt_count();
+	st->irqs_off = irqs_disabled();
+#ifdef CONFIG_PREEMPT_RCU
+	st->rcu_nesting = current->rcu_read_lock_nesting;
+#endif
+}
+
+static bool dusk_ctx_same(const struct dusk_ctx_state *a,
+			  const struct dusk_ctx_state *b)
+{
+	return a->preempt == b->preempt && a->irqs_off == b->irqs_off
+#ifdef CONFIG_PREEMPT_RCU
+		&& a->rcu_nesting == b->rcu_nesting
+#endif
+		;
+}
+
+int dusk_do_call(struct dusk_req *r)
+{
+	const struct dusk_call *c = r->payload;
+	struct dusk_call_reply *rep = r->reply;
+	unsigned long fn = le64_to_cpu(c->fn);
+	u32 nargs = le32_to_cpu(c->nargs);
+	struct dusk_ctx_state before, after;
+	char sym[KSYM_SYMBOL_LEN];
+	const char *name;
+	u64 a[DUSK_MAX_CALL_ARGS];
+	unsigned int i;
+	int ret;
+
+	if (nargs > DUSK_MAX_CALL_ARGS || c->flags || c->pad)
+		return -EINVAL;
+	if (!dusk_is_text(fn))
+		return -EFAULT;
+	name = dusk_fn_name(fn, sym);
+	if (!name)
+		return -EFAULT;
+	if (dusk_fn_denied(name))
+		return -EPERM;
+
+	/* The commit that precedes the call. */
+	ret = dusk_segs_apply(c + 1, r->len - sizeof(*c),
+			      le32_to_cpu(c->nr_segs));
+	if (ret)
+		return ret;
+
+	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
+		a[i] = i < nargs ? le64_to_cpu(c->args[i]) : 0;
+	dusk_ctx_save(&before);
+	rep->ret = cpu_to_le64(((dusk_fn6)fn)(a[0], a[1], a[2], a[3], a[4],
+					      a[5]));
+	dusk_ctx_save(&after);
+	r->reply_len = sizeof(*rep);
+	if (!dusk_ctx_same(&before, &after)) {
+		pr_err("dusk: %s changed the calling context (preempt %x->%x, irqs %d->%d)\n",
+		       name, before.preempt, after.preempt, before.irqs_off,
+		       after.irqs_off);
+		if (after.irqs_off && !before.irqs_off)
+			local_irq_enable();
+		return -EDEADLK;
+	}
+	return 0;
+}

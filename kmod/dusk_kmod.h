@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dusk.ko internals: the state shared by the files of the helper module.
+ *
+ * One kernel thread (transport.c) owns the socket and the session: it
+ * receives and executes every request, sends every message and runs the
+ * timers. The only other contexts are the netfilter proxy (softirq, which
+ * queues packets under pq_lock and wakes the thread), the queue handler
+ * callbacks, and /proc/dusk (reads counters under state_lock).
+ */
+#ifndef DUSK_KMOD_H
+#define DUSK_KMOD_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/in.h>
+#include <linux/netfilter.h>
+#include <crypto/sha2.h>
+
+#include "dusk_proto.h"
+
+struct socket;
+struct task_struct;
+struct net;
+struct nf_queue_entry;
+
+/* ---- authentication (auth.c) ---- */
+
+struct dusk_mac_key {
+	struct sha256_state inner;	/* after absorbing key ^ ipad */
+	struct sha256_state outer;	/* after absorbing key ^ opad */
+};
+
+struct dusk_replay {
+	u64 top;			/* highest seq accepted */
+	unsigned long bits[DUSK_REPLAY_WINDOW / BITS_PER_LONG];
+};
+
+int dusk_key_parse(const char *hex, u8 key[DUSK_KEY_LEN]);
+void dusk_mac_key_init(struct dusk_mac_key *mk, const u8 *key, size_t len);
+void dusk_mac(const struct dusk_mac_key *mk, const void *data, size_t len,
+	      u8 out[DUSK_MAC_LEN]);
+bool dusk_mac_ok(const struct dusk_mac_key *mk, const void *dgram,
+		 size_t len);
+void dusk_mac_sign(const struct dusk_mac_key *mk, void *dgram, size_t len);
+void dusk_session_key(const u8 master[DUSK_KEY_LEN], const u8 *client_nonce,
+		      const u8 *server_nonce, u32 session_id,
+		      struct dusk_mac_key *ret);
+bool dusk_replay_check(struct dusk_replay *rw, u64 seq);
+
+/* ---- sessions (session.c) ---- */
+
+struct dusk_params {
+	u32 max_dgram;
+	u32 heartbeat_ms;
+	u32 hold_ms;
+	u32 hold_max;
+	u32 policy;
+	u32 prefetch;
+	u32 window;
+};
+
+/* A reply kept so that a retransmitted request is answered, not redone. */
+struct dusk_reply_slot {
+	u64 id;
+	s32 status;
+	u16 len;
+	u8 type;
+	u8 payload[16];
+};
+
+struct dusk_session {
+	u32 id;
+	bool active;
+	struct dusk_mac_key key;
+	u8 client_nonce[DUSK_NONCE_LEN];
+	u8 server_nonce[DUSK_NONCE_LEN];
+	u64 hello_id;
+	struct dusk_params params;
+	struct dusk_replay replay[__DUSK_CHAN_MAX];
+	u64 tx_seq[__DUSK_CHAN_MAX];
+	struct sockaddr_in peer[__DUSK_CHAN_MAX];
+	unsigned long created;		/* jiffies */
+	unsigned long last_rx;		/* jiffies */
+	u64 max_id;
+	struct dusk_reply_slot *replies;	/* DUSK_ID_WINDOW slots */
+	struct list_head allocs;
+	u64 alloc_bytes;
+	u32 nr_allocs;
+	struct list_head hooks;
+	u32 nr_hooks;
+};
+
+/* ---- the module's state ---- */
+
+struct dusk_counters {
+	u64 rx_ok;
+	u64 rx_bad_mac;
+	u64 rx_malformed;
+	u64 rx_replayed;
+	u64 tx;
+	u64 tx_errors;
+	u64 retransmits;
+	u64 verdicts;
+	u64 released;
+};
+
+struct dusk {
+	u16 port;
+	u8 master[DUSK_KEY_LEN];
+	struct dusk_mac_key master_key;
+
+	struct socket *sock;
+	struct task_struct *thread;
+	wait_queue_head_t wq;
+	bool wake;			/* work for the thread */
+
+	void *rx_buf;
+	void *tx_buf;
+
+	/* Written by the thread; state_lock lets /proc/dusk read them. */
+	struct mutex state_lock;
+	struct dusk_session *session;	/* the active one */
+	struct dusk_session *pending;	/* HELLO answered, not yet used */
+	struct dusk_counters cnt;
+
+	/* The packet queue, shared with softirq context. */
+	spinlock_t pq_lock;
+	struct list_head packets;	/* struct dusk_packet, oldest first */
+	u32 nr_packets;
+	u64 next_packet_id;
+	u32 hold_max;			/* of the active session, 0 if none */
+	u32 policy;
+	u64 rejected;			/* refused at enqueue: queue full */
+};
+
+extern struct dusk dusk;
+
+static inline void dusk_wake(void)
+{
+	WRITE_ONCE(dusk.wake, true);
+	wake_up(&dusk.wq);
+}
+
+/* ---- transport.c ---- */
+
+int dusk_transport_init(void);
+void dusk_transport_exit(void);
+int dusk_send(struct dusk_session *s, unsigned int channel,
+	      const struct sockaddr_in *to, void *dgram, size_t payload_len);
+/* Start a message in dusk.tx_buf; returns the payload area. */
+void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
+		     s32 status);
+
+/* ---- dispatch.c ---- */
+
+/* The request being executed. */
+struct dusk_req {
+	struct dusk_session *s;
+	const struct dusk_hdr *hdr;
+	const void *payload;
+	u32 len;
+	void *reply;			/* reply payload area in tx_buf */
+	u32 reply_len;
+	u32 reply_max;
+};
+
+void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
+		   const struct sockaddr_in *from);
+/* Walk the struct dusk_seg records of a payload; -EBADMSG if malformed. */
+int dusk_segs_apply(const void *p, u32 len, u32 nr_segs);
+
+/* ---- session.c ---- */
+
+void dusk_hello(const struct dusk_hdr *hdr, u32 len,
+		const struct sockaddr_in *from);
+struct dusk_session *dusk_session_find(u32 id);
+void dusk_session_activate(struct dusk_session *s);
+void dusk_session_end(struct dusk_session *s, const char *why);
+void dusk_session_service(void);
+void dusk_sessions_exit(void);
+
+/* ---- handlers: mem.c, call.c, ksym.c, alloc.c, nf_hook.c, pktq.c ---- */
+
+int dusk_do_read(struct dusk_req *r);
+int dusk_do_write(struct dusk_req *r);
+int dusk_kwrite(u64 addr, const void *src, size_t len);
+int dusk_do_call(struct dusk_req *r);
+int dusk_do_sym(struct dusk_req *r);
+int dusk_do_alloc(struct dusk_req *r);
+int dusk_do_free(struct dusk_req *r);
+void dusk_allocs_free(struct dusk_session *s);
+int dusk_do_hook_register(struct dusk_req *r);
+int dusk_do_hook_unregister(struct dusk_req *r);
+int dusk_do_verdict(struct dusk_req *r);
+
+int dusk_ksym_init(void);
+unsigned long dusk_ksym(const char *name);
+bool dusk_is_text(unsigned long addr);
+int dusk_mem_init(void);
+
+/* The queue number dusk's proxy hooks queue to; other numbers go on to
+ * the queue handler that was there before (nfnetlink_queue). */
+#define DUSK_NF_QUEUE	0xd05c
+
+struct dusk_hook {
+	struct list_head list;		/* in the session's hooks */
+	struct nf_hook_ops ops;
+	struct net *net;		/* referenced while registered */
+	struct dusk_session *s;
+	u64 cookie;
+	u32 handle;
+	bool dying;			/* proxy lets packets pass */
+};
+
+void dusk_hooks_end(struct dusk_session *s);
+struct dusk_hook *dusk_hook_of_entry(const struct nf_queue_entry *entry);
+bool dusk_hook_entry_fix(struct nf_queue_entry *entry,
+			 const struct dusk_hook *hook);
+
+int dusk_pktq_init(void);
+void dusk_pktq_exit(void);
+int dusk_pktq_enqueue(struct nf_queue_entry *entry, struct dusk_hook *hook);
+void dusk_pktq_service(struct dusk_session *s);
+void dusk_pktq_release_hook(struct dusk_hook *hook, u32 policy);
+unsigned long dusk_pktq_next_timeout(void);
+
+int dusk_procfs_init(void);
+void dusk_procfs_exit(void);
+
+#endif /* DUSK_KMOD_H */

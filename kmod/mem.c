@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel memory access for the peer: READ and WRITE through the nofault
+ * accessors, so that a bad address is an error reply, never an oops.
+ */
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+#include <linux/mm.h>
+
+#include "dusk_kmod.h"
+
+/* Not exported in 6.1: resolved at load. */
+static long (*dusk_copy_to_kernel_nofault)(void *dst, const void *src,
+					   size_t size);
+
+/*
+ * copy_to_kernel_nofault() does not check that dst is a kernel address
+ * (copy_from_kernel_nofault() does): refuse the user half and ranges that
+ * wrap, so that a peer's stray pointer cannot reach user memory.
+ */
+static bool dusk_kernel_range(u64 addr, size_t len)
+{
+	return addr >= TASK_SIZE_MAX && addr + len >= addr;
+}
+
+int dusk_kwrite(u64 addr, const void *src, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!dusk_kernel_range(addr, len))
+		return -EFAULT;
+	if (dusk_copy_to_kernel_nofault((void *)(unsigned long)addr, src, len))
+		return -EFAULT;
+	return 0;
+}
+
+int dusk_do_read(struct dusk_req *r)
+{
+	const struct dusk_read *rd = r->payload;
+	u64 addr = le64_to_cpu(rd->addr);
+	u32 len = le32_to_cpu(rd->len);
+
+	if (!len || len > r->reply_max || rd->pad)
+		return -EINVAL;
+	if (!dusk_kernel_range(addr, len))
+		return -EFAULT;
+	if (copy_from_kernel_nofault(r->reply, (void *)(unsigned long)addr, len))
+		return -EFAULT;
+	r->reply_len = len;
+	return 0;
+}
+
+int dusk_do_write(struct dusk_req *r)
+{
+	const struct dusk_write *wr = r->payload;
+
+	if (wr->pad)
+		return -EINVAL;
+	return dusk_segs_apply(wr + 1, r->len - sizeof(*wr),
+			       le32_to_cpu(wr->nr_segs));
+}
+
+int dusk_mem_init(void)
+{
+	dusk_copy_to_kernel_nofault = (void *)dusk_ksym("copy_to_kernel_nofault");
+	if (!dusk_copy_to_kernel_nofault) {
+		pr_err("dusk: copy_to_kernel_nofault not found\n");
+		return -ENOENT;
+	}
+	return 0;
+}

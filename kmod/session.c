@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sessions: HELLO opens a pending session; its first authenticated request
+ * makes it the active one, ending the previous session. A replayed HELLO
+ * thus costs a pending slot, never the running session. A session ends on
+ * BYE, on heartbeat silence, or at rmmod, and then every resource it owns
+ * goes: hooks, queued packets (released by its policy), allocations.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/jiffies.h>
+#include <linux/utsname.h>
+#include <linux/vmalloc.h>
+#include <linux/pgtable.h>
+#include <linux/inet.h>
+
+#include "dusk_kmod.h"
+
+#define DUSK_PENDING_MS		10000
+
+static int dusk_params_parse(const struct dusk_hello *h, struct dusk_params *p)
+{
+	p->max_dgram = clamp_t(u32, le32_to_cpu(h->max_dgram), DUSK_MIN_DGRAM,
+			       DUSK_MAX_DGRAM);
+	p->heartbeat_ms = le32_to_cpu(h->heartbeat_ms);
+	p->hold_ms = le32_to_cpu(h->hold_ms);
+	p->hold_max = le32_to_cpu(h->hold_max);
+	p->policy = le32_to_cpu(h->policy);
+	p->prefetch = le32_to_cpu(h->prefetch);
+	p->window = le32_to_cpu(h->window);
+	if (le32_to_cpu(h->max_dgram) < DUSK_MIN_DGRAM ||
+	    p->heartbeat_ms < 100 || p->heartbeat_ms > 3600 * 1000 ||
+	    p->hold_ms < 1 || p->hold_ms > 3600 * 1000 ||
+	    p->hold_max < 1 || p->hold_max > 65536 ||
+	    p->policy >= __DUSK_POLICY_MAX || p->prefetch > 65536 ||
+	    p->window < 1 || p->window > 1024 || h->pad)
+		return -EINVAL;
+	return 0;
+}
+
+static void dusk_region_put(struct dusk_region *r, u32 kind, unsigned long start,
+			    unsigned long size)
+{
+	r->start = cpu_to_le64(start);
+	r->size = cpu_to_le64(size);
+	r->kind = cpu_to_le32(kind);
+	r->pad = 0;
+}
+
+/* Where the kernel keeps what a module may point at, on this boot. */
+static u32 dusk_regions(struct dusk_region *r)
+{
+	unsigned long max_pfn = *(unsigned long *)dusk_ksym("max_pfn");
+	unsigned long text = dusk_ksym("_text"), end = dusk_ksym("_end");
+	u32 n = 0;
+
+	dusk_region_put(&r[n++], DUSK_REGION_DIRECT_MAP, PAGE_OFFSET,
+			max_pfn << PAGE_SHIFT);
+	dusk_region_put(&r[n++], DUSK_REGION_VMALLOC, VMALLOC_START,
+			VMALLOC_END - VMALLOC_START + 1);
+	dusk_region_put(&r[n++], DUSK_REGION_VMEMMAP, (unsigned long)vmemmap,
+			max_pfn * sizeof(struct page));
+	dusk_region_put(&r[n++], DUSK_REGION_KERNEL_IMAGE,
+			round_down(text, PAGE_SIZE),
+			round_up(end, PAGE_SIZE) - round_down(text, PAGE_SIZE));
+	dusk_region_put(&r[n++], DUSK_REGION_MODULES, MODULES_VADDR,
+			MODULES_END - MODULES_VADDR);
+	return n;
+}
+
+static void dusk_hello_reply(struct dusk_session *s, const struct dusk_hdr *hdr,
+			     const struct sockaddr_in *to)
+{
+	struct dusk_hello_reply *rep;
+	struct dusk_region *regions;
+	u32 n;
+
+	rep = dusk_msg_start(DUSK_MSG_HELLO, DUSK_F_REPLY, hdr->channel,
+			     le64_to_cpu(hdr->id), 0, 0);
+	memset(rep, 0, sizeof(*rep));
+	memcpy(rep->client_nonce, s->client_nonce, DUSK_NONCE_LEN);
+	memcpy(rep->nonce, s->server_nonce, DUSK_NONCE_LEN);
+	rep->session = cpu_to_le32(s->id);
+	rep->max_dgram = cpu_to_le32(s->params.max_dgram);
+	rep->page_size = cpu_to_le32(PAGE_SIZE);
+	rep->nr_cpus = cpu_to_le32(num_possible_cpus());
+	rep->hz = cpu_to_le32(HZ);
+	strscpy(rep->release, utsname()->release, sizeof(rep->release));
+	regions = (struct dusk_region *)(rep + 1);
+	n = dusk_regions(regions);
+	rep->nr_regions = cpu_to_le32(n);
+	dusk_send(NULL, hdr->channel, to, dusk.tx_buf,
+		  sizeof(*rep) + n * sizeof(*regions));
+}
+
+static void dusk_hello_refuse(const struct dusk_hdr *hdr,
+			      const struct sockaddr_in *to, s32 status)
+{
+	dusk_msg_start(DUSK_MSG_HELLO, DUSK_F_REPLY, hdr->channel,
+		       le64_to_cpu(hdr->id), 0, status);
+	dusk_send(NULL, hdr->channel, to, dusk.tx_buf, 0);
+}
+
+static void dusk_session_free(struct dusk_session *s)
+{
+	if (!s)
+		return;
+	kvfree(s->replies);
+	memzero_explicit(&s->key, sizeof(s->key));
+	kfree(s);
+}
+
+/* A HELLO, its MAC checked with the master key. */
+void dusk_hello(const struct dusk_hdr *hdr, u32 len,
+		const struct sockaddr_in *from)
+{
+	const struct dusk_hello *h = (const void *)(hdr + 1);
+	struct dusk_params params;
+	struct dusk_session *s;
+	u32 id;
+
+	if (hdr->type != DUSK_MSG_HELLO || hdr->flags || hdr->reserved ||
+	    hdr->channel != DUSK_CHAN_MAIN) {
+		dusk.cnt.rx_malformed++;
+		return;
+	}
+	dusk.cnt.rx_ok++;
+	if (hdr->version != DUSK_PROTO_VERSION) {
+		dusk_hello_refuse(hdr, from, -EPROTONOSUPPORT);
+		return;
+	}
+	if (len != sizeof(*h) || dusk_params_parse(h, &params)) {
+		dusk_hello_refuse(hdr, from, -EINVAL);
+		return;
+	}
+
+	/* A retransmitted HELLO gets the same answer. */
+	s = dusk.pending;
+	if (s && s->hello_id == le64_to_cpu(hdr->id) &&
+	    !memcmp(s->client_nonce, h->nonce, DUSK_NONCE_LEN)) {
+		dusk_hello_reply(s, hdr, from);
+		return;
+	}
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		goto out_nomem;
+	s->replies = kvcalloc(DUSK_ID_WINDOW, sizeof(*s->replies), GFP_KERNEL);
+	if (!s->replies)
+		goto out_session;
+	do {
+		id = get_random_u32();
+	} while (!id || (dusk.session && dusk.session->id == id));
+	s->id = id;
+	s->params = params;
+	s->hello_id = le64_to_cpu(hdr->id);
+	memcpy(s->client_nonce, h->nonce, DUSK_NONCE_LEN);
+	get_random_bytes(s->server_nonce, DUSK_NONCE_LEN);
+	dusk_session_key(dusk.master, s->client_nonce, s->server_nonce, s->id,
+			 &s->key);
+	s->created = jiffies;
+	s->last_rx = jiffies;
+	INIT_LIST_HEAD(&s->allocs);
+	INIT_LIST_HEAD(&s->hooks);
+
+	mutex_lock(&dusk.state_lock);
+	dusk_session_free(dusk.pending);
+	dusk.pending = s;
+	mutex_unlock(&dusk.state_lock);
+	dusk_hello_reply(s, hdr, from);
+	return;
+
+out_session:
+	kfree(s);
+out_nomem:
+	dusk_hello_refuse(hdr, from, -ENOMEM);
+}
+
+struct dusk_session *dusk_session_find(u32 id)
+{
+	if (dusk.session && dusk.session->id == id)
+		return dusk.session;
+	if (dusk.pending && dusk.pending->id == id)
+		return dusk.pending;
+	return NULL;
+}
+
+void dusk_session_activate(struct dusk_session *s)
+{
+	if (dusk.session)
+		dusk_session_end(dusk.session, "replaced by a new session");
+	mutex_lock(&dusk.state_lock);
+	dusk.pending = NULL;
+	s->active = true;
+	dusk.session = s;
+	mutex_unlock(&dusk.state_lock);
+
+	spin_lock_bh(&dusk.pq_lock);
+	dusk.hold_max = s->params.hold_max;
+	dusk.policy = s->params.policy;
+	spin_unlock_bh(&dusk.pq_lock);
+	pr_info("dusk: session %08x from %pISpc\n", s->id,
+		&s->peer[DUSK_CHAN_MAIN]);
+}
+
+void dusk_session_end(struct dusk_session *s, const char *why)
+{
+	if (s == dusk.pending) {
+		mutex_lock(&dusk.state_lock);
+		dusk.pending = NULL;
+		mutex_unlock(&dusk.state_lock);
+		dusk_session_free(s);
+		return;
+	}
+	pr_info("dusk: session %08x ended: %s\n", s->id, why);
+	dusk_hooks_end(s);
+	dusk_allocs_free(s);
+	spin_lock_bh(&dusk.pq_lock);
+	dusk.hold_max = 0;
+	spin_unlock_bh(&dusk.pq_lock);
+	mutex_lock(&dusk.state_lock);
+	dusk.session = NULL;
+	mutex_unlock(&dusk.state_lock);
+	dusk_session_free(s);
+}
+
+void dusk_session_service(void)
+{
+	struct dusk_session *s = dusk.session;
+
+	if (s && time_after(jiffies, s->last_rx +
+			    msecs_to_jiffies(s->params.heartbeat_ms)))
+		dusk_session_end(s, "heartbeat lost");
+	s = dusk.pending;
+	if (s && time_after(jiffies, s->created +
+			    msecs_to_jiffies(DUSK_PENDING_MS)))
+		dusk_session_end(s, "never used");
+}
+
+void dusk_sessions_exit(void)
+{
+	if (dusk.pending)
+		dusk_session_end(dusk.pending, "unload");
+	if (dusk.session)
+		dusk_session_end(dusk.session, "unload");
+}
