@@ -248,7 +248,7 @@ struct dusk_call_reply {
 
 struct dusk_sym_reply {
 	__le64 addr;
-	__le64 size;		/* 0 when kallsyms does not know it */
+	__le64 size;		/* to the next symbol (an upper bound), or 0 */
 };
 
 enum dusk_alloc_flag {

@@ -1,0 +1,202 @@
+"""dusk.ko against the wire protocol, on the real target kernel.
+
+Every property here is one the header promises: nothing unauthenticated,
+malformed or replayed is acted on; a retransmitted request executes once;
+bad addresses are error replies; a session's end releases all it owns.
+"""
+import errno
+import socket
+import struct
+import time
+
+import pytest
+
+import dusk_constants as K
+from duskwire import Session, HDR, seal
+
+NFPROTO_IPV6 = 10
+NF_INET_LOCAL_OUT = 3
+BAD_KADDR = 0xffffdead00000000
+
+
+def proc_dusk(target):
+    rc, out, err = target.exec('cat /proc/dusk')
+    assert rc == 0, err
+    return dict(line.split(' ', 1) for line in out.splitlines())
+
+
+def counter(target, name):
+    return int(proc_dusk(target)[name])
+
+
+def key_of(target):
+    return bytes.fromhex(open(target.key_file).read().strip())
+
+
+@pytest.fixture
+def sess(target):
+    s = Session(target.endpoint, key_of(target))
+    assert s.hello().status == 0
+    yield s
+    s.sock.settimeout(1.0)
+    try:
+        s.bye()
+    except (socket.timeout, TimeoutError):
+        pass
+    s.close()
+
+
+def assert_no_reply(s, wait=1.0):
+    s.sock.settimeout(wait)
+    with pytest.raises((socket.timeout, TimeoutError)):
+        s.recv()
+
+
+def test_hello_reports_the_target_kernel(target, sess):
+    rc, out, _ = target.exec('uname -r')
+    assert sess.release == out.strip()
+    kinds = {r[2] for r in sess.regions}
+    assert {K.DUSK_REGION_DIRECT_MAP, K.DUSK_REGION_VMALLOC,
+            K.DUSK_REGION_KERNEL_IMAGE, K.DUSK_REGION_MODULES} <= kinds
+    # The kernel half (4- or 5-level paging alike).
+    assert all(r[0] >= 1 << 63 and r[1] > 0 for r in sess.regions)
+
+
+def test_unauthenticated_datagram_is_dropped_and_counted(target):
+    before = counter(target, 'rx_bad_mac')
+    s = Session(target.endpoint, b'\x01' * 32)
+    _, dgram = s.datagram(K.DUSK_MSG_HELLO, b'\0' * 48)
+    s.send_raw(dgram)
+    assert_no_reply(s)
+    s.close()
+    assert counter(target, 'rx_bad_mac') == before + 1
+
+
+def test_malformed_datagrams_are_dropped_and_counted(target):
+    before = counter(target, 'rx_malformed')
+    s = Session(target.endpoint, key_of(target))
+    s.send_raw(b'short')
+    _, dgram = s.datagram(K.DUSK_MSG_PING)
+    s.send_raw(dgram[:32] + b'XXXX' + dgram[36:])          # magic
+    _, dgram = s.datagram(K.DUSK_MSG_PING)
+    s.send_raw(dgram + b'trailing')                        # length
+    assert_no_reply(s)
+    s.close()
+    assert counter(target, 'rx_malformed') == before + 3
+
+
+def test_replayed_datagram_is_dropped(target, sess):
+    before = counter(target, 'rx_replayed')
+    req_id, dgram = sess.datagram(K.DUSK_MSG_PING)
+    sess.send_raw(dgram)
+    assert sess.wait(req_id).status == 0
+    sess.send_raw(dgram)
+    assert_no_reply(sess)
+    assert counter(target, 'rx_replayed') == before + 1
+
+
+def test_retransmission_executes_once(target, sess):
+    req_id, first = sess.alloc_datagram(64)
+    sess.send_raw(first)
+    a = sess.wait(req_id)
+    # The same request again (same id, fresh seq), as after a lost reply.
+    _, again = sess.alloc_datagram(64, req_id=req_id)
+    sess.send_raw(again)
+    b = sess.wait(req_id)
+    assert a.status == b.status == 0
+    assert a.payload == b.payload
+    assert proc_dusk(target)['allocs'] == '1'
+
+
+def test_request_id_older_than_the_window_is_stale(sess):
+    req_id, dgram = sess.alloc_datagram(16, req_id=5 * K.DUSK_ID_WINDOW)
+    sess.send_raw(dgram)
+    assert sess.wait(req_id).status == 0
+    req_id, dgram = sess.alloc_datagram(16, req_id=7)
+    sess.send_raw(dgram)
+    assert sess.wait(req_id).status == -errno.ESTALE
+
+
+def test_protocol_version_mismatch_is_refused(target):
+    s = Session(target.endpoint, key_of(target))
+    assert s.hello(version=K.DUSK_PROTO_VERSION + 1).status == -errno.EPROTONOSUPPORT
+    s.close()
+
+
+def test_bad_addresses_are_error_replies(target, sess):
+    assert sess.read(BAD_KADDR, 8)[0] == -errno.EFAULT
+    assert sess.read(0x1000, 8)[0] == -errno.EFAULT          # user half
+    assert sess.write(BAD_KADDR, b'x') == -errno.EFAULT
+    assert sess.write(0x1000, b'x') == -errno.EFAULT
+    status, (banner, _) = sess.sym('linux_banner')
+    assert status == 0
+    status, data = sess.read(banner, 64)
+    assert status == 0 and data.startswith(b'Linux version')
+    rc, out, _ = target.exec('dmesg')
+    assert rc == 0
+    assert 'Oops' not in out and 'BUG:' not in out and 'WARNING:' not in out
+
+
+def test_calls_are_limited_to_safe_kernel_text(sess):
+    def call(fn, *args):
+        a = list(args) + [0] * (6 - len(args))
+        r = sess.request(K.DUSK_MSG_CALL,
+                         struct.pack('<Q6QIIII', fn, *a, len(args), 0, 0, 0))
+        return r.status, r.payload
+
+    _, (strlen, _) = sess.sym('strlen')
+    _, (banner, _) = sess.sym('linux_banner')
+    _, (spin_lock, _) = sess.sym('_raw_spin_lock')
+    _, (rcu_lock, _) = sess.sym('__rcu_read_lock')
+    status, ret = call(strlen, banner)
+    assert status == 0 and struct.unpack('<Q', ret)[0] > 20
+    assert call(banner)[0] == -errno.EFAULT                   # data, not text
+    assert call(strlen + 1, banner)[0] == -errno.EFAULT       # not an entry
+    assert call(spin_lock, banner)[0] == -errno.EPERM
+    assert call(rcu_lock)[0] == -errno.EPERM
+
+
+def ping(target, addr, count=1, wait=2):
+    rc, _, _ = target.exec(f'ping -c {count} -W {wait} {addr}')
+    return rc
+
+
+# A client that never answers HOOK messages holds every packet its hook
+# sees, the target agent's too: these tests hook IPv6 and ping ::1, which
+# the agent (IPv4) never crosses.
+
+def test_session_end_releases_hooks_and_packets(target, sess):
+    status, handle = sess.hook_register(NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0)
+    assert status == 0
+    assert proc_dusk(target)['hooks'] == '1'
+    # Nobody answers the HOOK: the packet waits until BYE releases it.
+    target.exec('(ping -6 -c 1 -W 10 ::1 > /tmp/ping.out 2>&1; echo $? >> /tmp/ping.out) &')
+    deadline = time.time() + 10
+    while not sess.hooks and time.time() < deadline:
+        sess.ping()
+    assert sess.hooks, 'no HOOK message for the ping'
+    released = counter(target, 'released')
+    assert sess.bye() == 0
+    state = proc_dusk(target)
+    assert state['session'] == 'none' and state['queued'] == '0'
+    assert int(state['released']) > released
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        out = target.exec('cat /tmp/ping.out')[1]
+        if out.strip().endswith(('0', '1')):
+            break
+        time.sleep(0.2)
+    assert out.strip().endswith('0'), out          # accepted by policy
+
+
+def test_silent_session_ends_after_its_heartbeat(target):
+    s = Session(target.endpoint, key_of(target))
+    assert s.hello(heartbeat_ms=1000).status == 0
+    assert s.hook_register(NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0)[0] == 0
+    assert proc_dusk(target)['hooks'] == '1'
+    time.sleep(2.5)
+    state = proc_dusk(target)
+    assert state['session'] == 'none'
+    assert 'hooks' not in state
+    assert ping(target, '-6 ::1') == 0
+    s.close()
