@@ -1,0 +1,994 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dusk.so - the GCC plugin that makes a kernel module's code run at user
+ * level against libdusk (runtime/), unchanged at the source level.
+ *
+ * One GIMPLE pass, "dusk", right after the CFG is built (before SSA and
+ * every optimisation, so that it sees each access exactly as written and
+ * inlined kernel helpers get instrumented inside their own bodies):
+ *
+ *  - every memory reference whose base is a pointer value becomes a
+ *    reference through __dusk_check(addr, size) (loads) or
+ *    __dusk_check_w(addr, size) (stores), which return the user-level
+ *    mirror of a kernel address and user addresses unchanged; the pointer
+ *    arguments of the memory and string builtins likewise;
+ *  - a store of a pointer value through a pointer goes through
+ *    __dusk_kptr(dest, value), so kernel memory only ever receives kernel
+ *    addresses;
+ *  - uses of variables defined elsewhere (kernel globals: init_net,
+ *    jiffies...; per-CPU variables) go through __dusk_gvar(&var), which
+ *    gives the variable's kernel address (or its own, if another file of
+ *    the module defines it); per-CPU accessors (inline asm on %gs),
+ *    interrupt flag asm, paravirt irq ops and BUG()/WARN() become runtime
+ *    calls; calls through pointers go through __dusk_fnptr(fn);
+ *  - non-inline module functions count their nesting in __dusk_enter() and
+ *    __dusk_leave(), so that the runtime commits when the outermost
+ *    callback returns.
+ * Inline asm that would touch privileged state or call into the kernel is
+ * a compile error at its source line, never a silent miscompile.
+ *
+ * Options: -fplugin-arg-dusk-verbose (a note per instrumented function).
+ * Debugging: -fdump-tree-all writes each function as the pass leaves it
+ * (the file ending in .dusk).
+ */
+#include "gcc-plugin.h"
+#include "plugin-version.h"
+#include "tree.h"
+#include "tree-pass.h"
+#include "context.h"
+#include "function.h"
+#include "basic-block.h"
+#include "gimple.h"
+#include "gimple-iterator.h"
+#include "gimplify.h"
+#include "gimplify-me.h"
+#include "stringpool.h"
+#include "attribs.h"
+#include "diagnostic.h"
+#include "stor-layout.h"
+#include "fold-const.h"
+#include "cgraph.h"
+#include "builtins.h"
+
+#include <string>
+#include <vector>
+
+int plugin_is_GPL_compatible;
+
+static struct plugin_info dusk_plugin_info = {
+	.version = "0.1",
+	.help = "instrument a kernel module to run at user level with libdusk\n"
+		"  -fplugin-arg-dusk-verbose  note each instrumented function\n",
+};
+
+static bool dusk_verbose;
+
+/* Runtime entry points (declared once per unit, defined in libdusk). */
+static tree rt_check, rt_check_w, rt_check_str, rt_check_strn, rt_kptr;
+static tree rt_gvar, rt_this_cpu_ptr, rt_preempt_count_ptr, rt_fnptr;
+static tree rt_enter, rt_leave, rt_bug;
+static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
+
+static tree dusk_decl(const char *name, tree ret, int nargs, ...)
+{
+	tree args[4], type, decl;
+	va_list ap;
+	int i;
+
+	va_start(ap, nargs);
+	for (i = 0; i < nargs; i++)
+		args[i] = va_arg(ap, tree);
+	va_end(ap);
+	type = build_function_type_array(ret, nargs, args);
+	decl = build_fn_decl(name, type);
+	TREE_PUBLIC(decl) = 1;
+	DECL_EXTERNAL(decl) = 1;
+	DECL_ARTIFICIAL(decl) = 1;
+	TREE_NOTHROW(decl) = 1;
+	return decl;
+}
+
+static void dusk_runtime_decls(void *gcc_data, void *user_data)
+{
+	tree vp = ptr_type_node, cvp = const_ptr_type_node;
+	tree sz = size_type_node, ul = long_unsigned_type_node;
+	tree v = void_type_node, u = unsigned_type_node;
+	tree cstr = build_pointer_type(build_qualified_type(char_type_node,
+							    TYPE_QUAL_CONST));
+
+	rt_check = dusk_decl("__dusk_check", vp, 2, cvp, sz);
+	rt_check_w = dusk_decl("__dusk_check_w", vp, 2, vp, sz);
+	rt_check_str = dusk_decl("__dusk_check_str", vp, 1, cvp);
+	rt_check_strn = dusk_decl("__dusk_check_strn", vp, 2, cvp, sz);
+	rt_kptr = dusk_decl("__dusk_kptr", vp, 2, vp, vp);
+	rt_gvar = dusk_decl("__dusk_gvar", vp, 1, cvp);
+	rt_this_cpu_ptr = dusk_decl("__dusk_this_cpu_ptr", vp, 1, cvp);
+	rt_preempt_count_ptr = dusk_decl("__dusk_preempt_count_ptr", vp, 0);
+	rt_fnptr = dusk_decl("__dusk_fnptr", vp, 1, vp);
+	rt_enter = dusk_decl("__dusk_enter", v, 0);
+	rt_leave = dusk_decl("__dusk_leave", v, 0);
+	rt_bug = dusk_decl("__dusk_bug", v, 3, cstr, u, u);
+	rt_irq_flags = dusk_decl("__dusk_irq_flags", ul, 0);
+	rt_irq_disable = dusk_decl("__dusk_irq_disable", v, 0);
+	rt_irq_enable = dusk_decl("__dusk_irq_enable", v, 0);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct dusk_site {
+	gimple_stmt_iterator *gsi;	/* new statements go before it */
+	location_t loc;
+};
+
+/* expr as a GIMPLE value, computed by statements inserted before the site. */
+static tree dusk_val(dusk_site *site, tree expr)
+{
+	return force_gimple_operand_gsi(site->gsi, expr, true, NULL_TREE, true,
+					GSI_SAME_STMT);
+}
+
+/* fn(args...) inserted before the site; returns its result (or NULL). */
+static tree dusk_call(dusk_site *site, tree fn, int nargs, ...)
+{
+	tree ret_type = TREE_TYPE(TREE_TYPE(fn));
+	tree lhs = NULL_TREE;
+	auto_vec<tree> args;
+	va_list ap;
+	gcall *call;
+	int i;
+
+	va_start(ap, nargs);
+	for (i = 0; i < nargs; i++)
+		args.safe_push(va_arg(ap, tree));
+	va_end(ap);
+	call = gimple_build_call_vec(fn, args);
+	if (!VOID_TYPE_P(ret_type)) {
+		lhs = create_tmp_reg(ret_type, "dusk");
+		gimple_call_set_lhs(call, lhs);
+	}
+	gimple_set_location(call, site->loc);
+	gsi_insert_before(site->gsi, call, GSI_SAME_STMT);
+	return lhs;
+}
+
+static bool dusk_runtime_fn(tree fndecl)
+{
+	const char *name;
+
+	if (!fndecl || !DECL_NAME(fndecl))
+		return false;
+	name = IDENTIFIER_POINTER(DECL_NAME(fndecl));
+	return !strncmp(name, "__dusk", 6);
+}
+
+/* A variable this unit uses but does not define. */
+static bool dusk_extern_var(tree t)
+{
+	return TREE_CODE(t) == VAR_DECL && DECL_EXTERNAL(t) &&
+	       !DECL_THREAD_LOCAL_P(t);
+}
+
+static const char *dusk_decl_name(tree t)
+{
+	return DECL_NAME(t) ? IDENTIFIER_POINTER(DECL_NAME(t)) : "";
+}
+
+/* The address runtime code should use for an extern variable. */
+static tree dusk_gvar(dusk_site *site, tree decl)
+{
+	tree addr = build_fold_addr_expr(decl);
+	tree k = dusk_call(site, rt_gvar, 1,
+			   dusk_val(site, fold_convert(const_ptr_type_node, addr)));
+
+	return dusk_val(site, fold_convert(TREE_TYPE(addr), k));
+}
+
+/* *(type *)ptr */
+static tree dusk_deref(tree ptr, tree type)
+{
+	return fold_build2(MEM_REF, type, ptr,
+			   build_int_cst(build_pointer_type(type), 0));
+}
+
+/* lhs = value (a GIMPLE value), inserted before the site. */
+static void dusk_assign_to(dusk_site *site, tree lhs, tree value)
+{
+	gassign *as = gimple_build_assign(lhs, value);
+
+	gimple_set_location(as, site->loc);
+	gsi_insert_before(site->gsi, as, GSI_SAME_STMT);
+}
+
+/* ---- memory references ----------------------------------------------------- */
+
+static tree *dusk_base_slot(tree *slot)
+{
+	while (handled_component_p(*slot))
+		slot = &TREE_OPERAND(*slot, 0);
+	return slot;
+}
+
+/*
+ * Replace extern variables at the base of the reference in *slot with a
+ * dereference of their runtime address. Returns true if the reference now
+ * goes through a pointer (and so needs checking as an access).
+ */
+static bool dusk_rebase(dusk_site *site, tree *slot)
+{
+	tree *base = dusk_base_slot(slot), b = *base;
+
+	if (dusk_extern_var(b)) {
+		*base = dusk_deref(dusk_gvar(site, b), TREE_TYPE(b));
+		return true;
+	}
+	if (TREE_CODE(b) == TARGET_MEM_REF) {
+		error_at(site->loc, "dusk: unexpected %<TARGET_MEM_REF%>");
+		return false;
+	}
+	if (TREE_CODE(b) != MEM_REF)
+		return false;
+	if (TREE_CODE(TREE_OPERAND(b, 0)) == ADDR_EXPR) {
+		tree d = TREE_OPERAND(TREE_OPERAND(b, 0), 0);
+
+		if (!dusk_extern_var(d))
+			return false;
+		TREE_OPERAND(b, 0) = dusk_gvar(site, d);
+	}
+	return true;
+}
+
+/* The part of a reference that has an address (bit-fields do not). */
+static tree dusk_addressable(tree ref)
+{
+	while ((TREE_CODE(ref) == COMPONENT_REF &&
+		DECL_BIT_FIELD(TREE_OPERAND(ref, 1))) ||
+	       TREE_CODE(ref) == BIT_FIELD_REF)
+		ref = TREE_OPERAND(ref, 0);
+	return ref;
+}
+
+/*
+ * Make the access *slot go through the runtime's check: with a the first
+ * byte the access touches and t = __dusk_check(a, size), the base pointer p
+ * becomes p + (t - a) (the mirror is contiguous wherever the object is).
+ * Returns t, or NULL if the reference needs no check.
+ */
+static tree dusk_check_ref(dusk_site *site, tree *slot, bool store)
+{
+	tree ref = *slot, access, size, addr, t, *base, p, ut, delta;
+
+	if (!handled_component_p(ref) && TREE_CODE(ref) != MEM_REF &&
+	    TREE_CODE(ref) != TARGET_MEM_REF && TREE_CODE(ref) != VAR_DECL)
+		return NULL_TREE;
+	if (!dusk_rebase(site, slot))
+		return NULL_TREE;
+	ref = *slot;
+	access = dusk_addressable(ref);
+	size = TYPE_SIZE_UNIT(TREE_TYPE(access));
+	if (!size || TREE_CODE(size) != INTEGER_CST) {
+		error_at(site->loc, "dusk: access of variable size through a pointer");
+		return NULL_TREE;
+	}
+	addr = dusk_val(site, fold_convert(ptr_type_node,
+					   build_fold_addr_expr(unshare_expr(access))));
+	t = dusk_call(site, store ? rt_check_w : rt_check, 2, addr,
+		      fold_convert(size_type_node, size));
+	base = dusk_base_slot(slot);
+	p = TREE_OPERAND(*base, 0);
+	ut = pointer_sized_int_node;
+	delta = fold_build2(MINUS_EXPR, ut, fold_convert(ut, t),
+			    fold_convert(ut, addr));
+	TREE_OPERAND(*base, 0) = dusk_val(site, fold_convert(TREE_TYPE(p),
+		fold_build2(PLUS_EXPR, ut, fold_convert(ut, p), delta)));
+	return t;
+}
+
+/* &ref: no access, but an extern variable at its base needs its address. */
+static void dusk_check_addr(dusk_site *site, tree *slot)
+{
+	tree inner;
+
+	if (TREE_CODE(*slot) != ADDR_EXPR)
+		return;
+	inner = TREE_OPERAND(*slot, 0);
+	if (TREE_CODE(inner) == FUNCTION_DECL || TREE_CODE(inner) == STRING_CST ||
+	    TREE_CODE(inner) == LABEL_DECL)
+		return;
+	inner = unshare_expr(inner);
+	{
+		tree *base = dusk_base_slot(&inner), b = *base;
+
+		if (dusk_extern_var(b))
+			*base = dusk_deref(dusk_gvar(site, b), TREE_TYPE(b));
+		else if (TREE_CODE(b) == MEM_REF &&
+			 TREE_CODE(TREE_OPERAND(b, 0)) == ADDR_EXPR &&
+			 dusk_extern_var(TREE_OPERAND(TREE_OPERAND(b, 0), 0)))
+			TREE_OPERAND(b, 0) = dusk_gvar(site,
+				TREE_OPERAND(TREE_OPERAND(b, 0), 0));
+		else
+			return;
+	}
+	*slot = dusk_val(site, fold_convert(TREE_TYPE(*slot),
+					    build_fold_addr_expr(inner)));
+}
+
+/* An operand of a statement: an address, a memory reference or a value. */
+static tree dusk_operand(dusk_site *site, tree *slot, bool store)
+{
+	if (!*slot)
+		return NULL_TREE;
+	if (TREE_CODE(*slot) == ADDR_EXPR) {
+		dusk_check_addr(site, slot);
+		return NULL_TREE;
+	}
+	return dusk_check_ref(site, slot, store);
+}
+
+/* ---- builtins and calls ------------------------------------------------------ */
+
+static void dusk_wrap_arg(dusk_site *site, gcall *call, unsigned int i,
+			  tree fn, tree size)
+{
+	tree arg = gimple_call_arg(call, i), t;
+
+	if (size)
+		t = dusk_call(site, fn, 2,
+			      dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(
+				TYPE_ARG_TYPES(TREE_TYPE(fn)))), arg)),
+			      dusk_val(site, fold_convert(size_type_node, size)));
+	else
+		t = dusk_call(site, fn, 1,
+			      dusk_val(site, fold_convert(const_ptr_type_node, arg)));
+	gimple_call_set_arg(call, i, dusk_val(site, fold_convert(TREE_TYPE(arg), t)));
+}
+
+/* Pointer arguments of the memory and string builtins. */
+static void dusk_builtin(dusk_site *site, gcall *call)
+{
+	tree fndecl = gimple_call_fndecl(call), n;
+
+	switch (DECL_FUNCTION_CODE(fndecl)) {
+	case BUILT_IN_MEMCPY:
+	case BUILT_IN_MEMMOVE:
+	case BUILT_IN_MEMPCPY:
+		n = gimple_call_arg(call, 2);
+		dusk_wrap_arg(site, call, 1, rt_check, n);
+		dusk_wrap_arg(site, call, 0, rt_check_w, n);
+		break;
+	case BUILT_IN_MEMSET:
+		dusk_wrap_arg(site, call, 0, rt_check_w, gimple_call_arg(call, 2));
+		break;
+	case BUILT_IN_MEMCMP:
+	case BUILT_IN_BCMP:
+		n = gimple_call_arg(call, 2);
+		dusk_wrap_arg(site, call, 0, rt_check, n);
+		dusk_wrap_arg(site, call, 1, rt_check, n);
+		break;
+	case BUILT_IN_MEMCHR:
+		dusk_wrap_arg(site, call, 0, rt_check, gimple_call_arg(call, 2));
+		break;
+	case BUILT_IN_STRLEN:
+	case BUILT_IN_STRCHR:
+	case BUILT_IN_STRRCHR:
+		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
+		break;
+	case BUILT_IN_STRNLEN:
+		dusk_wrap_arg(site, call, 0, rt_check_strn, gimple_call_arg(call, 1));
+		break;
+	case BUILT_IN_STRCMP:
+	case BUILT_IN_STRSTR:
+		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
+		dusk_wrap_arg(site, call, 1, rt_check_str, NULL_TREE);
+		break;
+	case BUILT_IN_STRNCMP:
+		n = gimple_call_arg(call, 2);
+		dusk_wrap_arg(site, call, 0, rt_check_strn, n);
+		dusk_wrap_arg(site, call, 1, rt_check_strn, n);
+		break;
+	case BUILT_IN_STRCPY:
+	case BUILT_IN_STRCAT:
+	case BUILT_IN_STRNCPY:
+	case BUILT_IN_STRNCAT:
+		error_at(site->loc, "dusk: %qD is not supported at user level "
+			 "(the kernel deprecates it too: use strscpy)", fndecl);
+		break;
+	default:
+		break;
+	}
+}
+
+static void dusk_call_stmt(dusk_site *site, gcall *call)
+{
+	tree fndecl = gimple_call_fndecl(call);
+	unsigned int i;
+
+	if (gimple_call_internal_p(call) || dusk_runtime_fn(fndecl))
+		return;
+	for (i = 0; i < gimple_call_num_args(call); i++)
+		dusk_operand(site, gimple_call_arg_ptr(call, i), false);
+	if (fndecl && fndecl_built_in_p(fndecl, BUILT_IN_NORMAL))
+		dusk_builtin(site, call);
+	if (!fndecl) {
+		/* A call through a pointer, which may hold a kernel address. */
+		tree fn = gimple_call_fn(call);
+		tree t = dusk_call(site, rt_fnptr, 1,
+				   dusk_val(site, fold_convert(ptr_type_node, fn)));
+
+		gimple_call_set_fn(call, dusk_val(site, fold_convert(TREE_TYPE(fn), t)));
+	}
+}
+
+/* ---- inline asm ----------------------------------------------------------------- */
+
+/* The template without comment lines and labels, one instruction a line. */
+static std::vector<std::string> dusk_asm_lines(const char *tmpl)
+{
+	std::vector<std::string> lines;
+	std::string s(tmpl), cur;
+
+	for (char &c : s)
+		if (c == ';')
+			c = '\n';
+	s += '\n';
+	for (char c : s) {
+		if (c != '\n') {
+			cur += c;
+			continue;
+		}
+		size_t b = cur.find_first_not_of(" \t");
+		if (b != std::string::npos) {
+			cur = cur.substr(b);
+			size_t colon = cur.find(':');
+			/* "771:" labels */
+			if (colon != std::string::npos && colon > 0 &&
+			    cur.find_first_not_of("0123456789") == colon)
+				cur = cur.substr(colon + 1);
+			b = cur.find_first_not_of(" \t");
+			cur = b == std::string::npos ? "" : cur.substr(b);
+			if (!cur.empty() && cur[0] != '#')
+				lines.push_back(cur);
+		}
+		cur.clear();
+	}
+	return lines;
+}
+
+static bool dusk_has(const std::string &s, const char *w)
+{
+	return s.find(w) != std::string::npos;
+}
+
+/* Operand n of an asm: outputs first, then inputs, as GCC numbers them. */
+static tree dusk_asm_op(gasm *stmt, unsigned int n, bool *is_out)
+{
+	unsigned int nout = gimple_asm_noutputs(stmt);
+
+	*is_out = n < nout;
+	if (n < nout)
+		return gimple_asm_output_op(stmt, n);
+	if (n - nout < gimple_asm_ninputs(stmt))
+		return gimple_asm_input_op(stmt, n - nout);
+	return NULL_TREE;
+}
+
+/* The operand number after "%%gs:%" (or "%gs:%"), -1 if none. */
+static int dusk_gs_operand(const std::string &arg)
+{
+	size_t at = arg.find("gs:%");
+
+	if (at == std::string::npos)
+		return -1;
+	at += 4;
+	while (at < arg.size() && ISALPHA(arg[at]))
+		at++;
+	return at < arg.size() && ISDIGIT(arg[at]) ? atoi(arg.c_str() + at) : -1;
+}
+
+static int dusk_reg_operand(const std::string &arg)
+{
+	size_t at = arg.find('%');
+
+	if (at == std::string::npos || arg.find("gs:") != std::string::npos)
+		return -1;
+	at++;
+	while (at < arg.size() && ISALPHA(arg[at]))
+		at++;
+	return at < arg.size() && ISDIGIT(arg[at]) ? atoi(arg.c_str() + at) : -1;
+}
+
+/* The object a %gs operand names: "m"(var) or "p"(&var). */
+static tree dusk_percpu_object(tree op)
+{
+	tree v = TREE_VALUE(op);
+	const char *c = TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op)));
+
+	if (strchr(c, 'p') && POINTER_TYPE_P(TREE_TYPE(v)))
+		return dusk_deref(v, TREE_TYPE(TREE_TYPE(v)));
+	return v;
+}
+
+/* Split "a, b" at top-level commas. */
+static std::vector<std::string> dusk_asm_args(const std::string &line,
+					      std::string *mnemonic)
+{
+	std::vector<std::string> args;
+	size_t sp = line.find_first_of(" \t");
+	std::string rest, cur;
+	int depth = 0;
+
+	*mnemonic = line.substr(0, sp);
+	if (sp == std::string::npos)
+		return args;
+	rest = line.substr(sp);
+	for (char c : rest) {
+		if (c == '(')
+			depth++;
+		if (c == ')')
+			depth--;
+		if (c == ',' && !depth) {
+			args.push_back(cur);
+			cur.clear();
+			continue;
+		}
+		if (c != ' ' && c != '\t')
+			cur += c;
+	}
+	if (!cur.empty())
+		args.push_back(cur);
+	return args;
+}
+
+/* mov, add, sub, and, or, xor, inc, dec with an AT&T size suffix. */
+static std::string dusk_op_base(const std::string &m)
+{
+	static const char *const ops[] = { "mov", "add", "sub", "and", "or",
+					   "xor", "inc", "dec" };
+
+	for (const char *op : ops) {
+		size_t n = strlen(op);
+
+		if (!m.compare(0, n, op) &&
+		    (m.size() == n || (m.size() == n + 1 && strchr("bwlq", m[n]))))
+			return op;
+	}
+	return "";
+}
+
+/*
+ * A per-CPU access on %gs: becomes the same operation on the object
+ * __dusk_this_cpu_ptr() names (the kernel's copy for the CPU of the
+ * invocation, or the module's own single copy).
+ */
+static bool dusk_asm_percpu(dusk_site *site, gasm *stmt, const std::string &line)
+{
+	std::string m, op;
+	std::vector<std::string> args = dusk_asm_args(line, &m);
+	int gs_idx = -1, gs_no = -1, other_no = -1;
+	tree gs_op, obj, type, p, mem, val = NULL_TREE;
+	bool gs_out, other_out = false;
+	enum tree_code code = ERROR_MARK;
+	unsigned int i;
+
+	op = dusk_op_base(m);
+	for (i = 0; i < args.size(); i++) {
+		if (dusk_gs_operand(args[i]) >= 0) {
+			gs_idx = i;
+			gs_no = dusk_gs_operand(args[i]);
+		}
+	}
+	if (op.empty() || gs_no < 0)
+		return false;
+	gs_op = dusk_asm_op(stmt, gs_no, &gs_out);
+	if (!gs_op)
+		return false;
+	obj = dusk_percpu_object(gs_op);
+	type = TREE_TYPE(obj);
+
+	if (TREE_CODE(obj) == VAR_DECL &&
+	    !strcmp(dusk_decl_name(obj), "__preempt_count")) {
+		/* Preemption is emulated at user level, never the kernel's. */
+		p = dusk_call(site, rt_preempt_count_ptr, 0);
+	} else if (TREE_CODE(obj) == VAR_DECL &&
+		   !strcmp(dusk_decl_name(obj), "this_cpu_off") &&
+		   op == "add" && gs_idx == 0 && args.size() == 2) {
+		/* arch_raw_cpu_ptr(): "add %gs:this_cpu_off, %0" on a pointer. */
+		other_no = dusk_reg_operand(args[1]);
+		tree out = dusk_asm_op(stmt, other_no, &other_out);
+
+		if (!out || !other_out || gimple_asm_ninputs(stmt) < 2)
+			return false;
+		/* The pointer is the input tied to the output ("0"). */
+		tree in = TREE_VALUE(gimple_asm_input_op(stmt, 1));
+		tree t = dusk_call(site, rt_this_cpu_ptr, 1,
+				   dusk_val(site, fold_convert(const_ptr_type_node, in)));
+
+		dusk_assign_to(site, TREE_VALUE(out),
+			       dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(out)), t)));
+		return true;
+	} else {
+		tree addr = build_fold_addr_expr(unshare_expr(obj));
+		tree a;
+
+		addr = dusk_val(site, fold_convert(const_ptr_type_node, addr));
+		/* An extern per-CPU symbol: its kernel (per-CPU offset) address. */
+		a = dusk_call(site, rt_this_cpu_ptr, 1, addr);
+		p = a;
+	}
+	p = dusk_val(site, fold_convert(build_pointer_type(type), p));
+	mem = dusk_deref(p, type);
+
+	if (args.size() == 2) {
+		other_no = dusk_reg_operand(args[1 - gs_idx]);
+		if (other_no >= 0) {
+			tree o = dusk_asm_op(stmt, other_no, &other_out);
+
+			if (!o)
+				return false;
+			val = TREE_VALUE(o);
+		} else if (args[1 - gs_idx][0] == '$') {
+			val = build_int_cst(type, atoll(args[1 - gs_idx].c_str() + 1));
+		} else {
+			return false;
+		}
+	}
+
+	if (op == "mov" && gs_idx == 0 && other_out) {
+		/* A load into a temporary, then the asm output's type. */
+		tree cur = dusk_val(site, mem);
+
+		dusk_assign_to(site, val, dusk_val(site, fold_convert(TREE_TYPE(val), cur)));
+		return true;
+	}
+	if (gs_idx != (int)args.size() - 1)
+		return false;
+	if (op == "mov") {
+		dusk_assign_to(site, mem, dusk_val(site, fold_convert(type, val)));
+		return true;
+	}
+	if (op == "inc" || op == "dec") {
+		val = build_int_cst(type, 1);
+		code = op == "inc" ? PLUS_EXPR : MINUS_EXPR;
+	} else if (op == "add") {
+		code = PLUS_EXPR;
+	} else if (op == "sub") {
+		code = MINUS_EXPR;
+	} else if (op == "and") {
+		code = BIT_AND_EXPR;
+	} else if (op == "or") {
+		code = BIT_IOR_EXPR;
+	} else if (op == "xor") {
+		code = BIT_XOR_EXPR;
+	}
+	if (!val || code == ERROR_MARK)
+		return false;
+	{
+		tree cur = dusk_val(site, unshare_expr(mem));
+		tree nv = dusk_val(site, fold_build2(code, type, cur,
+						     fold_convert(type, val)));
+
+		dusk_assign_to(site, unshare_expr(mem), nv);
+	}
+	return true;
+}
+
+/* A paravirt call: its pv_ops member, e.g. "irq.save_fl", or "". */
+static std::string dusk_pv_op(gasm *stmt)
+{
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_ninputs(stmt); i++) {
+		tree v = TREE_VALUE(gimple_asm_input_op(stmt, i));
+		std::string path;
+
+		if (TREE_CODE(v) != ADDR_EXPR)
+			continue;
+		for (v = TREE_OPERAND(v, 0); TREE_CODE(v) == COMPONENT_REF;
+		     v = TREE_OPERAND(v, 0))
+			path = std::string(dusk_decl_name(TREE_OPERAND(v, 1))) +
+			       (path.empty() ? "" : "." + path);
+		if (TREE_CODE(v) == VAR_DECL && !strcmp(dusk_decl_name(v), "pv_ops"))
+			return path;
+	}
+	return "";
+}
+
+static void dusk_asm_set_output(dusk_site *site, gasm *stmt, tree value)
+{
+	tree out;
+
+	if (gimple_asm_noutputs(stmt) < 1)
+		return;
+	out = TREE_VALUE(gimple_asm_output_op(stmt, 0));
+	dusk_assign_to(site, out, dusk_val(site, fold_convert(TREE_TYPE(out), value)));
+}
+
+/* BUG()/WARN(): the trap and its __bug_table entry become a runtime call. */
+static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
+{
+	unsigned int n = gimple_asm_ninputs(stmt);
+	tree file = null_pointer_node, line = integer_zero_node, flags;
+
+	if (n >= 3) {
+		file = TREE_VALUE(gimple_asm_input_op(stmt, 0));
+		line = TREE_VALUE(gimple_asm_input_op(stmt, 1));
+		flags = TREE_VALUE(gimple_asm_input_op(stmt, 2));
+	} else if (n >= 1) {
+		flags = TREE_VALUE(gimple_asm_input_op(stmt, 0));
+	} else {
+		flags = integer_zero_node;
+	}
+	if (TREE_CODE(file) == STRING_CST)
+		file = build_fold_addr_expr(file);
+	dusk_call(site, rt_bug, 3,
+		  dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(TYPE_ARG_TYPES(
+			TREE_TYPE(rt_bug)))), file)),
+		  fold_convert(unsigned_type_node, line),
+		  fold_convert(unsigned_type_node, flags));
+	return true;
+}
+
+static const char *const dusk_privileged[] = {
+	"gs:", "cli", "sti", "hlt", "pushf", "popf", "ud2", "call", "jmp",
+	"wrmsr", "rdmsr", "%cr", "swapgs", "iret", "sysret", "lgdt", "lidt",
+	"invlpg", "wbinvd", "stac", "clac", "outb", "outw", "outl", "inb",
+	"inw", "inl", "xsave", "xrstor", "vmcall", "vmmcall",
+};
+
+/*
+ * Replace an asm statement by what it means at user level. Returns true
+ * if replacement statements were inserted (the asm is then removed).
+ */
+static bool dusk_asm(dusk_site *site, gasm *stmt)
+{
+	const char *tmpl = gimple_asm_string(stmt);
+	std::vector<std::string> lines = dusk_asm_lines(tmpl);
+	std::string all, pv;
+
+	for (const std::string &l : lines)
+		all += l + "\n";
+
+	if (dusk_has(tmpl, "__bug_table"))
+		return dusk_asm_bug(site, stmt);
+	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, "__jump_table"))
+		return false;	/* static branch: the default path stays */
+
+	pv = dusk_pv_op(stmt);
+	if (!pv.empty()) {
+		if (pv == "irq.save_fl") {
+			dusk_asm_set_output(site, stmt, dusk_call(site, rt_irq_flags, 0));
+			return true;
+		}
+		if (pv == "irq.irq_disable") {
+			dusk_call(site, rt_irq_disable, 0);
+			return true;
+		}
+		if (pv == "irq.irq_enable") {
+			dusk_call(site, rt_irq_enable, 0);
+			return true;
+		}
+		error_at(site->loc, "dusk: paravirt operation %qs cannot run at user level",
+			 pv.c_str());
+		return false;
+	}
+	if (lines.size() == 1 && (lines[0] == "cli" || lines[0] == "sti")) {
+		dusk_call(site, lines[0] == "cli" ? rt_irq_disable : rt_irq_enable, 0);
+		return true;
+	}
+	if (lines.size() == 2 && lines[0] == "pushf" && !lines[1].compare(0, 3, "pop")) {
+		dusk_asm_set_output(site, stmt, dusk_call(site, rt_irq_flags, 0));
+		return true;
+	}
+	if (lines.size() == 1 && dusk_has(lines[0], "gs:") &&
+	    dusk_asm_percpu(site, stmt, lines[0]))
+		return true;
+
+	for (const char *w : dusk_privileged) {
+		if (dusk_has(all, w)) {
+			std::string first = lines.empty() ? tmpl : lines[0];
+
+			error_at(site->loc, "dusk: inline assembly %qs cannot run "
+				 "at user level", first.c_str());
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Memory operands of an asm that stays: checked like any access. */
+static void dusk_asm_operands(dusk_site *site, gasm *stmt)
+{
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_ninputs(stmt); i++) {
+		tree op = gimple_asm_input_op(stmt, i);
+		const char *c = TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op)));
+
+		if (strpbrk(c, "mo"))
+			dusk_operand(site, &TREE_VALUE(op), false);
+		else if (TREE_CODE(TREE_VALUE(op)) == ADDR_EXPR)
+			dusk_check_addr(site, &TREE_VALUE(op));
+	}
+	for (i = 0; i < gimple_asm_noutputs(stmt); i++) {
+		tree op = gimple_asm_output_op(stmt, i);
+		const char *c = TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op)));
+
+		if (strpbrk(c, "mo"))
+			dusk_operand(site, &TREE_VALUE(op), true);
+	}
+}
+
+/* ---- the pass ------------------------------------------------------------------- */
+
+static void dusk_assign(dusk_site *site, gassign *as)
+{
+	tree t;
+	unsigned int i;
+
+	if (gimple_assign_single_p(as)) {
+		dusk_operand(site, gimple_assign_rhs1_ptr(as), false);
+	} else {
+		for (i = 1; i < gimple_num_ops(as); i++)
+			if (TREE_CODE(gimple_op(as, i)) == ADDR_EXPR)
+				dusk_check_addr(site, gimple_op_ptr(as, i));
+	}
+	t = dusk_operand(site, gimple_assign_lhs_ptr(as), true);
+	/* A pointer stored into (possibly) kernel memory. */
+	if (t && gimple_assign_single_p(as) &&
+	    POINTER_TYPE_P(TREE_TYPE(gimple_assign_lhs(as))) &&
+	    !integer_zerop(gimple_assign_rhs1(as))) {
+		tree v = gimple_assign_rhs1(as);
+		tree k = dusk_call(site, rt_kptr, 2, t,
+				   dusk_val(site, fold_convert(ptr_type_node, v)));
+
+		gimple_assign_set_rhs1(as, dusk_val(site, fold_convert(TREE_TYPE(v), k)));
+	}
+}
+
+static void dusk_stmt(dusk_site *site, gimple *stmt)
+{
+	unsigned int i;
+
+	switch (gimple_code(stmt)) {
+	case GIMPLE_ASSIGN:
+		dusk_assign(site, as_a<gassign *>(stmt));
+		break;
+	case GIMPLE_CALL: {
+		gcall *call = as_a<gcall *>(stmt);
+
+		if (gimple_call_internal_p(call) ||
+		    dusk_runtime_fn(gimple_call_fndecl(call)))
+			break;
+		dusk_call_stmt(site, call);
+		dusk_operand(site, gimple_call_lhs_ptr(call), true);
+		break;
+	}
+	case GIMPLE_RETURN:
+		dusk_operand(site, gimple_return_retval_ptr(as_a<greturn *>(stmt)),
+			     false);
+		break;
+	case GIMPLE_COND:
+		for (i = 0; i < 2; i++)
+			dusk_check_addr(site, gimple_op_ptr(stmt, i));
+		break;
+	case GIMPLE_ASM:
+		dusk_asm_operands(site, as_a<gasm *>(stmt));
+		break;
+	default:
+		break;
+	}
+}
+
+static bool dusk_counts_depth(function *fun)
+{
+	tree decl = fun->decl;
+
+	return !DECL_DECLARED_INLINE_P(decl) && !dusk_runtime_fn(decl);
+}
+
+static unsigned int dusk_execute(function *fun)
+{
+	basic_block bb;
+	gimple_stmt_iterator gsi;
+
+	if (dusk_runtime_fn(fun->decl))
+		return 0;
+
+	/* Asm first: what replaces it is then instrumented like the rest. */
+	FOR_EACH_BB_FN(bb, fun) {
+		for (gsi = gsi_start_bb(bb); !gsi_end_p(gsi);) {
+			gimple *stmt = gsi_stmt(gsi);
+			dusk_site site = { &gsi, gimple_location(stmt) };
+
+			if (gimple_code(stmt) == GIMPLE_ASM &&
+			    dusk_asm(&site, as_a<gasm *>(stmt))) {
+				gsi_remove(&gsi, true);
+				continue;
+			}
+			gsi_next(&gsi);
+		}
+	}
+
+	FOR_EACH_BB_FN(bb, fun) {
+		for (gsi = gsi_start_bb(bb); !gsi_end_p(gsi); gsi_next(&gsi)) {
+			gimple *stmt = gsi_stmt(gsi);
+			dusk_site site = { &gsi, gimple_location(stmt) };
+
+			if (is_gimple_debug(stmt))
+				continue;
+			dusk_stmt(&site, stmt);
+			if (gimple_code(stmt) == GIMPLE_RETURN &&
+			    dusk_counts_depth(fun))
+				dusk_call(&site, rt_leave, 0);
+		}
+	}
+
+	if (dusk_counts_depth(fun)) {
+		basic_block first = single_succ(ENTRY_BLOCK_PTR_FOR_FN(fun));
+
+		gsi = gsi_after_labels(first);
+		dusk_site site = { &gsi, DECL_SOURCE_LOCATION(fun->decl) };
+		dusk_call(&site, rt_enter, 0);
+	}
+	if (dusk_verbose)
+		inform(DECL_SOURCE_LOCATION(fun->decl), "dusk: instrumented %qD",
+		       fun->decl);
+	return 0;
+}
+
+static const pass_data dusk_pass_data = {
+	GIMPLE_PASS,		/* type */
+	"dusk",			/* name */
+	OPTGROUP_NONE,		/* optinfo_flags */
+	TV_NONE,		/* tv_id */
+	PROP_cfg,		/* properties_required */
+	0,			/* properties_provided */
+	0,			/* properties_destroyed */
+	0,			/* todo_flags_start */
+	0,			/* todo_flags_finish */
+};
+
+class dusk_pass : public gimple_opt_pass {
+public:
+	dusk_pass(gcc::context *ctxt) : gimple_opt_pass(dusk_pass_data, ctxt) {}
+	bool gate(function *) final override { return true; }
+	unsigned int execute(function *fun) final override
+	{
+		return dusk_execute(fun);
+	}
+};
+
+int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *version)
+{
+	struct register_pass_info pass;
+	int i;
+
+	if (!plugin_default_version_check(version, &gcc_version)) {
+		error("dusk: plugin built for GCC %s, not this compiler",
+		      gcc_version.basever);
+		return 1;
+	}
+	for (i = 0; i < info->argc; i++) {
+		if (!strcmp(info->argv[i].key, "verbose")) {
+			dusk_verbose = true;
+			continue;
+		}
+		error("dusk: unknown option %<-fplugin-arg-%s-%s%>",
+		      info->base_name, info->argv[i].key);
+		return 1;
+	}
+	register_callback(info->base_name, PLUGIN_INFO, NULL, &dusk_plugin_info);
+	register_callback(info->base_name, PLUGIN_START_UNIT, dusk_runtime_decls,
+			  NULL);
+
+	/*
+	 * Right after the CFG is built: statements are lowered and every
+	 * access is explicit, but nothing is optimised yet, so every access
+	 * the source makes is seen, and SSA is built over our rewrite.
+	 */
+	pass.pass = new dusk_pass(g);
+	pass.reference_pass_name = "cfg";
+	pass.ref_pass_instance_number = 1;
+	pass.pos_op = PASS_POS_INSERT_AFTER;
+	register_callback(info->base_name, PLUGIN_PASS_MANAGER_SETUP, NULL, &pass);
+	return 0;
+}

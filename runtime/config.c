@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Defaults and where the default target's endpoint and key are found:
+ * $DUSK_STATE_DIR/$DUSK_TARGET_NAME/{endpoint,key}, the state directory
+ * defaulting to ${XDG_STATE_HOME:-$HOME/.local/state}/dusk, the name to
+ * "default" (bin/dusk-target writes them). DUSK_TARGET and DUSK_KEY win.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hmac_sha256.h"
+#include "log.h"
+
+#define DUSK_DEF_HEARTBEAT_MS	5000
+#define DUSK_DEF_HOLD_MS	1000
+#define DUSK_DEF_HOLD_MAX	256
+#define DUSK_DEF_PREFETCH	512
+#define DUSK_DEF_WINDOW		16
+#define DUSK_DEF_RTO_MS		20
+#define DUSK_DEF_TIMEOUT_MS	5000
+
+static int dusk_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int dusk_key_parse(const char *text, uint8_t key[DUSK_KEY_LEN])
+{
+	const char *p = text;
+	int i, hi, lo;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	for (i = 0; i < DUSK_KEY_LEN; i++) {
+		hi = dusk_hexval((unsigned char)p[2 * i]);
+		lo = hi < 0 ? -1 : dusk_hexval((unsigned char)p[2 * i + 1]);
+		if (lo < 0)
+			return -EINVAL;
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	for (p += 2 * DUSK_KEY_LEN; *p; p++)
+		if (!isspace((unsigned char)*p))
+			return -EINVAL;
+	return 0;
+}
+
+/* The whole of a small file, NUL-terminated, at most cap - 1 bytes. */
+static int dusk_file_read(const char *path, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len < cap - 1) {
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return err;
+}
+
+int dusk_key_load(const char *path, uint8_t key[DUSK_KEY_LEN])
+{
+	char text[256];
+	int err;
+
+	err = dusk_file_read(path, text, sizeof(text));
+	if (err) {
+		dusk_err("key file %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = dusk_key_parse(text, key);
+	dusk_memzero_explicit(text, sizeof(text));
+	if (err)
+		dusk_err("key file %s: not 64 hex digits", path);
+	return err;
+}
+
+static int dusk_state_dir(char *buf, size_t cap)
+{
+	const char *dir = getenv("DUSK_STATE_DIR");
+	const char *name = getenv("DUSK_TARGET_NAME");
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (!name || !*name)
+		name = "default";
+	if (dir && *dir)
+		n = snprintf(buf, cap, "%s/%s", dir, name);
+	else if (xdg && *xdg)
+		n = snprintf(buf, cap, "%s/dusk/%s", xdg, name);
+	else if (home && *home)
+		n = snprintf(buf, cap, "%s/.local/state/dusk/%s", home, name);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int dusk_copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg)
+{
+	const char *env_target = getenv("DUSK_TARGET");
+	const char *env_key = getenv("DUSK_KEY");
+	char dir[4096 - 16], path[4096], endpoint[256];
+	char *p, *start;
+	int err, have_dir;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->heartbeat_ms = DUSK_DEF_HEARTBEAT_MS;
+	cfg->hold_ms = DUSK_DEF_HOLD_MS;
+	cfg->hold_max = DUSK_DEF_HOLD_MAX;
+	cfg->policy = DUSK_POLICY_ACCEPT;
+	cfg->prefetch = DUSK_DEF_PREFETCH;
+	cfg->window = DUSK_DEF_WINDOW;
+	cfg->rto_ms = DUSK_DEF_RTO_MS;
+	cfg->timeout_ms = DUSK_DEF_TIMEOUT_MS;
+	cfg->watchdog = 1;
+
+	have_dir = dusk_state_dir(dir, sizeof(dir)) == 0;
+	if (env_key && *env_key) {
+		err = dusk_copy_str(cfg->key_file, sizeof(cfg->key_file), env_key);
+		if (err)
+			return err;
+	} else if (have_dir) {
+		snprintf(cfg->key_file, sizeof(cfg->key_file), "%s/key", dir);
+	}
+
+	if (env_target && *env_target)
+		return dusk_copy_str(cfg->target, sizeof(cfg->target), env_target);
+	if (!have_dir)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/endpoint", dir);
+	err = dusk_file_read(path, endpoint, sizeof(endpoint));
+	if (err)
+		return err == -ENOENT ? -ENOENT : err;
+	/* One line, "HOST:PORT", white space around it. */
+	start = endpoint + strspn(endpoint, " \t\r\n");
+	p = start + strcspn(start, " \t\r\n");
+	*p = '\0';
+	if (!*start)
+		return -ENOENT;
+	return dusk_copy_str(cfg->target, sizeof(cfg->target), start);
+}

@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Netfilter hooks and the event loop (see hook.h).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/netfilter.h>
+
+#include "hook.h"
+#include "kernel.h"
+#include "log.h"
+#include "session.h"
+#include "shadow.h"
+
+#define DUSK_INV_HASH		1024
+/* Answered invocations kept for duplicates, at most. */
+#define DUSK_INV_DONE_MAX	65536
+
+struct dusk_hook_rec {
+	struct dusk_list node;
+	uint64_t cookie;		/* our tag, echoed in HOOK */
+	uint32_t handle;		/* dusk.ko's */
+	dusk_nf_hookfn fn;
+	void *priv;
+};
+
+enum dusk_inv_state {
+	DUSK_INV_QUEUED,
+	DUSK_INV_RUNNING,
+	DUSK_INV_ANSWERED,
+	DUSK_INV_SKIPPED,		/* arrived too late to matter */
+};
+
+struct dusk_inv {
+	struct dusk_list node;		/* hooks->queue, then hooks->done */
+	struct dusk_inv *hnext;
+	uint64_t packet;		/* the HOOK's id */
+	enum dusk_inv_state state;
+	uint64_t first_rx_ns;
+	uint64_t done_ms;
+	uint32_t dups;
+	uint8_t *msg;			/* the HOOK's payload, until run */
+	uint32_t msg_len;
+	struct dusk_req *verdict;	/* kept to answer duplicates */
+	int acked;
+};
+
+struct dusk_hooks_stats {
+	uint64_t hooks;			/* invocations run */
+	uint64_t duplicates;
+	uint64_t resent_verdicts;
+	uint64_t late;			/* skipped: released by policy already */
+	uint64_t stale;			/* VERDICT answered -ESTALE */
+	uint64_t unknown;		/* HOOK for no hook of ours */
+};
+
+struct dusk_hooks {
+	struct dusk_list recs;
+	uint64_t next_cookie;
+	struct dusk_inv *hash[DUSK_INV_HASH];
+	struct dusk_list queue;		/* QUEUED, in arrival order */
+	struct dusk_list done;		/* ANSWERED and SKIPPED, oldest first */
+	uint32_t nr_done;
+	struct dusk_req *keepalive;
+	int lost;			/* keepalive unanswered: target gone */
+	struct dusk_hooks_stats stats;
+};
+
+static __thread struct dusk_inv *dusk_inv_cur;
+
+uint64_t dusk_invocation_current(void)
+{
+	return dusk_inv_cur ? dusk_inv_cur->packet : 0;
+}
+
+static unsigned int dusk_inv_slot(uint64_t packet)
+{
+	return (unsigned int)((packet * 0x9e3779b97f4a7c15ULL) >> 54) &
+	       (DUSK_INV_HASH - 1);
+}
+
+static struct dusk_inv *dusk_inv_find(struct dusk_hooks *h, uint64_t packet)
+{
+	struct dusk_inv *inv;
+
+	for (inv = h->hash[dusk_inv_slot(packet)]; inv; inv = inv->hnext)
+		if (inv->packet == packet)
+			return inv;
+	return NULL;
+}
+
+static void dusk_inv_free(struct dusk_session *s, struct dusk_inv *inv)
+{
+	struct dusk_inv **pp = &s->hooks->hash[dusk_inv_slot(inv->packet)];
+
+	while (*pp != inv)
+		pp = &(*pp)->hnext;
+	*pp = inv->hnext;
+	dusk_list_del(&inv->node);
+	dusk_req_destroy(s, inv->verdict);
+	free(inv->msg);
+	free(inv);
+}
+
+int dusk_hooks_create(struct dusk_session *s, struct dusk_hooks **ret)
+{
+	struct dusk_hooks *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	dusk_list_init(&h->recs);
+	dusk_list_init(&h->queue);
+	dusk_list_init(&h->done);
+	*ret = h;
+	return 0;
+}
+
+void dusk_hooks_destroy(struct dusk_session *s)
+{
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_list *pos, *tmp;
+	unsigned int i;
+
+	if (!h)
+		return;
+	for (i = 0; i < DUSK_INV_HASH; i++)
+		while (h->hash[i])
+			dusk_inv_free(s, h->hash[i]);
+	dusk_list_for_each_safe(pos, tmp, &h->recs)
+		free(dusk_container_of(pos, struct dusk_hook_rec, node));
+	dusk_req_destroy(s, h->keepalive);
+	free(h);
+	s->hooks = NULL;
+}
+
+void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
+		      uint64_t rx_ns)
+{
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_inv *inv;
+
+	inv = dusk_inv_find(h, m->id);
+	if (inv) {
+		/* The kernel sends HOOK again until it hears a VERDICT. */
+		inv->dups++;
+		h->stats.duplicates++;
+		if (inv->state == DUSK_INV_ANSWERED && inv->verdict) {
+			/* Same datagram content, same request id. */
+			h->stats.resent_verdicts++;
+			dusk_req_resend(s, inv->verdict);
+		}
+		return;	/* queued or running: it will be answered */
+	}
+	inv = calloc(1, sizeof(*inv));
+	if (inv)
+		inv->msg = malloc(m->len);
+	if (!inv || !inv->msg) {
+		/* The kernel sends it again; maybe memory is back then. */
+		free(inv);
+		dusk_err("out of memory queueing packet %llu",
+			 (unsigned long long)m->id);
+		return;
+	}
+	memcpy(inv->msg, m->payload, m->len);
+	inv->msg_len = m->len;
+	inv->packet = m->id;
+	inv->state = DUSK_INV_QUEUED;
+	inv->first_rx_ns = rx_ns;
+	inv->hnext = h->hash[dusk_inv_slot(inv->packet)];
+	h->hash[dusk_inv_slot(inv->packet)] = inv;
+	dusk_list_add_tail(&inv->node, &h->queue);
+}
+
+static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)
+{
+	struct dusk_inv *inv = r->owner;
+
+	inv->acked = 1;
+	if (r->status == -ESTALE) {
+		s->hooks->stats.stale++;
+		dusk_warn("packet %llu was released by policy before its verdict (hold_ms %u): verdict and changes not applied",
+			  (unsigned long long)inv->packet, s->cfg.hold_ms);
+	} else if (r->status) {
+		dusk_err("VERDICT for packet %llu: %s",
+			 (unsigned long long)inv->packet, strerror(-r->status));
+	}
+}
+
+static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv,
+			    enum dusk_inv_state state)
+{
+	struct dusk_hooks *h = s->hooks;
+
+	inv->state = state;
+	inv->done_ms = dusk_now_ms();
+	free(inv->msg);
+	inv->msg = NULL;
+	dusk_list_del(&inv->node);
+	dusk_list_add_tail(&inv->node, &h->done);
+	h->nr_done++;
+}
+
+/* The commit rides in the VERDICT; the VERDICT stays pending (no wait). */
+static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
+			     unsigned int verdict)
+{
+	uint32_t room = dusk_session_payload_max(s) - sizeof(struct dusk_verdict);
+	struct dusk_segs_cursor cur;
+	struct dusk_verdict *v;
+	struct dusk_segs segs;
+	struct dusk_req *r;
+	uint32_t nr = 0;
+	size_t used;
+	int err;
+
+	dusk_segs_init(&segs);
+	err = dusk_commit_prepare(s, &segs, &cur, room);
+	if (err)
+		goto out_segs;
+	err = dusk_req_create(s, DUSK_MSG_VERDICT,
+			      (uint32_t)(sizeof(*v) + dusk_segs_remaining(&segs, &cur)),
+			      NULL, 0, &r);
+	if (err)
+		goto out_segs;
+	v = dusk_req_payload(r);
+	v->packet = htole64(inv->packet);
+	v->verdict = htole32(verdict);
+	used = dusk_segs_pack(&segs, &cur, v + 1, room, &nr);
+	v->nr_segs = htole32(nr);
+	r->done_fn = dusk_verdict_done;
+	r->owner = inv;
+	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*v) + used));
+	if (err) {
+		dusk_req_destroy(s, r);
+		goto out_segs;
+	}
+	inv->verdict = r;
+	/* The next invocation starts a new generation anyway. */
+	dusk_shadow_diff_done(s->shadow);
+out_segs:
+	dusk_segs_deinit(&segs);
+	if (err)
+		dusk_err("VERDICT for packet %llu: %s",
+			 (unsigned long long)inv->packet, strerror(-err));
+	return err;
+}
+
+static struct dusk_hook_rec *dusk_hook_rec_find(struct dusk_hooks *h,
+						uint64_t cookie)
+{
+	struct dusk_list *pos, *tmp;
+	struct dusk_hook_rec *rec;
+
+	dusk_list_for_each_safe(pos, tmp, &h->recs) {
+		rec = dusk_container_of(pos, struct dusk_hook_rec, node);
+		if (rec->cookie == cookie)
+			return rec;
+	}
+	return NULL;
+}
+
+static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
+{
+	struct dusk_hooks *h = s->hooks;
+	uint64_t age_ns, addr;
+	struct dusk_inv *prev;
+	struct dusk_hook_msg hm;
+	struct dusk_seg_iter it;
+	struct dusk_hook_rec *rec;
+	unsigned int verdict = NF_ACCEPT;
+	const void *data;
+	uint32_t len;
+
+	/*
+	 * A HOOK that waited longer than hold_ms since it first arrived (the
+	 * program was stopped in gdb, or busy) has been released by policy:
+	 * running the module on it would act on a packet that is gone.
+	 */
+	age_ns = dusk_now_real_ns() - inv->first_rx_ns;
+	if (inv->first_rx_ns && age_ns > (uint64_t)s->cfg.hold_ms * 1000000) {
+		h->stats.late++;
+		dusk_warn("packet %llu waited %llu ms > hold_ms %u (program stopped?): released by policy, not run",
+			  (unsigned long long)inv->packet,
+			  (unsigned long long)(age_ns / 1000000), s->cfg.hold_ms);
+		dusk_inv_finish(s, inv, DUSK_INV_SKIPPED);
+		return;
+	}
+	memcpy(&hm, inv->msg, sizeof(hm));
+	rec = dusk_hook_rec_find(h, le64toh(hm.cookie));
+	if (!rec || rec->handle != le32toh(hm.handle)) {
+		h->stats.unknown++;
+		dusk_warn("packet %llu for unknown hook %u: accepted",
+			  (unsigned long long)inv->packet, le32toh(hm.handle));
+	}
+
+	inv->state = DUSK_INV_RUNNING;
+	prev = dusk_inv_cur;
+	dusk_inv_cur = inv;
+	if (rec) {
+		/* A new invocation sees the kernel as it is now, plus what
+		 * came with the HOOK. */
+		dusk_shadow_invalidate(s->shadow);
+		dusk_seg_iter_init(&it, inv->msg + sizeof(hm),
+				   inv->msg_len - sizeof(hm),
+				   le32toh(hm.nr_segs));
+		while (dusk_seg_next(&it, &addr, &data, &len))
+			dusk_shadow_seed(s->shadow, addr, data, len);
+		h->stats.hooks++;
+		verdict = rec->fn(rec->priv,
+				  (void *)(uintptr_t)le64toh(hm.skb),
+				  (const void *)(uintptr_t)le64toh(hm.state));
+	}
+	dusk_verdict_send(s, inv, verdict);
+	dusk_inv_cur = prev;
+	dusk_inv_finish(s, inv, DUSK_INV_ANSWERED);
+}
+
+/* Forget answered invocations once no duplicate can come. */
+static void dusk_hooks_expire(struct dusk_session *s)
+{
+	struct dusk_hooks *h = s->hooks;
+	uint64_t now = dusk_now_ms();
+	uint64_t keep = 2 * (uint64_t)s->cfg.hold_ms + 1000;
+	struct dusk_inv *inv;
+
+	while (!dusk_list_empty(&h->done)) {
+		inv = dusk_container_of(h->done.next, struct dusk_inv, node);
+		if (h->nr_done <= DUSK_INV_DONE_MAX &&
+		    (now - inv->done_ms < keep ||
+		     (inv->verdict && inv->verdict->pending)))
+			break;
+		h->nr_done--;
+		dusk_inv_free(s, inv);
+	}
+}
+
+static void dusk_keepalive_done(struct dusk_session *s, struct dusk_req *r)
+{
+	struct dusk_hooks *h = s->hooks;
+
+	if (r->status == -ETIMEDOUT) {
+		dusk_err("target %s does not answer (session %08x)",
+			 s->cfg.target, s->id);
+		h->lost = 1;
+	}
+	h->keepalive = NULL;
+	dusk_req_destroy(s, r);
+}
+
+/* dusk.ko ends a session it has not heard from for heartbeat_ms; the
+ * watchdog pings too, but the loop also checks the target is there. */
+static void dusk_keepalive(struct dusk_session *s, int *timeout_ms)
+{
+	struct dusk_hooks *h = s->hooks;
+	uint64_t every = s->cfg.heartbeat_ms / (s->wd.pid ? 2 : 4);
+	uint64_t now = dusk_now_ms(), due = s->last_tx_ms + every;
+	struct dusk_req *r;
+
+	if (h->keepalive)
+		return;
+	if (now < due) {
+		*timeout_ms = (int)DUSK_MIN(due - now, (uint64_t)*timeout_ms);
+		return;
+	}
+	if (dusk_req_create(s, DUSK_MSG_PING, 0, NULL, 0, &r))
+		return;
+	r->done_fn = dusk_keepalive_done;
+	if (dusk_req_submit(s, r, 0)) {
+		dusk_req_destroy(s, r);
+		return;
+	}
+	h->keepalive = r;
+}
+
+static void dusk_wake_drain(struct dusk_session *s)
+{
+	char buf[64];
+
+	while (read(s->wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+DUSK_EXPORT int dusk_run(struct dusk_session *s)
+{
+	struct dusk_hooks *h;
+	int err, timeout;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	h = s->hooks;
+	while (!s->stop) {
+		if (!dusk_list_empty(&h->queue)) {
+			dusk_inv_run(s, dusk_container_of(h->queue.next,
+							  struct dusk_inv, node));
+			/* Take in what arrived meanwhile, without waiting. */
+			err = dusk_session_poll(s, 0, s->wake[0]);
+			if (err && err != -ETIMEDOUT && err != -EINTR)
+				return err;
+			continue;
+		}
+		dusk_hooks_expire(s);
+		if (h->lost)
+			return -ETIMEDOUT;
+		timeout = 1000;
+		dusk_keepalive(s, &timeout);
+		err = dusk_session_poll(s, timeout, s->wake[0]);
+		if (err == -EINTR)
+			dusk_wake_drain(s);
+		else if (err && err != -ETIMEDOUT)
+			return err;
+	}
+	dusk_wake_drain(s);
+	s->stop = 0;
+	return 0;
+}
+
+DUSK_EXPORT void dusk_stop(struct dusk_session *s)
+{
+	int saved = errno;
+	ssize_t n;
+
+	if (!s)
+		s = dusk_session_cur;
+	if (!s)
+		return;
+	s->stop = 1;
+	n = write(s->wake[1], "", 1);	/* full pipe: a wake-up is pending */
+	(void)n;
+	errno = saved;
+}
+
+DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
+				      const struct dusk_nf_hook *hook,
+				      uint32_t *ret_handle)
+{
+	struct dusk_hook_register hr;
+	struct dusk_hook_handle hh;
+	struct dusk_hook_rec *rec;
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	if (!hook || !hook->fn)
+		return -EINVAL;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	/* A counter, not a pointer: nothing of ours leaks to the kernel,
+	 * and a stale tag never matches a new record. */
+	rec->cookie = ++s->hooks->next_cookie;
+	rec->fn = hook->fn;
+	rec->priv = hook->priv;
+	memset(&hr, 0, sizeof(hr));
+	hr.net = htole64(hook->net);
+	hr.cookie = htole64(rec->cookie);
+	hr.pf = htole32((uint32_t)hook->pf);
+	hr.hooknum = htole32(hook->hooknum);
+	hr.priority = htole32((uint32_t)hook->priority);
+	err = dusk_request(s, DUSK_MSG_HOOK_REGISTER, &hr, sizeof(hr), &hh,
+			   sizeof(hh), NULL);
+	if (err) {
+		free(rec);
+		return err;
+	}
+	rec->handle = le32toh(hh.handle);
+	dusk_list_add_tail(&rec->node, &s->hooks->recs);
+	if (ret_handle)
+		*ret_handle = rec->handle;
+	return 0;
+}
+
+DUSK_EXPORT int dusk_nf_hook_unregister(struct dusk_session *s,
+					uint32_t handle)
+{
+	struct dusk_hook_handle hh = { .handle = htole32(handle) };
+	struct dusk_list *pos, *tmp;
+	struct dusk_hook_rec *rec = NULL;
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	dusk_list_for_each_safe(pos, tmp, &s->hooks->recs) {
+		struct dusk_hook_rec *r = dusk_container_of(pos,
+							    struct dusk_hook_rec,
+							    node);
+
+		if (r->handle == handle)
+			rec = r;
+	}
+	if (!rec)
+		return -ENOENT;
+	err = dusk_request(s, DUSK_MSG_HOOK_UNREGISTER, &hh, sizeof(hh), NULL,
+			   0, NULL);
+	if (err && err != -ENOENT)
+		return err;
+	dusk_list_del(&rec->node);
+	free(rec);
+	return err;
+}

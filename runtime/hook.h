@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * hook.h - netfilter hooks, invocations and the event loop.
+ *
+ * An invocation is one HOOK being served: queued on arrival (from
+ * wherever a datagram was received, possibly inside another request's
+ * wait), run by dusk_run() in arrival order, then answered by a VERDICT
+ * that stays pending, without blocking the loop, until the kernel acks it.
+ * Its record outlives the answer for a while, so that a retransmitted
+ * HOOK gets the same VERDICT again instead of a second execution. State
+ * is per invocation (struct dusk_inv) and the current one is per thread,
+ * so that several can be in flight once blocking extensions come.
+ */
+#ifndef DUSK_HOOK_H
+#define DUSK_HOOK_H
+
+#include <stdint.h>
+
+struct dusk_session;
+struct dusk_msg;
+struct dusk_hooks;
+
+int dusk_hooks_create(struct dusk_session *s, struct dusk_hooks **ret);
+void dusk_hooks_destroy(struct dusk_session *s);
+/* A HOOK message, authenticated and fresh: queue it (or answer a
+ * duplicate). rx_ns: when it arrived (CLOCK_REALTIME). */
+void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
+		      uint64_t rx_ns);
+/* hdr.invocation for requests made now by this thread: 0 for none. */
+uint64_t dusk_invocation_current(void);
+
+#endif /* DUSK_HOOK_H */

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Kernel memory, calls, symbols, allocations. Every request made here
+ * carries the calling thread's invocation (session.c does that).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "session.h"
+#include "shadow.h"
+
+static struct dusk_session *dusk_session_or_current(struct dusk_session *s)
+{
+	return s ? s : dusk_session_current();
+}
+
+/* WRITE requests until what remains fits in final_room. */
+static int dusk_write_segs(struct dusk_session *s, const struct dusk_segs *segs,
+			   struct dusk_segs_cursor *cur, size_t final_room)
+{
+	uint32_t room = dusk_session_payload_max(s) - sizeof(struct dusk_write);
+	struct dusk_write *w;
+	struct dusk_req *r;
+	uint32_t nr;
+	size_t used;
+	int err;
+
+	while (dusk_segs_remaining(segs, cur) > final_room) {
+		err = dusk_req_create(s, DUSK_MSG_WRITE,
+				      dusk_session_payload_max(s), NULL, 0, &r);
+		if (err)
+			return err;
+		w = dusk_req_payload(r);
+		used = dusk_segs_pack(segs, cur, w + 1, room, &nr);
+		w->nr_segs = htole32(nr);
+		w->pad = 0;
+		err = dusk_req_submit(s, r, (uint32_t)(sizeof(*w) + used));
+		if (!err)
+			err = dusk_req_wait(s, r);
+		dusk_req_destroy(s, r);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int dusk_commit_prepare(struct dusk_session *s, struct dusk_segs *segs,
+			struct dusk_segs_cursor *cur, size_t final_room)
+{
+	int err;
+
+	memset(cur, 0, sizeof(*cur));
+	err = dusk_shadow_diff(s->shadow, segs);
+	if (err)
+		return err;
+	if (segs->n) {
+		size_t i;
+
+		s->shadow->stats.commits++;
+		for (i = 0; i < segs->n; i++)
+			s->shadow->stats.committed_bytes += segs->v[i].len;
+	}
+	return dusk_write_segs(s, segs, cur, final_room);
+}
+
+DUSK_EXPORT int dusk_commit(struct dusk_session *s)
+{
+	struct dusk_segs_cursor cur;
+	struct dusk_segs segs;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	dusk_segs_init(&segs);
+	err = dusk_commit_prepare(s, &segs, &cur, 0);
+	if (!err)
+		dusk_shadow_diff_done(s->shadow);
+	dusk_segs_deinit(&segs);
+	return err;
+}
+
+DUSK_EXPORT int dusk_kread(struct dusk_session *s, uint64_t kaddr, void *buf,
+			   size_t len)
+{
+	struct dusk_read rd;
+	uint32_t chunk, got;
+	uint8_t *p = buf;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	while (len) {
+		chunk = (uint32_t)DUSK_MIN(len, (size_t)dusk_session_payload_max(s));
+		rd.addr = htole64(kaddr);
+		rd.len = htole32(chunk);
+		rd.pad = 0;
+		err = dusk_request(s, DUSK_MSG_READ, &rd, sizeof(rd), p, chunk,
+				   &got);
+		if (err)
+			return err;
+		if (got != chunk)
+			return -EPROTO;
+		p += chunk;
+		kaddr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+DUSK_EXPORT int dusk_kwrite(struct dusk_session *s, uint64_t kaddr,
+			    const void *buf, size_t len)
+{
+	struct dusk_segs_cursor cur = { 0 };
+	struct dusk_segs segs;
+	const uint8_t *p = buf;
+	size_t off, n;
+	int err = 0;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	if (kaddr + len < kaddr)
+		return -EFAULT;
+	dusk_segs_init(&segs);
+	for (off = 0; off < len && !err; off += n) {
+		n = DUSK_MIN(len - off, (size_t)UINT32_MAX & ~7UL);
+		err = dusk_segs_add(&segs, kaddr + off, p + off, (uint32_t)n);
+	}
+	if (!err)
+		err = dusk_write_segs(s, &segs, &cur, 0);
+	dusk_segs_deinit(&segs);
+	/* Whatever of it is cached now shows what the kernel holds. */
+	if (!err)
+		dusk_shadow_update(s->shadow, kaddr, buf, len);
+	return err;
+}
+
+DUSK_EXPORT int dusk_kcall(struct dusk_session *s, uint64_t fn,
+			   const uint64_t *args, unsigned int nargs,
+			   uint64_t *ret)
+{
+	uint32_t room, nr = 0;
+	struct dusk_call_reply rep;
+	struct dusk_segs_cursor cur;
+	struct dusk_segs segs;
+	struct dusk_call *call;
+	struct dusk_req *r;
+	unsigned int i;
+	size_t used;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	if (nargs > DUSK_MAX_CALL_ARGS)
+		return -E2BIG;
+	room = dusk_session_payload_max(s) - sizeof(*call);
+	dusk_segs_init(&segs);
+	err = dusk_commit_prepare(s, &segs, &cur, room);
+	if (err)
+		goto out_segs;
+	err = dusk_req_create(s, DUSK_MSG_CALL, dusk_session_payload_max(s),
+			      &rep, sizeof(rep), &r);
+	if (err)
+		goto out_segs;
+	call = dusk_req_payload(r);
+	memset(call, 0, sizeof(*call));
+	call->fn = htole64(fn);
+	for (i = 0; i < nargs; i++)
+		call->args[i] = htole64(args[i]);
+	call->nargs = htole32(nargs);
+	used = dusk_segs_pack(&segs, &cur, call + 1, room, &nr);
+	call->nr_segs = htole32(nr);
+	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*call) + used));
+	if (!err)
+		err = dusk_req_wait(s, r);
+	dusk_req_destroy(s, r);
+	if (!err) {
+		dusk_shadow_diff_done(s->shadow);
+		if (ret)
+			*ret = le64toh(rep.ret);
+	}
+	/* The callee may have changed anything: refresh, whatever came of
+	 * the call. */
+	dusk_shadow_invalidate(s->shadow);
+out_segs:
+	dusk_segs_deinit(&segs);
+	return err;
+}
+
+DUSK_EXPORT int dusk_ksym(struct dusk_session *s, const char *name,
+			  uint64_t *ret_addr, uint64_t *ret_size)
+{
+	struct dusk_sym_reply rep;
+	size_t len;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	len = name ? strlen(name) : 0;
+	if (!len || len > dusk_session_payload_max(s))
+		return -EINVAL;
+	err = dusk_request(s, DUSK_MSG_SYM, name, (uint32_t)len, &rep,
+			   sizeof(rep), NULL);
+	if (err)
+		return err;
+	if (ret_addr)
+		*ret_addr = le64toh(rep.addr);
+	if (ret_size)
+		*ret_size = le64toh(rep.size);
+	return 0;
+}
+
+DUSK_EXPORT int dusk_kalloc(struct dusk_session *s, size_t size, int zero,
+			    uint64_t *ret)
+{
+	struct dusk_alloc a = {
+		.size = htole64(size),
+		.flags = htole32(zero ? DUSK_ALLOC_ZERO : 0),
+	};
+	struct dusk_alloc_reply rep;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	err = dusk_request(s, DUSK_MSG_ALLOC, &a, sizeof(a), &rep, sizeof(rep),
+			   NULL);
+	if (!err)
+		*ret = le64toh(rep.addr);
+	return err;
+}
+
+DUSK_EXPORT int dusk_kfree(struct dusk_session *s, uint64_t kaddr)
+{
+	struct dusk_free f = { .addr = htole64(kaddr) };
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	return dusk_request(s, DUSK_MSG_FREE, &f, sizeof(f), NULL, 0, NULL);
+}

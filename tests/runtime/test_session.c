@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Sessions, requests and the event loop against the fake kernel: the
+ * handshake (also with a lost HELLO), request ids, retransmission with the
+ * same id (a request executes once), timeouts with a doubling RTO,
+ * replayed and forged datagrams, and HOOK handling: queued during waits,
+ * run in arrival order, deduplicated, VERDICT not blocking, -ESTALE, late
+ * packets, keepalive, dusk_stop from a signal handler.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+#include <linux/netfilter.h>
+
+#include "check.h"
+#include "dusk.h"
+#include "fake_kernel.h"
+#include "session.h"
+#include "shadow.h"
+#include "util.h"
+
+static struct fake_kernel fk;
+static struct dusk_session *s;
+static unsigned int log_warnings;
+static char log_last[512];
+
+static void sink(enum dusk_log_level level, const char *fmt, va_list ap)
+{
+	vsnprintf(log_last, sizeof(log_last), fmt, ap);
+	if (level <= DUSK_LOG_WARN)
+		log_warnings++;
+}
+
+#define PAGE(n)		(FK_AREA_DIRECT + (uint64_t)(n) * 4096)
+#define KP(k)		((void *)(uintptr_t)(k))
+
+static uint64_t now_ms(void)
+{
+	return dusk_now_ms();
+}
+
+static void test_handshake_and_ids(void)
+{
+	struct dusk_config cfg;
+	uint8_t buf[16];
+	unsigned int i, first;
+	int err;
+
+	fk_config(&cfg);
+	fk.drop_hello = 1;	/* the first HELLO is lost */
+	err = fk_session_open(&fk, &cfg, &s);
+	CHECK_EQ(err, 0);
+	if (err)
+		exit(check_done("test_session"));
+	CHECK_EQ(fk.received[DUSK_MSG_HELLO], 2);
+	CHECK_EQ(s->id, FK_SESSION);
+	/* The fake derived the session key on its own: the first PING
+	 * authenticated on both sides. */
+	CHECK_EQ(fk.executed[DUSK_MSG_PING], 1);
+	CHECK_EQ(fk.rejected, 0);
+	CHECK_EQ(fk.ids[0], 1);
+
+	/* Ids 1, 2, 3... one per request. */
+	first = fk.nr_log;
+	for (i = 0; i < 5; i++)
+		CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	for (i = first; i < fk.nr_log; i++)
+		CHECK_EQ(fk.ids[i], fk.ids[i - 1] + 1);
+	CHECK_EQ(fk.nr_log - first, 5);
+	CHECK_EQ(fk.invocations[first], 0);	/* no invocation */
+}
+
+static void test_retransmission(void)
+{
+	unsigned int received, executed, again, applied;
+	uint8_t v = 0x66, buf[8];
+	uint64_t t0;
+	int err;
+
+	/* The first transmission is lost: the retransmission (same id, new
+	 * seq: the fake's replay window let it in) executes, once. */
+	fk.drop_new_requests = 1;
+	received = fk.received[DUSK_MSG_WRITE];
+	executed = fk.executed[DUSK_MSG_WRITE];
+	CHECK_EQ(dusk_kwrite(s, PAGE(1), &v, 1), 0);
+	CHECK_EQ(fk.received[DUSK_MSG_WRITE] - received, 2);
+	CHECK_EQ(fk.executed[DUSK_MSG_WRITE] - executed, 1);
+	CHECK_EQ(fk.ids[fk.nr_log - 1], fk.ids[fk.nr_log - 2]);
+	CHECK_EQ(*fk_mem(&fk, PAGE(1), 1), 0x66);
+
+	/* The reply is lost: the retransmission is answered from the
+	 * kernel's record, not executed again. */
+	fk.drop_replies = 1;
+	executed = fk.executed[DUSK_MSG_WRITE];
+	again = fk.answered_again;
+	applied = fk.nr_applied;
+	CHECK_EQ(dusk_kwrite(s, PAGE(1), &v, 1), 0);
+	CHECK_EQ(fk.executed[DUSK_MSG_WRITE] - executed, 1);
+	CHECK_EQ(fk.answered_again - again, 1);
+	CHECK_EQ(fk.nr_applied - applied, 1);
+
+	/* No answer at all: -ETIMEDOUT after timeout_ms, the interval
+	 * doubling (rto 5 ms over 300 ms: 7 sends, not 60). */
+	fk.silent = 1;
+	received = fk.received[DUSK_MSG_READ];
+	t0 = now_ms();
+	err = dusk_kread(s, PAGE(0), buf, sizeof(buf));
+	CHECK_EQ(err, -ETIMEDOUT);
+	CHECK(now_ms() - t0 >= 290 && now_ms() - t0 < 2000);
+	CHECK(fk.received[DUSK_MSG_READ] - received >= 4);
+	CHECK(fk.received[DUSK_MSG_READ] - received <= 10);
+	fk.silent = 0;
+	CHECK_EQ(s->stats.timeouts, 1);
+}
+
+static void test_bad_datagrams(void)
+{
+	uint64_t replayed = s->stats.rx_replayed, bad = s->stats.rx_bad_mac;
+	uint64_t malformed = s->stats.rx_malformed;
+	uint8_t buf[8], junk[200];
+
+	/* Every reply arrives twice: the copy is a replay, dropped. */
+	fk.dup_output = 1;
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	fk.dup_output = 0;
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	CHECK_EQ(s->stats.rx_replayed - replayed, 1);
+
+	/* Forged (another session, then ours with a bad MAC), then junk. */
+	memset(junk, 0, sizeof(junk));
+	dusk_msg_init(junk, DUSK_MSG_READ, DUSK_F_REPLY, 0, FK_SESSION + 1, 99, 0, 0);
+	dusk_msg_seal(junk, 8, 1, &fk.key);
+	fk_inject(&fk, junk, DUSK_HDR_LEN + 8);
+	dusk_msg_init(junk, DUSK_MSG_READ, DUSK_F_REPLY, 0, FK_SESSION, 99, 0, 0);
+	dusk_msg_seal(junk, 8, 1000, &fk.master_key);
+	fk_inject(&fk, junk, DUSK_HDR_LEN + 8);
+	fk_inject(&fk, "garbage", 7);
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	CHECK_EQ(s->stats.rx_bad_mac - bad, 2);
+	CHECK_EQ(s->stats.rx_malformed - malformed, 1);
+}
+
+/* ---- hooks ---- */
+
+struct hook_log {
+	uint64_t packets[64];
+	void *skbs[64];
+	const void *states[64];
+	unsigned int n;
+	int depth, max_depth;
+};
+
+static struct hook_log hl;
+static unsigned int (*hook_action)(void *skb, const void *state);
+
+static unsigned int hookfn(void *priv, void *skb, const void *state)
+{
+	unsigned int v;
+
+	CHECK(priv == &hl);
+	hl.depth++;
+	if (hl.depth > hl.max_depth)
+		hl.max_depth = hl.depth;
+	hl.skbs[hl.n] = skb;
+	hl.states[hl.n] = state;
+	hl.packets[hl.n++] = dusk_session_current() ? fk.hooks_sent[0].packet : 0;
+	v = hook_action ? hook_action(skb, state) : NF_ACCEPT;
+	hl.depth--;
+	return v;
+}
+
+static unsigned int act_stop(void *skb, const void *state)
+{
+	dusk_stop(s);
+	return NF_ACCEPT;
+}
+
+static unsigned int reads_in_hook;
+
+/* Packet 1: reads the prefetched skb (no READ), writes a field (commit in
+ * the VERDICT), makes a request (carries the invocation) during which
+ * HOOK 2 and a duplicate of HOOK 1 arrive. */
+static unsigned int act_first(void *skb, const void *state)
+{
+	unsigned int before = fk.executed[DUSK_MSG_READ];
+	uint8_t *u, buf[4];
+
+	u = __dusk_check(skb, 256);
+	CHECK(!memcmp(u, fk_mem(&fk, PAGE(2), 256), 256));
+	reads_in_hook = fk.executed[DUSK_MSG_READ] - before;
+	u = __dusk_check_w(KP((uintptr_t)skb + 8), 4);
+	memcpy(u, "MARK", 4);
+	fk_hook(&fk, 2, 1, PAGE(3), PAGE(4), NULL, 0);
+	fk_hook_again(&fk, 1);
+	CHECK_EQ(dusk_kread(s, PAGE(5), buf, sizeof(buf)), 0);
+	hook_action = act_stop;
+	return NF_DROP;
+}
+
+static int verdicts_for(uint64_t packet, struct fk_verdict *last)
+{
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < fk.nr_verdicts; i++) {
+		if (fk.verdicts[i].packet == packet) {
+			n++;
+			if (last)
+				*last = fk.verdicts[i];
+		}
+	}
+	return n;
+}
+
+static void run_until_idle(void)
+{
+	/* Stop once nothing is queued: a timer that fires soon. */
+	struct itimerval it = { { 0, 0 }, { 0, 60000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ(dusk_run(s), 0);
+}
+
+static void on_alarm(int sig)
+{
+	dusk_stop(s);
+}
+
+static void test_hooks(void)
+{
+	struct dusk_nf_hook hook = {
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = -100,
+		.fn = hookfn,
+		.priv = &hl,
+	};
+	struct fk_range pre = { PAGE(2), 256 };
+	struct fk_verdict v;
+	unsigned int i, executed, again, runs;
+	uint32_t handle = 0;
+	uint64_t t0;
+
+	CHECK_EQ(dusk_nf_hook_register(s, &hook, &handle), 0);
+	CHECK_EQ(handle, 1);
+	CHECK_EQ(fk.cookies[0] != 0, 1);
+
+	/* Packet 1 then 2 (which arrives during 1's request). */
+	fk_hook(&fk, 1, 1, PAGE(2), PAGE(2) + 512, &pre, 1);
+	hook_action = act_first;
+	memset(&hl, 0, sizeof(hl));
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK_EQ(hl.n, 2);
+	CHECK_EQ(hl.max_depth, 1);	/* never dispatched from a wait */
+	CHECK(hl.skbs[0] == KP(PAGE(2)) && hl.states[0] == KP(PAGE(2) + 512));
+	CHECK(hl.skbs[1] == KP(PAGE(3)) && hl.states[1] == KP(PAGE(4)));
+	CHECK_EQ(reads_in_hook, 0);	/* the prefetch seeded the cache */
+	/* The READ made in packet 1's callback carries invocation 1. */
+	for (i = 0; i < fk.nr_log; i++)
+		if (fk.types[i] == DUSK_MSG_READ && fk.invocations[i] == 1)
+			break;
+	CHECK(i < fk.nr_log);
+	/* VERDICTs: NF_DROP for 1 with its commit, NF_ACCEPT for 2. */
+	CHECK_EQ(verdicts_for(1, &v), 1);
+	CHECK_EQ(v.verdict, NF_DROP);
+	CHECK_EQ(v.invocation, 1);
+	CHECK_EQ(v.nr_segs, 1);
+	CHECK(!memcmp(fk_mem(&fk, PAGE(2) + 8, 4), "MARK", 4));
+	CHECK_EQ(verdicts_for(2, &v), 1);
+	CHECK_EQ(v.verdict, NF_ACCEPT);
+	CHECK_EQ(v.nr_segs, 0);
+
+	/* HOOK 1 again, answered already: the same VERDICT (same request
+	 * id) again, answered from the kernel's record; no second run. */
+	executed = fk.executed[DUSK_MSG_VERDICT];
+	again = fk.answered_again;
+	runs = hl.n;
+	verdicts_for(1, &v);
+	fk_hook_again(&fk, 1);
+	hook_action = NULL;
+	run_until_idle();
+	CHECK_EQ(hl.n, runs);
+	CHECK_EQ(fk.executed[DUSK_MSG_VERDICT], executed);
+	CHECK_EQ(fk.answered_again - again, 1);
+	{
+		struct fk_verdict v2;
+
+		CHECK_EQ(fk.received[DUSK_MSG_VERDICT] >= 3, 1);
+		verdicts_for(1, &v2);
+		CHECK_EQ(v2.id, v.id);	/* in the fake's log only once... */
+	}
+	for (i = fk.nr_log; i-- > 0;)
+		if (fk.types[i] == DUSK_MSG_VERDICT)
+			break;
+	CHECK_EQ(fk.ids[i], v.id);	/* ...but received again, same id */
+
+	/* Duplicates of a queued packet: run once. Several packets: in
+	 * arrival order. */
+	memset(&hl, 0, sizeof(hl));
+	fk_hook(&fk, 10, 1, PAGE(10), 0, NULL, 0);
+	fk_hook_again(&fk, 10);
+	fk_hook(&fk, 11, 1, PAGE(11), 0, NULL, 0);
+	fk_hook(&fk, 12, 1, PAGE(12), 0, NULL, 0);
+	fk_hook_again(&fk, 11);
+	run_until_idle();
+	CHECK_EQ(hl.n, 3);
+	CHECK(hl.skbs[0] == KP(PAGE(10)) && hl.skbs[1] == KP(PAGE(11)) &&
+	      hl.skbs[2] == KP(PAGE(12)));
+	CHECK_EQ(verdicts_for(10, NULL), 1);
+
+	/* The VERDICT's ack is lost: the loop goes on to the next packet
+	 * without waiting, and the VERDICT is retransmitted later. */
+	s->cfg.rto_ms = 100;
+	fk.drop_replies = 1;
+	again = fk.answered_again;
+	memset(&hl, 0, sizeof(hl));
+	fk_hook(&fk, 20, 1, PAGE(10), 0, NULL, 0);
+	fk_hook(&fk, 21, 1, PAGE(11), 0, NULL, 0);
+	t0 = now_ms();
+	{
+		struct itimerval it = { { 0, 0 }, { 0, 300000 } };
+
+		setitimer(ITIMER_REAL, &it, NULL);
+		CHECK_EQ(dusk_run(s), 0);
+	}
+	CHECK_EQ(hl.n, 2);
+	CHECK_EQ(fk.answered_again - again, 1);	/* the retransmission */
+	CHECK(now_ms() - t0 >= 100);
+	s->cfg.rto_ms = 5;
+
+	/* -ESTALE: released by policy meanwhile; a warning, nothing else. */
+	fk.verdict_status = -ESTALE;
+	i = log_warnings;
+	fk_hook(&fk, 30, 1, PAGE(10), 0, NULL, 0);
+	run_until_idle();
+	CHECK_EQ(log_warnings - i, 1);
+	CHECK(strstr(log_last, "released by policy") != NULL);
+	fk.verdict_status = 0;
+
+	/* A HOOK older than hold_ms (the program was stopped in gdb) is
+	 * not run: its packet is gone. Its duplicates neither. */
+	s->cfg.hold_ms = 50;
+	memset(&hl, 0, sizeof(hl));
+	executed = fk.executed[DUSK_MSG_VERDICT];
+	fk_hook(&fk, 40, 1, PAGE(10), 0, NULL, 0);
+	usleep(100 * 1000);
+	fk_hook_again(&fk, 40);
+	fk_hook(&fk, 41, 1, PAGE(11), 0, NULL, 0);	/* a fresh one */
+	run_until_idle();
+	CHECK_EQ(hl.n, 1);
+	CHECK(hl.skbs[0] == KP(PAGE(11)));
+	CHECK_EQ(verdicts_for(40, NULL), 0);
+	CHECK_EQ(fk.executed[DUSK_MSG_VERDICT] - executed, 1);
+	s->cfg.hold_ms = 1000;
+
+	/* A HOOK naming a hook we do not have: accepted, not run. */
+	memset(&hl, 0, sizeof(hl));
+	fk.cookies[1] = 0xdead;
+	fk_hook(&fk, 50, 2, PAGE(10), 0, NULL, 0);
+	run_until_idle();
+	CHECK_EQ(hl.n, 0);
+	CHECK_EQ(verdicts_for(50, &v), 1);
+	CHECK_EQ(v.verdict, NF_ACCEPT);
+
+	CHECK_EQ(dusk_nf_hook_unregister(s, 77), -ENOENT);
+	CHECK_EQ(dusk_nf_hook_unregister(s, handle), 0);
+	CHECK_EQ(fk.executed[DUSK_MSG_HOOK_UNREGISTER], 1);
+}
+
+static void test_keepalive(void)
+{
+	unsigned int pings = fk.executed[DUSK_MSG_PING];
+	struct itimerval it = { { 0, 0 }, { 0, 300000 } };
+
+	/* Idle, the loop pings every heartbeat_ms / 4 (no watchdog). */
+	s->cfg.heartbeat_ms = 200;
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK(fk.executed[DUSK_MSG_PING] - pings >= 3);
+	CHECK(fk.executed[DUSK_MSG_PING] - pings <= 8);
+
+	/* The target stops answering: dusk_run says so. */
+	fk.silent = 1;
+	it.it_value.tv_usec = 0;
+	it.it_value.tv_sec = 5;
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ(dusk_run(s), -ETIMEDOUT);
+	it.it_value.tv_sec = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+	fk.silent = 0;
+	s->cfg.heartbeat_ms = 5000;
+}
+
+int main(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	dusk_set_log(sink);
+	fk_init(&fk);
+	test_handshake_and_ids();
+	test_retransmission();
+	test_bad_datagrams();
+	test_hooks();
+	test_keepalive();
+	dusk_session_close(s);
+	CHECK(fk.ended);
+	fk_deinit(&fk);
+	return check_done("test_session");
+}
