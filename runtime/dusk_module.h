@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * dusk_module.h - the ABI between a module compiled by dusk-cc and libdusk.
+ *
+ * Three parties meet here:
+ *  - the module's own code, instrumented by the GCC plugin
+ *    (cc-wrapper/dusk_plugin.cc), calls the __dusk_* entry points below;
+ *  - the glue dusk-cc generates at link time (one C file per program,
+ *    compiled without the plugin) defines a stub for every kernel function
+ *    the module calls and a placeholder for every kernel variable it uses,
+ *    and describes them in the tables below;
+ *  - libdusk implements the entry points, main() (module_init/module_exit,
+ *    parameters), and user-level versions of the kernel functions that must
+ *    not be forwarded one call at a time (printk, registration APIs, locks,
+ *    RCU, the string library...), each as __dusk_impl_<name>: dusk-cc links
+ *    <name> to __dusk_impl_<name> when libdusk has it, to a stub otherwise.
+ *
+ * Addresses: bit 63 set means kernel. Everything else is the program's own
+ * memory: its data, its stack, the mirror of kernel memory (the shadow
+ * cache) and the placeholders of kernel variables; the runtime translates
+ * each of those to a kernel address wherever one crosses into the kernel.
+ */
+#ifndef DUSK_MODULE_H
+#define DUSK_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dusk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- called by instrumented code ---------------------------------------- */
+
+/* (dusk.h) The mirror of [p, p+size), p itself if it is user memory. */
+/* void *__dusk_check(const void *p, size_t size); */
+/* void *__dusk_check_w(void *p, size_t size); */
+
+/* A NUL-terminated string at s (at most n bytes): its mirror. */
+DUSK_EXPORT void *__dusk_check_str(const void *s);
+DUSK_EXPORT void *__dusk_check_strn(const void *s, size_t n);
+
+/*
+ * value is about to be stored at dest (a mirror or user address) as a
+ * pointer: what to store. If dest mirrors kernel memory, value must become
+ * a kernel address: a mirror address maps back, a placeholder becomes its
+ * variable's kernel address, a kernel function's stub its kernel address,
+ * a user object its (possibly new) kernel copy, found again on later
+ * accesses. A user function with no kernel proxy is refused: the program
+ * stops with an error naming it (the kernel must never jump to user
+ * memory). If dest is user memory, value is returned unchanged.
+ */
+DUSK_EXPORT void *__dusk_kptr(void *dest, void *value);
+
+/*
+ * The address instrumented code uses for an extern variable whose symbol
+ * is at placeholder: for a kernel variable (a placeholder in the glue's
+ * dusk_kdata section) its kernel address, resolved once per session; for
+ * a per-CPU kernel variable its per-CPU offset (the symbol's value); for a
+ * variable another file of the module defines, placeholder itself.
+ */
+DUSK_EXPORT void *__dusk_gvar(const void *placeholder);
+
+/*
+ * this_cpu_ptr(addr): for a kernel per-CPU address (a per-CPU offset, as
+ * __dusk_gvar() gives it, or a __percpu pointer read from the kernel) the
+ * kernel address of the copy of the CPU the current invocation runs on;
+ * for a module per-CPU variable (user memory: one copy at user level),
+ * addr itself.
+ */
+DUSK_EXPORT void *__dusk_this_cpu_ptr(const void *addr);
+
+/* The emulated preempt count of this thread: preemption, softirq and
+ * hardirq state are emulated at user level (in a netfilter hook the
+ * count says "serving softirq", as in the kernel). */
+DUSK_EXPORT void *__dusk_preempt_count_ptr(void);
+
+/* The emulated interrupt flag (X86_EFLAGS_IF in the returned flags). */
+DUSK_EXPORT unsigned long __dusk_irq_flags(void);
+DUSK_EXPORT void __dusk_irq_disable(void);
+DUSK_EXPORT void __dusk_irq_enable(void);
+
+/* fn is about to be called through a pointer: fn itself if it is user
+ * code, else a trampoline that makes the kernel call with the integer
+ * arguments it is given (up to six). */
+DUSK_EXPORT void *__dusk_fnptr(void *fn);
+
+/* Nesting of the module's own (non-inline) functions: when the outermost
+ * one returns to the runtime, the runtime commits. */
+DUSK_EXPORT void __dusk_enter(void);
+DUSK_EXPORT void __dusk_leave(void);
+
+/* BUG() (flags without BUGFLAG_WARNING): report and abort, like an oops
+ * of this process. WARN(): report with file:line and return. */
+DUSK_EXPORT void __dusk_bug(const char *file, unsigned int line,
+			    unsigned int flags);
+
+/* The next kernel call's argument argno points into a local object at
+ * [base, base + size): how much to copy to the kernel and back. */
+DUSK_EXPORT void __dusk_hint(unsigned int argno, const void *base,
+			     size_t size);
+
+/* ---- type records ---------------------------------------------------------- */
+
+/*
+ * The plugin records what the runtime needs to know about kernel types in
+ * the section "dusk_types" of each object (so the program has
+ * __start_dusk_types and __stop_dusk_types): NUL-terminated text records,
+ * fields separated by one space, repeated freely across files (the first
+ * of a name counts):
+ *
+ *   type NAME SIZE
+ *	a struct or union ("struct sk_buff", spaces as '_': struct_sk_buff).
+ *   field TYPE NAME OFFSET SIZE KIND [TARGET]
+ *	one member of TYPE at byte OFFSET. KIND: int, ptr (TARGET: the
+ *	pointee's type name, "void", "char" or "-"), fn (a function
+ *	pointer), agg (TARGET: an embedded struct/union), arr (TARGET: the
+ *	element type name), bits (a bit-field, OFFSET its first byte).
+ *   func NAME RET NARGS VARIADIC ARG...
+ *	a kernel function the module calls or takes the address of. RET and
+ *	each ARG: int, ptr:TARGET, fn, agg:SIZE (by value), void (RET only).
+ *   var NAME SIZE
+ *	a variable the module uses but does not define.
+ */
+#define DUSK_TYPES_SECTION	"dusk_types"
+
+/* ---- the glue dusk-cc generates ----------------------------------------- */
+
+enum dusk_karg_kind {
+	DUSK_KARG_INT = 0,	/* passed as is */
+	DUSK_KARG_PTR,		/* translated (kernel copy of user objects) */
+	DUSK_KARG_FN,		/* stub -> kernel function; user fn refused */
+};
+
+struct dusk_kfunc {
+	const char *name;
+	uint64_t kaddr;			/* resolved on first call; 0: not yet */
+	uint16_t nargs;
+	uint16_t variadic;
+	const uint8_t *arg_kind;	/* nargs of enum dusk_karg_kind */
+	const char *const *arg_type;	/* pointee type names (NULL: unknown) */
+};
+
+/*
+ * The body of every stub:
+ *	uint64_t NAME(uint64_t a0, ..., uint64_t a5)
+ *	{ return __dusk_kcall_stub(&__dusk_kfunc_NAME, a0, ..., a5); }
+ * Commits, translates pointer arguments, calls, refreshes user objects
+ * from their kernel copies, invalidates the cache. A failed call (the
+ * target refused it, the session is gone) stops the program with an
+ * error naming the function.
+ */
+DUSK_EXPORT uint64_t __dusk_kcall_stub(struct dusk_kfunc *f, uint64_t a0,
+				       uint64_t a1, uint64_t a2, uint64_t a3,
+				       uint64_t a4, uint64_t a5);
+
+struct dusk_kvar {
+	const char *name;
+	void *placeholder;		/* in section dusk_kdata */
+	size_t size;
+};
+
+/* Defined by the glue: every kernel variable the module uses, and every
+ * kernel function it calls (for __dusk_kptr and __dusk_fnptr to map stub
+ * addresses to kernel functions). */
+extern const struct dusk_kvar __dusk_kvars[];
+extern const size_t __dusk_nr_kvars;
+struct dusk_kfunc_stub {
+	void *stub;
+	struct dusk_kfunc *f;
+};
+extern const struct dusk_kfunc_stub __dusk_kfuncs[];
+extern const size_t __dusk_nr_kfuncs;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DUSK_MODULE_H */
