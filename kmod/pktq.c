@@ -35,6 +35,7 @@ struct dusk_packet {
 	unsigned long queued;		/* jiffies */
 	unsigned long sent;		/* jiffies of the last HOOK, 0: never */
 	unsigned int tries;
+	unsigned int cpu;		/* where the hook ran */
 };
 
 static const struct nf_queue_handler __rcu **dusk_qh_slot;
@@ -64,6 +65,7 @@ int dusk_pktq_enqueue(struct nf_queue_entry *entry, struct dusk_hook *hook)
 	pkt->queued = jiffies;
 	pkt->sent = 0;
 	pkt->tries = 0;
+	pkt->cpu = raw_smp_processor_id();
 	list_add_tail(&pkt->list, &dusk.packets);
 	dusk.nr_packets++;
 	spin_unlock_bh(&dusk.pq_lock);
@@ -200,6 +202,8 @@ static void dusk_hook_send(struct dusk_session *s, struct dusk_packet *pkt)
 	m->skb = cpu_to_le64((unsigned long)skb);
 	m->state = cpu_to_le64((unsigned long)&entry->state);
 	m->handle = cpu_to_le32(pkt->hook->handle);
+	m->cpu = cpu_to_le32(pkt->cpu);
+	m->pad = 0;
 	p = m + 1;
 	n += dusk_seg_put(&p, end, skb, sizeof(*skb));
 	n += dusk_seg_put(&p, end, &entry->state, sizeof(entry->state));

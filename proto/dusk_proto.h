@@ -290,6 +290,8 @@ struct dusk_hook_msg {
 	__le64 state;		/* struct nf_hook_state * */
 	__le32 handle;
 	__le32 nr_segs;		/* prefetched struct dusk_seg follow */
+	__le32 cpu;		/* the CPU the hook ran on */
+	__le32 pad;
 };
 
 struct dusk_verdict {
