@@ -12,8 +12,17 @@
  *  - libdusk implements the entry points, main() (module_init/module_exit,
  *    parameters), and user-level versions of the kernel functions that must
  *    not be forwarded one call at a time (printk, registration APIs, locks,
- *    RCU, the string library...), each as __dusk_impl_<name>: dusk-cc links
- *    <name> to __dusk_impl_<name> when libdusk has it, to a stub otherwise.
+ *    RCU, the string library...), each as __dusk_impl_<name>.
+ *
+ * Names: dusk-cc renames, in (copies of) the module's objects, every
+ * reference to a symbol no object of the module defines:
+ *	<name> -> __dusk_impl_<name>	if libdusk defines that (functions
+ *					and objects such as param_ops_int);
+ *	<name> -> __dusk_k_<name>	a kernel function: the glue's stub;
+ *	<name> -> __dusk_kv_<name>	a kernel variable: the glue's
+ *					placeholder in section dusk_kdata.
+ * So module code never binds to a libc symbol of the same name (memcpy,
+ * bsearch...), and libdusk's own code never binds to the module's.
  *
  * Addresses: bit 63 set means kernel. Everything else is the program's own
  * memory: its data, its stack, the mirror of kernel memory (the shadow
@@ -145,8 +154,8 @@ struct dusk_kfunc {
 
 /*
  * The body of every stub:
- *	uint64_t NAME(uint64_t a0, ..., uint64_t a5)
- *	{ return __dusk_kcall_stub(&__dusk_kfunc_NAME, a0, ..., a5); }
+ *	uint64_t __dusk_k_NAME(uint64_t a0, ..., uint64_t a5)
+ *	{ return __dusk_kcall_stub(&<its struct dusk_kfunc>, a0, ..., a5); }
  * Commits, translates pointer arguments, calls, refreshes user objects
  * from their kernel copies, invalidates the cache. A failed call (the
  * target refused it, the session is gone) stops the program with an
@@ -157,14 +166,15 @@ DUSK_EXPORT uint64_t __dusk_kcall_stub(struct dusk_kfunc *f, uint64_t a0,
 				       uint64_t a4, uint64_t a5);
 
 struct dusk_kvar {
-	const char *name;
-	void *placeholder;		/* in section dusk_kdata */
+	const char *name;		/* the kernel's name: "jiffies" */
+	void *placeholder;		/* __dusk_kv_jiffies, in dusk_kdata */
 	size_t size;
 };
 
 /* Defined by the glue: every kernel variable the module uses, and every
- * kernel function it calls (for __dusk_kptr and __dusk_fnptr to map stub
- * addresses to kernel functions). */
+ * kernel function it refers to, stubbed or implemented by libdusk (for
+ * __dusk_kptr and __dusk_fnptr to map those addresses to the kernel's
+ * function: stub is __dusk_k_NAME or __dusk_impl_NAME). */
 extern const struct dusk_kvar __dusk_kvars[];
 extern const size_t __dusk_nr_kvars;
 struct dusk_kfunc_stub {
