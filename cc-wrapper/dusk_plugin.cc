@@ -49,11 +49,18 @@
 #include "fold-const.h"
 #include "cgraph.h"
 #include "builtins.h"
+#include "hash-set.h"
+#include "tree-iterator.h"
+#include "varasm.h"
 
 #include <string>
 #include <vector>
 
 int plugin_is_GPL_compatible;
+
+#define DUSK_TYPES_SECTION "dusk_types"	/* dusk_module.h */
+
+static const char *dusk_decl_name(tree t);
 
 static struct plugin_info dusk_plugin_info = {
 	.version = "0.1",
@@ -66,7 +73,7 @@ static bool dusk_verbose;
 /* Runtime entry points (declared once per unit, defined in libdusk). */
 static tree rt_check, rt_check_w, rt_check_str, rt_check_strn, rt_kptr;
 static tree rt_gvar, rt_this_cpu_ptr, rt_preempt_count_ptr, rt_fnptr;
-static tree rt_enter, rt_leave, rt_bug;
+static tree rt_enter, rt_leave, rt_bug, rt_hint;
 static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
 
 static tree dusk_decl(const char *name, tree ret, int nargs, ...)
@@ -111,6 +118,205 @@ static void dusk_runtime_decls(void *gcc_data, void *user_data)
 	rt_irq_flags = dusk_decl("__dusk_irq_flags", ul, 0);
 	rt_irq_disable = dusk_decl("__dusk_irq_disable", v, 0);
 	rt_irq_enable = dusk_decl("__dusk_irq_enable", v, 0);
+	rt_hint = dusk_decl("__dusk_hint", v, 3, u, cvp, sz);
+}
+
+
+/* ---- type records (dusk_module.h, section dusk_types) ------------------------ */
+
+static std::vector<std::string> dusk_records;
+static hash_set<tree> dusk_recorded;	/* types, functions, variables */
+
+static std::string dusk_type_name(tree type)
+{
+	tree name;
+	std::string s;
+
+	type = TYPE_MAIN_VARIANT(type);
+	if (TREE_CODE(type) == VOID_TYPE)
+		return "void";
+	if (TREE_CODE(type) == INTEGER_TYPE &&
+	    TYPE_PRECISION(type) == TYPE_PRECISION(char_type_node))
+		return "char";
+	name = TYPE_NAME(type);
+	if (name && TREE_CODE(name) == TYPE_DECL)
+		name = DECL_NAME(name);
+	if (!name || TREE_CODE(name) != IDENTIFIER_NODE)
+		return "-";
+	if (TREE_CODE(type) == RECORD_TYPE)
+		s = "struct_";
+	else if (TREE_CODE(type) == UNION_TYPE)
+		s = "union_";
+	return s + IDENTIFIER_POINTER(name);
+}
+
+static bool dusk_aggregate(tree type)
+{
+	return TREE_CODE(type) == RECORD_TYPE || TREE_CODE(type) == UNION_TYPE;
+}
+
+static void dusk_record_type(tree type, int depth);
+
+/* One "field" record per member; anonymous members are flattened. */
+static void dusk_record_fields(const std::string &owner, tree type, long base,
+			       int depth)
+{
+	for (tree f = TYPE_FIELDS(type); f; f = DECL_CHAIN(f)) {
+		tree ft, size;
+		std::string kind, target;
+		long off;
+
+		if (TREE_CODE(f) != FIELD_DECL)
+			continue;
+		ft = TREE_TYPE(f);
+		off = base + int_byte_position(f);
+		if (!DECL_NAME(f)) {
+			if (dusk_aggregate(ft))
+				dusk_record_fields(owner, ft, off, depth);
+			continue;
+		}
+		size = TYPE_SIZE_UNIT(ft);
+		if (DECL_BIT_FIELD(f)) {
+			kind = "bits";
+		} else if (POINTER_TYPE_P(ft)) {
+			tree pt = TREE_TYPE(ft);
+
+			if (TREE_CODE(pt) == FUNCTION_TYPE) {
+				kind = "fn";
+			} else {
+				kind = "ptr";
+				target = dusk_type_name(pt);
+				if (dusk_aggregate(TYPE_MAIN_VARIANT(pt)))
+					dusk_record_type(pt, depth + 1);
+			}
+		} else if (dusk_aggregate(ft)) {
+			kind = "agg";
+			target = dusk_type_name(ft);
+			dusk_record_type(ft, depth);
+		} else if (TREE_CODE(ft) == ARRAY_TYPE) {
+			kind = "arr";
+			target = dusk_type_name(TREE_TYPE(ft));
+			if (dusk_aggregate(TYPE_MAIN_VARIANT(TREE_TYPE(ft))))
+				dusk_record_type(TREE_TYPE(ft), depth);
+		} else {
+			kind = "int";
+		}
+		dusk_records.push_back("field " + owner + " " +
+			IDENTIFIER_POINTER(DECL_NAME(f)) + " " + std::to_string(off) +
+			" " + std::to_string(size && tree_fits_uhwi_p(size) ?
+					     tree_to_uhwi(size) : 0) +
+			" " + kind + (target.empty() ? "" : " " + target));
+	}
+}
+
+/*
+ * Record a struct or union: whole for what the module names (depth 0),
+ * and one level of what their pointer members point to, which is what
+ * the runtime needs to copy a user object into the kernel.
+ */
+static void dusk_record_type(tree type, int depth)
+{
+	std::string name;
+
+	type = TYPE_MAIN_VARIANT(type);
+	while (TREE_CODE(type) == ARRAY_TYPE)
+		type = TYPE_MAIN_VARIANT(TREE_TYPE(type));
+	if (!dusk_aggregate(type) || !COMPLETE_TYPE_P(type) || depth > 1)
+		return;
+	name = dusk_type_name(type);
+	if (name == "-" || dusk_recorded.add(type))
+		return;
+	dusk_records.push_back("type " + name + " " +
+			       std::to_string(tree_to_uhwi(TYPE_SIZE_UNIT(type))));
+	dusk_record_fields(name, type, 0, depth);
+}
+
+static std::string dusk_kind(tree type)
+{
+	if (VOID_TYPE_P(type))
+		return "void";
+	if (POINTER_TYPE_P(type)) {
+		if (TREE_CODE(TREE_TYPE(type)) == FUNCTION_TYPE)
+			return "fn";
+		return "ptr:" + dusk_type_name(TREE_TYPE(type));
+	}
+	if (dusk_aggregate(type) && TYPE_SIZE_UNIT(type) &&
+	    tree_fits_uhwi_p(TYPE_SIZE_UNIT(type)))
+		return "agg:" + std::to_string(tree_to_uhwi(TYPE_SIZE_UNIT(type)));
+	return "int";
+}
+
+static void dusk_record_func(tree fndecl)
+{
+	tree type = TREE_TYPE(fndecl), a;
+	std::string args;
+	int n = 0;
+	bool variadic = !prototype_p(type) || stdarg_p(type);
+
+	if (dusk_recorded.add(fndecl))
+		return;
+	for (a = TYPE_ARG_TYPES(type); a && !VOID_TYPE_P(TREE_VALUE(a));
+	     a = TREE_CHAIN(a), n++) {
+		args += " " + dusk_kind(TREE_VALUE(a));
+		if (POINTER_TYPE_P(TREE_VALUE(a)))
+			dusk_record_type(TREE_TYPE(TREE_VALUE(a)), 0);
+	}
+	dusk_records.push_back(std::string("func ") + dusk_decl_name(fndecl) + " " +
+			       dusk_kind(TREE_TYPE(type)) + " " + std::to_string(n) +
+			       " " + (variadic ? "1" : "0") + args);
+}
+
+static void dusk_record_var(tree decl)
+{
+	tree size = TYPE_SIZE_UNIT(TREE_TYPE(decl));
+
+	if (dusk_recorded.add(decl))
+		return;
+	dusk_records.push_back(std::string("var ") + dusk_decl_name(decl) + " " +
+			       std::to_string(size && tree_fits_uhwi_p(size) ?
+					      tree_to_uhwi(size) : 0));
+}
+
+/* The kernel functions (and, in initializers, variables) referred to. */
+static tree dusk_note_fn(tree *tp, int *walk_subtrees, void *data)
+{
+	if (TREE_CODE(*tp) == FUNCTION_DECL && DECL_EXTERNAL(*tp) &&
+	    !fndecl_built_in_p(*tp) && strncmp(dusk_decl_name(*tp), "__dusk", 6))
+		dusk_record_func(*tp);
+	if (data && TREE_CODE(*tp) == VAR_DECL && DECL_EXTERNAL(*tp))
+		dusk_record_var(*tp);
+	if (TYPE_P(*tp))
+		*walk_subtrees = 0;
+	return NULL_TREE;
+}
+
+/*
+ * At the end of the unit: the types of the module's own variables (the
+ * runtime reads struct kernel_param, struct nf_hook_ops... by name), then
+ * every record into section dusk_types.
+ */
+static void dusk_emit_records(void *gcc_data, void *user_data)
+{
+	varpool_node *vnode;
+	std::string text;
+
+	FOR_EACH_VARIABLE(vnode) {
+		tree decl = vnode->decl;
+
+		if (DECL_EXTERNAL(decl) || !TREE_STATIC(decl))
+			continue;
+		dusk_record_type(TREE_TYPE(decl), 0);
+		if (DECL_INITIAL(decl))
+			walk_tree(&DECL_INITIAL(decl), dusk_note_fn, decl, NULL);
+	}
+	if (dusk_records.empty())
+		return;
+	text = "\t.pushsection " DUSK_TYPES_SECTION ",\"a\",@progbits\n";
+	for (const std::string &r : dusk_records)
+		text += "\t.asciz \"" + r + "\"\n";
+	text += "\t.popsection\n";
+	symtab->finalize_toplevel_asm(build_string(text.size(), text.c_str()));
+	dusk_records.clear();
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -177,6 +383,8 @@ static const char *dusk_decl_name(tree t)
 static tree dusk_gvar(dusk_site *site, tree decl)
 {
 	tree addr = build_fold_addr_expr(decl);
+
+	dusk_record_var(decl);
 	tree k = dusk_call(site, rt_gvar, 1,
 			   dusk_val(site, fold_convert(const_ptr_type_node, addr)));
 
@@ -397,6 +605,35 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 	}
 }
 
+/*
+ * A local object passed by address to a kernel function: tell the runtime
+ * its extent, which it copies to the kernel and back (a global's extent it
+ * finds in the program's symbol table).
+ */
+static void dusk_hints(dusk_site *site, gcall *call)
+{
+	unsigned int i;
+
+	for (i = 0; i < gimple_call_num_args(call); i++) {
+		tree arg = gimple_call_arg(call, i), base, size;
+
+		if (TREE_CODE(arg) != ADDR_EXPR)
+			continue;
+		base = get_base_address(TREE_OPERAND(arg, 0));
+		if (!base || (TREE_CODE(base) != VAR_DECL &&
+			      TREE_CODE(base) != PARM_DECL) ||
+		    TREE_STATIC(base) || DECL_EXTERNAL(base))
+			continue;
+		size = TYPE_SIZE_UNIT(TREE_TYPE(base));
+		if (!size || TREE_CODE(size) != INTEGER_CST)
+			continue;
+		dusk_call(site, rt_hint, 3, build_int_cst(unsigned_type_node, i),
+			  dusk_val(site, fold_convert(const_ptr_type_node,
+						      build_fold_addr_expr(base))),
+			  fold_convert(size_type_node, size));
+	}
+}
+
 static void dusk_call_stmt(dusk_site *site, gcall *call)
 {
 	tree fndecl = gimple_call_fndecl(call);
@@ -408,6 +645,8 @@ static void dusk_call_stmt(dusk_site *site, gcall *call)
 		dusk_operand(site, gimple_call_arg_ptr(call, i), false);
 	if (fndecl && fndecl_built_in_p(fndecl, BUILT_IN_NORMAL))
 		dusk_builtin(site, call);
+	if (fndecl && DECL_EXTERNAL(fndecl) && !fndecl_built_in_p(fndecl))
+		dusk_hints(site, call);
 	if (!fndecl) {
 		/* A call through a pointer, which may hold a kernel address. */
 		tree fn = gimple_call_fn(call);
@@ -502,6 +741,8 @@ static tree dusk_percpu_object(tree op)
 	tree v = TREE_VALUE(op);
 	const char *c = TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op)));
 
+	if (strchr(c, 'p') && TREE_CODE(v) == ADDR_EXPR)
+		return TREE_OPERAND(v, 0);
 	if (strchr(c, 'p') && POINTER_TYPE_P(TREE_TYPE(v)))
 		return dusk_deref(v, TREE_TYPE(TREE_TYPE(v)));
 	return v;
@@ -606,13 +847,15 @@ static bool dusk_asm_percpu(dusk_site *site, gasm *stmt, const std::string &line
 			       dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(out)), t)));
 		return true;
 	} else {
-		tree addr = build_fold_addr_expr(unshare_expr(obj));
-		tree a;
+		tree addr;
 
+		/* A kernel per-CPU variable: its per-CPU offset. */
+		if (dusk_extern_var(obj))
+			addr = dusk_gvar(site, obj);
+		else
+			addr = build_fold_addr_expr(unshare_expr(obj));
 		addr = dusk_val(site, fold_convert(const_ptr_type_node, addr));
-		/* An extern per-CPU symbol: its kernel (per-CPU offset) address. */
-		a = dusk_call(site, rt_this_cpu_ptr, 1, addr);
-		p = a;
+		p = dusk_call(site, rt_this_cpu_ptr, 1, addr);
 	}
 	p = dusk_val(site, fold_convert(build_pointer_type(type), p));
 	mem = dusk_deref(p, type);
@@ -915,6 +1158,8 @@ static unsigned int dusk_execute(function *fun)
 
 			if (is_gimple_debug(stmt))
 				continue;
+			for (unsigned int i = 0; i < gimple_num_ops(stmt); i++)
+				walk_tree(gimple_op_ptr(stmt, i), dusk_note_fn, NULL, NULL);
 			dusk_stmt(&site, stmt);
 			if (gimple_code(stmt) == GIMPLE_RETURN &&
 			    dusk_counts_depth(fun))
@@ -979,6 +1224,9 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *versio
 	register_callback(info->base_name, PLUGIN_INFO, NULL, &dusk_plugin_info);
 	register_callback(info->base_name, PLUGIN_START_UNIT, dusk_runtime_decls,
 			  NULL);
+	/* Every function has been through the pass when IPA starts. */
+	register_callback(info->base_name, PLUGIN_ALL_IPA_PASSES_START,
+			  dusk_emit_records, NULL);
 
 	/*
 	 * Right after the CFG is built: statements are lowered and every

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dusk-cc - compile an unmodified kernel module into a user-level program.
+ *
+ *	dusk-cc [options] [gcc options] -o PROG SRC.c...
+ *	dusk-cc [options] -M DIR -o PROG
+ *
+ * The module is built by the target kernel's own kbuild (which yields the
+ * .ko as usual); every object is compiled a second time, with the same
+ * flags minus kernel-only code generation, through the dusk GCC plugin;
+ * the link step adds the glue for the kernel symbols and libdusk.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kbuild.h"
+#include "link.h"
+#include "paths.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: dusk-cc [options] [gcc options] -o PROG SRC.c...\n"
+	"       dusk-cc [options] -M DIR -o PROG\n"
+	"\n"
+	"Compile a kernel module into a user-level program that runs it against\n"
+	"a live kernel (dusk.ko). -M builds from the module's own Kbuild/Makefile.\n"
+	"\n"
+	"  -M DIR             the module's directory (its obj-m lists)\n"
+	"  --module NAME      which module of DIR, if it builds several\n"
+	"  -o PROG            the program to write\n"
+	"  --kdir DIR         the kernel build tree (default: the default\n"
+	"                     target's kernel, then /lib/modules/$(uname -r)/build)\n"
+	"  --user-cflags STR  extra flags for the user-level compile only (-O0...)\n"
+	"  --keep             keep the work directory and print it\n"
+	"  -v                 show every command and how long the steps took\n"
+	"gcc options (SRC.c mode): -I -D -U -W -f -O -g go to the module's\n"
+	"ccflags-y (both builds); -l -L -Wl, go to the program's link.\n";
+
+void dusk_paths_init(struct dusk_paths *p)
+{
+	const char *b = getenv("DUSK_BUILDDIR"), *s = getenv("DUSK_SRCDIR");
+
+	if (b && *b) {
+		p->plugin = xasprintf("%s/cc-wrapper/dusk.so", b);
+		p->libdusk = xasprintf("%s/runtime/libdusk.a", b);
+		p->libdusk_main = xasprintf("%s/runtime/libdusk-main.a", b);
+		p->include[0] = xasprintf("%s/runtime", s && *s ? s : b);
+		p->include[1] = xasprintf("%s/proto", s && *s ? s : b);
+	} else {
+		p->plugin = xasprintf("%s/dusk.so", DUSK_PKGLIBDIR);
+		p->libdusk = xasprintf("%s/libdusk.a", DUSK_LIBDIR);
+		p->libdusk_main = xasprintf("%s/libdusk-main.a", DUSK_LIBDIR);
+		p->include[0] = xstrdup(DUSK_INCLUDEDIR);
+		p->include[1] = xstrdup(DUSK_INCLUDEDIR);
+	}
+}
+
+struct opts {
+	const char *moddir;
+	const char *module;
+	const char *prog;
+	const char *kdir;
+	const char *user_cflags;
+	bool keep;
+	struct strvec srcs;
+	struct strvec ccflags;		/* to the module's ccflags-y */
+	struct strvec ldflags;
+};
+
+static char *absolute(const char *path)
+{
+	char *p = realpath(path, NULL);
+
+	return p ? p : xstrdup(path);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "kdir", required_argument, NULL, 'k' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "user-cflags", required_argument, NULL, 'u' },
+		{ "keep", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	/* "-" first: sources and unknown gcc options come in order as 1. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-M:o:vI:D:U:W:f:O::g::l:L:",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 'M': o->moddir = optarg; break;
+		case 'o': o->prog = optarg; break;
+		case 'k': o->kdir = optarg; break;
+		case 'm': o->module = optarg; break;
+		case 'u': o->user_cflags = optarg; break;
+		case 'K': o->keep = true; break;
+		case 'v': cc_verbose = true; break;
+		case 'h': fputs(usage, stdout); exit(0);
+		case 'I': {
+			char *p = absolute(optarg);
+
+			strvec_pushf(&o->ccflags, "-I%s", p);
+			free(p);
+			break;
+		}
+		case 'D': strvec_pushf(&o->ccflags, "-D%s", optarg); break;
+		case 'U': strvec_pushf(&o->ccflags, "-U%s", optarg); break;
+		case 'f': strvec_pushf(&o->ccflags, "-f%s", optarg); break;
+		case 'O': strvec_pushf(&o->ccflags, "-O%s", optarg ? optarg : ""); break;
+		case 'g': strvec_pushf(&o->ccflags, "-g%s", optarg ? optarg : ""); break;
+		case 'l': strvec_pushf(&o->ldflags, "-l%s", optarg); break;
+		case 'L': strvec_pushf(&o->ldflags, "-L%s", optarg); break;
+		case 'W':
+			if (str_starts(optarg, "l,"))
+				strvec_pushf(&o->ldflags, "-W%s", optarg);
+			else
+				strvec_pushf(&o->ccflags, "-W%s", optarg);
+			break;
+		case 1:
+			if (optarg[0] == '-') {
+				cc_error(0, "unknown option %s (see dusk-cc --help)", optarg);
+				return -EINVAL;
+			}
+			strvec_push(&o->srcs, optarg);
+			break;
+		default:
+			cc_error(0, "bad option %s (see dusk-cc --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (!o->prog || (!o->moddir == !o->srcs.n)) {
+		fputs(usage, stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool c_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+/* SRC.c mode: a module directory of our own, with a Kbuild naming them. */
+static int make_module_dir(struct opts *o, const char *moddir, char **ret_name)
+{
+	struct strvec objs = { 0 }, dirs = { 0 };
+	char *name, *kbuild, *text = NULL, *p;
+	size_t i;
+	int err = 0;
+
+	if (o->srcs.n == 1) {
+		name = xstrdup(basename(o->srcs.v[0]));
+		name[strcspn(name, ".")] = '\0';
+	} else {
+		char *prog = xstrdup(o->prog);
+
+		name = xstrdup(basename(prog));
+		free(prog);
+	}
+	if (!c_name(name)) {
+		cc_error(0, "module name '%s' is not a C identifier: rename the program "
+			 "or use -M with a Kbuild file", name);
+		free(name);
+		return -EINVAL;
+	}
+	mkdir_p(moddir);
+	for (i = 0; i < o->srcs.n; i++) {
+		char *src = absolute(o->srcs.v[i]), *base = xstrdup(basename(src));
+		char *dir = xstrdup(src), *dst;
+		char *cp[] = { "cp", src, NULL, NULL };
+
+		if (!str_ends(base, ".c")) {
+			cc_error(0, "%s: not a C source", o->srcs.v[i]);
+			err = -EINVAL;
+		}
+		base[strlen(base) - 2] = '\0';
+		if (o->srcs.n > 1 && !strcmp(base, name)) {
+			cc_error(0, "%s.c has the module's own name '%s': name the "
+				 "program differently or use -M", base, name);
+			err = -EINVAL;
+		}
+		if (strvec_has(&objs, base)) {
+			cc_error(0, "two sources named %s.c", base);
+			err = -EINVAL;
+		}
+		strvec_push(&objs, base);
+		/* the source's own headers ("foo.h") stay reachable */
+		p = xasprintf("-I%s", dirname(dir));
+		if (!strvec_has(&dirs, p))
+			strvec_push(&dirs, p);
+		free(p);
+		dst = xasprintf("%s/%s.c", moddir, base);
+		cp[2] = dst;
+		if (!err && run_cmd(cp, NULL, NULL))
+			err = -EIO;
+		free(dst);
+		free(dir);
+		free(base);
+		free(src);
+	}
+	if (err)
+		goto out;
+	text = xasprintf("obj-m := %s.o\n", name);
+	if (o->srcs.n > 1) {
+		p = text;
+		text = xasprintf("%s%s-y :=", p, name);
+		free(p);
+		for (i = 0; i < objs.n; i++) {
+			p = text;
+			text = xasprintf("%s %s.o", p, objs.v[i]);
+			free(p);
+		}
+		p = text;
+		text = xasprintf("%s\n", p);
+		free(p);
+	}
+	p = text;
+	text = xasprintf("%sccflags-y +=", p);
+	free(p);
+	for (i = 0; i < dirs.n + o->ccflags.n; i++) {
+		p = text;
+		text = xasprintf("%s %s", p, i < dirs.n ? dirs.v[i] : o->ccflags.v[i - dirs.n]);
+		free(p);
+	}
+	p = text;
+	text = xasprintf("%s\n", p);
+	free(p);
+	kbuild = xasprintf("%s/Kbuild", moddir);
+	err = write_file(kbuild, text);
+	free(kbuild);
+	*ret_name = name;
+	name = NULL;
+out:
+	free(name);
+	free(text);
+	strvec_free(&objs);
+	strvec_free(&dirs);
+	return err;
+}
+
+/* -M mode: a clean copy of the module's directory. */
+static int copy_module_dir(const struct opts *o, const char *kdir, const char *moddir)
+{
+	char *m = xasprintf("M=%s", moddir);
+	char *argv[] = { "make", "-C", (char *)kdir, m, "-s", "clean", NULL };
+	int err;
+
+	err = copy_tree(o->moddir, moddir);
+	if (!err)
+		err = run_cmd(argv, NULL, "/dev/null") ? -EIO : 0;
+	free(m);
+	if (err)
+		cc_error(err, "copying %s", o->moddir);
+	return err;
+}
+
+static char *choose_module(const struct opts *o, const char *moddir)
+{
+	struct strvec mods = { 0 };
+	char *name = NULL;
+
+	kbuild_modules(moddir, &mods);
+	if (o->module) {
+		if (strvec_has(&mods, o->module))
+			name = xstrdup(o->module);
+		else
+			cc_error(0, "%s builds no module named %s", o->moddir, o->module);
+	} else if (mods.n == 1) {
+		name = xstrdup(mods.v[0]);
+	} else if (!mods.n) {
+		cc_error(0, "%s builds no module (no obj-m in its Kbuild/Makefile?)",
+			 o->moddir);
+	} else {
+		fprintf(stderr, "dusk-cc: %s builds %zu modules; pick one with --module:",
+			o->moddir, mods.n);
+		for (size_t i = 0; i < mods.n; i++)
+			fprintf(stderr, " %s", mods.v[i]);
+		fputc('\n', stderr);
+	}
+	strvec_free(&mods);
+	return name;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct dusk_paths paths;
+	struct kbuild kb = { 0 };
+	struct strvec objs = { 0 };
+	char tmpl[PATH_MAX], *work, *moddir, *outdir, *name = NULL, *prog;
+	const char *tmp = getenv("TMPDIR");
+	double t0, t1, t2;
+	int err;
+
+	if (argc > 1 && !strcmp(argv[1], "--kbuild-cc"))
+		return kbuild_cc_main(argc, argv);
+	if (parse(argc, argv, &o))
+		return 2;
+	dusk_paths_init(&paths);
+	kb.kdir = kbuild_kdir(o.kdir);
+	if (!kb.kdir) {
+		cc_error(0, "no kernel build tree: give --kdir, or install the target "
+			 "kernel's headers (linux-headers-*)");
+		return 1;
+	}
+	if (access(paths.plugin, R_OK)) {
+		cc_error(-errno, "%s", paths.plugin);
+		return 1;
+	}
+
+	snprintf(tmpl, sizeof(tmpl), "%s/dusk-cc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	work = mkdtemp(tmpl);
+	if (!work) {
+		cc_error(-errno, "mkdtemp %s", tmpl);
+		return 1;
+	}
+	moddir = xasprintf("%s/module", work);
+	outdir = xasprintf("%s/user", work);
+	prog = absolute(o.prog);
+	t0 = now_seconds();
+
+	err = o.moddir ? copy_module_dir(&o, kb.kdir, moddir)
+		       : make_module_dir(&o, moddir, &name);
+	if (err)
+		goto out;
+	kb.moddir = moddir;
+	kb.outdir = outdir;
+	kb.plugin = paths.plugin;
+	kb.cflags = o.user_cflags;
+	kb.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (kb.jobs < 1)
+		kb.jobs = 1;
+	err = kbuild_run(&kb);
+	if (err)
+		goto out;
+	t1 = now_seconds();
+	if (!name) {
+		name = choose_module(&o, moddir);
+		if (!name) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	err = kbuild_module_objects(&kb, name, &objs);
+	if (err)
+		goto out;
+	{
+		struct link l = {
+			.prog = prog, .tmpdir = work, .objs = &objs,
+			.paths = &paths, .ldflags = &o.ldflags,
+		};
+
+		err = link_program(&l);
+	}
+	t2 = now_seconds();
+	if (!err && cc_verbose)
+		fprintf(stderr, "dusk-cc: %s: kbuild with user-level compiles %.2f s, "
+			"link %.2f s\n", o.prog, t1 - t0, t2 - t1);
+out:
+	if (o.keep)
+		fprintf(stderr, "dusk-cc: work directory kept: %s\n", work);
+	else
+		rm_rf(work);
+	return err ? 1 : 0;
+}

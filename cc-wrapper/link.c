@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The link step (see link.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "link.h"
+
+/*
+ * Sections that only mean something to the kernel's loader and patching:
+ * alternatives, static keys and calls, exception and bug tables, ftrace
+ * and objtool annotations. User-level code runs the original instructions
+ * and the default branches.
+ */
+static const char *const kernel_sections[] = {
+	"__jump_table", ".altinstructions", ".altinstr_replacement",
+	".altinstr_aux", ".static_call_sites", ".static_call.text",
+	".retpoline_sites", ".return_sites", ".call_sites", "__mcount_loc",
+	".orc_unwind", ".orc_unwind_ip", ".orc_header", "__ex_table",
+	".parainstructions", ".smp_locks", "__bug_table", ".discard.*",
+	".ibt_endbr_seal", "__patchable_function_entries",
+};
+
+/* Symbols the toolchain and libc provide to compiled C code. */
+static bool toolchain_symbol(const char *name)
+{
+	return str_starts(name, "__dusk_") || str_starts(name, "__start_") ||
+	       str_starts(name, "__stop_") || !strcmp(name, "__stack_chk_fail") ||
+	       !strcmp(name, "_GLOBAL_OFFSET_TABLE_");
+}
+
+enum ksym_kind { KSYM_VAR, KSYM_FUNC };
+
+struct ksym {
+	char *name;
+	enum ksym_kind kind;
+	bool needed;		/* undefined in the module: glue or rename */
+	bool impl;		/* libdusk has __dusk_impl_<name> */
+	bool called;		/* a call relocation refers to it */
+	char *func;		/* its "func" record, if any */
+	unsigned long size;	/* its "var" record's size, if any */
+};
+
+struct symtab {
+	struct ksym *v;
+	size_t n, cap;
+	struct strvec defined;	/* by the module's objects */
+	struct strvec impls;	/* __dusk_impl_* in libdusk */
+};
+
+static struct ksym *ksym_get(struct symtab *st, const char *name, bool create)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->v[i].name, name))
+			return &st->v[i];
+	if (!create)
+		return NULL;
+	if (st->n == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 64;
+		st->v = realloc(st->v, st->cap * sizeof(*st->v));
+		if (!st->v) {
+			cc_error(-ENOMEM, "symbols");
+			exit(1);
+		}
+	}
+	memset(&st->v[st->n], 0, sizeof(st->v[st->n]));
+	st->v[st->n].name = xstrdup(name);
+	return &st->v[st->n++];
+}
+
+/* ---- ELF ------------------------------------------------------------------- */
+
+static void records(struct symtab *st, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	for (; p < end; p += strlen(p) + 1) {
+		char name[256];
+		unsigned long size;
+
+		if (sscanf(p, "func %255s", name) == 1)
+			ksym_get(st, name, true)->func = xstrdup(p);
+		else if (sscanf(p, "var %255s %lu", name, &size) == 2)
+			ksym_get(st, name, true)->size = size;
+	}
+}
+
+/* Defined and undefined symbols, records and call relocations of one object. */
+static int scan_object(struct symtab *st, const char *path, struct strvec *undef)
+{
+	int fd = open(path, O_RDONLY), err = 0;
+	Elf_Scn *scn = NULL, *symscn = NULL;
+	size_t shstrndx, i;
+	GElf_Shdr sh, symsh = { 0 };
+	Elf_Data *symdata = NULL;
+	Elf *elf;
+
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx)) {
+		cc_error(0, "%s: %s", path, elf_errmsg(-1));
+		err = -EINVAL;
+		goto out;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *sname;
+
+		gelf_getshdr(scn, &sh);
+		sname = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (sh.sh_type == SHT_SYMTAB) {
+			symscn = scn;
+			symsh = sh;
+			symdata = elf_getdata(scn, NULL);
+		} else if (sname && !strcmp(sname, "dusk_types")) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+
+			if (d && d->d_size)
+				records(st, d->d_buf, d->d_size);
+		}
+	}
+	if (!symscn || !symdata)
+		goto out;
+	for (i = 1; i < symsh.sh_size / symsh.sh_entsize; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		gelf_getsym(symdata, i, &sym);
+		name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+		if (!name || !*name || GELF_ST_BIND(sym.st_info) == STB_LOCAL)
+			continue;
+		if (sym.st_shndx == SHN_UNDEF) {
+			if (!strvec_has(undef, name))
+				strvec_push(undef, name);
+		} else if (!strvec_has(&st->defined, name)) {
+			strvec_push(&st->defined, name);
+		}
+	}
+	/* Calls tell functions from variables where no record does. */
+	scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_RELA || sh.sh_link != elf_ndxscn(symscn))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela rela;
+			GElf_Sym sym;
+			const char *name;
+
+			gelf_getrela(d, i, &rela);
+			if (GELF_R_TYPE(rela.r_info) != R_X86_64_PLT32)
+				continue;
+			gelf_getsym(symdata, GELF_R_SYM(rela.r_info), &sym);
+			name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (name && *name && sym.st_shndx == SHN_UNDEF)
+				ksym_get(st, name, true)->called = true;
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}
+
+/* libdusk's user-level versions of kernel symbols: __dusk_impl_*. */
+static int scan_impls(struct symtab *st, const char *archive)
+{
+	int fd = open(archive, O_RDONLY);
+	Elf *ar, *elf;
+
+	if (fd < 0)
+		return -errno;
+	ar = elf_begin(fd, ELF_C_READ, NULL);
+	while (ar && (elf = elf_begin(fd, ELF_C_READ, ar))) {
+		Elf_Scn *scn = NULL;
+		GElf_Shdr sh;
+
+		while ((scn = elf_nextscn(elf, scn))) {
+			Elf_Data *d;
+
+			gelf_getshdr(scn, &sh);
+			if (sh.sh_type != SHT_SYMTAB)
+				continue;
+			d = elf_getdata(scn, NULL);
+			for (size_t i = 1; d && i < sh.sh_size / sh.sh_entsize; i++) {
+				GElf_Sym sym;
+				const char *name;
+
+				gelf_getsym(d, i, &sym);
+				name = elf_strptr(elf, sh.sh_link, sym.st_name);
+				if (name && sym.st_shndx != SHN_UNDEF &&
+				    GELF_ST_BIND(sym.st_info) != STB_LOCAL &&
+				    str_starts(name, "__dusk_impl_") &&
+				    !strvec_has(&st->impls, name + 12))
+					strvec_push(&st->impls, name + 12);
+			}
+		}
+		elf_next(elf);
+		elf_end(elf);
+	}
+	if (ar)
+		elf_end(ar);
+	close(fd);
+	return 0;
+}
+
+/* ---- the glue ------------------------------------------------------------------ */
+
+enum karg { KARG_INT, KARG_PTR, KARG_FN };
+
+/* Parse a "func" record's argument kinds; -EINVAL for what no stub takes. */
+static int func_args(const struct ksym *k, struct strvec *kinds, struct strvec *types)
+{
+	char ret[256], *copy, *tok, *save;
+	int nargs, variadic, i, err = 0;
+
+	if (!k->func)
+		return 0;
+	if (sscanf(k->func, "func %*s %255s %d %d", ret, &nargs, &variadic) != 3)
+		return -EINVAL;
+	if (variadic) {
+		cc_error(0, "the module calls %s, a kernel function with variable "
+			 "arguments, which libdusk has no user-level version of", k->name);
+		return -EINVAL;
+	}
+	if (nargs > 6) {
+		cc_error(0, "%s takes %d arguments: dusk calls kernel functions "
+			 "with six at most", k->name, nargs);
+		return -EINVAL;
+	}
+	if (str_starts(ret, "agg:") && atoi(ret + 4) > 8) {
+		cc_error(0, "%s returns a structure of %d bytes by value, which a "
+			 "kernel call cannot carry back", k->name, atoi(ret + 4));
+		return -EINVAL;
+	}
+	copy = xstrdup(k->func);
+	tok = strtok_r(copy, " ", &save);
+	for (i = 0; i < 4 && tok; i++)		/* "func" NAME RET NARGS */
+		tok = strtok_r(NULL, " ", &save);
+	for (i = 0; i < nargs && (tok = strtok_r(NULL, " ", &save)); i++) {
+		if (str_starts(tok, "ptr:")) {
+			strvec_pushf(kinds, "%d", KARG_PTR);
+			strvec_pushf(types, "\"%s\"", tok + 4);
+		} else if (!strcmp(tok, "fn")) {
+			strvec_pushf(kinds, "%d", KARG_FN);
+			strvec_push(types, "NULL");
+		} else if (str_starts(tok, "agg:") && atoi(tok + 4) > 8) {
+			cc_error(0, "%s takes a structure of %d bytes by value "
+				 "(argument %d)", k->name, atoi(tok + 4), i + 1);
+			err = -EINVAL;
+		} else {
+			strvec_pushf(kinds, "%d", KARG_INT);
+			strvec_push(types, "NULL");
+		}
+	}
+	free(copy);
+	return err;
+}
+
+static int write_glue(const struct symtab *st, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	size_t i, nfunc = 0, nvar = 0;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	fputs("/* Generated by dusk-cc: the module's kernel symbols. */\n"
+	      "#include <stdint.h>\n#include \"dusk_module.h\"\n\n", f);
+	for (i = 0; i < st->n; i++) {
+		const struct ksym *k = &st->v[i];
+		struct strvec kinds = { 0 }, types = { 0 };
+
+		if (!k->needed || k->kind != KSYM_FUNC)
+			continue;
+		if (!k->impl && func_args(k, &kinds, &types))
+			err = -EINVAL;
+		fprintf(f, "static const uint8_t kind_%zu[] = { ", i);
+		for (size_t j = 0; j < kinds.n; j++)
+			fprintf(f, "%s, ", kinds.v[j]);
+		fprintf(f, "0 };\nstatic const char *const type_%zu[] = { ", i);
+		for (size_t j = 0; j < types.n; j++)
+			fprintf(f, "%s, ", types.v[j]);
+		fprintf(f, "NULL };\nstatic struct dusk_kfunc kfunc_%zu = "
+			"{ \"%s\", 0, %zu, 0, kind_%zu, type_%zu };\n",
+			i, k->name, kinds.n, i, i);
+		if (k->impl)
+			fprintf(f, "extern char __dusk_impl_%s[];\n", k->name);
+		else
+			fprintf(f, "uint64_t __dusk_k_%s(uint64_t a0, uint64_t a1, "
+				"uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)\n"
+				"{\n\treturn __dusk_kcall_stub(&kfunc_%zu, a0, a1, a2, "
+				"a3, a4, a5);\n}\n\n", k->name, i);
+		strvec_free(&kinds);
+		strvec_free(&types);
+		nfunc++;
+	}
+	for (i = 0; i < st->n; i++) {
+		const struct ksym *k = &st->v[i];
+
+		if (!k->needed || k->kind != KSYM_VAR || k->impl)
+			continue;
+		fprintf(f, "__attribute__((section(\"dusk_kdata\"), aligned(64)))\n"
+			"char __dusk_kv_%s[%lu];\n", k->name, k->size ? k->size : 64);
+		nvar++;
+	}
+	fputs("\nconst struct dusk_kvar __dusk_kvars[] = {\n", f);
+	for (i = 0; i < st->n; i++) {
+		const struct ksym *k = &st->v[i];
+
+		if (k->needed && k->kind == KSYM_VAR && !k->impl)
+			fprintf(f, "\t{ \"%s\", __dusk_kv_%s, %lu },\n", k->name,
+				k->name, k->size ? k->size : 64);
+	}
+	fprintf(f, "\t{ 0 }\n};\nconst size_t __dusk_nr_kvars = %zu;\n\n"
+		"const struct dusk_kfunc_stub __dusk_kfuncs[] = {\n", nvar);
+	for (i = 0; i < st->n; i++) {
+		const struct ksym *k = &st->v[i];
+
+		if (k->needed && k->kind == KSYM_FUNC)
+			fprintf(f, "\t{ (void *)__dusk_%s_%s, &kfunc_%zu },\n",
+				k->impl ? "impl" : "k", k->name, i);
+	}
+	fprintf(f, "\t{ 0 }\n};\nconst size_t __dusk_nr_kfuncs = %zu;\n", nfunc);
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* ---- putting it together ------------------------------------------------------- */
+
+static int rename_object(const char *in, const char *out, const char *map)
+{
+	struct strvec argv = { 0 };
+	int ret;
+
+	strvec_push(&argv, "objcopy");
+	strvec_pushf(&argv, "--redefine-syms=%s", map);
+	for (size_t i = 0; i < sizeof(kernel_sections) / sizeof(*kernel_sections); i++)
+		strvec_pushf(&argv, "--remove-section=%s", kernel_sections[i]);
+	strvec_push(&argv, in);
+	strvec_push(&argv, out);
+	ret = run_cmd(argv.v, NULL, NULL);
+	strvec_free(&argv);
+	return ret ? -EIO : 0;
+}
+
+int link_program(const struct link *l)
+{
+	struct symtab st = { 0 };
+	struct strvec undef = { 0 }, argv = { 0 }, objs = { 0 };
+	char *map_path, *glue_c, *glue_o;
+	FILE *map;
+	size_t i;
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	if ((err = scan_impls(&st, l->paths->libdusk)) ||
+	    (err = scan_impls(&st, l->paths->libdusk_main))) {
+		cc_error(err, "reading libdusk (%s, %s)", l->paths->libdusk,
+			 l->paths->libdusk_main);
+		return err;
+	}
+	for (i = 0; i < l->objs->n; i++) {
+		err = scan_object(&st, l->objs->v[i], &undef);
+		if (err)
+			return err;
+	}
+
+	map_path = xasprintf("%s/rename.map", l->tmpdir);
+	map = fopen(map_path, "w");
+	if (!map)
+		return -errno;
+	for (i = 0; i < undef.n; i++) {
+		const char *name = undef.v[i];
+		struct ksym *k;
+
+		if (strvec_has(&st.defined, name) || toolchain_symbol(name))
+			continue;
+		k = ksym_get(&st, name, true);
+		k->needed = true;
+		k->kind = k->func || (k->called && !k->size) ? KSYM_FUNC : KSYM_VAR;
+		k->impl = strvec_has(&st.impls, name);
+		fprintf(map, "%s __dusk_%s_%s\n", name, k->impl ? "impl" :
+			k->kind == KSYM_FUNC ? "k" : "kv", name);
+	}
+	fclose(map);
+
+	glue_c = xasprintf("%s/glue.c", l->tmpdir);
+	glue_o = xasprintf("%s/glue.o", l->tmpdir);
+	err = write_glue(&st, glue_c);
+	if (err)
+		goto out;
+	{
+		char *inc0 = xasprintf("-I%s", l->paths->include[0]);
+		char *inc1 = xasprintf("-I%s", l->paths->include[1]);
+		char *cc[] = { "gcc", "-std=gnu11", "-O2", "-fPIE", "-g", inc0, inc1,
+			       "-c", "-o", glue_o, glue_c, NULL };
+
+		err = run_cmd(cc, NULL, NULL) ? -EIO : 0;
+		free(inc1);
+		free(inc0);
+		if (err) {
+			cc_error(0, "the generated glue does not compile: %s", glue_c);
+			goto out;
+		}
+	}
+	for (i = 0; i < l->objs->n; i++) {
+		strvec_pushf(&objs, "%s/m%zu.o", l->tmpdir, i);
+		err = rename_object(l->objs->v[i], objs.v[i], map_path);
+		if (err)
+			goto out;
+	}
+
+	strvec_push(&argv, "gcc");
+	strvec_push(&argv, "-pie");
+	strvec_push(&argv, "-o");
+	strvec_push(&argv, l->prog);
+	for (i = 0; i < objs.n; i++)
+		strvec_push(&argv, objs.v[i]);
+	strvec_push(&argv, glue_o);
+	strvec_push(&argv, l->paths->libdusk_main);
+	strvec_push(&argv, l->paths->libdusk);
+	strvec_push(&argv, "-lelf");
+	strvec_push(&argv, "-lpthread");
+	for (i = 0; l->ldflags && i < l->ldflags->n; i++)
+		strvec_push(&argv, l->ldflags->v[i]);
+	err = run_cmd(argv.v, NULL, NULL) ? -EIO : 0;
+	if (err)
+		cc_error(0, "linking %s failed", l->prog);
+out:
+	strvec_free(&argv);
+	strvec_free(&objs);
+	strvec_free(&undef);
+	free(glue_o);
+	free(glue_c);
+	free(map_path);
+	return err;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dusk-cc's small helpers. Allocation failure ends the tool: it is one. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+bool cc_verbose;
+
+static void oom(void)
+{
+	fputs("dusk-cc: out of memory\n", stderr);
+	exit(1);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return strcpy(xrealloc(NULL, strlen(s) + 1), s);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+void strvec_push(struct strvec *sv, const char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? 2 * sv->cap : 16;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = xstrdup(s);
+	sv->v[sv->n] = NULL;
+}
+
+void strvec_pushf(struct strvec *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	strvec_push(sv, s);
+	free(s);
+}
+
+void strvec_free(struct strvec *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	memset(sv, 0, sizeof(*sv));
+}
+
+bool strvec_has(const struct strvec *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return true;
+	return false;
+}
+
+bool str_starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+bool str_ends(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+void cc_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dusk-cc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err < 0)
+		fprintf(stderr, ": %s", strerror(-err));
+	fputc('\n', stderr);
+}
+
+static void print_cmd(char *const argv[], const char *cwd)
+{
+	if (cwd)
+		fprintf(stderr, "  (cd %s &&", cwd);
+	for (size_t i = 0; argv[i]; i++)
+		fprintf(stderr, " %s", argv[i]);
+	fputs(cwd ? ")\n" : "\n", stderr);
+}
+
+int run_cmd(char *const argv[], const char *cwd, const char *out_path)
+{
+	int status, fd;
+	pid_t pid;
+
+	if (cc_verbose)
+		print_cmd(argv, cwd);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		if (cwd && chdir(cwd))
+			_exit(127);
+		if (out_path) {
+			fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0 || dup2(fd, 1) < 0)
+				_exit(127);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "dusk-cc: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+char *run_line(char *const argv[], const char *cwd)
+{
+	char tmpl[] = "/tmp/dusk-cc-line.XXXXXX";
+	char *text, *nl;
+	int fd;
+
+	fd = mkstemp(tmpl);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	if (run_cmd(argv, cwd, tmpl)) {
+		unlink(tmpl);
+		return NULL;
+	}
+	text = read_file(tmpl, NULL);
+	unlink(tmpl);
+	if (text) {
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+	}
+	return text;
+}
+
+int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST) {
+			ret = -errno;
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return ret;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(path) ? -errno : 0;
+}
+
+int rm_rf(const char *path)
+{
+	if (access(path, F_OK))
+		return 0;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int copy_tree(const char *from, const char *to)
+{
+	char *src = xasprintf("%s/.", from);
+	char *argv[] = { "cp", "-a", src, (char *)to, NULL };
+	int ret;
+
+	ret = mkdir_p(to);
+	if (!ret)
+		ret = run_cmd(argv, NULL, NULL) ? -EIO : 0;
+	free(src);
+	return ret;
+}
+
+char *read_file(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t len = 0, cap = 0, n;
+	char *buf = NULL;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			buf = xrealloc(buf, cap);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n);
+	fclose(f);
+	buf[len] = '\0';
+	if (ret_len)
+		*ret_len = len;
+	return buf;
+}
+
+int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* util.h - dusk-cc's small helpers: string vectors, processes, files. */
+#ifndef DUSK_CC_UTIL_H
+#define DUSK_CC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strvec {
+	char **v;		/* NULL-terminated */
+	size_t n, cap;
+};
+
+void strvec_push(struct strvec *sv, const char *s);
+void strvec_pushf(struct strvec *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void strvec_free(struct strvec *sv);
+bool strvec_has(const struct strvec *sv, const char *s);
+
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool str_starts(const char *s, const char *prefix);
+bool str_ends(const char *s, const char *suffix);
+
+/* Print a one-line error "dusk-cc: ..." (errno text if err < 0). */
+void cc_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+extern bool cc_verbose;
+
+/*
+ * Run argv (argv[0] looked up in PATH) in cwd (NULL: ours); stdout to
+ * out_path if given. Returns its exit status (0 success), or -errno if it
+ * could not run. With cc_verbose the command is printed first.
+ */
+int run_cmd(char *const argv[], const char *cwd, const char *out_path);
+/* The first line of a command's output, without its newline; NULL on error. */
+char *run_line(char *const argv[], const char *cwd);
+
+int mkdir_p(const char *path);
+int rm_rf(const char *path);
+int copy_tree(const char *from, const char *to);
+char *read_file(const char *path, size_t *ret_len);
+int write_file(const char *path, const char *text);
+double now_seconds(void);
+
+#endif /* DUSK_CC_UTIL_H */
