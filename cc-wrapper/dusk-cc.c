@@ -157,7 +157,8 @@ static bool c_name(const char *s)
 }
 
 /* SRC.c mode: a module directory of our own, with a Kbuild naming them. */
-static int make_module_dir(struct opts *o, const char *moddir, char **ret_name)
+static int make_module_dir(struct opts *o, const char *moddir, char **ret_name,
+			   struct kbuild *kb)
 {
 	struct strvec objs = { 0 }, dirs = { 0 };
 	char *name, *kbuild, *text = NULL, *p;
@@ -207,6 +208,8 @@ static int make_module_dir(struct opts *o, const char *moddir, char **ret_name)
 		free(p);
 		dst = xasprintf("%s/%s.c", moddir, base);
 		cp[2] = dst;
+		strvec_push(&kb->map_from, dst);
+		strvec_push(&kb->map_to, src);
 		if (!err && run_cmd(cp, NULL, NULL))
 			err = -EIO;
 		free(dst);
@@ -336,9 +339,16 @@ int main(int argc, char **argv)
 	t0 = now_seconds();
 
 	err = o.moddir ? copy_module_dir(&o, kb.kdir, moddir)
-		       : make_module_dir(&o, moddir, &name);
+		       : make_module_dir(&o, moddir, &name, &kb);
 	if (err)
 		goto out;
+	if (o.moddir) {
+		char *orig = absolute(o.moddir);
+
+		strvec_push(&kb.map_from, moddir);
+		strvec_push(&kb.map_to, orig);
+		free(orig);
+	}
 	kb.moddir = moddir;
 	kb.outdir = outdir;
 	kb.plugin = paths.plugin;

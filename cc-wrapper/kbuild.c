@@ -117,9 +117,81 @@ static char *kbuild_cc(const struct kbuild *kb)
 	return cc;
 }
 
+/* Copy fd to stderr, naming the developer's files instead of our copies. */
+static void filter_paths(int fd, const struct kbuild *kb)
+{
+	FILE *in = fdopen(fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (in && getline(&line, &cap, in) > 0) {
+		char *out = xstrdup(line);
+
+		for (size_t i = 0; i < kb->map_from.n; i++) {
+			const char *from = kb->map_from.v[i], *to = kb->map_to.v[i];
+			char *at;
+
+			while ((at = strstr(out, from))) {
+				char *next;
+
+				*at = '\0';
+				next = xasprintf("%s%s%s", out, to, at + strlen(from));
+				free(out);
+				out = next;
+			}
+		}
+		fputs(out, stderr);
+		free(out);
+	}
+	free(line);
+	if (in)
+		fclose(in);
+}
+
+/* The user-level compiles' debug information names the developer's files. */
+static char *prefix_maps(const struct kbuild *kb)
+{
+	char *flags = xstrdup(kb->cflags ? kb->cflags : ""), *next;
+
+	for (size_t i = 0; i < kb->map_from.n; i++) {
+		next = xasprintf("%s -ffile-prefix-map=%s=%s", flags,
+				 kb->map_from.v[i], kb->map_to.v[i]);
+		free(flags);
+		flags = next;
+	}
+	return flags;
+}
+
+static int run_filtered(char *const argv[], const struct kbuild *kb)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	if (cc_verbose || !kb->map_from.n)
+		return run_cmd(argv, NULL, NULL);
+	if (pipe(fds))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		close(fds[0]);
+		dup2(fds[1], 2);
+		close(fds[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	filter_paths(fds[0], kb);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int kbuild_run(const struct kbuild *kb)
 {
-	char *cc = kbuild_cc(kb), *self, *ccvar, *m, *jobs;
+	char *cc = kbuild_cc(kb), *self, *ccvar, *m, *jobs, *cflags;
 	int ret;
 
 	if (!cc) {
@@ -133,15 +205,17 @@ int kbuild_run(const struct kbuild *kb)
 	setenv("DUSK_CC_MODDIR", kb->moddir, 1);
 	setenv("DUSK_CC_OUTDIR", kb->outdir, 1);
 	setenv("DUSK_CC_PLUGIN", kb->plugin, 1);
-	setenv("DUSK_CC_CFLAGS", kb->cflags ? kb->cflags : "", 1);
+	cflags = prefix_maps(kb);
+	setenv("DUSK_CC_CFLAGS", cflags, 1);
 	{
 		char *argv[] = { "make", "-C", (char *)kb->kdir, m, ccvar, jobs,
 				 cc_verbose ? "V=1" : "-s", "modules", NULL };
 
-		ret = run_cmd(argv, NULL, NULL);
+		ret = run_filtered(argv, kb);
 	}
 	if (ret)
-		cc_error(ret < 0 ? ret : 0, "kbuild failed in %s", kb->moddir);
+		cc_error(ret < 0 ? ret : 0, "kbuild failed");
+	free(cflags);
 	free(jobs);
 	free(m);
 	free(ccvar);

@@ -21,6 +21,9 @@ struct kbuild {
 	const char *plugin;	/* dusk.so */
 	const char *cflags;	/* extra flags for the user-level compiles */
 	int jobs;
+	/* Paths in moddir and where they came from: diagnostics and debug
+	 * information name the developer's files, not dusk-cc's copies. */
+	struct strvec map_from, map_to;
 };
 
 /* --kdir, else the running default target's kernel, else the kernel the

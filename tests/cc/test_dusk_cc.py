@@ -1,0 +1,139 @@
+"""dusk-cc's compile side, without a target: what the plugin and the
+driver do to a module's objects, and the errors a developer gets."""
+import os
+import pathlib
+import re
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import SRCDIR
+
+DUSK_CC = SRCDIR / 'bin' / 'dusk-cc'
+
+HEADER = textwrap.dedent('''\
+    #include <linux/module.h>
+    #include <linux/netfilter.h>
+    #include <linux/skbuff.h>
+    #include <net/net_namespace.h>
+    MODULE_LICENSE("GPL");
+''')
+
+
+def module(tmp_path, name, body, kbuild=None):
+    d = tmp_path / name
+    d.mkdir()
+    (d / f'{name}.c').write_text(HEADER + textwrap.dedent(body))
+    (d / 'Kbuild').write_text(kbuild or f'obj-m := {name}.o\n')
+    return d
+
+
+def dusk_cc(*args, cwd=None):
+    return subprocess.run([str(DUSK_CC), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, LANG='C'))
+
+
+def nm_undefined(obj):
+    out = subprocess.run(['nm', '-u', str(obj)], capture_output=True,
+                         text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines()}
+
+
+def work_dir(stderr):
+    for line in stderr.splitlines():
+        if 'work directory kept:' in line:
+            return pathlib.Path(line.split(':', 2)[2].strip())
+    raise AssertionError(f'no work directory in: {stderr}')
+
+
+def test_privileged_asm_is_a_compile_error_at_its_line(tmp_path):
+    d = module(tmp_path, 'msr', '''
+        static int __init msr_init(void)
+        {
+        \tasm volatile("wrmsr" : : "c" (0x10), "a" (0), "d" (0));
+        \treturn 0;
+        }
+        module_init(msr_init);
+    ''')
+    line = (d / 'msr.c').read_text().splitlines().index(
+        '\tasm volatile("wrmsr" : : "c" (0x10), "a" (0), "d" (0));') + 1
+    p = dusk_cc('-M', d, '-o', tmp_path / 'msr-prog')
+    assert p.returncode != 0
+    # The developer's own file, not dusk-cc's copy of it.
+    assert f'{d}/msr.c:{line}:' in p.stderr
+    assert re.search("inline assembly ['‘]wrmsr['’] cannot run at user level", p.stderr)
+    assert 'compiles as a kernel object but not as a user-level one' in p.stderr
+    assert not (tmp_path / 'msr-prog').exists()
+
+
+def test_user_objects_are_instrumented_and_kernel_flags_dropped(tmp_path):
+    d = module(tmp_path, 'inst', '''
+        static unsigned int hook(void *priv, struct sk_buff *skb,
+        \t\t\t const struct nf_hook_state *state)
+        {
+        \tskb->mark = skb->len;
+        \treturn NF_ACCEPT;
+        }
+        static struct nf_hook_ops ops = {
+        \t.hook = hook, .pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_OUT,
+        };
+        static int __init inst_init(void)
+        {
+        \treturn nf_register_net_hook(&init_net, &ops);
+        }
+        module_init(inst_init);
+    ''')
+    p = dusk_cc('--keep', '-M', d, '-o', tmp_path / 'inst')
+    work = work_dir(p.stderr)
+    user, kernel = work / 'user' / 'inst.o', work / 'module' / 'inst.o'
+    assert user.exists() and kernel.exists(), p.stderr
+    u, k = nm_undefined(user), nm_undefined(kernel)
+    # Every access through a pointer is checked; globals come from the runtime.
+    assert {'__dusk_check', '__dusk_check_w', '__dusk_gvar'} <= u
+    # Kernel-only code generation is gone from the user-level object only.
+    assert '__fentry__' in k and '__fentry__' not in u
+    assert not {s for s in u if s.startswith('__x86_')}
+    records = subprocess.run(['objcopy', '-O', 'binary', '--only-section=dusk_types',
+                              str(user), '/dev/stdout'], capture_output=True,
+                             check=True).stdout.split(b'\0')
+    assert b'func nf_register_net_hook int 2 0 ptr:struct_net ptr:struct_nf_hook_ops' in records
+    assert b'field struct_nf_hook_ops hook 16 8 fn' in records
+    assert b'var init_net 4480' in records or any(r.startswith(b'var init_net ') for r in records)
+    subprocess.run(['rm', '-rf', str(work)])
+
+
+def test_kbuild_errors_reach_the_developer(tmp_path):
+    d = module(tmp_path, 'broken', '''
+        static int __init broken_init(void)
+        {
+        \treturn undeclared_thing;
+        }
+        module_init(broken_init);
+    ''')
+    p = dusk_cc('-M', d, '-o', tmp_path / 'broken')
+    assert p.returncode != 0
+    assert re.search("['‘]undeclared_thing['’] undeclared", p.stderr)
+    assert 'dusk-cc.' not in p.stderr            # no path of dusk-cc's copies
+    assert 'kbuild failed' in p.stderr
+
+
+def test_a_directory_of_several_modules_needs_module(tmp_path):
+    d = module(tmp_path, 'twomods', '''
+        static int __init a_init(void) { return 0; }
+        module_init(a_init);
+    ''', kbuild='obj-m := twomods.o other.o\n')
+    (d / 'other.c').write_text(HEADER + 'static int __init o_init(void) { return 0; }\n'
+                               'module_init(o_init);\n')
+    p = dusk_cc('-M', d, '-o', tmp_path / 'x')
+    assert p.returncode != 0
+    assert 'builds 2 modules; pick one with --module: ' in p.stderr
+    assert 'other' in p.stderr and 'twomods' in p.stderr
+
+
+def test_bad_usage_is_explained(tmp_path):
+    p = dusk_cc('-o', tmp_path / 'x')
+    assert p.returncode == 2 and 'usage: dusk-cc' in p.stderr
+    p = dusk_cc('--frobnicate', '-o', tmp_path / 'x', 'a.c')
+    assert p.returncode == 2 and 'bad option --frobnicate' in p.stderr
