@@ -541,13 +541,51 @@ static void dusk_wrap_arg(dusk_site *site, gcall *call, unsigned int i,
 
 	if (size)
 		t = dusk_call(site, fn, 2,
-			      dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(
-				TYPE_ARG_TYPES(TREE_TYPE(fn)))), arg)),
+			      dusk_val(site, fold_convert(TREE_VALUE(
+				TYPE_ARG_TYPES(TREE_TYPE(fn))), arg)),
 			      dusk_val(site, fold_convert(size_type_node, size)));
 	else
 		t = dusk_call(site, fn, 1,
 			      dusk_val(site, fold_convert(const_ptr_type_node, arg)));
 	gimple_call_set_arg(call, i, dusk_val(site, fold_convert(TREE_TYPE(arg), t)));
+}
+
+static tree dusk_strlen(dusk_site *site, tree str)
+{
+	tree fn = builtin_decl_explicit(BUILT_IN_STRLEN);
+	tree len = create_tmp_reg(size_type_node, "dusk");
+	gcall *call = gimple_build_call(fn, 1, str);
+
+	gimple_call_set_lhs(call, len);
+	gimple_set_location(call, site->loc);
+	gsi_insert_before(site->gsi, call, GSI_SAME_STMT);
+	return len;
+}
+
+/*
+ * strcpy/strcat/strncat write as many bytes as the strings make: read the
+ * source (and the destination's string for cat) first, then check that
+ * many bytes of the destination for writing.
+ */
+static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function code)
+{
+	tree size, dst;
+
+	if (code == BUILT_IN_STRNCAT)
+		dusk_wrap_arg(site, call, 1, rt_check_strn, gimple_call_arg(call, 2));
+	else
+		dusk_wrap_arg(site, call, 1, rt_check_str, NULL_TREE);
+	size = code == BUILT_IN_STRNCAT ? gimple_call_arg(call, 2)
+					: dusk_strlen(site, gimple_call_arg(call, 1));
+	if (code != BUILT_IN_STRCPY) {
+		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
+		dst = dusk_strlen(site, gimple_call_arg(call, 0));
+		size = fold_build2(PLUS_EXPR, size_type_node, dst,
+				   fold_convert(size_type_node, size));
+	}
+	size = fold_build2(PLUS_EXPR, size_type_node,
+			   fold_convert(size_type_node, size), size_one_node);
+	dusk_wrap_arg(site, call, 0, rt_check_w, size);
 }
 
 /* Pointer arguments of the memory and string builtins. */
@@ -593,12 +631,16 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 		dusk_wrap_arg(site, call, 0, rt_check_strn, n);
 		dusk_wrap_arg(site, call, 1, rt_check_strn, n);
 		break;
+	case BUILT_IN_STRNCPY:
+		/* strncpy writes exactly n bytes, reads at most n */
+		n = gimple_call_arg(call, 2);
+		dusk_wrap_arg(site, call, 1, rt_check_strn, n);
+		dusk_wrap_arg(site, call, 0, rt_check_w, n);
+		break;
 	case BUILT_IN_STRCPY:
 	case BUILT_IN_STRCAT:
-	case BUILT_IN_STRNCPY:
 	case BUILT_IN_STRNCAT:
-		error_at(site->loc, "dusk: %qD is not supported at user level "
-			 "(the kernel deprecates it too: use strscpy)", fndecl);
+		dusk_strcpy(site, call, DECL_FUNCTION_CODE(fndecl));
 		break;
 	default:
 		break;
@@ -664,7 +706,14 @@ static std::vector<std::string> dusk_asm_lines(const char *tmpl)
 {
 	std::vector<std::string> lines;
 	std::string s(tmpl), cur;
+	size_t at;
 
+	/* C comments (CC_SET() leaves one) are not instructions */
+	while ((at = s.find("/*")) != std::string::npos) {
+		size_t end = s.find("*/", at);
+
+		s.erase(at, end == std::string::npos ? std::string::npos : end + 2 - at);
+	}
 	for (char &c : s)
 		if (c == ';')
 			c = '\n';
@@ -733,6 +782,42 @@ static int dusk_reg_operand(const std::string &arg)
 	while (at < arg.size() && ISALPHA(arg[at]))
 		at++;
 	return at < arg.size() && ISDIGIT(arg[at]) ? atoi(arg.c_str() + at) : -1;
+}
+
+/*
+ * Condition-code outputs ("=@cce"...) of a read-modify-write asm, from the
+ * new value: what the flags would say after the instruction.
+ */
+static bool dusk_asm_flags(dusk_site *site, gasm *stmt, tree nv)
+{
+	tree zero = build_zero_cst(TREE_TYPE(nv));
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_noutputs(stmt); i++) {
+		tree op = gimple_asm_output_op(stmt, i), out = TREE_VALUE(op);
+		const char *c = TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op)));
+		enum tree_code cmp;
+		tree sval;
+
+		if (strncmp(c, "=@cc", 4))
+			continue;
+		c += 4;
+		if (!strcmp(c, "e") || !strcmp(c, "z"))
+			cmp = EQ_EXPR;
+		else if (!strcmp(c, "ne") || !strcmp(c, "nz"))
+			cmp = NE_EXPR;
+		else if (!strcmp(c, "s") || !strcmp(c, "ns"))
+			cmp = !strcmp(c, "s") ? LT_EXPR : GE_EXPR;
+		else
+			return false;
+		sval = nv;
+		if (cmp == LT_EXPR || cmp == GE_EXPR)
+			sval = dusk_val(site, fold_convert(signed_type_for(TREE_TYPE(nv)), nv));
+		dusk_assign_to(site, out, dusk_val(site, fold_convert(TREE_TYPE(out),
+			fold_build2(cmp, boolean_type_node, sval,
+				    fold_convert(TREE_TYPE(sval), zero)))));
+	}
+	return true;
 }
 
 /* The object a %gs operand names: "m"(var) or "p"(&var). */
@@ -910,8 +995,8 @@ static bool dusk_asm_percpu(dusk_site *site, gasm *stmt, const std::string &line
 						     fold_convert(type, val)));
 
 		dusk_assign_to(site, unshare_expr(mem), nv);
+		return dusk_asm_flags(site, stmt, nv);
 	}
-	return true;
 }
 
 /* A paravirt call: its pv_ops member, e.g. "irq.save_fl", or "". */
@@ -963,10 +1048,10 @@ static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
 	if (TREE_CODE(file) == STRING_CST)
 		file = build_fold_addr_expr(file);
 	dusk_call(site, rt_bug, 3,
-		  dusk_val(site, fold_convert(TREE_TYPE(TREE_VALUE(TYPE_ARG_TYPES(
-			TREE_TYPE(rt_bug)))), file)),
-		  fold_convert(unsigned_type_node, line),
-		  fold_convert(unsigned_type_node, flags));
+		  dusk_val(site, fold_convert(TREE_VALUE(TYPE_ARG_TYPES(
+			TREE_TYPE(rt_bug))), file)),
+		  dusk_val(site, fold_convert(unsigned_type_node, line)),
+		  dusk_val(site, fold_convert(unsigned_type_node, flags)));
 	return true;
 }
 
@@ -1024,6 +1109,26 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 	if (lines.size() == 1 && dusk_has(lines[0], "gs:") &&
 	    dusk_asm_percpu(site, stmt, lines[0]))
 		return true;
+	/* preempt_enable()'s reschedule: preemption is emulated, nothing to do */
+	if (dusk_has(tmpl, "__SCT__preempt_schedule"))
+		return true;
+	/* hweight: ALTERNATIVE("call __sw_hweightN", "popcnt") */
+	if ((dusk_has(tmpl, "__sw_hweight32") || dusk_has(tmpl, "__sw_hweight64")) &&
+	    gimple_asm_noutputs(stmt) == 1 && gimple_asm_ninputs(stmt) >= 1) {
+		bool wide = dusk_has(tmpl, "__sw_hweight64");
+		tree in = TREE_VALUE(gimple_asm_input_op(stmt, 0));
+		tree fn = builtin_decl_explicit(wide ? BUILT_IN_POPCOUNTLL : BUILT_IN_POPCOUNT);
+		tree arg = dusk_val(site, fold_convert(wide ? long_long_unsigned_type_node :
+						      unsigned_type_node, in));
+		tree cnt = create_tmp_reg(integer_type_node, "dusk");
+		gcall *call = gimple_build_call(fn, 1, arg);
+
+		gimple_call_set_lhs(call, cnt);
+		gimple_set_location(call, site->loc);
+		gsi_insert_before(site->gsi, call, GSI_SAME_STMT);
+		dusk_asm_set_output(site, stmt, cnt);
+		return true;
+	}
 
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {

@@ -137,3 +137,42 @@ def test_bad_usage_is_explained(tmp_path):
     assert p.returncode == 2 and 'usage: dusk-cc' in p.stderr
     p = dusk_cc('--frobnicate', '-o', tmp_path / 'x', 'a.c')
     assert p.returncode == 2 and 'bad option --frobnicate' in p.stderr
+
+
+def test_constructs_real_modules_use_compile_for_user_level(tmp_path):
+    """Each of these once crashed the plugin or was refused."""
+    d = module(tmp_path, 'kitchen', '''
+        #include <linux/bitops.h>
+        #include <linux/preempt.h>
+        #include <linux/spinlock.h>
+        #include <linux/string.h>
+        struct rec { char name[16]; char tag[8]; u32 bits; };
+        static DEFINE_SPINLOCK(lock);
+        static DEFINE_PER_CPU(unsigned long, hits);
+        int kitchen(struct rec *r, const char *s)
+        {
+        \tWARN_ON(!r);
+        \tstrcpy(r->name, "x");
+        \tstrcat(r->name, s);
+        \tstrncpy(r->tag, s, sizeof(r->tag));
+        \tpreempt_disable();
+        \tthis_cpu_inc(hits);
+        \tpreempt_enable();
+        \tspin_lock_bh(&lock);
+        \tr->bits = hweight32(r->bits);
+        \tspin_unlock_bh(&lock);
+        \treturn smp_processor_id();
+        }
+        EXPORT_SYMBOL(kitchen);
+    ''')
+    p = dusk_cc('--keep', '-M', d, '-o', tmp_path / 'kitchen-prog')
+    work = work_dir(p.stderr)
+    assert 'internal compiler error' not in p.stderr
+    assert 'error: dusk' not in p.stderr
+    user = work / 'user' / 'kitchen.o'
+    assert user.exists(), p.stderr
+    u = nm_undefined(user)
+    assert {'__dusk_check_str', '__dusk_check_w', '__dusk_this_cpu_ptr',
+            '__dusk_preempt_count_ptr', '__dusk_bug'} <= u
+    assert not {s for s in u if s.startswith(('__SCT__', '__sw_hweight'))}
+    subprocess.run(['rm', '-rf', str(work)])
