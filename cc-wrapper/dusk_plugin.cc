@@ -1008,10 +1008,10 @@ static std::string dusk_pv_op(gasm *stmt)
 		tree v = TREE_VALUE(gimple_asm_input_op(stmt, i));
 		std::string path;
 
-		if (TREE_CODE(v) != ADDR_EXPR)
-			continue;
-		for (v = TREE_OPERAND(v, 0); TREE_CODE(v) == COMPONENT_REF;
-		     v = TREE_OPERAND(v, 0))
+		/* paravirt_ptr(): "m" (pv_ops.op), or its address */
+		if (TREE_CODE(v) == ADDR_EXPR)
+			v = TREE_OPERAND(v, 0);
+		for (; TREE_CODE(v) == COMPONENT_REF; v = TREE_OPERAND(v, 0))
 			path = std::string(dusk_decl_name(TREE_OPERAND(v, 1))) +
 			       (path.empty() ? "" : "." + path);
 		if (TREE_CODE(v) == VAR_DECL && !strcmp(dusk_decl_name(v), "pv_ops"))
@@ -1081,6 +1081,9 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 		return false;	/* static branch: the default path stays */
 
 	pv = dusk_pv_op(stmt);
+	/* callee-save ops are struct paravirt_callee_save { void *func; } */
+	if (pv.size() > 5 && !pv.compare(pv.size() - 5, 5, ".func"))
+		pv.erase(pv.size() - 5);
 	if (!pv.empty()) {
 		if (pv == "irq.save_fl") {
 			dusk_asm_set_output(site, stmt, dusk_call(site, rt_irq_flags, 0));

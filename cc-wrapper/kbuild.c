@@ -321,6 +321,9 @@ static void user_args(struct strvec *uv, const char *cc, int argc, char **argv,
 			continue;
 		if (!strcmp(a, "-fno-PIE") || !strcmp(a, "-fno-pie"))
 			a = "-fPIE";
+		/* backtraces (glibc's, gdb's) want unwind tables */
+		if (!strcmp(a, "-fno-asynchronous-unwind-tables"))
+			a = "-fasynchronous-unwind-tables";
 		strvec_push(uv, a);
 	}
 	strvec_pushf(uv, "-fplugin=%s", getenv("DUSK_CC_PLUGIN"));
