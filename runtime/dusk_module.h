@@ -59,9 +59,23 @@ DUSK_EXPORT void *__dusk_check_strn(const void *s, size_t n);
  * a user object its (possibly new) kernel copy, found again on later
  * accesses. A user function with no kernel proxy is refused: the program
  * stops with an error naming it (the kernel must never jump to user
- * memory). If dest is user memory, value is returned unchanged.
+ * memory); the one exception is a function a registration API then takes
+ * from the kernel memory it was stored in (ops = kzalloc(...); ops->hook =
+ * fn; nf_register_net_hook(net, ops)): until the end of the callback it
+ * may be claimed, and a harmless kernel function stands in its place. If
+ * dest is user memory, value is returned unchanged.
  */
 DUSK_EXPORT void *__dusk_kptr(void *dest, void *value);
+
+/*
+ * value was just loaded as a pointer through a pointer (from kernel
+ * memory, or any memory): what the module sees. The address of a user
+ * object's kernel copy (what __dusk_kptr stored) becomes the user
+ * object's own, so that pointers compare as in the kernel: a kernel list
+ * whose head is a static of the module ends at &head. Anything else is
+ * returned unchanged (cheap when no user object has a kernel copy).
+ */
+DUSK_EXPORT void *__dusk_uptr(void *value);
 
 /*
  * The address instrumented code uses for an extern variable whose symbol
@@ -100,6 +114,8 @@ DUSK_EXPORT void *__dusk_fnptr(void *fn);
  * one returns to the runtime, the runtime commits. */
 DUSK_EXPORT void __dusk_enter(void);
 DUSK_EXPORT void __dusk_leave(void);
+/* This thread's nesting: 0 while it runs the runtime (for dusk-gdb). */
+DUSK_EXPORT int dusk_module_depth(void);
 
 /* BUG() (flags without BUGFLAG_WARNING): report and abort, like an oops
  * of this process. WARN(): report with file:line and return. */
@@ -134,6 +150,15 @@ DUSK_EXPORT void __dusk_hint(unsigned int argno, const void *base,
  *	a variable the module uses but does not define.
  */
 #define DUSK_TYPES_SECTION	"dusk_types"
+
+/*
+ * The module's own per-CPU variables (DEFINE_PER_CPU): dusk-cc renames
+ * the section .data..percpu of the module's objects to this one (the
+ * linker would fold the kernel's name into .data), so that the runtime
+ * finds them between __start_dusk_percpu and __stop_dusk_percpu and
+ * gives each CPU of the target its own copy.
+ */
+#define DUSK_PERCPU_SECTION	"dusk_percpu"
 
 /* ---- the glue dusk-cc generates ----------------------------------------- */
 

@@ -38,6 +38,7 @@ struct dusk_inv {
 	struct dusk_list node;		/* hooks->queue, then hooks->done */
 	struct dusk_inv *hnext;
 	uint64_t packet;		/* the HOOK's id */
+	uint32_t cpu;			/* the HOOK's: where the hook ran */
 	enum dusk_inv_state state;
 	uint64_t first_rx_ns;
 	uint64_t done_ms;
@@ -74,6 +75,11 @@ static __thread struct dusk_inv *dusk_inv_cur;
 uint64_t dusk_invocation_current(void)
 {
 	return dusk_inv_cur ? dusk_inv_cur->packet : 0;
+}
+
+uint32_t dusk_invocation_cpu(void)
+{
+	return dusk_inv_cur ? dusk_inv_cur->cpu : 0;
 }
 
 static unsigned int dusk_inv_slot(uint64_t packet)
@@ -297,6 +303,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	}
 
 	inv->state = DUSK_INV_RUNNING;
+	inv->cpu = le32toh(hm.cpu);
 	prev = dusk_inv_cur;
 	dusk_inv_cur = inv;
 	if (rec) {

@@ -28,5 +28,8 @@ void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 		      uint64_t rx_ns);
 /* hdr.invocation for requests made now by this thread: 0 for none. */
 uint64_t dusk_invocation_current(void);
+/* The CPU the current invocation's hook ran on in the kernel (the HOOK's
+ * cpu); 0 when this thread serves none (init, exit). */
+uint32_t dusk_invocation_cpu(void);
 
 #endif /* DUSK_HOOK_H */

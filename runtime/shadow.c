@@ -32,6 +32,8 @@ DUSK_EXPORT struct dusk_shadow_table __dusk_shadow = {
 /* The cache __dusk_shadow belongs to (the current session's). */
 static struct dusk_shadow *dusk_shadow_cur;
 
+void *(*dusk_shadow_user_of)(uint64_t kaddr, size_t size);
+
 static uint64_t dusk_page_round(uint64_t x)
 {
 	return (x + DUSK_PAGE_SIZE - 1) & ~(DUSK_PAGE_SIZE - 1);
@@ -617,6 +619,8 @@ void *dusk_shadow_check_slow(const void *p, size_t size, int write)
 		if (!k)
 			return (void *)p;	/* a user address */
 	}
+	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(k, size)))
+		return user;		/* a kernel copy of a user object */
 	err = dusk_shadow_get(c, k, size, write, &user);
 	if (err) {
 		/* Hand back the kernel address: the module's own access then
@@ -877,6 +881,8 @@ DUSK_EXPORT void *dusk_shadow(struct dusk_session *s, uint64_t kaddr,
 			return (void *)(uintptr_t)kaddr;	/* a user address */
 		kaddr = k;
 	}
+	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(kaddr, size)))
+		return user;		/* a kernel copy of a user object */
 	err = dusk_shadow_get(c, kaddr, size, write, &user);
 	if (err) {
 		errno = -err;

@@ -180,4 +180,17 @@ size_t dusk_segs_pack(const struct dusk_segs *segs, struct dusk_segs_cursor *cur
 /* The slow half of __dusk_check(): on the current session's cache. */
 void *dusk_shadow_check_slow(const void *p, size_t size, int write);
 
+/*
+ * Kernel copies of user objects (the module runtime's, mod_copy.c): the
+ * user original of [kaddr, kaddr + size) if that is in a copy, else NULL
+ * (also: per_cpu_ptr() of a module per-CPU variable, mod_kvar.c). Set by
+ * the module runtime when it makes its first copy or finds per-CPU
+ * variables in the module; the slow path and dusk_shadow() ask it before
+ * the cache, so that __dusk_check on a copy's kernel address leads back
+ * to the user object and both sides agree on one object. Copies live in
+ * kernel pages of their own that the cache never holds while module code
+ * runs, so the fast path never finds them and always comes here.
+ */
+extern void *(*dusk_shadow_user_of)(uint64_t kaddr, size_t size);
+
 #endif /* DUSK_SHADOW_H */

@@ -335,9 +335,18 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	case DUSK_MSG_SYM: {
 		struct dusk_sym_reply r = { 0 };
 
+		char name[256];
+		uint64_t addr;
+
 		if (m->len == 7 && !memcmp(p, "jiffies", 7)) {
 			r.addr = htole64(FK_AREA_DIRECT + 0x40);
 			r.size = htole64(8);
+			memcpy(reply, &r, sizeof(r));
+			rlen = sizeof(r);
+		} else if (fk->sym && m->len < sizeof(name) &&
+			   (memcpy(name, p, m->len), name[m->len] = '\0',
+			    !fk->sym(fk, name, &addr))) {
+			r.addr = htole64(addr);
 			memcpy(reply, &r, sizeof(r));
 			rlen = sizeof(r);
 		} else {
@@ -347,7 +356,23 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	}
 	case DUSK_MSG_ALLOC: {
 		struct dusk_alloc_reply r = { htole64(FK_AREA_DIRECT + 0x8000) };
+		struct dusk_alloc a;
 
+		memcpy(&a, p, sizeof(a));
+		if (fk->alloc_next) {
+			uint64_t size = le64toh(a.size);
+			uint64_t align = size >= 4096 ? 4096 : 64;
+
+			fk->alloc_next = (fk->alloc_next + align - 1) & ~(align - 1);
+			r.addr = htole64(fk->alloc_next);
+			fk->alloc_next += size;
+			if (le32toh(a.flags) & DUSK_ALLOC_ZERO) {
+				uint8_t *z = fk_mem(fk, le64toh(r.addr), size);
+
+				if (z)
+					memset(z, 0, size);
+			}
+		}
 		memcpy(reply, &r, sizeof(r));
 		rlen = sizeof(r);
 		break;
@@ -470,6 +495,7 @@ void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,
 	hm.state = htole64(state);
 	hm.handle = htole32(hook);
 	hm.nr_segs = htole32(nr_pre);
+	hm.cpu = htole32(fk->hook_cpu);
 	memcpy(payload, &hm, sizeof(hm));
 	fk->hooks_sent[fk->nr_hooks_sent].packet = packet;
 	fk->hooks_sent[fk->nr_hooks_sent].payload = payload;

@@ -111,6 +111,13 @@ struct fake_kernel {
 	int dup_output;			/* send every datagram twice */
 	int la57;			/* 5-level paging layout */
 	fk_call_fn call;
+	/* SYM of other names than jiffies: 0 and *addr, or -ENOENT. */
+	int (*sym)(struct fake_kernel *fk, const char *name, uint64_t *addr);
+	/* ALLOC: 0 gives every allocation FK_AREA_DIRECT + 0x8000; else
+	 * the next one's address, bumped (sizes of a page or more page
+	 * aligned, as kmalloc's power-of-two sizes are). */
+	uint64_t alloc_next;
+	uint32_t hook_cpu;		/* HOOK messages' cpu */
 
 	/* Kept replies (ids of requests with side effects). */
 	uint64_t max_id;

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Kernel calls from module code: the glue's stubs (__dusk_kcall_stub),
+ * calls through pointers that hold kernel text addresses (__dusk_fnptr and
+ * its trampoline), the plugin's hints about local arguments, and the
+ * nesting of the module's functions.
+ *
+ * The common case, every pointer argument already a kernel address (an
+ * skb, something read from kernel memory) and no user object shared with
+ * the kernel, goes straight to dusk_kcall(): no copies, no table walks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "modrt.h"
+#include "session.h"
+#include "shadow_fast.h"
+#include "util.h"
+
+/* An argument beyond a variadic function's named ones: translated only
+ * when it is an address of the program's own memory. */
+#define DUSK_KARG_GUESS	0xff
+
+/* ---- hints and nesting ---- */
+
+struct dusk_hint {
+	uintptr_t base;
+	uint64_t size;
+	uint64_t epoch;
+};
+
+/*
+ * A hint counts for the next kernel call only: the plugin emits it right
+ * before the call, after the arguments are computed. Entering or leaving
+ * a module function, and every kernel call, start a new epoch, so a hint
+ * left behind by a call that was not a kernel call (a libdusk impl) can
+ * only ever serve a later call of the same function activation, where
+ * the local it describes is still live.
+ */
+static __thread struct dusk_hint dusk_hints[DUSK_MAX_CALL_ARGS];
+static __thread uint64_t dusk_hint_epoch = 1;
+static __thread int dusk_depth;
+
+DUSK_EXPORT void __dusk_hint(unsigned int argno, const void *base,
+			     size_t size)
+{
+	if (argno >= DUSK_MAX_CALL_ARGS)
+		return;
+	dusk_hints[argno].base = (uintptr_t)base;
+	dusk_hints[argno].size = size;
+	dusk_hints[argno].epoch = dusk_hint_epoch;
+}
+
+/*
+ * The hint for argument argno covering v, else any current hint covering
+ * v: an inline wrapper passes its caller's local on in another position
+ * (skb_header_pointer(skb, off, len, &local) calls skb_copy_bits(skb, off,
+ * buffer, len): the hint names argument 3 of the wrapper, the kernel call
+ * gets it as argument 2), and inline functions do not start an epoch.
+ */
+int dusk_hint_find(unsigned int argno, uintptr_t v, uintptr_t *ret_base,
+		   uint64_t *ret_size)
+{
+	const struct dusk_hint *h = NULL;
+	unsigned int i;
+
+	if (argno < DUSK_MAX_CALL_ARGS &&
+	    dusk_hints[argno].epoch == dusk_hint_epoch &&
+	    v - dusk_hints[argno].base < dusk_hints[argno].size)
+		h = &dusk_hints[argno];
+	for (i = 0; !h && i < DUSK_MAX_CALL_ARGS; i++)
+		if (dusk_hints[i].epoch == dusk_hint_epoch &&
+		    v - dusk_hints[i].base < dusk_hints[i].size)
+			h = &dusk_hints[i];
+	if (!h)
+		return -ENOENT;
+	*ret_base = h->base;
+	*ret_size = h->size;
+	return 0;
+}
+
+void dusk_hints_clear(void)
+{
+	dusk_hint_epoch++;
+}
+
+DUSK_EXPORT void __dusk_enter(void)
+{
+	dusk_depth++;
+	dusk_hint_epoch++;
+}
+
+DUSK_EXPORT void __dusk_leave(void)
+{
+	dusk_depth--;
+	dusk_hint_epoch++;
+}
+
+/* How deep in the module's own (non-inline) functions this thread is: 0
+ * when it is in the runtime (for dusk-gdb). */
+DUSK_EXPORT int dusk_module_depth(void)
+{
+	return dusk_depth;
+}
+
+/* ---- calls ---- */
+
+static unsigned int dusk_arg_kind(const struct dusk_kfunc *f, unsigned int i)
+{
+	if (!f)
+		return DUSK_KARG_GUESS;
+	if (i < f->nargs)
+		return f->arg_kind ? f->arg_kind[i] : DUSK_KARG_INT;
+	return f->variadic ? DUSK_KARG_GUESS : DUSK_KARG_INT;
+}
+
+static const char *dusk_call_name(const struct dusk_kfunc *f, uint64_t fn,
+				  char *buf, size_t len)
+{
+	if (f)
+		return f->name;
+	snprintf(buf, len, "0x%llx", (unsigned long long)fn);
+	return buf;
+}
+
+/* Does the call need the slow path: a user value in a pointer argument,
+ * or user objects shared with the kernel to keep in step? */
+static int dusk_call_slow(const struct dusk_kfunc *f, const uint64_t *args,
+			  unsigned int n)
+{
+	unsigned int i, kind;
+
+	if (dusk_kcopy_busy())
+		return 1;
+	for (i = 0; i < n; i++) {
+		kind = dusk_arg_kind(f, i);
+		if (kind == DUSK_KARG_INT || !args[i] ||
+		    args[i] >= DUSK_KERNEL_MIN)
+			continue;
+		if (kind != DUSK_KARG_GUESS || dusk_mem_ours(args[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
+				uint64_t *args, unsigned int n)
+{
+	struct dusk_xlate_ctx ctx = { .fn = name, .in_call = 1 };
+	const char *target;
+	unsigned int i, kind;
+	uintptr_t base;
+	uint64_t size;
+	char what[160];
+
+	for (i = 0; i < n; i++) {
+		uintptr_t v = (uintptr_t)args[i];
+
+		kind = dusk_arg_kind(f, i);
+		if (kind == DUSK_KARG_INT || !v)
+			continue;
+		ctx.argno = (int)i;
+		if (kind == DUSK_KARG_FN) {
+			enum dusk_mem_class cls = dusk_mem_class(v);
+
+			if (cls != DUSK_MEM_KERNEL && cls != DUSK_MEM_TEXT)
+				dusk_mod_fatal(1, "%s: %p is not a function",
+					       dusk_xlate_describe(&ctx, what,
+								   sizeof(what)),
+					       (void *)v);
+			args[i] = dusk_xlate_out(v, 0, 0, NULL, NULL, &ctx);
+			continue;
+		}
+		if (kind == DUSK_KARG_GUESS && !dusk_mem_ours(v))
+			continue;	/* an integer, or a kernel address */
+		target = NULL;
+		if (kind == DUSK_KARG_PTR && f->arg_type)
+			target = f->arg_type[i];
+		else if (kind == DUSK_KARG_GUESS)
+			target = "char";	/* %s, most likely */
+		base = 0;
+		size = 0;
+		dusk_hint_find(i, v, &base, &size);
+		args[i] = dusk_xlate_out(v, base, size, dusk_type_named(target),
+					 target, &ctx);
+	}
+}
+
+/* The call itself, with f (the glue's record) or without (a kernel
+ * function reached through a pointer). Stops the program on failure. */
+static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
+			  unsigned int n)
+{
+	struct dusk_session *s = dusk_mod_session();
+	const struct dusk_mfunc *mf;
+	char nbuf[32], ebuf[64];
+	const char *name = dusk_call_name(f, fn, nbuf, sizeof(nbuf));
+	uint64_t ret = 0;
+	int err, slow;
+
+	if (!s)
+		dusk_mod_fatal(1, "kernel call %s failed: no session with the target",
+			       name);
+	if (f && !f->kaddr) {
+		err = dusk_kfunc_resolve(f);
+		if (err)
+			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
+				       err == -ENOENT ? "the target kernel has no such symbol" :
+				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	}
+	if (f)
+		fn = f->kaddr;
+	slow = dusk_call_slow(f, args, n);
+	if (!slow) {
+		err = dusk_kcall(s, fn, args, n, &ret);
+		dusk_hints_clear();
+		if (err)
+			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
+				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		return ret;
+	}
+
+	dusk_kcopy_call_begin();
+	dusk_call_translate(f, name, args, n);
+	err = dusk_kcopy_sync(1);
+	if (err)
+		dusk_mod_fatal(1, "kernel call %s failed: sending user objects: %s",
+			       name, dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	err = dusk_kcall(s, fn, args, n, &ret);
+	dusk_hints_clear();
+	if (err)
+		dusk_mod_fatal(1, "kernel call %s failed: %s", name,
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	mf = f ? dusk_types_func(dusk_mod_types(), f->name) : NULL;
+	err = dusk_kcopy_call_end(1, &ret, !mf || mf->ret.kind == DUSK_MK_PTR);
+	if (err)
+		dusk_mod_fatal(1, "kernel call %s: reading its arguments back: %s",
+			       name, dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	return ret;
+}
+
+DUSK_EXPORT uint64_t __dusk_kcall_stub(struct dusk_kfunc *f, uint64_t a0,
+				       uint64_t a1, uint64_t a2, uint64_t a3,
+				       uint64_t a4, uint64_t a5)
+{
+	uint64_t args[DUSK_MAX_CALL_ARGS] = { a0, a1, a2, a3, a4, a5 };
+	unsigned int n = f->variadic ? DUSK_MAX_CALL_ARGS :
+			 DUSK_MIN(f->nargs, (uint16_t)DUSK_MAX_CALL_ARGS);
+
+	return dusk_call(f, 0, args, n);
+}
+
+/* ---- calls through pointers ---- */
+
+/*
+ * The kernel function the trampoline calls next. Safe as one thread-local
+ * slot: instrumented code calls __dusk_fnptr(fn) immediately before the
+ * indirect call, with the call's arguments already computed (the plugin
+ * inserts it right before the call statement), so nothing runs between
+ * setting the target and the trampoline reading it on the same thread,
+ * and the trampoline reads it first thing.
+ */
+static __thread uint64_t dusk_tramp_target;
+
+static uint64_t dusk_kernel_tramp(uint64_t a0, uint64_t a1, uint64_t a2,
+				  uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	uint64_t args[DUSK_MAX_CALL_ARGS] = { a0, a1, a2, a3, a4, a5 };
+	uint64_t fn = dusk_tramp_target;
+
+	dusk_tramp_target = 0;
+	if (!fn)
+		dusk_mod_fatal(1, "kernel call trampoline entered without a target");
+	return dusk_call(NULL, fn, args, DUSK_MAX_CALL_ARGS);
+}
+
+DUSK_EXPORT void *__dusk_fnptr(void *fn)
+{
+	const struct dusk_kfunc_stub *ks;
+	uintptr_t a = (uintptr_t)fn;
+
+	if (a < DUSK_KERNEL_MIN)
+		return fn;	/* module code, a stub or an impl: user code */
+	/* A kernel function the glue knows: its stub translates by type. */
+	ks = dusk_kfunc_of_kaddr(a);
+	if (ks)
+		return ks->stub;
+	dusk_tramp_target = a;
+	return (void *)dusk_kernel_tramp;
+}

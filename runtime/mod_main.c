@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * The life of a module program (libdusk-main.a's main() calls
+ * __dusk_main()):
+ *
+ *	PROG [--target HOST:PORT] [--key FILE] [--no-kernel-log]
+ *	     [--no-local-log] [--help] [param=value ...]
+ *
+ * parameters (exit 2 on an unknown one or a bad value, before anything
+ * reaches the target), the session (dusk_config_init() and the options),
+ * init_module() in process context, serving the kernel until SIGINT or
+ * SIGTERM, cleanup_module(), the session closed. init_module() failing
+ * prints "PROG: init_module failed: -ENODEV (No such device)" and exits 1
+ * once what the runtime registered for it is unregistered.
+ *
+ * This is the program level: the one place of the runtime that prints
+ * (one-line errors to stderr) and exits, with dusk_mod_fatal() for the
+ * paths dusk_module.h says stop the program.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "modrt.h"
+#include "session.h"
+
+struct dusk_mod_opts dusk_mod_opts = { .kernel_log = 1, .local_log = 1 };
+
+const char *dusk_errno_text(int err, char *buf, size_t len)
+{
+	const char *name = strerrorname_np(err < 0 ? -err : err);
+
+	if (name)
+		snprintf(buf, len, "%s%s (%s)", err < 0 ? "-" : "", name,
+			 strerror(err < 0 ? -err : err));
+	else
+		snprintf(buf, len, "%d (%s)", err, strerror(err < 0 ? -err : err));
+	return buf;
+}
+
+void dusk_mod_fatal(int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
+	fflush(NULL);
+	exit(status);
+}
+
+/* klib.am's part (klib_ctx.c): RCU callbacks queued by the module run
+ * before the session closes. Weak: the core archive's unit tests link
+ * without it. */
+extern void dusk_rcu_barrier(void) __attribute__((weak));
+
+static struct dusk_session *dusk_main_session;
+
+static void dusk_main_signal(int sig)
+{
+	(void)sig;
+	dusk_stop(dusk_main_session);
+}
+
+/* After the module's code returned to the runtime outside a hook: what
+ * it changed goes to the kernel now. */
+static void dusk_main_after(struct dusk_session *s, const char *what)
+{
+	char ebuf[64], when[64];
+	int err;
+
+	err = dusk_kcopy_sync(0);
+	if (!err)
+		err = dusk_commit(s);
+	if (err)
+		dusk_mod_fatal(1, "committing the changes of %s: %s", what,
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	snprintf(when, sizeof(when), "at the end of %s", what);
+	dusk_kcopy_check_deferred(when);
+}
+
+static const char *dusk_modinfo(const char *key, int *ret_len)
+{
+	size_t len, klen = strlen(key);
+	const char *mi = dusk_image_modinfo(&len), *p, *stop;
+
+	for (p = mi, stop = mi + len; mi && p < stop;
+	     p += strnlen(p, (size_t)(stop - p)) + 1) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			*ret_len = (int)strnlen(p + klen + 1,
+						(size_t)(stop - p - klen - 1));
+			return p + klen + 1;
+		}
+	}
+	return NULL;
+}
+
+static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
+{
+	const char *desc;
+	char params[8192];
+	int dl;
+
+	fprintf(f, "Usage: %s [--target HOST:PORT] [--key FILE] [--no-kernel-log] [--no-local-log] [param=value ...]\n",
+		program_invocation_short_name);
+	desc = dusk_modinfo("description", &dl);
+	if (desc)
+		fprintf(f, "%.*s\n", dl, desc);
+	fprintf(f,
+		"Runs this kernel module at user level against a target kernel running dusk.ko\n"
+		"(default: the running default target, see dusk-target), until SIGINT or SIGTERM.\n"
+		"\n"
+		"  --target HOST:PORT  dusk.ko's endpoint (default: $DUSK_TARGET, or the default target's)\n"
+		"  --key FILE          the target's key file (default: $DUSK_KEY, or the default target's)\n"
+		"  --no-kernel-log     printk goes to the local log only\n"
+		"  --no-local-log      printk goes to the target's kernel log only\n"
+		"  --help              this text\n"
+		"  param=value         module parameters, as insmod takes them\n");
+	dusk_params_describe(m->param_start, m->param_stop, params, sizeof(params));
+	if (params[0])
+		fprintf(f, "\nParameters:\n%s", params);
+}
+
+static int dusk_main_copy(char *dst, size_t cap, const char *src,
+			  const char *what)
+{
+	if (strlen(src) >= cap) {
+		fprintf(stderr, "%s: %s too long\n", program_invocation_short_name,
+			what);
+		return -ENAMETOOLONG;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
+			    char **argv)
+{
+	const char *prog = program_invocation_short_name;
+	const char *target = NULL, *key = NULL;
+	struct dusk_config cfg;
+	struct dusk_session *s;
+	struct sigaction sa;
+	char msg[512], ebuf[64];
+	char **params;
+	int i, n = 0, help = 0, opts_done = 0, err, ret;
+
+	params = calloc((size_t)argc + 1, sizeof(*params));
+	if (!params) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (opts_done || a[0] != '-') {
+			params[n++] = argv[i];
+		} else if (!strcmp(a, "--")) {
+			opts_done = 1;
+		} else if (!strcmp(a, "--target") || !strcmp(a, "--key")) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "%s: %s needs a value\n", prog, a);
+				free(params);
+				return 2;
+			}
+			*(a[2] == 't' ? &target : &key) = argv[++i];
+		} else if (!strncmp(a, "--target=", 9)) {
+			target = a + 9;
+		} else if (!strncmp(a, "--key=", 6)) {
+			key = a + 6;
+		} else if (!strcmp(a, "--no-kernel-log")) {
+			dusk_mod_opts.kernel_log = 0;
+		} else if (!strcmp(a, "--no-local-log")) {
+			dusk_mod_opts.local_log = 0;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			help = 1;
+		} else {
+			fprintf(stderr, "%s: unknown option '%s' (%s --help lists them)\n",
+				prog, a, prog);
+			free(params);
+			return 2;
+		}
+	}
+	if (help) {
+		dusk_main_usage(m, stdout);
+		free(params);
+		return 0;
+	}
+
+	/* Each CPU's copy of the module's per-CPU variables starts from
+	 * them as they are before any module code ran. */
+	dusk_percpu_snapshot();
+
+	/* Parameters first: a bad one never reaches the target. */
+	err = dusk_params_apply(m->param_start, m->param_stop, n, params, msg,
+				sizeof(msg));
+	free(params);
+	if (err) {
+		fprintf(stderr, "%s: %s\n", prog, msg);
+		return 2;
+	}
+
+	err = dusk_config_init(&cfg);
+	if (err && !(err == -ENOENT && target)) {
+		if (err == -ENOENT)
+			fprintf(stderr, "%s: no target: boot one with 'dusk-target up', or give --target HOST:PORT and --key FILE\n",
+				prog);
+		else
+			fprintf(stderr, "%s: configuration: %s\n", prog,
+				dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		return 1;
+	}
+	if ((target && dusk_main_copy(cfg.target, sizeof(cfg.target), target,
+				      "--target")) ||
+	    (key && dusk_main_copy(cfg.key_file, sizeof(cfg.key_file), key,
+				   "--key")))
+		return 1;
+	err = dusk_session_open(&cfg, &s);
+	if (err) {
+		fprintf(stderr, "%s: cannot open a session with %s: %s\n", prog,
+			cfg.target, dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		return 1;
+	}
+	dusk_main_session = s;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dusk_main_signal;
+	/* A second ^C kills a program stuck in its exit. */
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* init_module: process context, CPU 0 (dusk_mod_cpu()). */
+	if (m->init) {
+		ret = m->init();
+		dusk_main_after(s, "init_module");
+		if (ret < 0) {
+			fprintf(stderr, "%s: init_module failed: %s\n", prog,
+				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
+			dusk_nf_unregister_all("init_module failed");
+			dusk_session_close(s);
+			return 1;
+		}
+		if (ret > 0)	/* as do_init_module(): a warning, then success */
+			dusk_warn("init_module suspiciously returned %d, it should follow 0/-E convention",
+				  ret);
+	}
+
+	err = dusk_run(s);
+	if (err) {
+		fprintf(stderr, "%s: serving the kernel: %s\n", prog,
+			dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		dusk_session_close(s);
+		return 1;
+	}
+
+	if (m->exit) {
+		/* A new invocation: the kernel may have changed shared objects. */
+		err = dusk_kcopy_refresh_all();
+		if (err)
+			dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
+				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		dusk_refresh(s);
+		m->exit();
+		if (dusk_rcu_barrier)
+			dusk_rcu_barrier();
+		dusk_main_after(s, "cleanup_module");
+	}
+	/* A module without cleanup_module could not be unloaded from the
+	 * kernel; here it stops all the same, its hooks quietly removed. */
+	dusk_nf_unregister_all(m->exit ? "cleanup_module returned" : NULL);
+	dusk_session_close(s);
+	dusk_main_session = NULL;
+	return 0;
+}

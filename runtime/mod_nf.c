@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Netfilter registration at user level: nf_register_net_hook(s) and
+ * nf_unregister_net_hook(s) as libdusk impls. The module's struct
+ * nf_hook_ops (static, in user memory, or kmalloc()ed, in kernel memory:
+ * read through __dusk_check() either way) is read by the type records'
+ * layout; dusk.ko installs a proxy hook (dusk_nf_hook_register) whose
+ * packets come to a trampoline here, which calls ops->hook(priv, skb,
+ * state) in an emulated softirq context, on the CPU the hook ran on.
+ *
+ * The ops is the key for unregistration, as in the kernel: the same
+ * pointer the module registered (a mirror address counts as its kernel
+ * address, a kernel copy's as its user object).
+ *
+ * Not proxied: NFPROTO_NETDEV (and ARP, bridge) hooks, whose dev dusk.ko's
+ * protocol cannot carry: -EOPNOTSUPP with a log line, as a kernel without
+ * that family would refuse them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dusk.h"
+#include "log.h"
+#include "modrt.h"
+#include "session.h"
+#include "shadow_fast.h"
+#include "util.h"
+
+#define DUSK_NFPROTO_INET	1
+#define DUSK_NFPROTO_IPV4	2
+#define DUSK_NFPROTO_ARP	3
+#define DUSK_NFPROTO_NETDEV	5
+#define DUSK_NFPROTO_BRIDGE	7
+#define DUSK_NFPROTO_IPV6	10
+
+/* The emulated context is klib.am's part (klib_ctx.c); weak, so that the
+ * core archive's unit tests link without it. */
+#pragma weak dusk_mod_ctx_softirq
+
+typedef unsigned int (*dusk_mod_hookfn)(void *priv, void *skb,
+					const void *state);
+
+struct dusk_nf_layout {
+	uint32_t size, hook, dev, priv, pf, hooknum, priority;
+};
+
+struct dusk_nf_reg {
+	struct dusk_nf_reg *next;
+	uintptr_t key;			/* the ops, normalised */
+	uint32_t handle;		/* dusk.ko's */
+	dusk_mod_hookfn hook;		/* the module's function */
+	void *priv;
+	int pf;
+	unsigned int hooknum;
+};
+
+static struct dusk_nf_reg *dusk_nf_regs;
+static struct dusk_nf_layout dusk_nfl;
+static int dusk_nfl_known;
+
+static void dusk_nfl_field(const struct dusk_mtype *t, const char *name,
+			   uint32_t size, uint32_t *off)
+{
+	const struct dusk_mfield *f = dusk_mtype_field(t, name);
+
+	if (f && f->size == size)
+		*off = f->off;
+	else
+		dusk_warn("type record struct_nf_hook_ops has no %u-byte field %s: using 6.1's layout",
+			  size, name);
+}
+
+static const struct dusk_nf_layout *dusk_nf_layout(void)
+{
+	const struct dusk_mtype *t;
+
+	if (dusk_nfl_known)
+		return &dusk_nfl;
+	/* Linux 6.1, x86-64 (include/linux/netfilter.h). */
+	dusk_nfl = (struct dusk_nf_layout){
+		.size = 56, .hook = 16, .dev = 24, .priv = 32, .pf = 40,
+		.hooknum = 44, .priority = 48,
+	};
+	t = dusk_types_type(dusk_mod_types(), "struct_nf_hook_ops");
+	if (t) {
+		dusk_nfl.size = (uint32_t)t->size;
+		dusk_nfl_field(t, "hook", 8, &dusk_nfl.hook);
+		dusk_nfl_field(t, "dev", 8, &dusk_nfl.dev);
+		dusk_nfl_field(t, "priv", 8, &dusk_nfl.priv);
+		dusk_nfl_field(t, "pf", 1, &dusk_nfl.pf);
+		dusk_nfl_field(t, "hooknum", 4, &dusk_nfl.hooknum);
+		dusk_nfl_field(t, "priority", 4, &dusk_nfl.priority);
+	}
+	dusk_nfl_known = 1;
+	return &dusk_nfl;
+}
+
+/* The ops as a key: one object, whichever address the module holds. */
+static uintptr_t dusk_nf_key(const void *ops)
+{
+	uintptr_t a = (uintptr_t)ops;
+	uint64_t k;
+
+	if (dusk_mem_class(a) == DUSK_MEM_MIRROR) {
+		k = dusk_kaddr(ops);
+		if (k)
+			a = (uintptr_t)k;
+	}
+	if (a >= DUSK_KERNEL_MIN)
+		a = dusk_xlate_in(a);
+	return a;
+}
+
+/* The packet's trip through the module: a new invocation (refresh what
+ * the kernel may have changed in shared objects), softirq context, the
+ * hook, then the module's changes to shared objects go out. */
+static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
+{
+	struct dusk_nf_reg *r = priv;
+	unsigned int verdict;
+	char ebuf[64], when[64];
+	int err;
+
+	err = dusk_kcopy_refresh_all();
+	if (err)
+		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	if (dusk_mod_ctx_softirq)
+		dusk_mod_ctx_softirq(1);
+	verdict = r->hook(r->priv, skb, state);
+	if (dusk_mod_ctx_softirq)
+		dusk_mod_ctx_softirq(0);
+	err = dusk_kcopy_sync(0);
+	if (err)
+		dusk_mod_fatal(1, "sending user objects shared with the kernel: %s",
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	snprintf(when, sizeof(when), "at the end of a hook (pf %d hooknum %u)",
+		 r->pf, r->hooknum);
+	dusk_kcopy_check_deferred(when);
+	return verdict;
+}
+
+static int dusk_nf_register_one(void *net, const void *ops)
+{
+	const struct dusk_nf_layout *l = dusk_nf_layout();
+	struct dusk_xlate_ctx ctx = { .fn = "nf_register_net_hook", .in_call = 0 };
+	struct dusk_session *s = dusk_mod_session();
+	struct dusk_nf_hook h = { 0 };
+	struct dusk_nf_reg *r;
+	const uint8_t *o;
+	uintptr_t hook;
+	uint64_t ops_k = 0;
+	uint8_t pf;
+	void *dev;
+	int err;
+
+	if (!s)
+		return -ENOTCONN;
+	if (!ops)
+		return -EINVAL;
+	o = __dusk_check(ops, l->size);
+	if ((uintptr_t)o >= DUSK_KERNEL_MIN)
+		return -EFAULT;		/* a bad kernel address: logged */
+	memcpy(&hook, o + l->hook, sizeof(hook));
+	memcpy(&dev, o + l->dev, sizeof(dev));
+	pf = o[l->pf];
+	if (dusk_mem_class((uintptr_t)o) == DUSK_MEM_MIRROR)
+		ops_k = dusk_kaddr(o);
+	if (ops_k) {
+		/* kmalloc()ed ops: the module's function was deferred when
+		 * it was stored there (mod_copy.c). */
+		void *fn = dusk_kcopy_claim_fn(ops_k + l->hook);
+
+		if (!fn) {
+			dusk_err("nf_register_net_hook: ops at 0x%llx holds no user hook function (0x%lx): dusk can only proxy hooks of the module",
+				 (unsigned long long)ops_k, (unsigned long)hook);
+			return -EOPNOTSUPP;
+		}
+		hook = (uintptr_t)fn;
+	} else {
+		/* A static ops: a copy of it the kernel got may hold deferred
+		 * functions too. */
+		dusk_kcopy_claim_user((uintptr_t)o, l->size);
+		if (dusk_mem_class(hook) != DUSK_MEM_TEXT || dusk_kfunc_of_stub(hook)) {
+			dusk_err("nf_register_net_hook: ops->hook %p is not a function of the module: dusk can only proxy hooks of the module",
+				 (void *)hook);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (pf != DUSK_NFPROTO_IPV4 && pf != DUSK_NFPROTO_IPV6 &&
+	    pf != DUSK_NFPROTO_INET) {
+		dusk_err("nf_register_net_hook: protocol family %u%s cannot be proxied by dusk.ko (IPv4, IPv6 and INET hooks can)",
+			 pf, pf == DUSK_NFPROTO_NETDEV ? " (netdev, bound to a device)" :
+			 pf == DUSK_NFPROTO_ARP ? " (ARP)" :
+			 pf == DUSK_NFPROTO_BRIDGE ? " (bridge)" : "");
+		return -EOPNOTSUPP;
+	}
+	(void)dev;	/* only NFPROTO_NETDEV hooks use it */
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->key = dusk_nf_key(ops);
+	r->hook = (dusk_mod_hookfn)hook;
+	memcpy(&r->priv, o + l->priv, sizeof(r->priv));
+	r->pf = pf;
+	memcpy(&r->hooknum, o + l->hooknum, sizeof(r->hooknum));
+	memcpy(&h.priority, o + l->priority, sizeof(h.priority));
+	/* The net: a kernel address (&init_net through __dusk_gvar), or a
+	 * placeholder (&init_net in a static initializer), or a mirror
+	 * address of one read from the kernel. */
+	ctx.argno = 0;
+	h.net = dusk_xlate_out((uintptr_t)net, 0, 0, NULL, "struct_net", &ctx);
+	h.pf = pf;
+	h.hooknum = r->hooknum;
+	h.fn = dusk_nf_tramp;
+	h.priv = r;
+	err = dusk_nf_hook_register(s, &h, &r->handle);
+	if (err) {
+		dusk_err("nf_register_net_hook: %s (pf %u hooknum %u priority %d) refused: %s",
+			 dusk_image_func(hook) ? dusk_image_func(hook)->name : "hook",
+			 pf, r->hooknum, h.priority, strerror(-err));
+		free(r);
+		return err;
+	}
+	r->next = dusk_nf_regs;
+	dusk_nf_regs = r;
+	dusk_dbg("hook %p registered: pf %u hooknum %u priority %d, handle %u",
+		 (void *)hook, pf, r->hooknum, h.priority, r->handle);
+	return 0;
+}
+
+static void dusk_nf_unregister_one(const void *ops)
+{
+	struct dusk_session *s = dusk_mod_session();
+	uintptr_t key = dusk_nf_key(ops);
+	struct dusk_nf_reg **pp, *r;
+	int err;
+
+	for (pp = &dusk_nf_regs; (r = *pp); pp = &r->next)
+		if (r->key == key)
+			break;
+	if (!r) {
+		/* The kernel WARNs: "hook not found". */
+		dusk_warn("nf_unregister_net_hook: ops %p was not registered",
+			  ops);
+		return;
+	}
+	*pp = r->next;
+	err = s ? dusk_nf_hook_unregister(s, r->handle) : -ENOTCONN;
+	if (err)
+		dusk_warn("nf_unregister_net_hook: handle %u: %s", r->handle,
+			  strerror(-err));
+	free(r);
+}
+
+DUSK_EXPORT int __dusk_impl_nf_register_net_hook(void *net, const void *ops)
+{
+	return dusk_nf_register_one(net, ops);
+}
+
+DUSK_EXPORT void __dusk_impl_nf_unregister_net_hook(void *net, const void *ops)
+{
+	(void)net;
+	dusk_nf_unregister_one(ops);
+}
+
+DUSK_EXPORT int __dusk_impl_nf_register_net_hooks(void *net, const void *reg,
+						  unsigned int n)
+{
+	uint32_t size = dusk_nf_layout()->size;
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		err = dusk_nf_register_one(net, (const char *)reg + (size_t)i * size);
+		if (err)
+			break;
+	}
+	if (err)
+		while (i-- > 0)
+			dusk_nf_unregister_one((const char *)reg + (size_t)i * size);
+	return err;
+}
+
+DUSK_EXPORT void __dusk_impl_nf_unregister_net_hooks(void *net,
+						     const void *reg,
+						     unsigned int n)
+{
+	uint32_t size = dusk_nf_layout()->size;
+	unsigned int i;
+
+	(void)net;
+	for (i = 0; i < n; i++)
+		dusk_nf_unregister_one((const char *)reg + (size_t)i * size);
+}
+
+void dusk_nf_forget(void)
+{
+	struct dusk_nf_reg *r;
+
+	while ((r = dusk_nf_regs)) {
+		dusk_nf_regs = r->next;
+		free(r);
+	}
+}
+
+void dusk_nf_unregister_all(const char *when)
+{
+	struct dusk_nf_reg *r;
+
+	while ((r = dusk_nf_regs)) {
+		if (when)
+			dusk_warn("%s with a hook registered (pf %d hooknum %u): unregistered",
+				  when, r->pf, r->hooknum);
+		dusk_nf_unregister_one((void *)r->key);
+	}
+}
+
+unsigned int dusk_nf_count(void)
+{
+	struct dusk_nf_reg *r;
+	unsigned int n = 0;
+
+	for (r = dusk_nf_regs; r; r = r->next)
+		n++;
+	return n;
+}

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * modrt.h - the module runtime: libdusk's side of dusk_module.h, the part
+ * that runs a kernel module compiled by dusk-cc as a user-level program.
+ * Internal (hidden) except where marked DUSK_EXPORT.
+ *
+ *   mod_types.c   the plugin's type records (section dusk_types) by name
+ *   mod_image.c   the program's own image: segments, ELF symbols (libelf),
+ *                 .modinfo, thread stacks; what a user address is
+ *   mod_kvar.c    kernel variables and functions of the glue: __dusk_gvar,
+ *                 __dusk_this_cpu_ptr, placeholders, stubs, per-session
+ *                 resolution
+ *   mod_copy.c    kernel copies of user objects (one per object, found
+ *                 again by both addresses), pointer translation both ways,
+ *                 __dusk_kptr
+ *   mod_call.c    __dusk_kcall_stub, __dusk_fnptr and its trampoline,
+ *                 __dusk_hint, __dusk_enter/__dusk_leave
+ *   mod_param.c   module parameters: param_ops_*, param=value parsing
+ *   mod_nf.c      nf_register_net_hook(s) and their unregistration
+ *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
+ *                 main() calls it)
+ *
+ * Sessions. Everything here that holds a kernel address (resolved
+ * variables and functions, per-CPU offsets, kernel copies, registered
+ * hooks) belongs to one session and is forgotten when the current session
+ * is not that one any more (KASLR: nothing kernel may outlive a session).
+ *
+ * Threads. As the session (session.h), the module runtime is driven by one
+ * thread at a time; the per-invocation state (hints, nesting depth, the
+ * CPU, the pending trampoline target) is per thread already.
+ */
+#ifndef DUSK_MODRT_H
+#define DUSK_MODRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dusk_module.h"
+
+struct dusk_session;
+
+/* ---- program-level failure ------------------------------------------------ */
+
+/*
+ * The module did something the runtime must not let reach the kernel, or a
+ * kernel call failed: like an oops of the .ko, this ends the process (never
+ * the kernel). Prints "PROG: <message>" on stderr and exits with status.
+ * Only the paths dusk_module.h says "stop the program" use it. Set a
+ * breakpoint on it to see the module's stack.
+ */
+void dusk_mod_fatal(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* "-ENODEV (No such device)" for err = -ENODEV. */
+const char *dusk_errno_text(int err, char *buf, size_t len);
+
+/* ---- type records ---------------------------------------------------------- */
+
+enum dusk_mfield_kind {
+	DUSK_MF_INT,
+	DUSK_MF_PTR,
+	DUSK_MF_FN,
+	DUSK_MF_AGG,
+	DUSK_MF_ARR,
+	DUSK_MF_BITS,
+};
+
+struct dusk_mtype;
+
+struct dusk_mfield {
+	const char *name;
+	uint32_t off;
+	uint32_t size;
+	enum dusk_mfield_kind kind;
+	const char *target;		/* pointee/embedded/element; NULL: none */
+};
+
+struct dusk_mtype {
+	const char *name;		/* "struct_sk_buff" */
+	uint64_t size;			/* 0: only named by fields so far */
+	struct dusk_mfield *fields;	/* by offset, then by record order */
+	uint32_t nr_fields, cap_fields;
+	int sized;			/* its "type" record was seen */
+};
+
+enum dusk_mkind {
+	DUSK_MK_VOID,
+	DUSK_MK_INT,
+	DUSK_MK_PTR,
+	DUSK_MK_FN,
+	DUSK_MK_AGG,
+};
+
+struct dusk_marg {
+	enum dusk_mkind kind;
+	const char *target;		/* ptr: pointee type name */
+	uint64_t size;			/* agg: bytes */
+};
+
+struct dusk_mfunc {
+	const char *name;
+	struct dusk_marg ret;
+	uint32_t nargs;
+	int variadic;
+	struct dusk_marg *args;
+};
+
+struct dusk_mvar {
+	const char *name;
+	uint64_t size;
+};
+
+struct dusk_types_stats {
+	uint32_t records, types, fields, funcs, vars, duplicates, malformed;
+};
+
+struct dusk_types;
+
+/* Parse the records in [start, end) (NUL-terminated strings, empty ones
+ * skipped). A malformed record is counted, logged once, and skipped. */
+int dusk_types_create(const char *start, const char *end,
+		      struct dusk_types **ret);
+void dusk_types_destroy(struct dusk_types *t);
+const struct dusk_mtype *dusk_types_type(const struct dusk_types *t,
+					 const char *name);
+const struct dusk_mfunc *dusk_types_func(const struct dusk_types *t,
+					 const char *name);
+const struct dusk_mvar *dusk_types_var(const struct dusk_types *t,
+				       const char *name);
+const struct dusk_types_stats *dusk_types_stats(const struct dusk_types *t);
+/* The field of type named name (NULL if type is NULL or has none). */
+const struct dusk_mfield *dusk_mtype_field(const struct dusk_mtype *type,
+					   const char *name);
+/* The innermost field at byte off, for naming it in errors. */
+const struct dusk_mfield *dusk_mtype_field_at(const struct dusk_mtype *type,
+					      uint64_t off);
+/* The program's own records (__start_dusk_types..): parsed once; never
+ * NULL (empty when the program has none). */
+const struct dusk_types *dusk_mod_types(void);
+
+/* ---- the program's image ------------------------------------------------- */
+
+enum dusk_mem_class {
+	DUSK_MEM_OTHER = 0,	/* heap, mmap, anything unknown */
+	DUSK_MEM_TEXT,		/* the program's executable segments */
+	DUSK_MEM_RO,		/* its read-only data (string literals...) */
+	DUSK_MEM_RW,		/* its data and bss */
+	DUSK_MEM_STACK,		/* the calling thread's stack */
+	DUSK_MEM_HEAP,		/* malloc's main heap (the runtime's strings) */
+	DUSK_MEM_KDATA,		/* a placeholder of a kernel variable */
+	DUSK_MEM_MIRROR,	/* the shadow cache's mirror of kernel memory */
+	DUSK_MEM_KERNEL,	/* bit 63: a kernel address */
+};
+
+struct dusk_msym {
+	uintptr_t addr;
+	uint64_t size;
+	const char *name;
+};
+
+/* What addr is. Cheap: a few range tests (the image is read once). */
+enum dusk_mem_class dusk_mem_class(uintptr_t addr);
+/* The data object (STT_OBJECT, size > 0) of the program containing addr,
+ * from its ELF symbol table; NULL when none (or the table is stripped). */
+const struct dusk_msym *dusk_image_object(uintptr_t addr);
+/* The function containing addr (for naming it); NULL when none. */
+const struct dusk_msym *dusk_image_func(uintptr_t addr);
+/* The module's own per-CPU variables (section DUSK_PERCPU_SECTION, or
+ * .data..percpu if the link kept it): -ENOENT when it has none. */
+int dusk_image_percpu(uintptr_t *lo, uintptr_t *hi);
+/* The .modinfo section's "key=value\0" strings; NULL/0 when none. */
+const char *dusk_image_modinfo(size_t *ret_len);
+/* addr is in the program's own memory (code, data, stack, heap,
+ * placeholders, the mirror): a pointer that must not reach the kernel as
+ * it is. Not: NULL, small integers, kernel addresses, unknown mappings. */
+int dusk_mem_ours(uintptr_t addr);
+/* Bounds of the calling thread's stack. */
+int dusk_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+/* For tests: forget the image and read it again on next use. */
+void dusk_image_reset(void);
+
+/* ---- kernel variables and functions of the glue ---------------------------- */
+
+/* The module runtime's view of the session it works with: the current one
+ * (NULL: none open). Per-session state is dropped when it changes. */
+struct dusk_session *dusk_mod_session(void);
+
+/* The kvar whose placeholder contains p, and p's offset in it; NULL when p
+ * is no placeholder. */
+const struct dusk_kvar *dusk_kvar_of(uintptr_t p, uint64_t *ret_off);
+/* Resolve kv (once per session): its kernel address, or 0 for
+ * __this_module (the module is "built in": no owner, no refcounting).
+ * -ENOENT: the kernel has no such symbol. -ENOTCONN: no session. */
+int dusk_kvar_kaddr(const struct dusk_kvar *kv, uint64_t *ret);
+int dusk_kvar_is_this_module(const struct dusk_kvar *kv);
+
+/* The glue's kernel function whose stub (or libdusk impl) is at addr;
+ * NULL for any other address. */
+const struct dusk_kfunc_stub *dusk_kfunc_of_stub(uintptr_t addr);
+/* The glue's kernel function whose (resolved) kernel address is k. */
+const struct dusk_kfunc_stub *dusk_kfunc_of_kaddr(uint64_t k);
+/* f->kaddr, resolved once per session. -ENOENT, -ENOTCONN. */
+int dusk_kfunc_resolve(struct dusk_kfunc *f);
+/* A kernel symbol by name (once per session for the ones cached here). */
+int dusk_mod_ksym(const char *name, uint64_t *ret);
+
+/* The CPU the current invocation runs on (the HOOK's); 0 in init/exit. */
+unsigned int dusk_mod_cpu(void);
+/* __per_cpu_offset[cpu] of the target (read once per session). */
+int dusk_percpu_offset(unsigned int cpu, uint64_t *ret);
+/* Keep the module's per-CPU section as the program started: each CPU's
+ * copy starts from it (__dusk_main, before init_module). */
+void dusk_percpu_snapshot(void);
+/* The user address per_cpu_ptr(&var, cpu) of a module per-CPU variable
+ * stands for, given the kernel-looking k = &var + __per_cpu_offset[cpu]
+ * the kernel's macros compute; NULL when k is no such address. */
+void *dusk_percpu_user(uint64_t k);
+
+/* ---- kernel copies of user objects -------------------------------------- */
+
+/* Where a translation happens: what an error names, and what it may do. */
+struct dusk_kcopy;
+struct dusk_xlate_ctx {
+	const char *fn;			/* an argument of this kernel function */
+	int argno;			/* ... this one (-1: not an argument) */
+	uint64_t dest_kaddr;		/* a store to this kernel address */
+	const struct dusk_kcopy *parent;	/* a word of this copy ... */
+	uint64_t off;			/* ... at this offset */
+	int in_call;			/* temporaries allowed (a kernel call) */
+	int defer_fn;			/* user functions: deferred (see below) */
+};
+
+/* "argument 2 of strscpy", "struct_foo.bar (offset 8) of obj"... */
+const char *dusk_xlate_describe(const struct dusk_xlate_ctx *ctx, char *buf,
+				size_t len);
+
+/*
+ * The kernel value of v, a pointer-sized value going to the kernel: NULL,
+ * kernel addresses as they are; a mirror address its kernel address; a
+ * placeholder its variable's kernel address (__this_module: 0); a stub or
+ * impl its kernel function; a user object [base, base + size) (base and
+ * size: 0 to find them) its kernel copy, typed type (NULL: unknown). A user
+ * function is refused: the program stops naming it, unless ctx->defer_fn.
+ */
+uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
+			const struct dusk_mtype *type, const char *target,
+			const struct dusk_xlate_ctx *ctx);
+/* The user value of a kernel value k read back from the kernel: the user
+ * object a kernel copy stands for, else k. */
+uintptr_t dusk_xlate_in(uint64_t k);
+
+/* The user object whose kernel copy holds kernel address k (or the
+ * module per-CPU variable's copy k stands for: dusk_percpu_user()); NULL
+ * when k is in none. The shadow cache's slow path asks this first, so
+ * that __dusk_check on a copy's kernel address leads back to the
+ * original. */
+void *dusk_kcopy_user(uint64_t k, size_t size);
+
+/* A type record by name; NULL for void, char, "-" and unknown names. */
+const struct dusk_mtype *dusk_type_named(const char *name);
+/* Copies the module may have changed exist: kernel calls must sync. */
+int dusk_kcopy_busy(void);
+
+/* Kernel calls: temporaries and refresh. */
+void dusk_kcopy_call_begin(void);
+/* After the call: refresh user objects from the copies the call got (not
+ * read-only ones), free the temporaries. ret: the call's return value,
+ * translated back when it points into a copy (if ret_ptr). */
+int dusk_kcopy_call_end(int refresh, uint64_t *ret, int ret_ptr);
+/* Before a kernel call or the end of a callback: send what the module
+ * changed in user objects that have a kernel copy (kernel memory then holds
+ * the translated bytes). stage: through the shadow cache, to ride on the
+ * next commit (only right before dusk_kcall, which invalidates); else now,
+ * with WRITE requests. */
+int dusk_kcopy_sync(int stage);
+/* At a new invocation: refresh every writable copy from the kernel (the
+ * kernel may have changed them, e.g. list linkage). */
+int dusk_kcopy_refresh_all(void);
+/* User functions stored into kernel memory and not yet claimed by a
+ * registration API: the program stops if one is (see mod_copy.c). */
+void dusk_kcopy_check_deferred(const char *when);
+/* A registration API claims the user function stored at kernel address k:
+ * the function, or NULL if none was stored there. */
+void *dusk_kcopy_claim_fn(uint64_t k);
+/* ... and every one stored in the kernel copy of the user object at u (a
+ * registered static struct that also has a kernel copy). */
+void dusk_kcopy_claim_user(uintptr_t u, uint64_t size);
+/* The kernel address of the copy of the user object at u, 0 if none. */
+uint64_t dusk_kcopy_kaddr_of(uintptr_t u);
+/* Forget every copy (the session changed or closes). */
+void dusk_kcopy_reset(void);
+
+struct dusk_kcopy_stats {
+	uint64_t persistent, temporaries, bytes_out, refreshed, deferred_fns;
+};
+void dusk_kcopy_stats(struct dusk_kcopy_stats *ret);
+
+/* ---- calls ------------------------------------------------------------------ */
+
+/* The hint for argument argno of the next kernel call covering v (or
+ * any current hint covering v: see mod_call.c). */
+int dusk_hint_find(unsigned int argno, uintptr_t v, uintptr_t *ret_base,
+		   uint64_t *ret_size);
+void dusk_hints_clear(void);
+
+/* ---- parameters --------------------------------------------------------------- */
+
+/* Mirrors struct kernel_param_ops of the kernel (the layout is ABI). */
+struct dusk_kparam_ops {
+	unsigned int flags;
+	int (*set)(const char *val, const void *kp);
+	int (*get)(char *buffer, const void *kp);
+	void (*free)(void *arg);
+};
+
+/*
+ * Apply "param=value ..." (the words of argv, joined as insmod joins them)
+ * to the parameters in [start, end) (struct kernel_param of the module).
+ * Errors are described in err_msg (for "PROG: <err_msg>"):
+ * -ENOENT unknown parameter, -EINVAL and others: a bad value.
+ */
+int dusk_params_apply(void *start, void *end, int argc, char **argv,
+		      char *err_msg, size_t err_len);
+/* "name type description" lines of the module's parameters (from
+ * .modinfo parm=/parmtype= and the __param section) into buf. */
+void dusk_params_describe(void *start, void *end, char *buf, size_t len);
+
+/* ---- netfilter ------------------------------------------------------------------- */
+
+/* Unregister every hook the module left registered (after a failed init,
+ * at exit), with a warning naming when ("init_module failed"; NULL: no
+ * warning). */
+void dusk_nf_unregister_all(const char *when);
+/* Forget them without a word to the kernel (the session changed: its
+ * hooks went with it). */
+void dusk_nf_forget(void);
+/* How many are registered. */
+unsigned int dusk_nf_count(void);
+
+/* ---- the program ------------------------------------------------------------------ */
+
+/* Options of the program that other parts of the runtime read (klib's
+ * printk): set by __dusk_main before init_module runs. */
+struct dusk_mod_opts {
+	int kernel_log;		/* printk also goes to the target's log */
+	int local_log;		/* printk is printed locally (stderr) */
+};
+extern struct dusk_mod_opts dusk_mod_opts;
+
+/* What libdusk-main.a's main() hands over: the module's own symbols,
+ * weak there (a module without init, exit or parameters is fine). */
+struct dusk_module_desc {
+	int (*init)(void);
+	void (*exit)(void);
+	void *param_start, *param_stop;	/* __start___param, __stop___param */
+};
+
+DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
+			    char **argv);
+
+/* The emulated context, klib.am's part (klib_ctx.h): enter (1) and leave
+ * (0) "serving a softirq" on the invocation's CPU, as a netfilter hook
+ * runs in the kernel. init and exit run in process context. */
+void dusk_mod_ctx_softirq(int enter);
+
+#endif /* DUSK_MODRT_H */

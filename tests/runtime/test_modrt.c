@@ -1,0 +1,977 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * The module runtime (modrt.h) against the fake kernel: type records,
+ * what a user address is, parameters and their errors, kernel variables
+ * and per-CPU addresses, kernel calls and the translation of their
+ * arguments (temporary and persistent copies, read back, found again by
+ * their kernel address), __dusk_kptr, __dusk_fnptr, hints, netfilter
+ * registration, and the refusals that stop the program.
+ *
+ * This file plays the module and its glue, written by hand in the shape
+ * dusk-cc generates (placeholders in dusk_kdata, __dusk_kvars,
+ * __dusk_kfuncs, stubs calling __dusk_kcall_stub, records in dusk_types).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <linux/netfilter.h>
+
+#include "check.h"
+#include "dusk.h"
+#include "dusk_module.h"
+#include "fake_kernel.h"
+#include "modrt.h"
+#include "session.h"
+#include "shadow.h"
+
+/* ---- the module's records ---- */
+
+__asm__(".pushsection dusk_types,\"a\",@progbits\n"
+	".asciz \"type struct_pair 24\"\n"
+	".asciz \"field struct_pair name 0 8 ptr char\"\n"
+	".asciz \"field struct_pair next 8 8 ptr struct_pair\"\n"
+	".asciz \"field struct_pair value 16 8 int\"\n"
+	".asciz \"type struct_ops 16\"\n"
+	".asciz \"field struct_ops fn 0 8 fn\"\n"
+	".asciz \"field struct_ops data 8 8 ptr void\"\n"
+	".asciz \"type struct_kernel_param 40\"\n"
+	".asciz \"field struct_kernel_param name 0 8 ptr char\"\n"
+	".asciz \"field struct_kernel_param ops 16 8 ptr struct_kernel_param_ops\"\n"
+	".asciz \"field struct_kernel_param arg 32 8 ptr void\"\n"
+	".asciz \"field struct_kernel_param str 32 8 ptr struct_kparam_string\"\n"
+	".asciz \"func k_copy ptr:void 3 0 ptr:void ptr:void int\"\n"
+	".asciz \"var jiffies 8\"\n"
+	".popsection\n");
+
+/* ---- the fake kernel's functions ---- */
+
+#define KF(n)		(0xffffffff81000000ULL + 0x100 * (n))
+enum {
+	KF_FILL = 1,	/* fill(p, len, byte): memset in kernel memory */
+	KF_STRLEN,	/* strlen(p) */
+	KF_COPY,	/* copy(dst, src, len): returns dst */
+	KF_PEEK,	/* peek(p): the 8 bytes at p */
+	KF_RET0,	/* __static_call_return0 */
+	KF_PLAIN,	/* plain(a, b): a + b, through a pointer */
+};
+
+#define FK_PERCPU_TABLE	(FK_AREA_DIRECT + 0x100)
+#define FK_INIT_NET	(FK_AREA_DIRECT + 0x400)
+#define FK_PCPU_BASE	(FK_AREA_DIRECT + 0x1000)
+#define FK_CPU_NUMBER	0x20		/* a per-CPU offset */
+
+static struct fake_kernel fk;
+static struct dusk_session *s;
+static uint64_t last_args[DUSK_MAX_CALL_ARGS];
+static uint64_t last_fn;
+static unsigned int calls;
+static uint8_t seen[256];	/* what the kernel saw at the first argument */
+
+static uint64_t fake_call(struct fake_kernel *k, uint64_t fn,
+			  const uint64_t *args, unsigned int nargs)
+{
+	uint8_t *p;
+	uint64_t v = 0;
+
+	calls++;
+	last_fn = fn;
+	memcpy(last_args, args, sizeof(last_args));
+	switch ((fn - KF(0)) / 0x100) {
+	case KF_FILL:
+		p = fk_mem(k, args[0], args[1]);
+		if (p) {
+			memcpy(seen, p, args[1] < sizeof(seen) ? args[1] : sizeof(seen));
+			memset(p, (int)args[2], args[1]);
+		}
+		return args[1];
+	case KF_STRLEN:
+		p = fk_mem(k, args[0], 1);
+		return p ? strlen((char *)p) : (uint64_t)-1;
+	case KF_COPY:
+		p = fk_mem(k, args[0], args[2]);
+		if (p && fk_mem(k, args[1], args[2]))
+			memcpy(p, fk_mem(k, args[1], args[2]), args[2]);
+		return args[0];
+	case KF_PEEK:
+		p = fk_mem(k, args[0], 8);
+		if (p)
+			memcpy(&v, p, 8);
+		return v;
+	case KF_PLAIN:
+		return args[0] + args[1];
+	default:
+		return 0;
+	}
+}
+
+static int fake_sym(struct fake_kernel *k, const char *name, uint64_t *addr)
+{
+	static const struct { const char *name; uint64_t addr; } syms[] = {
+		{ "k_fill", KF(KF_FILL) }, { "k_strlen", KF(KF_STRLEN) },
+		{ "k_copy", KF(KF_COPY) }, { "k_peek", KF(KF_PEEK) },
+		{ "k_plain", KF(KF_PLAIN) },
+		{ "__static_call_return0", KF(KF_RET0) },
+		{ "__per_cpu_offset", FK_PERCPU_TABLE },
+		{ "init_net", FK_INIT_NET },
+		{ "cpu_number", FK_CPU_NUMBER },
+		{ "nf_register_net_hook", KF(0x40) },
+	};
+	unsigned int i;
+
+	(void)k;
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		if (!strcmp(name, syms[i].name)) {
+			*addr = syms[i].addr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- the glue, by hand ---- */
+
+#define KDATA __attribute__((section("dusk_kdata"), aligned(64)))
+KDATA char __dusk_kv_jiffies[8];
+KDATA char __dusk_kv_init_net[64];
+KDATA char __dusk_kv___this_module[64];
+KDATA char __dusk_kv_cpu_number[4];
+KDATA char __dusk_kv_nosuch[8];
+
+const struct dusk_kvar __dusk_kvars[] = {
+	{ "jiffies", __dusk_kv_jiffies, 8 },
+	{ "init_net", __dusk_kv_init_net, 64 },
+	{ "__this_module", __dusk_kv___this_module, 64 },
+	{ "cpu_number", __dusk_kv_cpu_number, 4 },
+	{ "nosuch", __dusk_kv_nosuch, 8 },
+	{ 0 }
+};
+const size_t __dusk_nr_kvars = 5;
+
+#define STUB(name, n, t0, ...)						\
+static const uint8_t kind_##name[] = { __VA_ARGS__ };			\
+static const char *const type_##name[6] = { t0 };			\
+static struct dusk_kfunc kf_##name = { #name, 0, n, 0, kind_##name,	\
+				       type_##name };			\
+uint64_t __dusk_k_##name(uint64_t a0, uint64_t a1, uint64_t a2,		\
+			 uint64_t a3, uint64_t a4, uint64_t a5)		\
+{									\
+	return __dusk_kcall_stub(&kf_##name, a0, a1, a2, a3, a4, a5);	\
+}
+
+STUB(k_fill, 3, "void", DUSK_KARG_PTR, DUSK_KARG_INT, DUSK_KARG_INT)
+STUB(k_strlen, 1, "char", DUSK_KARG_PTR)
+STUB(k_peek, 1, "void", DUSK_KARG_PTR)
+STUB(k_plain, 2, NULL, DUSK_KARG_INT, DUSK_KARG_INT)
+STUB(k_missing, 0, NULL, 0)
+
+/* k_copy takes typed pointers (the records' "func k_copy"). */
+static const uint8_t kind_k_copy[] = { DUSK_KARG_PTR, DUSK_KARG_PTR,
+				       DUSK_KARG_INT };
+static const char *const type_k_copy[] = { "struct_pair", "struct_pair", NULL };
+static struct dusk_kfunc kf_k_copy = { "k_copy", 0, 3, 0, kind_k_copy,
+				       type_k_copy };
+uint64_t __dusk_k_k_copy(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+			 uint64_t a4, uint64_t a5)
+{
+	return __dusk_kcall_stub(&kf_k_copy, a0, a1, a2, a3, a4, a5);
+}
+
+/* An "ops" argument: a function pointer field inside. */
+static const uint8_t kind_k_ops[] = { DUSK_KARG_PTR };
+static const char *const type_k_ops[] = { "struct_ops" };
+static struct dusk_kfunc kf_k_ops = { "k_fill", 0, 1, 0, kind_k_ops,
+				      type_k_ops };
+uint64_t __dusk_k_k_ops(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+			uint64_t a4, uint64_t a5)
+{
+	return __dusk_kcall_stub(&kf_k_ops, a0, a1, a2, a3, a4, a5);
+}
+
+int __dusk_impl_nf_register_net_hook(void *net, const void *ops);
+static struct dusk_kfunc kf_nfreg = { "nf_register_net_hook", 0, 0, 0,
+				      NULL, NULL };
+
+const struct dusk_kfunc_stub __dusk_kfuncs[] = {
+	{ (void *)__dusk_k_k_fill, &kf_k_fill },
+	{ (void *)__dusk_k_k_strlen, &kf_k_strlen },
+	{ (void *)__dusk_k_k_peek, &kf_k_peek },
+	{ (void *)__dusk_k_k_plain, &kf_k_plain },
+	{ (void *)__dusk_k_k_missing, &kf_k_missing },
+	{ (void *)__dusk_k_k_copy, &kf_k_copy },
+	{ (void *)__dusk_k_k_ops, &kf_k_ops },
+	{ (void *)__dusk_impl_nf_register_net_hook, &kf_nfreg },
+	{ 0 }
+};
+const size_t __dusk_nr_kfuncs = 8;
+
+/* ---- helpers ---- */
+
+static void quiet(enum dusk_log_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+}
+
+/* Run fn in a child: its exit status, and its stderr in out. */
+static int in_child(void (*fn)(void), char *out, size_t len)
+{
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], 2);
+		close(p[0]);
+		fn();
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static unsigned int allocs(void)
+{
+	return fk.executed[DUSK_MSG_ALLOC];
+}
+
+/* ---- type records ---- */
+
+static void test_types(void)
+{
+	static const char recs[] =
+		"type struct_a 16\0"
+		"field struct_a x 8 8 ptr struct_b\0"
+		"field struct_a f 0 8 fn\0"
+		"type struct_b 4\0"
+		"field struct_b v 0 4 int\0"
+		"type struct_a 99\0"			/* a repeat: first counts */
+		"field struct_a x 8 8 ptr struct_b\0"	/* repeated field */
+		"\0\0"					/* padding */
+		"field struct_c y 0 4 bits\0"		/* c never sized */
+		"func f ptr:struct_a 2 0 ptr:char int\0"
+		"func g void 0 1\0"
+		"func f int 0 0\0"			/* repeat */
+		"var jiffies 8\0"
+		"type bad\0"				/* malformed */
+		"field struct_a z 0 8 weird\0"		/* malformed */
+		"func h int 2 0 int\0"			/* malformed: 1 arg */
+		"bogus\0"
+		"field struct_a arr 24 16 arr long unsigned int\0"	/* GCC's names */
+		"func k ptr:long unsigned int 3 0 ptr:char int ptr:unsigned char\0"
+		"field struct_a last 15 1 int";		/* no NUL at the end */
+	const struct dusk_mtype *a, *b;
+	const struct dusk_mfunc *f;
+	const struct dusk_mfield *fld;
+	struct dusk_types *t;
+
+	dusk_set_log(quiet);
+	CHECK_EQ(dusk_types_create(recs, recs + sizeof(recs) - 1, &t), 0);
+	dusk_set_log(NULL);
+	a = dusk_types_type(t, "struct_a");
+	b = dusk_types_type(t, "struct_b");
+	CHECK(a && b);
+	CHECK_EQ(a->size, 16);
+	CHECK_EQ(a->nr_fields, 4);
+	/* By offset: f (0), x (8), last (15), arr (24). */
+	CHECK(!strcmp(a->fields[0].name, "f"));
+	CHECK_EQ(a->fields[0].kind, DUSK_MF_FN);
+	CHECK(!strcmp(a->fields[1].name, "x"));
+	CHECK(!strcmp(a->fields[1].target, "struct_b"));
+	CHECK(!strcmp(a->fields[2].name, "last"));
+	CHECK(!strcmp(a->fields[3].target, "long unsigned int"));
+	f = dusk_types_func(t, "k");
+	CHECK(f && f->nargs == 3 && !strcmp(f->ret.target, "long unsigned int"));
+	CHECK(f && !strcmp(f->args[0].target, "char") &&
+	      f->args[1].kind == DUSK_MK_INT &&
+	      !strcmp(f->args[2].target, "unsigned char"));
+	CHECK(dusk_types_type(t, "struct_c") == NULL);	/* no size record */
+	fld = dusk_mtype_field(a, "x");
+	CHECK(fld && fld->off == 8 && fld->size == 8 && fld->kind == DUSK_MF_PTR);
+	CHECK(dusk_mtype_field_at(a, 12) == fld);
+	CHECK(dusk_mtype_field_at(b, 4) == NULL);
+	f = dusk_types_func(t, "f");
+	CHECK(f && f->nargs == 2 && !f->variadic);
+	CHECK(f && f->ret.kind == DUSK_MK_PTR && !strcmp(f->ret.target, "struct_a"));
+	CHECK(f && f->args[0].kind == DUSK_MK_PTR && !strcmp(f->args[0].target, "char"));
+	CHECK(f && f->args[1].kind == DUSK_MK_INT);
+	f = dusk_types_func(t, "g");
+	CHECK(f && f->ret.kind == DUSK_MK_VOID && f->variadic && !f->nargs);
+	CHECK(dusk_types_var(t, "jiffies") && dusk_types_var(t, "jiffies")->size == 8);
+	CHECK(dusk_types_func(t, "h") == NULL);
+	CHECK_EQ(dusk_types_stats(t)->malformed, 4);
+	CHECK_EQ(dusk_types_stats(t)->duplicates, 3);
+	dusk_types_destroy(t);
+
+	/* The program's own section (this file's records). */
+	a = dusk_types_type(dusk_mod_types(), "struct_pair");
+	CHECK(a && a->size == 24 && a->nr_fields == 3);
+	CHECK(dusk_types_func(dusk_mod_types(), "k_copy") != NULL);
+	CHECK(dusk_type_named("struct_ops") != NULL);
+	CHECK(dusk_type_named("char") == NULL);
+	CHECK(dusk_type_named("void") == NULL);
+}
+
+/* ---- the program's memory ---- */
+
+static int a_global = 5;
+static const char a_const[] = "constant";
+static void a_function(void) {}
+
+static void test_image(void)
+{
+	int local;
+	char *heap = malloc(32);
+	const struct dusk_msym *sym;
+
+	CHECK_EQ(dusk_mem_class((uintptr_t)&local), DUSK_MEM_STACK);
+	CHECK_EQ(dusk_mem_class((uintptr_t)&a_global), DUSK_MEM_RW);
+	CHECK_EQ(dusk_mem_class((uintptr_t)a_const), DUSK_MEM_RO);
+	CHECK_EQ(dusk_mem_class((uintptr_t)"a literal"), DUSK_MEM_RO);
+	CHECK_EQ(dusk_mem_class((uintptr_t)a_function), DUSK_MEM_TEXT);
+	CHECK_EQ(dusk_mem_class((uintptr_t)heap), DUSK_MEM_HEAP);
+	CHECK_EQ(dusk_mem_class((uintptr_t)__dusk_kv_jiffies + 3), DUSK_MEM_KDATA);
+	CHECK_EQ(dusk_mem_class(0xffff888000001000ULL), DUSK_MEM_KERNEL);
+	CHECK_EQ(dusk_mem_class(42), DUSK_MEM_OTHER);
+	CHECK(!dusk_mem_ours(42));
+	CHECK(!dusk_mem_ours(0));
+	CHECK(dusk_mem_ours((uintptr_t)&a_global));
+	/* The symbol table: extent of an object, name of a function. */
+	sym = dusk_image_object((uintptr_t)&a_global + 2);
+	CHECK(sym && sym->addr == (uintptr_t)&a_global && sym->size == 4);
+	CHECK(sym && !strcmp(sym->name, "a_global"));
+	sym = dusk_image_object((uintptr_t)a_const + 8);
+	CHECK(sym && sym->size == sizeof(a_const));
+	sym = dusk_image_func((uintptr_t)test_image + 1);
+	CHECK(sym && !strcmp(sym->name, "test_image"));
+	CHECK(dusk_image_object((uintptr_t)&local) == NULL);
+	free(heap);
+}
+
+/* ---- parameters ---- */
+
+struct test_kp {
+	const char *name;
+	void *mod;
+	const void *ops;
+	uint16_t perm;
+	int8_t level;
+	uint8_t flags;
+	void *arg;
+};
+_Static_assert(sizeof(struct test_kp) == 40, "struct kernel_param of 6.1");
+
+struct test_kps {
+	unsigned int maxlen;
+	char *string;
+};
+
+struct test_kparr {
+	unsigned int max, elemsize;
+	unsigned int *num;
+	const void *ops;
+	void *elem;
+};
+
+extern const struct dusk_kparam_ops __dusk_impl_param_ops_int,
+	__dusk_impl_param_ops_uint, __dusk_impl_param_ops_bool,
+	__dusk_impl_param_ops_invbool, __dusk_impl_param_ops_charp,
+	__dusk_impl_param_ops_byte, __dusk_impl_param_ops_string,
+	__dusk_impl_param_array_ops, __dusk_impl_param_ops_long,
+	__dusk_impl_param_ops_hexint, __dusk_impl_param_ops_short;
+
+static int p_int = 7, p_dash, p_arr[4], p_custom_seen;
+static unsigned int p_uint, p_arr_num, p_hex;
+static bool p_bool, p_inv = true;
+static char *p_charp = "default";
+static unsigned char p_byte;
+static char p_str[8];
+static long p_long;
+static short p_short;
+static char p_custom_val[32];
+
+static int custom_set(const char *val, const void *kp)
+{
+	p_custom_seen++;
+	snprintf(p_custom_val, sizeof(p_custom_val), "%s", val ? val : "(null)");
+	return strcmp(val ? val : "", "bad") ? 0 : -EINVAL;
+}
+
+static const struct dusk_kparam_ops custom_ops = { .set = custom_set };
+static const struct test_kps p_str_kps = { sizeof(p_str), p_str };
+static const struct test_kparr p_arr_desc = {
+	4, sizeof(int), &p_arr_num, &__dusk_impl_param_ops_int, p_arr
+};
+
+static struct test_kp params[] = {
+	{ "ival", NULL, &__dusk_impl_param_ops_int, 0, -1, 0, &p_int },
+	{ "uval", NULL, &__dusk_impl_param_ops_uint, 0, -1, 0, &p_uint },
+	{ "flag", NULL, &__dusk_impl_param_ops_bool, 0, -1, 0, &p_bool },
+	{ "inv", NULL, &__dusk_impl_param_ops_invbool, 0, -1, 0, &p_inv },
+	{ "cp", NULL, &__dusk_impl_param_ops_charp, 0, -1, 0, &p_charp },
+	{ "bv", NULL, &__dusk_impl_param_ops_byte, 0, -1, 0, &p_byte },
+	{ "str", NULL, &__dusk_impl_param_ops_string, 0, -1, 0, (void *)&p_str_kps },
+	{ "arr", NULL, &__dusk_impl_param_array_ops, 0, -1, 0, (void *)&p_arr_desc },
+	{ "dash_name", NULL, &__dusk_impl_param_ops_int, 0, -1, 0, &p_dash },
+	{ "lv", NULL, &__dusk_impl_param_ops_long, 0, -1, 0, &p_long },
+	{ "hx", NULL, &__dusk_impl_param_ops_hexint, 0, -1, 0, &p_hex },
+	{ "sv", NULL, &__dusk_impl_param_ops_short, 0, -1, 0, &p_short },
+	{ "custom", NULL, &custom_ops, 0, -1, 0, NULL },
+	{ "kern", NULL, __dusk_kv_init_net, 0, -1, 0, &p_int },	/* a kernel ops */
+};
+
+static int apply(char *msg, size_t len, ...)
+{
+	char *argv[16];
+	int argc = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	while (argc < 16 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	return dusk_params_apply(params, params + sizeof(params) / sizeof(params[0]),
+				 argc, argv, msg, len);
+}
+
+static void test_params(void)
+{
+	char msg[256];
+
+	CHECK_EQ(apply(msg, sizeof(msg), "ival=42", "uval=0x10", "flag",
+		       "inv=1", "cp=hello world", "bv=255", "str=1234567",
+		       "arr=1,-2,3", "dash-name=9", "lv=-0x7fffffffffffffff",
+		       "hx=0x1F", "sv=-32768", "custom=abc", NULL), 0);
+	CHECK_EQ(p_int, 42);
+	CHECK_EQ(p_uint, 16);
+	CHECK(p_bool);
+	CHECK(!p_inv);
+	CHECK(!strcmp(p_charp, "hello world"));
+	CHECK_EQ(p_byte, 255);
+	CHECK(!strcmp(p_str, "1234567"));
+	CHECK_EQ(p_arr_num, 3);
+	CHECK(p_arr[0] == 1 && p_arr[1] == -2 && p_arr[2] == 3);
+	CHECK_EQ(p_dash, 9);
+	CHECK_EQ(p_long, -0x7fffffffffffffffL);
+	CHECK_EQ(p_hex, 0x1f);
+	CHECK_EQ(p_short, -32768);
+	CHECK_EQ(p_custom_seen, 1);
+	CHECK(!strcmp(p_custom_val, "abc"));
+
+	/* Quotes, octal, a trailing newline, flag=n; a word with a space
+	 * is one parameter (its value quoted). */
+	CHECK_EQ(apply(msg, sizeof(msg), "ival=010", "uval=\"5\"", "flag=n",
+		       "cp=\"quoted\"", "bv=7\n", NULL), 0);
+	CHECK_EQ(p_int, 8);
+	CHECK_EQ(p_uint, 5);
+	CHECK(!p_bool);
+	CHECK(!strcmp(p_charp, "quoted"));
+	CHECK_EQ(p_byte, 7);
+	CHECK_EQ(apply(msg, sizeof(msg), "cp=\"two words\"", NULL), 0);
+	CHECK(!strcmp(p_charp, "two words"));
+
+	/* Errors, named as the kernel names them. */
+	CHECK_EQ(apply(msg, sizeof(msg), "nope=1", NULL), -ENOENT);
+	CHECK(!strcmp(msg, "unknown parameter 'nope'"));
+	CHECK_EQ(apply(msg, sizeof(msg), "ival=12abc", NULL), -EINVAL);
+	CHECK(!strcmp(msg, "'12abc' invalid for parameter 'ival'"));
+	CHECK_EQ(p_int, 8);
+	CHECK_EQ(apply(msg, sizeof(msg), "bv=256", NULL), -ERANGE);
+	CHECK(strstr(msg, "invalid for parameter 'bv'") != NULL);
+	CHECK_EQ(apply(msg, sizeof(msg), "ival=99999999999", NULL), -ERANGE);
+	CHECK_EQ(apply(msg, sizeof(msg), "uval=-1", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "sv=32768", NULL), -ERANGE);
+	CHECK_EQ(apply(msg, sizeof(msg), "ival", NULL), -EINVAL);
+	CHECK(strstr(msg, "needs a value") != NULL);
+	CHECK_EQ(apply(msg, sizeof(msg), "ival=", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "flag=maybe", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "str=12345678", NULL), -ENOSPC);
+	CHECK(!strcmp(msg, "'12345678' too large for parameter 'str'"));
+	CHECK_EQ(apply(msg, sizeof(msg), "arr=1,2,3,4,5", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "arr=1,x", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "custom=bad", NULL), -EINVAL);
+	CHECK_EQ(apply(msg, sizeof(msg), "kern=1", NULL), -EOPNOTSUPP);
+	CHECK(strstr(msg, "init_net") != NULL);
+	/* Parsing stops at the first error: later ones are not applied. */
+	CHECK_EQ(apply(msg, sizeof(msg), "nope=1", "ival=1", NULL), -ENOENT);
+	CHECK_EQ(p_int, 8);
+	CHECK_EQ(apply(msg, sizeof(msg), NULL), 0);
+}
+
+/* ---- a session with the fake kernel ---- */
+
+static void session_open(void)
+{
+	struct dusk_config cfg;
+	uint64_t off[2] = { FK_PCPU_BASE, FK_PCPU_BASE + 0x1000 };
+
+	fk_init(&fk);
+	fk.call = fake_call;
+	fk.sym = fake_sym;
+	fk.alloc_next = FK_AREA_DIRECT + 0x8000;
+	memcpy(fk_mem(&fk, FK_PERCPU_TABLE, sizeof(off)), off, sizeof(off));
+	fk_config(&cfg);
+	CHECK_EQ(fk_session_open(&fk, &cfg, &s), 0);
+}
+
+static void test_kvars(void)
+{
+	unsigned int syms = fk.executed[DUSK_MSG_SYM];
+	void *p;
+
+	/* Placeholders become kernel addresses, interior pointers too,
+	 * resolved once per session. */
+	CHECK_EQ((uintptr_t)__dusk_gvar(__dusk_kv_jiffies), FK_AREA_DIRECT + 0x40);
+	CHECK_EQ((uintptr_t)__dusk_gvar(__dusk_kv_init_net + 16), FK_INIT_NET + 16);
+	CHECK_EQ((uintptr_t)__dusk_gvar(__dusk_kv_jiffies), FK_AREA_DIRECT + 0x40);
+	CHECK_EQ(fk.executed[DUSK_MSG_SYM] - syms, 2);
+	/* Anything else is itself; __this_module is the module's own. */
+	CHECK(__dusk_gvar(&a_global) == &a_global);
+	CHECK(__dusk_gvar(__dusk_kv___this_module) == __dusk_kv___this_module);
+	/* Reading a kernel variable through the mirror. */
+	p = __dusk_check(__dusk_gvar(__dusk_kv_jiffies), 8);
+	CHECK(!memcmp(p, fk_mem(&fk, FK_AREA_DIRECT + 0x40, 8), 8));
+
+	/* Per-CPU: the invocation's CPU (0 outside any), the module's own
+	 * per-CPU variables unchanged. */
+	CHECK_EQ((uintptr_t)__dusk_gvar(__dusk_kv_cpu_number), FK_CPU_NUMBER);
+	CHECK_EQ((uintptr_t)__dusk_this_cpu_ptr(__dusk_gvar(__dusk_kv_cpu_number)),
+		 FK_PCPU_BASE + FK_CPU_NUMBER);
+	CHECK_EQ((uintptr_t)__dusk_this_cpu_ptr(__dusk_kv_cpu_number),
+		 FK_PCPU_BASE + FK_CPU_NUMBER);
+	CHECK(__dusk_this_cpu_ptr(&a_global) == &a_global);
+	/* A __percpu pointer from the kernel (not an address of ours). */
+	CHECK_EQ((uintptr_t)__dusk_this_cpu_ptr((void *)0x3d2a00001000ULL),
+		 FK_PCPU_BASE + 0x3d2a00001000ULL);
+	CHECK_EQ(dusk_mod_cpu(), 0);
+}
+
+/* A module's own per-CPU variable (DEFINE_PER_CPU), in the section dusk-cc
+ * renames .data..percpu to. */
+static unsigned long pcpu_hits __attribute__((section(DUSK_PERCPU_SECTION))) = 7;
+
+static void test_module_percpu(void)
+{
+	unsigned long *c0, *c1, *via;
+	uint64_t off1 = FK_PCPU_BASE + 0x1000;
+
+	/* CPU 0's copy is the variable itself. */
+	c0 = __dusk_this_cpu_ptr(&pcpu_hits);
+	CHECK(c0 == &pcpu_hits);
+	(*c0)++;
+	/* per_cpu_ptr(&var, 1): &var + __per_cpu_offset[1], resolved in
+	 * the slow path to CPU 1's copy, which started from the initial
+	 * value. */
+	c1 = __dusk_check((void *)((uintptr_t)&pcpu_hits + off1), 8);
+	CHECK(c1 != &pcpu_hits && *c1 == 7);
+	*c1 += 10;
+	via = __dusk_check((void *)((uintptr_t)&pcpu_hits + FK_PCPU_BASE), 8);
+	CHECK(via == &pcpu_hits);
+	CHECK_EQ(pcpu_hits, 8);
+	CHECK_EQ(*(unsigned long *)__dusk_check(
+			 (void *)((uintptr_t)&pcpu_hits + off1), 8), 17);
+}
+
+static void unknown_kvar(void)
+{
+	__dusk_gvar(__dusk_kv_nosuch);
+}
+
+static void missing_function(void)
+{
+	__dusk_k_k_missing(0, 0, 0, 0, 0, 0);
+}
+
+static void expect_fatal(void (*fn)(void), const char *want);
+
+static void test_kvar_errors(void)
+{
+	expect_fatal(unknown_kvar, "test_modrt: kernel variable nosuch: the target kernel has no such symbol\n");
+	expect_fatal(missing_function, "test_modrt: kernel call k_missing failed: the target kernel has no such symbol\n");
+}
+
+/* Objects the calls get. */
+static struct pair {
+	const char *name;
+	struct pair *next;
+	long value;
+} pair_b = { "bee", NULL, 2 }, pair_a = { "ay", &pair_b, 1 };
+
+static struct ops {
+	void (*fn)(void);
+	void *data;
+} ops_user = { a_function, NULL }, ops_kernel = { (void (*)(void))__dusk_k_k_peek, &pair_a };
+
+static void test_calls(void)
+{
+	char buf[40], *mirror;
+	unsigned int before;
+	uint64_t k, k2, kb;
+	struct pair *back;
+
+	/* Kernel addresses only: no copy, no allocation. */
+	before = allocs();
+	CHECK_EQ(__dusk_k_k_fill(FK_AREA_DIRECT + 0x2000, 16, 0x5a, 0, 0, 0), 16);
+	CHECK_EQ(last_args[0], FK_AREA_DIRECT + 0x2000);
+	CHECK_EQ(allocs(), before);
+	CHECK_EQ(fk_mem(&fk, FK_AREA_DIRECT + 0x2000, 16)[15], 0x5a);
+	/* A mirror address goes as its kernel address. */
+	mirror = __dusk_check((void *)(FK_AREA_DIRECT + 0x2100), 8);
+	__dusk_k_k_fill((uintptr_t)mirror, 8, 1, 0, 0, 0);
+	CHECK_EQ(last_args[0], FK_AREA_DIRECT + 0x2100);
+	/* A placeholder, its variable; __this_module, NULL. */
+	__dusk_k_k_peek((uintptr_t)__dusk_kv_init_net + 8, 0, 0, 0, 0, 0);
+	CHECK_EQ(last_args[0], FK_INIT_NET + 8);
+	__dusk_k_k_peek((uintptr_t)__dusk_kv___this_module, 0, 0, 0, 0, 0);
+	CHECK_EQ(last_args[0], 0);
+
+	/* A local, with the plugin's hint: a temporary copy, copied in,
+	 * changed by the kernel, read back into the local. */
+	memset(buf, 'x', sizeof(buf));
+	before = allocs();
+	__dusk_hint(0, buf, sizeof(buf));
+	CHECK_EQ(__dusk_k_k_fill((uintptr_t)buf + 4, 8, 'k', 0, 0, 0), 8);
+	CHECK(last_args[0] >= DUSK_KERNEL_MIN);
+	CHECK(!memcmp(seen, "xxxxxxxx", 8));		/* it got the bytes */
+	CHECK(!memcmp(buf, "xxxxkkkkkkkkxxxx", 16));	/* and they came back */
+	CHECK_EQ(allocs() - before, 1);			/* the temporary arena */
+	k = last_args[0] - 4;
+	/* The arena is reused: the next call allocates nothing. */
+	before = allocs();
+	__dusk_hint(0, buf, sizeof(buf));
+	__dusk_k_k_fill((uintptr_t)buf, 2, 'z', 0, 0, 0);
+	CHECK_EQ(last_args[0], k);
+	CHECK_EQ(allocs(), before);
+	CHECK(buf[0] == 'z' && buf[2] == 'x');
+	/* An inline wrapper's hint (its argument 3) serves the kernel call
+	 * it makes with the local in another position. */
+	__dusk_hint(3, buf, sizeof(buf));
+	__dusk_k_k_fill((uintptr_t)buf + 8, 4, 'w', 0, 0, 0);
+	CHECK_EQ(last_args[0], k + 8);
+	CHECK(!memcmp(buf + 8, "wwww", 4));
+	/* A local with no hint at all (an inline wrapper's caller's): a
+	 * window toward the callers' frames, only changed bytes back. */
+	{
+		char mine[24];
+
+		memset(mine, '.', sizeof(mine));
+		CHECK_EQ(__dusk_k_k_fill((uintptr_t)mine + 2, 3, 'n', 0, 0, 0), 3);
+		CHECK(!memcmp(mine, "..nnn...", 8));
+		CHECK(!memcmp(seen, "...", 3));
+	}
+	/* A hint is for the next call only. */
+	__dusk_hint(0, buf, sizeof(buf));
+	__dusk_enter();
+	__dusk_leave();
+	CHECK(dusk_hint_find(0, (uintptr_t)buf, &(uintptr_t){0}, &(uint64_t){0}) != 0);
+
+	/* A string literal: strlen + 1 bytes, read-only (never read back). */
+	CHECK_EQ(__dusk_k_k_strlen((uintptr_t)"kernel string", 0, 0, 0, 0, 0), 13);
+	k = last_args[0];
+	CHECK_EQ(__dusk_k_k_strlen((uintptr_t)"kernel string", 0, 0, 0, 0, 0), 13);
+	CHECK_EQ(last_args[0], k);	/* the same object, the same copy */
+
+	/* A static struct pointing to another: persistent copies, pointers
+	 * translated by type, found again by their kernel address. */
+	before = allocs();
+	__dusk_k_k_peek((uintptr_t)&pair_a, 0, 0, 0, 0, 0);
+	k = last_args[0];
+	CHECK(k >= DUSK_KERNEL_MIN);
+	memcpy(&kb, fk_mem(&fk, k + 8, 8), 8);		/* pair_a.next in the kernel */
+	CHECK(kb >= DUSK_KERNEL_MIN);
+	CHECK(dusk_kcopy_user(kb, 24) == &pair_b);
+	memcpy(&k2, fk_mem(&fk, kb, 8), 8);		/* pair_b.name */
+	CHECK(!strcmp((char *)fk_mem(&fk, k2, 4), "bee"));
+	/* __dusk_check on the copy's kernel address: the user object. */
+	back = __dusk_check((void *)k, sizeof(*back));
+	CHECK(back == &pair_a);
+	back = __dusk_check((void *)kb, sizeof(*back));
+	CHECK(back == &pair_b);
+	CHECK(dusk_xlate_in(kb) == (uintptr_t)&pair_b);
+	/* A pointer loaded from kernel memory: the user object, so that
+	 * it compares equal to &pair_b. */
+	CHECK(__dusk_uptr((void *)(uintptr_t)(kb + 8)) == &pair_b.next);
+	CHECK(__dusk_uptr((void *)(FK_AREA_DIRECT + 0x2000)) ==
+	      (void *)(FK_AREA_DIRECT + 0x2000));
+	CHECK(__dusk_uptr(&pair_b) == &pair_b);
+	CHECK(__dusk_uptr(NULL) == NULL);
+	/* Same object, same copy. */
+	__dusk_k_k_peek((uintptr_t)&pair_b.value, 0, 0, 0, 0, 0);
+	CHECK_EQ(last_args[0], kb + 16);
+
+	/* The module changes a shared object: the kernel sees it at the
+	 * next call (only what changed is sent). */
+	pair_b.value = 77;
+	CHECK_EQ(__dusk_k_k_peek(kb + 16, 0, 0, 0, 0, 0), 77);
+	/* The kernel changes it: the module sees it after a call that got
+	 * it (and pointers to copies come back as user pointers). */
+	__dusk_k_k_fill((uintptr_t)&pair_b.value, 8, 0, 0, 0, 0);
+	CHECK_EQ(pair_b.value, 0);
+	memcpy(fk_mem(&fk, kb + 8, 8), &k, 8);		/* pair_b.next = &pair_a */
+	pair_b.value = 5;
+	__dusk_k_k_peek((uintptr_t)&pair_b, 0, 0, 0, 0, 0);
+	CHECK(pair_b.next == &pair_a);
+	CHECK_EQ(pair_b.value, 5);	/* the module's change survived */
+	/* ... or at a new invocation. */
+	memset(fk_mem(&fk, k + 16, 8), 0, 8);		/* pair_a.value = 0 */
+	CHECK_EQ(dusk_kcopy_refresh_all(), 0);
+	CHECK_EQ(pair_a.value, 0);
+	pair_b.next = NULL;
+
+	/* A function returning its argument (a local's copy): the local. */
+	{
+		struct pair loc = { "loc", NULL, 3 }, *r;
+
+		__dusk_hint(0, &loc, sizeof(loc));
+		r = (struct pair *)__dusk_k_k_copy((uintptr_t)&loc,
+						   (uintptr_t)&pair_b, sizeof(loc),
+						   0, 0, 0);
+		CHECK(r == &loc);
+		CHECK_EQ(loc.value, 5);
+		CHECK(!strcmp(loc.name, "bee"));	/* a copy's pointer, back */
+	}
+
+	/* A stub in a struct: the kernel function. A stub as an argument
+	 * too. */
+	__dusk_k_k_peek((uintptr_t)&ops_kernel, 0, 0, 0, 0, 0);
+	memcpy(&k, fk_mem(&fk, last_args[0], 8), 8);
+	CHECK_EQ(k, KF(KF_PEEK));
+	__dusk_k_k_peek((uintptr_t)__dusk_k_k_fill, 0, 0, 0, 0, 0);
+	CHECK_EQ(last_args[0], KF(KF_FILL));
+}
+
+static void user_fn_in_struct(void)
+{
+	__dusk_k_k_ops((uintptr_t)&ops_user, 0, 0, 0, 0, 0);
+}
+
+static void heap_without_size(void)
+{
+	long *h = calloc(4, sizeof(long));
+
+	/* void * pointee, no hint, no symbol, not a local: unknown size. */
+	__dusk_k_k_peek((uintptr_t)h, 0, 0, 0, 0, 0);
+}
+
+static void kptr_local(void)
+{
+	int loc = 1;
+	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2200), 8);
+
+	*slot = __dusk_kptr(slot, &loc);
+}
+
+static void kptr_fn_unclaimed(void)
+{
+	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2200), 8);
+
+	*slot = __dusk_kptr(slot, (void *)a_function);
+	dusk_kcopy_check_deferred("at the end of init_module");
+}
+
+/* fn stops the program with status 1 and a message containing want. */
+static void expect_fatal(void (*fn)(void), const char *want)
+{
+	char out[1024];
+
+	CHECK_EQ(in_child(fn, out, sizeof(out)), 1);
+	if (!strstr(out, want)) {
+		fprintf(stderr, "expected \"%s\" in: %s", want, out);
+		CHECK(0);
+	} else {
+		CHECK(1);
+	}
+}
+
+static void test_refusals(void)
+{
+	expect_fatal(user_fn_in_struct, "test_modrt: struct_ops.fn (offset 0 of ops_user), reached from argument 1 of k_fill: user function a_function cannot be given to the kernel");
+	expect_fatal(heap_without_size, "argument 1 of k_peek: cannot tell the size of the user object");
+	expect_fatal(kptr_local, "is a local object");
+	expect_fatal(kptr_fn_unclaimed, "user function a_function was stored into kernel memory at 0xffff888000102200 and no registration API took it (at the end of init_module)");
+}
+
+static void test_kptr(void)
+{
+	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2300), 8);
+	int local;
+	uint64_t k;
+
+	/* Into user memory: anything, unchanged. */
+	CHECK(__dusk_kptr(&local, &local) == &local);
+	CHECK(__dusk_kptr(&local, (void *)a_function) == (void *)a_function);
+	/* Into kernel memory: kernel addresses. */
+	CHECK(__dusk_kptr(slot, NULL) == NULL);
+	CHECK(__dusk_kptr(slot, slot) == (void *)(FK_AREA_DIRECT + 0x2300));
+	CHECK(__dusk_kptr(slot, __dusk_kv_init_net) == (void *)FK_INIT_NET);
+	CHECK(__dusk_kptr(slot, (void *)__dusk_k_k_strlen) == (void *)KF(KF_STRLEN));
+	k = (uintptr_t)__dusk_kptr(slot, &pair_a);
+	CHECK(k == dusk_kcopy_kaddr_of((uintptr_t)&pair_a));
+	/* A user function: deferred, a harmless kernel function stored,
+	 * claimed by a registration API. */
+	k = (uintptr_t)__dusk_kptr(slot, (void *)a_function);
+	CHECK_EQ(k, KF(KF_RET0));
+	CHECK(dusk_kcopy_claim_fn(FK_AREA_DIRECT + 0x2300) == (void *)a_function);
+	dusk_kcopy_check_deferred("test");	/* claimed: no stop */
+	CHECK(dusk_kcopy_claim_fn(FK_AREA_DIRECT + 0x2308) == NULL);
+}
+
+static void test_fnptr(void)
+{
+	uint64_t (*f)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
+	CHECK(__dusk_fnptr((void *)a_function) == (void *)a_function);
+	CHECK(__dusk_fnptr((void *)__dusk_k_k_fill) == (void *)__dusk_k_k_fill);
+	CHECK(__dusk_fnptr(NULL) == NULL);
+	/* A kernel function the glue knows (resolved): its stub. */
+	CHECK(__dusk_fnptr((void *)KF(KF_FILL)) == (void *)__dusk_k_k_fill);
+	/* Any other kernel text: the trampoline calls it. */
+	f = __dusk_fnptr((void *)KF(KF_PLAIN));
+	CHECK(f != (void *)KF(KF_PLAIN));
+	CHECK_EQ(f(40, 2, 0, 0, 0, 0), 42);
+	CHECK_EQ(last_fn, KF(KF_PLAIN));
+	/* ... translating what is plainly an address of ours. */
+	f = __dusk_fnptr((void *)KF(KF_STRLEN));
+	CHECK_EQ(f((uintptr_t)"four", 0, 0, 0, 0, 0), 4);
+}
+
+/* ---- netfilter ---- */
+
+static int hook_calls;
+static unsigned int hook_cpu_seen;
+static void *hook_priv_seen, *hook_skb_seen;
+
+static unsigned long *hook_pcpu_seen;
+
+static unsigned int module_hook(void *priv, void *skb, const void *state)
+{
+	hook_calls++;
+	hook_pcpu_seen = __dusk_this_cpu_ptr(&pcpu_hits);
+	hook_priv_seen = priv;
+	hook_skb_seen = skb;
+	hook_cpu_seen = dusk_mod_cpu();
+	dusk_stop(NULL);
+	return NF_DROP;
+}
+
+/* struct nf_hook_ops of 6.1 (no records of it here: the default). */
+static struct test_nf_ops {
+	void *rcu[2];
+	unsigned int (*hook)(void *, void *, const void *);
+	void *dev;
+	void *priv;
+	uint8_t pf;
+	uint8_t type;
+	unsigned int hooknum;
+	int priority;
+} nf_ops = { { 0 }, module_hook, NULL, &a_global, NFPROTO_IPV4,
+	     0, NF_INET_LOCAL_OUT, -5 }, nf_ops_netdev = { { 0 }, module_hook,
+	     NULL, NULL, NFPROTO_NETDEV, 0, 0, 0 };
+_Static_assert(sizeof(struct test_nf_ops) == 56, "struct nf_hook_ops of 6.1");
+
+int __dusk_impl_nf_register_net_hook(void *net, const void *ops);
+void __dusk_impl_nf_unregister_net_hook(void *net, const void *ops);
+int __dusk_impl_nf_register_net_hooks(void *net, const void *reg,
+				      unsigned int n);
+void __dusk_impl_nf_unregister_net_hooks(void *net, const void *reg,
+					 unsigned int n);
+
+static void test_nf(void)
+{
+	struct test_nf_ops *kops;
+	void *net = __dusk_gvar(__dusk_kv_init_net);
+	unsigned int regs = fk.executed[DUSK_MSG_HOOK_REGISTER];
+
+	dusk_set_log(quiet);
+	CHECK_EQ(__dusk_impl_nf_register_net_hook(net, &nf_ops_netdev), -EOPNOTSUPP);
+	dusk_set_log(NULL);
+	CHECK_EQ(fk.executed[DUSK_MSG_HOOK_REGISTER], regs);
+	/* A static ops, net as a placeholder (a static initializer's). */
+	CHECK_EQ(__dusk_impl_nf_register_net_hook(__dusk_kv_init_net, &nf_ops), 0);
+	CHECK_EQ(fk.executed[DUSK_MSG_HOOK_REGISTER], regs + 1);
+	CHECK_EQ(dusk_nf_count(), 1);
+	fk.hook_cpu = 1;
+	fk_hook(&fk, 1001, fk.nr_hooks, FK_AREA_DIRECT + 0x3000,
+		FK_AREA_DIRECT + 0x3100, NULL, 0);
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK_EQ(hook_calls, 1);
+	CHECK(hook_priv_seen == &a_global);
+	CHECK_EQ((uintptr_t)hook_skb_seen, FK_AREA_DIRECT + 0x3000);
+	CHECK_EQ(hook_cpu_seen, 1);
+	/* The invocation's CPU's copy of a module per-CPU variable. */
+	CHECK(hook_pcpu_seen == __dusk_check((void *)((uintptr_t)&pcpu_hits +
+						      FK_PCPU_BASE + 0x1000), 8));
+	CHECK_EQ(dusk_mod_cpu(), 0);	/* back outside the invocation */
+	dusk_session_timers(s);
+	dusk_session_poll(s, 50, -1);
+	CHECK(fk.nr_verdicts >= 1 && fk.verdicts[fk.nr_verdicts - 1].verdict == NF_DROP);
+	__dusk_impl_nf_unregister_net_hook(net, &nf_ops);
+	CHECK_EQ(dusk_nf_count(), 0);
+	CHECK_EQ(fk.executed[DUSK_MSG_HOOK_UNREGISTER], 1);
+
+	/* A kmalloc()ed ops: the hook stored through __dusk_kptr is
+	 * deferred, then claimed by the registration. */
+	kops = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x3800), sizeof(*kops));
+	memset(kops, 0, sizeof(*kops));
+	kops->hook = __dusk_kptr(&kops->hook, (void *)module_hook);
+	kops->pf = NFPROTO_IPV4;
+	kops->hooknum = NF_INET_PRE_ROUTING;
+	CHECK_EQ((uintptr_t)kops->hook, KF(KF_RET0));
+	CHECK_EQ(__dusk_impl_nf_register_net_hook(net, (void *)(FK_AREA_DIRECT + 0x3800)), 0);
+	dusk_kcopy_check_deferred("test");	/* claimed */
+	CHECK_EQ(dusk_nf_count(), 1);
+	/* Unregistered by the same pointer, seen through the mirror. */
+	__dusk_impl_nf_unregister_net_hook(net, kops);
+	CHECK_EQ(dusk_nf_count(), 0);
+
+	/* An array: all or nothing. */
+	{
+		struct test_nf_ops arr[3] = { nf_ops, nf_ops, nf_ops };
+
+		regs = fk.executed[DUSK_MSG_HOOK_REGISTER];
+		CHECK_EQ(__dusk_impl_nf_register_net_hooks(net, arr, 2), 0);
+		CHECK_EQ(dusk_nf_count(), 2);
+		__dusk_impl_nf_unregister_net_hooks(net, arr, 2);
+		CHECK_EQ(dusk_nf_count(), 0);
+		arr[2].pf = NFPROTO_NETDEV;
+		dusk_set_log(quiet);
+		CHECK_EQ(__dusk_impl_nf_register_net_hooks(net, arr, 3), -EOPNOTSUPP);
+		dusk_set_log(NULL);
+		CHECK_EQ(dusk_nf_count(), 0);	/* the first two undone */
+		CHECK_EQ(fk.executed[DUSK_MSG_HOOK_REGISTER] - regs, 4);
+	}
+}
+
+int main(void)
+{
+	test_types();
+	test_image();
+	test_params();
+	dusk_percpu_snapshot();
+	session_open();
+	test_kvars();
+	test_module_percpu();
+	test_kvar_errors();
+	test_calls();
+	test_refusals();
+	test_kptr();
+	test_fnptr();
+	test_nf();
+	dusk_session_close(s);
+	fk_deinit(&fk);
+	return check_done("test_modrt");
+}
