@@ -13,6 +13,8 @@
 
 #include "link.h"
 
+#define DUSK_PERCPU_SECTION	"dusk_percpu"	/* dusk_module.h */
+
 /*
  * Sections that only mean something to the kernel's loader and patching:
  * alternatives, static keys and calls, exception and bug tables, ftrace
@@ -347,6 +349,8 @@ static int rename_object(const char *in, const char *out, const char *map)
 
 	strvec_push(&argv, "objcopy");
 	strvec_pushf(&argv, "--redefine-syms=%s", map);
+	/* the linker would fold the kernel's name into .data (dusk_module.h) */
+	strvec_push(&argv, "--rename-section=.data..percpu=" DUSK_PERCPU_SECTION);
 	for (size_t i = 0; i < sizeof(kernel_sections) / sizeof(*kernel_sections); i++)
 		strvec_pushf(&argv, "--remove-section=%s", kernel_sections[i]);
 	strvec_push(&argv, in);
