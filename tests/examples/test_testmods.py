@@ -1,0 +1,332 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The test modules (tests/examples/mods): what real netfilter modules use,
+each on the same traffic as a .ko and as the user-level program.
+
+csumrw      ip_fast_csum, csum_partial, csum_tcpudp_magic, csum_replace4,
+            inet_proto_csum_replace4/2, skb_checksum_help,
+            skb_ensure_writable, ip_route_me_harder, charp/ushort params
+bigskb      skb_header_pointer and skb_linearize on nonlinear GSO packets of
+            a large loopback TCP send; nf_register_net_hooks with a static
+            array; hook priv pointers
+pktlog      kmalloc/kmemdup/kfree in a hook, jiffies, smp_processor_id, a
+            per-CPU counter, a kzalloc'ed nf_hook_ops, %pI4
+netnsmon    for_each_net under net_rwsem, for_each_netdev_rcu, references
+            on namespaces, one kcalloc'ed hook per namespace
+paramtest   module parameters of every common type, arrays, strings, and
+            init failures on bad values
+"""
+
+import pytest
+
+from diff import MODES, Case, harness, mod  # noqa: F401 (fixture)
+
+# A drop on the output path: see SEND_ERRORS in test_ipp2p.py.
+SEND_ERRORS = (r"^udp sent \d+ received (\d+)( send-errors \d+ \(EPERM\))?",
+               r"udp received \1")
+
+UDP_CSUM_ERRORS = ("awk '/^Udp: [0-9]/ {print $8}' /proc/net/snmp")
+
+CSUMRW = mod("csumrw")
+CSUMRW_CASES = {
+    "address-and-port": Case(
+        params=("from_addr=127.0.0.2", "from_port=9200", "to_addr=127.0.0.1",
+                "to_port=9201"),
+        script="\n".join([
+            f"e0=$({UDP_CSUM_ERRORS})",
+            '$N udp -s 127.0.0.1:4000 -r 127.0.0.1:9201 127.0.0.2 9200 '
+            '"redirect me"',
+            # Another address: not redirected.
+            '$N udp -s 127.0.0.1:4000 -r 127.0.0.1:9200 127.0.0.1 9200 '
+            '"leave me"',
+            # Redirected away from a receiver on the original address.
+            '$N udp -w 1000 -s 127.0.0.1:4000 -r 127.0.0.2:9200 127.0.0.2 '
+            '9200 "gone"',
+            f'echo "udp checksum errors $(($({UDP_CSUM_ERRORS}) - e0))"',
+        ]),
+        expect=[
+            "udp sent 1 received 1",
+            "udp sent 1 received 1",
+            "udp sent 1 received 0",
+            "udp checksum errors 0",
+        ],
+        log=[
+            "<6>csumrw: redirecting UDP to 127.0.0.2:9200 to 127.0.0.1:9201",
+        ] + [
+            "<6>csumrw: 127.0.0.1:4000 -> 127.0.0.2:9200 redirected to "
+            "127.0.0.1:9201, checksums good before, good after"
+        ] * 2 + [
+            "<6>csumrw: 2 redirected, 0 bad checksums before, 0 after",
+        ]),
+
+    "port": Case(
+        params=("from_port=9300", "to_port=9301"),
+        script="\n".join([
+            f"e0=$({UDP_CSUM_ERRORS})",
+            "$N udp -n 3 -s 127.0.0.1:4000 -r 9301 127.0.0.1 9300 twice",
+            f'echo "udp checksum errors $(($({UDP_CSUM_ERRORS}) - e0))"',
+        ]),
+        expect=[
+            "udp sent 3 received 3",
+            "udp checksum errors 0",
+        ],
+        log=[
+            "<6>csumrw: redirecting UDP to 0.0.0.0:9300 to 0.0.0.0:9301",
+        ] + [
+            "<6>csumrw: 127.0.0.1:4000 -> 127.0.0.1:9300 redirected to "
+            "127.0.0.1:9301, checksums good before, good after"
+        ] * 3 + [
+            "<6>csumrw: 3 redirected, 0 bad checksums before, 0 after",
+        ]),
+
+    "no-port": Case(
+        loaded=False,
+        expect=[],
+        log=["<3>csumrw: from_port is required"]),
+
+    "bad-address": Case(
+        params=("from_port=1", "to_addr=127.0.0.256"),
+        loaded=False,
+        expect=[],
+        log=["<3>csumrw: to_addr=127.0.0.256: not an IPv4 address"]),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", CSUMRW_CASES)
+def test_csumrw(harness, key, mode):
+    harness.check(CSUMRW, key, CSUMRW_CASES[key], mode)
+
+
+BIGSKB = mod("bigskb")
+
+# How a TCP stream is cut into packets depends on timing (cwnd, TSO
+# autosizing, when the receiver reads): those counts are only checked to
+# show large nonlinear packets that were linearized.
+SEGMENTATION = (r"^(<6>bigskb: )\d+ packets, \d+ nonlinear, \d+ linearized, "
+                r"largest \d+ bytes$", r"\1SEGMENTATION")
+
+
+def large_nonlinear(run):
+    line = [x for x in run.log if " nonlinear, " in x]
+    assert len(line) == 1, run.log
+    nonlinear = run.numbers(r"bigskb: \d+ packets, (\d+) nonlinear")[0]
+    linearized = run.numbers(r"nonlinear, (\d+) linearized")[0]
+    largest = run.numbers(r"largest (\d+) bytes")[0]
+    assert nonlinear > 0 and linearized > 0, line
+    assert largest > 4096, line           # GSO: beyond any MTU but lo's
+
+
+BIGSKB_CASES = {
+    "large-send": Case(
+        script="\n".join([
+            "$N tcp -b 300000 127.0.0.1 5001",
+            "$N tcp -b 1000 127.0.0.1 5001",
+            "$N tcp -b 50000 127.0.0.1 5002",     # not watched
+        ]),
+        expect=[
+            "tcp connected sent 300000 received 300000 sum 0x023c1f52 "
+            "reply ok",
+            "tcp connected sent 1000 received 1000 sum 0x0001e65a reply ok",
+            "tcp connected sent 50000 received 50000 sum 0x005f4a24 "
+            "reply ok",
+        ],
+        log=[
+            "<6>bigskb: watching TCP to port 5001",
+            "<6>bigskb: SEGMENTATION",
+            # The sum of what the server received on port 5001.
+            "<6>bigskb: 301000 bytes of data, sum 0x023e05ac, 0 mismatches, "
+            "0 failures",
+        ],
+        normalise=(SEGMENTATION,),
+        check=large_nonlinear),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", BIGSKB_CASES)
+def test_bigskb(harness, key, mode):
+    harness.check(BIGSKB, key, BIGSKB_CASES[key], mode)
+
+
+PKTLOG = mod("pktlog")
+
+# jiffies between the first and the last echo request: two sleeps of 1 s
+# and the traffic's own time, which differs from run to run.
+ELAPSED = (r"^(<6>pktlog: first to last: )\d+( ms)$", r"\1N\2")
+
+
+def elapsed_between(lo, hi):
+    def check(run):
+        ms = run.numbers(r"pktlog: first to last: (\d+) ms")
+        assert len(ms) == 1 and lo <= ms[0] <= hi, ms
+    return check
+
+
+PKTLOG_SCRIPT = "\n".join([
+    "$N magic -c 0 -l 8 127.0.0.1",
+    "sleep 1",
+    "$N udp 127.0.0.1 9500 not-icmp",
+    "$N magic -c 0 -l 16 127.0.0.8",
+    "sleep 1",
+    "$N magic -c 0 -l 0 127.0.0.1",
+])
+PKTLOG_SEEN = [
+    "magic echo code 0x0",
+    "udp sent 1 received 1",
+    "magic echo code 0x0",
+    "magic echo code 0x0",
+]
+
+PKTLOG_CASES = {
+    "echo-requests": Case(
+        script=PKTLOG_SCRIPT,
+        expect=PKTLOG_SEEN,
+        log=[
+            "<6>pktlog: logging up to 64 echo requests",
+            "<6>pktlog: echo request 127.0.0.1 -> 127.0.0.1 seq 1, 8 bytes "
+            "of data (0 not zero)",
+            "<6>pktlog: echo request 127.0.0.1 -> 127.0.0.8 seq 1, 16 bytes "
+            "of data (0 not zero)",
+            "<6>pktlog: echo request 127.0.0.1 -> 127.0.0.1 seq 1, 0 bytes "
+            "of data (0 not zero)",
+            "<6>pktlog: 3 logged, 0 lost, 3 counted on all CPUs, 0 on "
+            "impossible CPUs",
+            "<6>pktlog: first to last: N ms",
+        ],
+        normalise=(ELAPSED,),
+        check=elapsed_between(1900, 30000)),
+
+    "full": Case(
+        params=("max_entries=2",),
+        script=PKTLOG_SCRIPT,
+        expect=PKTLOG_SEEN,
+        log=[
+            "<6>pktlog: logging up to 2 echo requests",
+            "<6>pktlog: echo request 127.0.0.1 -> 127.0.0.1 seq 1, 8 bytes "
+            "of data (0 not zero)",
+            "<6>pktlog: echo request 127.0.0.1 -> 127.0.0.8 seq 1, 16 bytes "
+            "of data (0 not zero)",
+            "<6>pktlog: 2 logged, 1 lost, 3 counted on all CPUs, 0 on "
+            "impossible CPUs",
+            "<6>pktlog: first to last: N ms",
+        ],
+        normalise=(ELAPSED,),
+        check=elapsed_between(900, 30000)),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", PKTLOG_CASES)
+def test_pktlog(harness, key, mode):
+    harness.check(PKTLOG, key, PKTLOG_CASES[key], mode)
+
+
+NETNSMON = mod("netnsmon")
+
+# A second network namespace, held by a sleeping process; both runs see
+# the same one (a namespace that has just been released can linger a
+# moment on the kernel's list).
+NETNS_SETUP = """
+pid=$(cat /tmp/netnsmon-ns.pid 2>/dev/null || true)
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+	unshare -n sh -c 'ip link set lo up; exec sleep 100000' \
+		</dev/null >/dev/null 2>&1 &
+	echo $! >/tmp/netnsmon-ns.pid
+	sleep 1
+fi
+"""
+
+NETNSMON_CASES = {
+    "two-namespaces": Case(
+        setup=NETNS_SETUP,
+        script="\n".join([
+            "P=$(cat /tmp/netnsmon-ns.pid)",
+            "nsenter -t $P -n $N magic -c 0 127.0.0.1",
+            "nsenter -t $P -n $N magic -c 0 127.0.0.1",
+            "$N magic -c 0 127.0.0.1",
+        ]),
+        expect=["magic echo code 0x0"] * 3,
+        log=[
+            "<6>netnsmon: netns 0: lo eth0",
+            "<6>netnsmon: netns 1: lo",
+            "<6>netnsmon: watching 2 namespaces",
+            "<6>netnsmon: netns 0: 1 echo requests",
+            "<6>netnsmon: netns 1: 2 echo requests",
+        ]),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", NETNSMON_CASES)
+def test_netnsmon(harness, key, mode):
+    harness.check(NETNSMON, key, NETNSMON_CASES[key], mode)
+
+
+PARAMTEST = mod("paramtest")
+
+
+def sendto_failed(run):
+    if run.mode == "ko":
+        assert run.observations[0] == \
+            "udp sent 0 received 0 send-errors 1 (EPERM)", run.observations
+
+
+PARAMTEST_CASES = {
+    "defaults": Case(
+        script="\n".join([
+            "$N udp 127.0.0.1 9400 watched",
+            "$N udp 127.0.0.1 9401 unwatched",
+        ]),
+        expect=["udp sent 1 received 1"] * 2,
+        log=[
+            "<6>paramtest: level=-3 count=7 offset=-1234567890123 "
+            "limit=18446744073709551615 delta=-2",
+            "<6>paramtest: flags_byte=0x5a mask=0xff00 drop=0 quiet=0",
+            "<6>paramtest: name='paramtest' tag='none' nports=1",
+            "<6>paramtest: ports[0]=9400",
+            "<6>paramtest: [none] paramtest: UDP to port 9400 (ports[0]), "
+            "passed",
+            "<6>paramtest: 1 datagrams to the watched ports",
+        ]),
+
+    "all-set": Case(
+        params=("level=10", "count=4294967295",
+                "offset=-9223372036854775808", "limit=0x10", "delta=-32768",
+                "flags_byte=255", "mask=0xdeadbeef", "drop=y", "log=0",
+                "name=other", 'tag="two words"', "ports=9401,9402,9403"),
+        script="\n".join([
+            "$N udp 127.0.0.1 9402 watched",
+            "$N udp 127.0.0.1 9400 unwatched",
+        ]),
+        expect=["udp received 0", "udp received 1"],
+        log=[
+            "<6>paramtest: level=10 count=4294967295 "
+            "offset=-9223372036854775808 limit=16 delta=-32768",
+            "<6>paramtest: flags_byte=0xff mask=0xdeadbeef drop=1 quiet=1",
+            "<6>paramtest: name='other' tag='two words' nports=3",
+            "<6>paramtest: ports[0]=9401",
+            "<6>paramtest: ports[1]=9402",
+            "<6>paramtest: ports[2]=9403",
+            "<6>paramtest: 1 datagrams to the watched ports",
+        ],
+        normalise=(SEND_ERRORS,),
+        check=sendto_failed),
+
+    "too-many-ports": Case(
+        params=("ports=1,2,3,4,5",),
+        loaded=False,
+        expect=[],
+        log=[]),
+
+    "level-out-of-range": Case(
+        params=("level=11",),
+        loaded=False,
+        expect=[],
+        log=["<3>paramtest: level=11 out of range"]),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", PARAMTEST_CASES)
+def test_paramtest(harness, key, mode):
+    harness.check(PARAMTEST, key, PARAMTEST_CASES[key], mode)
