@@ -225,6 +225,11 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	if (err) {
 		fprintf(stderr, "%s: cannot open a session with %s: %s\n", prog,
 			cfg.target, dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		if (err == -EPROTONOSUPPORT)
+			fprintf(stderr, "%s: the target's dusk.ko speaks another "
+				"protocol version than this program: load this "
+				"build's dusk.ko (the embedded target: dusk-target "
+				"down, then up)\n", prog);
 		return 1;
 	}
 	dusk_main_session = s;
