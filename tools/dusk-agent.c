@@ -69,6 +69,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hmac_sha256.h"
+
 #define AGENT_VERSION		1
 #define AGENT_AUTH_LABEL	"dusk-agent-auth-v1"
 #define AGENT_KEY_LEN		32
@@ -124,158 +126,21 @@ static void pr_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* ---- SHA-256 (FIPS 180-4) and HMAC (RFC 2104) ------------------------- */
-
-struct sha256 {
-	uint32_t h[8];
-	uint64_t bytes;
-	uint8_t buf[64];
-	size_t fill;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-	0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-	0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static uint32_t ror32(uint32_t x, unsigned int n)
-{
-	return (x >> n) | (x << (32 - n));
-}
-
-static void sha256_block(struct sha256 *s, const uint8_t *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (; i < 64; i++)
-		w[i] = w[i - 16] + w[i - 7] +
-		       (ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
-		       (ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10));
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
-	for (i = 0; i < 64; i++) {
-		t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
-		     ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-		t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-		     ((a & b) ^ (a & c) ^ (b & c));
-		h = g; g = f; f = e; e = d + t1;
-		d = c; c = b; b = a; a = t1 + t2;
-	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
-}
-
-static void sha256_init(struct sha256 *s)
-{
-	static const uint32_t iv[8] = {
-		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-	};
-
-	memcpy(s->h, iv, sizeof(iv));
-	s->bytes = 0;
-	s->fill = 0;
-}
-
-static void sha256_update(struct sha256 *s, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	s->bytes += len;
-	while (len) {
-		size_t n = 64 - s->fill < len ? 64 - s->fill : len;
-
-		memcpy(s->buf + s->fill, p, n);
-		s->fill += n;
-		p += n;
-		len -= n;
-		if (s->fill == 64) {
-			sha256_block(s, s->buf);
-			s->fill = 0;
-		}
-	}
-}
-
-static void sha256_final(struct sha256 *s, uint8_t out[32])
-{
-	uint64_t bits = s->bytes * 8;
-	uint8_t pad = 0x80;
-	int i;
-
-	sha256_update(s, &pad, 1);
-	pad = 0;
-	while (s->fill != 56)
-		sha256_update(s, &pad, 1);
-	for (i = 7; i >= 0; i--) {
-		uint8_t b = bits >> (8 * i);
-
-		sha256_update(s, &b, 1);
-	}
-	for (i = 0; i < 8; i++) {
-		out[4 * i] = s->h[i] >> 24;
-		out[4 * i + 1] = s->h[i] >> 16;
-		out[4 * i + 2] = s->h[i] >> 8;
-		out[4 * i + 3] = s->h[i];
-	}
-}
-
-/* HMAC-SHA256(key, m1 | m2); the key is at most one block (64 bytes). */
-static void hmac_sha256(const uint8_t *key, size_t key_len,
-			const void *m1, size_t l1, const void *m2, size_t l2,
-			uint8_t out[32])
-{
-	uint8_t pad[64], inner[32];
-	struct sha256 s;
-	size_t i;
-
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, key, key_len);
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] ^= 0x36;
-	sha256_init(&s);
-	sha256_update(&s, pad, sizeof(pad));
-	sha256_update(&s, m1, l1);
-	sha256_update(&s, m2, l2);
-	sha256_final(&s, inner);
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] ^= 0x36 ^ 0x5c;
-	sha256_init(&s);
-	sha256_update(&s, pad, sizeof(pad));
-	sha256_update(&s, inner, sizeof(inner));
-	sha256_final(&s, out);
-}
+/* ---- authentication: HMAC-SHA256, libdusk's (runtime/hmac_sha256.c) ---- */
 
 static void agent_auth_mac(const uint8_t key[AGENT_KEY_LEN],
 			   const uint8_t challenge[AGENT_CHALLENGE_LEN],
 			   uint8_t mac[AGENT_MAC_LEN])
 {
-	hmac_sha256(key, AGENT_KEY_LEN, AGENT_AUTH_LABEL,
-		    strlen(AGENT_AUTH_LABEL), challenge, AGENT_CHALLENGE_LEN,
-		    mac);
-}
+	struct dusk_hmac_key k;
+	struct dusk_hmac h;
 
-/* Constant time, so that a wrong guess learns nothing from the timing. */
-static bool mac_equal(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	uint8_t diff = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
+	dusk_hmac_key_init(&k, key, AGENT_KEY_LEN);
+	dusk_hmac_init(&h, &k);
+	dusk_hmac_update(&h, AGENT_AUTH_LABEL, strlen(AGENT_AUTH_LABEL));
+	dusk_hmac_update(&h, challenge, AGENT_CHALLENGE_LEN);
+	dusk_hmac_final(&h, mac);
+	dusk_hmac_key_wipe(&k);
 }
 
 static int hex_digit(int c)
@@ -772,7 +637,7 @@ static int serve_session(int sock, const uint8_t key[AGENT_KEY_LEN])
 		return r;
 	agent_auth_mac(key, hello + 4, mac);
 	if (f.type != AGENT_AUTH || f.len != AGENT_MAC_LEN ||
-	    !mac_equal(f.data, mac, AGENT_MAC_LEN)) {
+	    dusk_memneq(f.data, mac, AGENT_MAC_LEN)) {
 		pr_err("connection refused: authentication failed");
 		frame_send_error(sock, EACCES, "authentication failed (wrong key?)");
 		return -EACCES;
@@ -1103,31 +968,33 @@ static int hex_equal(const uint8_t *bin, size_t len, const char *hex)
 	return !strcmp(buf, hex);
 }
 
-/* FIPS 180-2 appendix B and RFC 4231 test case 2. */
+/* FIPS 180-2 appendix B and RFC 4231 test case 2: this build's crypto. */
+static void sha256_of(const void *data, size_t len, size_t times, uint8_t out[32])
+{
+	struct dusk_sha256 s;
+
+	dusk_sha256_init(&s);
+	while (times--)
+		dusk_sha256_update(&s, data, len);
+	dusk_sha256_final(&s, out);
+}
+
 static int agent_selftest(void)
 {
-	static const char *abc = "abc";
 	static const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	struct dusk_hmac_key k;
 	uint8_t out[32], a[1000];
-	struct sha256 s;
 	int fail = 0;
 
-	sha256_init(&s);
-	sha256_update(&s, abc, 3);
-	sha256_final(&s, out);
+	sha256_of("abc", 3, 1, out);
 	fail |= !hex_equal(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	sha256_init(&s);
-	sha256_update(&s, two, strlen(two));
-	sha256_final(&s, out);
+	sha256_of(two, strlen(two), 1, out);
 	fail |= !hex_equal(out, 32, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	memset(a, 'a', sizeof(a));
-	sha256_init(&s);
-	for (int i = 0; i < 1000; i++)
-		sha256_update(&s, a, sizeof(a));
-	sha256_final(&s, out);
+	sha256_of(a, sizeof(a), 1000, out);
 	fail |= !hex_equal(out, 32, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-	hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want ", 16,
-		    "for nothing?", 12, out);
+	dusk_hmac_key_init(&k, "Jefe", 4);
+	dusk_hmac_sha256(&k, "what do ya want for nothing?", 28, out);
 	fail |= !hex_equal(out, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	puts(fail ? "selftest: FAIL" : "selftest: ok");
 	return fail ? -EINVAL : 0;
