@@ -103,9 +103,9 @@ static char *kbuild_cc(const struct kbuild *kb)
 {
 	char *m = xasprintf("M=%s", kb->moddir);
 	char *argv[] = { "make", "-C", (char *)kb->kdir, m, "--no-print-directory",
-			 "-s", "--eval=dusk-print-cc: ; @echo $(CC)",
+			 "-s", "--eval=dusk-print-cc: ; @echo dusk-cc=$(CC)",
 			 "dusk-print-cc", NULL };
-	char *cc = run_line(argv, NULL), *p;
+	char *cc = run_line(argv, NULL, "dusk-cc="), *p;
 
 	free(m);
 	if (!cc)

@@ -152,10 +152,11 @@ int run_cmd(char *const argv[], const char *cwd, const char *out_path)
 	return WEXITSTATUS(status);
 }
 
-char *run_line(char *const argv[], const char *cwd)
+char *run_line(char *const argv[], const char *cwd, const char *prefix)
 {
 	char tmpl[] = "/tmp/dusk-cc-line.XXXXXX";
-	char *text, *nl;
+	char *text, *line, *found = NULL;
+	size_t plen = strlen(prefix);
 	int fd;
 
 	fd = mkstemp(tmpl);
@@ -168,12 +169,17 @@ char *run_line(char *const argv[], const char *cwd)
 	}
 	text = read_file(tmpl, NULL);
 	unlink(tmpl);
-	if (text) {
-		nl = strchr(text, '\n');
+	for (line = text; line && *line && !found; ) {
+		char *nl = strchr(line, '\n');
+
 		if (nl)
 			*nl = '\0';
+		if (!strncmp(line, prefix, plen))
+			found = xstrdup(line + plen);
+		line = nl ? nl + 1 : NULL;
 	}
-	return text;
+	free(text);
+	return found;
 }
 
 int mkdir_p(const char *path)

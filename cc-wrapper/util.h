@@ -33,8 +33,10 @@ extern bool cc_verbose;
  * could not run. With cc_verbose the command is printed first.
  */
 int run_cmd(char *const argv[], const char *cwd, const char *out_path);
-/* The first line of a command's output, without its newline; NULL on error. */
-char *run_line(char *const argv[], const char *cwd);
+/* The rest of the first line of a command's output that starts with
+ * prefix (make may print its own lines around a recipe's); NULL if none
+ * or on error. */
+char *run_line(char *const argv[], const char *cwd, const char *prefix);
 
 int mkdir_p(const char *path);
 int rm_rf(const char *path);
