@@ -99,27 +99,6 @@ int dusk_key_load(const char *path, uint8_t key[DUSK_KEY_LEN])
 	return err;
 }
 
-static int dusk_state_dir(char *buf, size_t cap)
-{
-	const char *dir = getenv("DUSK_STATE_DIR");
-	const char *name = getenv("DUSK_TARGET_NAME");
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (!name || !*name)
-		name = "default";
-	if (dir && *dir)
-		n = snprintf(buf, cap, "%s/%s", dir, name);
-	else if (xdg && *xdg)
-		n = snprintf(buf, cap, "%s/dusk/%s", xdg, name);
-	else if (home && *home)
-		n = snprintf(buf, cap, "%s/.local/state/dusk/%s", home, name);
-	else
-		return -ENOENT;
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
 static int dusk_copy_str(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);
@@ -130,12 +109,117 @@ static int dusk_copy_str(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
+int dusk_config_state_root(char *buf, size_t cap)
+{
+	const char *dir = getenv("DUSK_STATE_DIR");
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (dir && *dir)
+		n = snprintf(buf, cap, "%s", dir);
+	else if (xdg && *xdg)
+		n = snprintf(buf, cap, "%s/dusk", xdg);
+	else if (home && *home)
+		n = snprintf(buf, cap, "%s/.local/state/dusk", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int dusk_state_dir(char *buf, size_t cap)
+{
+	const char *name = getenv("DUSK_TARGET_NAME");
+	size_t len;
+	int err;
+
+	if (!name || !*name)
+		name = "default";
+	err = dusk_config_state_root(buf, cap);
+	if (err)
+		return err;
+	len = strlen(buf);
+	if (len + 1 + strlen(name) >= cap)
+		return -ENAMETOOLONG;
+	buf[len] = '/';
+	strcpy(buf + len + 1, name);
+	return 0;
+}
+
+int dusk_config_endpoint(const char *dir, char *buf, size_t cap)
+{
+	char path[4096 + 16], endpoint[256];
+	char *p, *start;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/endpoint", dir);
+	err = dusk_file_read(path, endpoint, sizeof(endpoint));
+	if (err)
+		return err;
+	/* One line, "HOST:PORT", white space around it. */
+	start = endpoint + strspn(endpoint, " \t\r\n");
+	p = start + strcspn(start, " \t\r\n");
+	*p = '\0';
+	if (!*start)
+		return -ENOENT;
+	return dusk_copy_str(buf, cap, start);
+}
+
+/* hold_ms and policy from DUSK_HOLD_MS and DUSK_POLICY: -EINVAL if bad. */
+static int dusk_config_env_hold(struct dusk_config *cfg)
+{
+	const char *hold = getenv("DUSK_HOLD_MS");
+	const char *policy = getenv("DUSK_POLICY");
+	int err;
+
+	if (hold && *hold) {
+		err = dusk_config_hold_ms(cfg, hold);
+		if (err) {
+			dusk_err("DUSK_HOLD_MS=%s: not a number of milliseconds (1 to %u)",
+				 hold, DUSK_HOLD_MS_MAX);
+			return err;
+		}
+	}
+	if (policy && *policy) {
+		err = dusk_config_policy(cfg, policy);
+		if (err) {
+			dusk_err("DUSK_POLICY=%s: not accept or drop", policy);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int dusk_config_hold_ms(struct dusk_config *cfg, const char *text)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || !v || v > DUSK_HOLD_MS_MAX)
+		return -EINVAL;
+	cfg->hold_ms = (unsigned int)v;
+	return 0;
+}
+
+int dusk_config_policy(struct dusk_config *cfg, const char *text)
+{
+	if (!strcmp(text, "accept"))
+		cfg->policy = DUSK_POLICY_ACCEPT;
+	else if (!strcmp(text, "drop"))
+		cfg->policy = DUSK_POLICY_DROP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+
 DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg)
 {
 	const char *env_target = getenv("DUSK_TARGET");
 	const char *env_key = getenv("DUSK_KEY");
-	char dir[4096 - 16], path[4096], endpoint[256];
-	char *p, *start;
+	char dir[4096 - 16];
 	int err, have_dir;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -148,6 +232,9 @@ DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg)
 	cfg->rto_ms = DUSK_DEF_RTO_MS;
 	cfg->timeout_ms = DUSK_DEF_TIMEOUT_MS;
 	cfg->watchdog = 1;
+	err = dusk_config_env_hold(cfg);
+	if (err)
+		return err;
 
 	have_dir = dusk_state_dir(dir, sizeof(dir)) == 0;
 	if (env_key && *env_key) {
@@ -162,15 +249,5 @@ DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg)
 		return dusk_copy_str(cfg->target, sizeof(cfg->target), env_target);
 	if (!have_dir)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/endpoint", dir);
-	err = dusk_file_read(path, endpoint, sizeof(endpoint));
-	if (err)
-		return err == -ENOENT ? -ENOENT : err;
-	/* One line, "HOST:PORT", white space around it. */
-	start = endpoint + strspn(endpoint, " \t\r\n");
-	p = start + strcspn(start, " \t\r\n");
-	*p = '\0';
-	if (!*start)
-		return -ENOENT;
-	return dusk_copy_str(cfg->target, sizeof(cfg->target), start);
+	return dusk_config_endpoint(dir, cfg->target, sizeof(cfg->target));
 }

@@ -60,8 +60,11 @@ struct dusk_config {
  * Fill @cfg with defaults, the endpoint and key of the default target
  * (DUSK_STATE_DIR, default ~/.local/state/dusk, subdirectory
  * DUSK_TARGET_NAME, default "default": files "endpoint" and "key"),
- * then the environment overrides DUSK_TARGET=HOST:PORT and DUSK_KEY=FILE.
- * -ENOENT: no target is known (none running and nothing given).
+ * then the environment overrides DUSK_TARGET=HOST:PORT and DUSK_KEY=FILE,
+ * DUSK_HOLD_MS (how long a packet waits for its verdict before it goes
+ * on by policy: a program stopped in gdb may want long) and DUSK_POLICY
+ * (accept or drop). -ENOENT: no target is known (none running and nothing
+ * given); -EINVAL: a bad DUSK_HOLD_MS or DUSK_POLICY (logged).
  */
 DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg);
 

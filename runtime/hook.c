@@ -82,6 +82,45 @@ uint32_t dusk_invocation_cpu(void)
 	return dusk_inv_cur ? dusk_inv_cur->cpu : 0;
 }
 
+int dusk_invocation_info(struct dusk_inv_info *ret)
+{
+	const struct dusk_inv *inv = dusk_inv_cur;
+	struct dusk_hook_msg hm;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!inv || !inv->msg || inv->msg_len < sizeof(hm))
+		return -ENOENT;
+	memcpy(&hm, inv->msg, sizeof(hm));
+	ret->packet = inv->packet;
+	ret->cpu = inv->cpu;
+	ret->skb = le64toh(hm.skb);
+	ret->state = le64toh(hm.state);
+	ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+	ret->segs = inv->msg + sizeof(hm);
+	ret->segs_len = inv->msg_len - (uint32_t)sizeof(hm);
+	ret->nr_segs = le32toh(hm.nr_segs);
+	return 0;
+}
+
+void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret)
+{
+	const struct dusk_hooks *h = s->hooks;
+	const struct dusk_list *pos;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!h)
+		return;
+	for (pos = h->recs.next; pos != &h->recs; pos = pos->next)
+		ret->registered++;
+	for (pos = h->queue.next; pos != &h->queue; pos = pos->next)
+		ret->queued++;
+	ret->running = dusk_inv_cur ? 1 : 0;
+	ret->hooks = h->stats.hooks;
+	ret->late = h->stats.late;
+	ret->stale = h->stats.stale;
+	ret->duplicates = h->stats.duplicates;
+}
+
 static unsigned int dusk_inv_slot(uint64_t packet)
 {
 	return (unsigned int)((packet * 0x9e3779b97f4a7c15ULL) >> 54) &

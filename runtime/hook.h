@@ -32,4 +32,24 @@ uint64_t dusk_invocation_current(void);
  * cpu); 0 when this thread serves none (init, exit). */
 uint32_t dusk_invocation_cpu(void);
 
+/* For the debugger (debug.c): the invocation this thread serves, with
+ * the HOOK's prefetched segments (valid while it runs). -ENOENT: none. */
+struct dusk_inv_info {
+	uint64_t packet;
+	uint32_t cpu;
+	uint64_t skb, state;		/* kernel addresses */
+	uint64_t age_ms;		/* since its HOOK first arrived */
+	const uint8_t *segs;		/* struct dusk_seg list */
+	uint32_t segs_len, nr_segs;
+};
+int dusk_invocation_info(struct dusk_inv_info *ret);
+
+struct dusk_hooks_info {
+	unsigned int registered;	/* hooks of the session */
+	unsigned int queued;		/* HOOKs waiting here to be run */
+	unsigned int running;		/* invocations this thread serves */
+	uint64_t hooks, late, stale, duplicates;	/* counters */
+};
+void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret);
+
 #endif /* DUSK_HOOK_H */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug.h"
 #include "kernel.h"
 #include "log.h"
 #include "session.h"
@@ -140,9 +141,49 @@ DUSK_EXPORT int dusk_kwrite(struct dusk_session *s, uint64_t kaddr,
 	return err;
 }
 
+static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
+			 const uint64_t *args, unsigned int nargs,
+			 uint64_t *ret);
+
+int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs)
+{
+	struct dusk_segs_cursor cur = { 0 };
+
+	return dusk_write_segs(s, segs, &cur, 0);
+}
+
 DUSK_EXPORT int dusk_kcall(struct dusk_session *s, uint64_t fn,
 			   const uint64_t *args, unsigned int nargs,
 			   uint64_t *ret)
+{
+	return dusk_kcall_as(s, NULL, NULL, fn, args, nargs, ret);
+}
+
+int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
+		  uint64_t fn, const uint64_t *args, unsigned int nargs,
+		  uint64_t *ret)
+{
+	struct dusk_dbg_kcall *rec;
+	uint64_t result = 0;
+	int err;
+
+	s = dusk_session_or_current(s);
+	if (!s)
+		return -ENOTCONN;
+	if (nargs > DUSK_MAX_CALL_ARGS)
+		return -E2BIG;
+	/* Recorded for dusk-gdb, whose breakpoint may stop here. */
+	rec = dusk_dbg_kcall_begin(name, kfunc, fn, args, nargs);
+	err = dusk_kcall_do(s, fn, args, nargs, &result);
+	dusk_dbg_kcall_end(rec, err, result);
+	if (!err && ret)
+		*ret = result;
+	return err;
+}
+
+static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
+			 const uint64_t *args, unsigned int nargs,
+			 uint64_t *ret)
 {
 	uint32_t room, nr = 0;
 	struct dusk_call_reply rep;
@@ -154,11 +195,6 @@ DUSK_EXPORT int dusk_kcall(struct dusk_session *s, uint64_t fn,
 	size_t used;
 	int err;
 
-	s = dusk_session_or_current(s);
-	if (!s)
-		return -ENOTCONN;
-	if (nargs > DUSK_MAX_CALL_ARGS)
-		return -E2BIG;
 	room = dusk_session_payload_max(s) - sizeof(*call);
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);

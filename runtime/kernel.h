@@ -7,6 +7,7 @@
 #define DUSK_KERNEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct dusk_session;
 struct dusk_segs;
@@ -20,5 +21,18 @@ struct dusk_segs_cursor;
  */
 int dusk_commit_prepare(struct dusk_session *s, struct dusk_segs *segs,
 			struct dusk_segs_cursor *cur, size_t final_room);
+
+/* Send segs now, as WRITE requests. */
+int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs);
+
+/*
+ * dusk_kcall() with what the caller knows of the function, for the
+ * debugger's record of kernel calls (debug.h): its name (NULL: unknown)
+ * and the glue's struct dusk_kfunc (NULL: none). Every kernel call goes
+ * through here.
+ */
+int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
+		  uint64_t fn, const uint64_t *args, unsigned int nargs,
+		  uint64_t *ret);
 
 #endif /* DUSK_KERNEL_H */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -214,7 +215,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 		fn = f->kaddr;
 	slow = dusk_call_slow(f, args, n);
 	if (!slow) {
-		err = dusk_kcall(s, fn, args, n, &ret);
+		err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
 		dusk_hints_clear();
 		if (err)
 			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
@@ -228,7 +229,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: sending user objects: %s",
 			       name, dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	err = dusk_kcall(s, fn, args, n, &ret);
+	err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
 	dusk_hints_clear();
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: %s", name,

@@ -341,6 +341,35 @@ void dusk_kcopy_stats(struct dusk_kcopy_stats *ret)
 	ret->persistent = kc.nr;
 }
 
+static void dusk_kcopy_info(const struct dusk_kcopy *c,
+			    struct dusk_kcopy_info *ret)
+{
+	ret->kaddr = c->kaddr;
+	ret->user = c->user;
+	ret->size = c->size;
+	ret->type = c->type ? c->type->name : NULL;
+	ret->name = c->name;
+	ret->temp = c->temp;
+	ret->changed = !c->readonly && memcmp((void *)c->user, c->snap, c->size);
+}
+
+void dusk_kcopy_foreach(void (*fn)(const struct dusk_kcopy_info *c,
+				   void *arg),
+			void *arg)
+{
+	struct dusk_kcopy_info info;
+	size_t i;
+
+	for (i = 0; i < kc.nr; i++) {
+		dusk_kcopy_info(kc.by_kaddr[i], &info);
+		fn(&info, arg);
+	}
+	for (i = 0; i < kc.nr_temps; i++) {
+		dusk_kcopy_info(kc.temps[i], &info);
+		fn(&info, arg);
+	}
+}
+
 /* ---- kernel memory for copies ---- */
 
 static int dusk_kpages(struct dusk_session *s, uint64_t size, uint64_t *ret,

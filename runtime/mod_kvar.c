@@ -189,6 +189,19 @@ int dusk_kvar_is_this_module(const struct dusk_kvar *kv)
 	return !strcmp(kv->name, "__this_module");
 }
 
+void dusk_kvar_foreach(void (*fn)(const struct dusk_kvar *kv, uint64_t kaddr,
+				  void *arg),
+		       void *arg)
+{
+	size_t i;
+
+	if (!dusk_kv.kv_sorted && dusk_kv_sort())
+		return;
+	for (i = 0; i < dusk_kv.nr_kv; i++)
+		fn(dusk_kv.kv[i], dusk_kv.kv_state[i].gen == dusk_kv.gen ?
+		   dusk_kv.kv_state[i].kaddr : 0, arg);
+}
+
 int dusk_mod_ksym(const char *name, uint64_t *ret)
 {
 	struct dusk_session *s = dusk_mod_session();

@@ -3,8 +3,9 @@
  * The life of a module program (libdusk-main.a's main() calls
  * __dusk_main()):
  *
- *	PROG [--target HOST:PORT] [--key FILE] [--no-kernel-log]
- *	     [--no-local-log] [--help] [param=value ...]
+ *	PROG [--target HOST:PORT] [--key FILE] [--hold-ms MS]
+ *	     [--policy accept|drop] [--no-kernel-log] [--no-local-log]
+ *	     [--help] [param=value ...]
  *
  * parameters (exit 2 on an unknown one or a bad value, before anything
  * reaches the target), the session (dusk_config_init() and the options),
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -107,7 +109,8 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 	char params[8192];
 	int dl;
 
-	fprintf(f, "Usage: %s [--target HOST:PORT] [--key FILE] [--no-kernel-log] [--no-local-log] [param=value ...]\n",
+	fprintf(f, "Usage: %s [--target HOST:PORT] [--key FILE] [--hold-ms MS] [--policy accept|drop]\n"
+		"       [--no-kernel-log] [--no-local-log] [param=value ...]\n",
 		program_invocation_short_name);
 	desc = dusk_modinfo("description", &dl);
 	if (desc)
@@ -118,6 +121,9 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		"\n"
 		"  --target HOST:PORT  dusk.ko's endpoint (default: $DUSK_TARGET, or the default target's)\n"
 		"  --key FILE          the target's key file (default: $DUSK_KEY, or the default target's)\n"
+		"  --hold-ms MS        a packet waits this long for its verdict, then goes on by policy\n"
+		"                      (default: $DUSK_HOLD_MS, or 1000; longer while debugging)\n"
+		"  --policy accept|drop  what happens to it then (default: $DUSK_POLICY, or accept)\n"
 		"  --no-kernel-log     printk goes to the local log only\n"
 		"  --no-local-log      printk goes to the target's kernel log only\n"
 		"  --help              this text\n"
@@ -143,7 +149,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 			    char **argv)
 {
 	const char *prog = program_invocation_short_name;
-	const char *target = NULL, *key = NULL;
+	const char *target = NULL, *key = NULL, *hold = NULL, *policy = NULL;
 	struct dusk_config cfg;
 	struct dusk_session *s;
 	struct sigaction sa;
@@ -163,17 +169,23 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 			params[n++] = argv[i];
 		} else if (!strcmp(a, "--")) {
 			opts_done = 1;
-		} else if (!strcmp(a, "--target") || !strcmp(a, "--key")) {
+		} else if (!strcmp(a, "--target") || !strcmp(a, "--key") ||
+			   !strcmp(a, "--hold-ms") || !strcmp(a, "--policy")) {
 			if (i + 1 == argc) {
 				fprintf(stderr, "%s: %s needs a value\n", prog, a);
 				free(params);
 				return 2;
 			}
-			*(a[2] == 't' ? &target : &key) = argv[++i];
+			*(a[2] == 't' ? &target : a[2] == 'k' ? &key :
+			  a[2] == 'h' ? &hold : &policy) = argv[++i];
 		} else if (!strncmp(a, "--target=", 9)) {
 			target = a + 9;
 		} else if (!strncmp(a, "--key=", 6)) {
 			key = a + 6;
+		} else if (!strncmp(a, "--hold-ms=", 10)) {
+			hold = a + 10;
+		} else if (!strncmp(a, "--policy=", 9)) {
+			policy = a + 9;
 		} else if (!strcmp(a, "--no-kernel-log")) {
 			dusk_mod_opts.kernel_log = 0;
 		} else if (!strcmp(a, "--no-local-log")) {
@@ -206,6 +218,16 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		return 2;
 	}
 
+	if ((hold && dusk_config_hold_ms(&cfg, hold)) ||
+	    (policy && dusk_config_policy(&cfg, policy))) {
+		if (hold && dusk_config_hold_ms(&cfg, hold))
+			fprintf(stderr, "%s: --hold-ms %s: not a number of milliseconds (1 to %u)\n",
+				prog, hold, DUSK_HOLD_MS_MAX);
+		else
+			fprintf(stderr, "%s: --policy %s: not accept or drop\n",
+				prog, policy);
+		return 2;
+	}
 	err = dusk_config_init(&cfg);
 	if (err && !(err == -ENOENT && target)) {
 		if (err == -ENOENT)
@@ -216,6 +238,10 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 				dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		return 1;
 	}
+	if (hold)
+		dusk_config_hold_ms(&cfg, hold);
+	if (policy)
+		dusk_config_policy(&cfg, policy);
 	if ((target && dusk_main_copy(cfg.target, sizeof(cfg.target), target,
 				      "--target")) ||
 	    (key && dusk_main_copy(cfg.key_file, sizeof(cfg.key_file), key,

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "dusk.h"
+#include "dusk_debug.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -54,6 +55,7 @@ struct dusk_nf_reg {
 	void *priv;
 	int pf;
 	unsigned int hooknum;
+	int priority;
 };
 
 static struct dusk_nf_reg *dusk_nf_regs;
@@ -224,10 +226,13 @@ static int dusk_nf_register_one(void *net, const void *ops)
 		free(r);
 		return err;
 	}
+	r->priority = h.priority;
 	r->next = dusk_nf_regs;
 	dusk_nf_regs = r;
 	dusk_dbg("hook %p registered: pf %u hooknum %u priority %d, handle %u",
 		 (void *)hook, pf, r->hooknum, h.priority, r->handle);
+	/* dusk-gdb's "break-hook all" stops here to add a breakpoint. */
+	dusk_dbg_hook_anchor((void *)hook);
 	return 0;
 }
 
@@ -315,6 +320,22 @@ void dusk_nf_unregister_all(const char *when)
 			dusk_warn("%s with a hook registered (pf %d hooknum %u): unregistered",
 				  when, r->pf, r->hooknum);
 		dusk_nf_unregister_one((void *)r->key);
+	}
+}
+
+void dusk_nf_foreach(void (*fn)(const struct dusk_nf_info *h, void *arg),
+		     void *arg)
+{
+	const struct dusk_nf_reg *r;
+	struct dusk_nf_info h;
+
+	for (r = dusk_nf_regs; r; r = r->next) {
+		h.handle = r->handle;
+		h.fn = (void *)r->hook;
+		h.pf = r->pf;
+		h.hooknum = r->hooknum;
+		h.priority = r->priority;
+		fn(&h, arg);
 	}
 }
 

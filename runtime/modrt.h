@@ -192,6 +192,12 @@ const struct dusk_kvar *dusk_kvar_of(uintptr_t p, uint64_t *ret_off);
  * -ENOENT: the kernel has no such symbol. -ENOTCONN: no session. */
 int dusk_kvar_kaddr(const struct dusk_kvar *kv, uint64_t *ret);
 int dusk_kvar_is_this_module(const struct dusk_kvar *kv);
+/* Each kernel variable of the glue with its kernel address if resolved
+ * in this session (0: not yet), without resolving any (the debugger's
+ * map). */
+void dusk_kvar_foreach(void (*fn)(const struct dusk_kvar *kv, uint64_t kaddr,
+				  void *arg),
+		       void *arg);
 
 /* The glue's kernel function whose stub (or libdusk impl) is at addr;
  * NULL for any other address. */
@@ -294,6 +300,21 @@ struct dusk_kcopy_stats {
 };
 void dusk_kcopy_stats(struct dusk_kcopy_stats *ret);
 
+/* Each kernel copy, persistent ones and the current call's temporaries
+ * (for the debugger's address map). */
+struct dusk_kcopy_info {
+	uint64_t kaddr;
+	uintptr_t user;
+	uint64_t size;
+	const char *type;		/* type record name, NULL: unknown */
+	const char *name;		/* symbol of the object, NULL: none */
+	int temp;			/* a local's, for the current call */
+	int changed;			/* the module changed it since sent */
+};
+void dusk_kcopy_foreach(void (*fn)(const struct dusk_kcopy_info *c,
+				   void *arg),
+			void *arg);
+
 /* ---- calls ------------------------------------------------------------------ */
 
 /* The hint for argument argno of the next kernel call covering v (or
@@ -335,6 +356,16 @@ void dusk_nf_unregister_all(const char *when);
 void dusk_nf_forget(void);
 /* How many are registered. */
 unsigned int dusk_nf_count(void);
+/* Each registered hook (for the debugger). */
+struct dusk_nf_info {
+	uint32_t handle;		/* dusk.ko's */
+	void *fn;			/* the module's function */
+	int pf;
+	unsigned int hooknum;
+	int priority;
+};
+void dusk_nf_foreach(void (*fn)(const struct dusk_nf_info *h, void *arg),
+		     void *arg);
 
 /* ---- the program ------------------------------------------------------------------ */
 

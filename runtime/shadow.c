@@ -521,9 +521,25 @@ void dusk_shadow_invalidate(struct dusk_shadow *c)
 		dusk_shadow_reset(c);
 }
 
-int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
+/* Kernel page kpn's part of [lo, hi) as offsets [*off0, *off1) in the
+ * page; 0 when none of it is. */
+static int dusk_page_clip(uint64_t kpn, uint64_t lo, uint64_t hi,
+			  unsigned int *off0, unsigned int *off1)
+{
+	uint64_t base = kpn << DUSK_PAGE_SHIFT, end = base + DUSK_PAGE_SIZE;
+
+	if (hi <= base || lo >= end)
+		return 0;
+	*off0 = lo > base ? (unsigned int)(lo - base) : 0;
+	*off1 = hi < end ? (unsigned int)(hi - base) : DUSK_PAGE_SIZE;
+	return 1;
+}
+
+int dusk_shadow_diff_range(struct dusk_shadow *c, uint64_t lo, uint64_t hi,
+			   struct dusk_segs *out)
 {
 	struct dusk_shadow_table *t = c->tab;
+	unsigned int l, x, off0, off1;
 	uint32_t i;
 	int err;
 
@@ -531,13 +547,16 @@ int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
 		struct dusk_shadow_entry *e = &t->ents[c->live[i]];
 		uint64_t base = e->kpn << DUSK_PAGE_SHIFT;
 		int run = -1;	/* start of the open run of changed bytes */
-		unsigned int l, x;
 
-		if (e->gen != t->gen || !e->dirty)
+		if (e->gen != t->gen || !e->dirty ||
+		    !dusk_page_clip(e->kpn, lo, hi, &off0, &off1))
 			continue;
-		for (l = 0; l < DUSK_LINES_PER_PAGE; l++) {
+		for (l = off0 >> DUSK_LINE_SHIFT;
+		     l < DUSK_LINES_PER_PAGE && l << DUSK_LINE_SHIFT < off1; l++) {
 			const uint8_t *u = e->user + (l << DUSK_LINE_SHIFT);
 			const uint8_t *p = e->pristine + (l << DUSK_LINE_SHIFT);
+			unsigned int x0 = DUSK_MAX(l << DUSK_LINE_SHIFT, off0);
+			unsigned int x1 = DUSK_MIN((l + 1) << DUSK_LINE_SHIFT, off1);
 
 			/* An invalid line holds no kernel bytes to compare
 			 * with; an unchanged one ends the open run. */
@@ -556,8 +575,7 @@ int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
 			}
 			/* Unchanged bytes end a run: sending them again
 			 * could undo what the kernel changed meanwhile. */
-			for (x = l << DUSK_LINE_SHIFT;
-			     x < (l + 1) << DUSK_LINE_SHIFT; x++) {
+			for (x = x0; x < x1; x++) {
 				if (e->user[x] != e->pristine[x]) {
 					if (run < 0)
 						run = (int)x;
@@ -570,10 +588,18 @@ int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
 					run = -1;
 				}
 			}
+			if (x1 < (l + 1) << DUSK_LINE_SHIFT && run >= 0) {
+				/* The range ends inside this line. */
+				err = dusk_segs_add(out, base + run,
+						    e->user + run, x1 - run);
+				if (err)
+					return err;
+				run = -1;
+			}
 		}
 		if (run >= 0) {
 			err = dusk_segs_add(out, base + run, e->user + run,
-					    DUSK_PAGE_SIZE - run);
+					    off1 - run);
 			if (err)
 				return err;
 		}
@@ -581,28 +607,113 @@ int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
 	return 0;
 }
 
-void dusk_shadow_diff_done(struct dusk_shadow *c)
+int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out)
+{
+	return dusk_shadow_diff_range(c, 0, UINT64_MAX, out);
+}
+
+void dusk_shadow_diff_done_range(struct dusk_shadow *c, uint64_t lo,
+				 uint64_t hi)
 {
 	struct dusk_shadow_table *t = c->tab;
+	unsigned int l, off0, off1, x0, x1;
 	uint32_t i;
-	unsigned int l;
 
 	for (i = 0; i < c->nr_live; i++) {
 		struct dusk_shadow_entry *e = &t->ents[c->live[i]];
 
-		if (e->gen != t->gen || !e->dirty)
+		if (e->gen != t->gen || !e->dirty ||
+		    !dusk_page_clip(e->kpn, lo, hi, &off0, &off1))
 			continue;
-		if (e->valid == ~0ULL) {
+		if (e->valid == ~0ULL && !off0 && off1 == DUSK_PAGE_SIZE) {
 			memcpy(e->pristine, e->user, DUSK_PAGE_SIZE);
-		} else {
-			for (l = 0; l < DUSK_LINES_PER_PAGE; l++)
-				if (e->valid & (1ULL << l))
-					memcpy(e->pristine + (l << DUSK_LINE_SHIFT),
-					       e->user + (l << DUSK_LINE_SHIFT),
-					       DUSK_LINE_SIZE);
+			e->dirty = 0;
+			continue;
 		}
-		e->dirty = 0;
+		for (l = 0; l < DUSK_LINES_PER_PAGE; l++) {
+			x0 = DUSK_MAX(l << DUSK_LINE_SHIFT, off0);
+			x1 = DUSK_MIN((l + 1) << DUSK_LINE_SHIFT, off1);
+			if (x0 >= x1 || !(e->valid & (1ULL << l)))
+				continue;
+			memcpy(e->pristine + x0, e->user + x0, x1 - x0);
+		}
+		if (!off0 && off1 == DUSK_PAGE_SIZE)
+			e->dirty = 0;
+		/* Else a part stays marked: its other bytes may differ. */
 	}
+}
+
+void dusk_shadow_diff_done(struct dusk_shadow *c)
+{
+	dusk_shadow_diff_done_range(c, 0, UINT64_MAX);
+}
+
+void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size)
+{
+	const struct dusk_shadow_window *w;
+	struct dusk_shadow_entry *e = NULL;
+	uint64_t end, kpn, first, last, off0, off1, m;
+
+	if (!size)
+		size = 1;
+	end = kaddr + size - 1;
+	if (kaddr < DUSK_KERNEL_MIN || end < kaddr)
+		return NULL;
+	w = dusk_shadow_window_of(c, kaddr);
+	if (w ? end - w->kstart >= w->size ||
+		(w->sectioned && (kaddr ^ end) >> DUSK_SHADOW_SECT_SHIFT) :
+		(kaddr ^ end) >> DUSK_PAGE_SHIFT)
+		return NULL;
+	first = kaddr >> DUSK_PAGE_SHIFT;
+	last = end >> DUSK_PAGE_SHIFT;
+	for (kpn = first; kpn <= last; kpn++) {
+		off0 = kpn == first ? kaddr & (DUSK_PAGE_SIZE - 1) : 0;
+		off1 = kpn == last ? end & (DUSK_PAGE_SIZE - 1) :
+				     DUSK_PAGE_SIZE - 1;
+		m = dusk_shadow_lines(off0, off1 - off0 + 1);
+		e = dusk_shadow_lookup(c, kpn);
+		if (!e || e->gen != c->tab->gen || (e->valid & m) != m)
+			return NULL;
+	}
+	if (w && !w->sectioned)
+		return w->base + (kaddr - w->kstart);
+	if (w)
+		return dusk_shadow_sect_mirror(c, kaddr, 0);
+	return e->user + (kaddr & (DUSK_PAGE_SIZE - 1));
+}
+
+void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len)
+{
+	struct dusk_shadow_table *t = c->tab;
+	unsigned int off0, off1;
+	uint64_t m;
+	uint32_t i;
+
+	if (!len)
+		return;
+	for (i = 0; i < c->nr_live; i++) {
+		struct dusk_shadow_entry *e = &t->ents[c->live[i]];
+
+		if (e->gen != t->gen ||
+		    !dusk_page_clip(e->kpn, kaddr, kaddr + len, &off0, &off1))
+			continue;
+		m = dusk_shadow_lines(off0, off1 - off0);
+		e->valid &= ~m;
+		e->dirty &= ~m;
+	}
+}
+
+void dusk_shadow_foreach(const struct dusk_shadow *c,
+			 void (*fn)(const struct dusk_shadow_entry *e,
+				    int current, void *arg),
+			 void *arg)
+{
+	const struct dusk_shadow_table *t = c->tab;
+	uint64_t i;
+
+	for (i = 0; i <= t->mask; i++)
+		if (t->ents[i].kpn)
+			fn(&t->ents[i], t->ents[i].gen == t->gen, arg);
 }
 
 void *dusk_shadow_check_slow(const void *p, size_t size, int write)

@@ -164,6 +164,24 @@ void dusk_shadow_invalidate(struct dusk_shadow *c);
  * mirror), and once the kernel has them, make pristine match the mirror. */
 int dusk_shadow_diff(struct dusk_shadow *c, struct dusk_segs *out);
 void dusk_shadow_diff_done(struct dusk_shadow *c);
+/* The same for the kernel range [lo, hi) only (dusk-gdb's commit of one
+ * object): bytes outside it stay uncommitted. */
+int dusk_shadow_diff_range(struct dusk_shadow *c, uint64_t lo, uint64_t hi,
+			   struct dusk_segs *out);
+void dusk_shadow_diff_done_range(struct dusk_shadow *c, uint64_t lo,
+				 uint64_t hi);
+
+/* For the debugger (debug.c). The mirror of [kaddr, kaddr + size) if all
+ * of it is cached in this generation, else NULL: no fetch, no change. */
+void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size);
+/* Forget the lines of [kaddr, kaddr + len) (changes included): the next
+ * access fetches them. */
+void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len);
+/* Every page in the table, of this generation (current) or older. */
+void dusk_shadow_foreach(const struct dusk_shadow *c,
+			 void (*fn)(const struct dusk_shadow_entry *e,
+				    int current, void *arg),
+			 void *arg);
 
 void dusk_segs_init(struct dusk_segs *segs);
 void dusk_segs_deinit(struct dusk_segs *segs);

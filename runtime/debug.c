@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * What dusk-gdb asks of a stopped program (dusk_debug.h), answered by the
+ * runtime's own code: the session's state, the address map of the shadow
+ * cache, of kernel copies and of placeholders, hooks, the cache's mirror
+ * of kernel memory, commit and refresh, symbols. debug_core.c has the
+ * results and errors, the anchors, the record of kernel calls and reads
+ * of live kernel memory.
+ *
+ * Everything here runs as an inferior call from gdb, on a stopped
+ * program: it keeps its results in buffers of its own, never calls module
+ * code, and reports a failure both as errno and as one line in
+ * dusk_dbg_error.
+ */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "config.h"
+#include "debug.h"
+#include "hook.h"
+#include "kernel.h"
+#include "log.h"
+#include "modrt.h"
+#include "session.h"
+#include "shadow.h"
+#include "util.h"
+
+#define DUSK_DBG_OBJS		8
+/* A packet older than hold_ms less this margin may be gone: the kernel's
+ * clock started when it queued the packet, before its HOOK reached us. */
+#define DUSK_DBG_LATE_MARGIN_MS	100
+
+/* ---- the current invocation's objects ---- */
+
+struct dbg_obj {
+	uint64_t k, size;
+	char type[48];
+	int packet;		/* goes with the packet (freed with it) */
+};
+
+static const struct dusk_mtype *dbg_rec(const char *name)
+{
+	return dusk_types_type(dusk_mod_types(), name);
+}
+
+/* A field of a record, read from the cache as it is (no fetch). */
+static int dbg_peek_field(struct dusk_session *s, uint64_t obj,
+			  const struct dusk_mtype *t, const char *field,
+			  uint32_t size, uint64_t *ret)
+{
+	const struct dusk_mfield *f = dusk_mtype_field(t, field);
+	const void *p;
+
+	*ret = 0;
+	if (!f || f->size != size)
+		return -ENOENT;
+	p = dusk_shadow_peek(s->shadow, obj + f->off, size);
+	if (!p)
+		return -ENODATA;
+	memcpy(ret, p, size);
+	return 0;
+}
+
+static void dbg_obj_add(struct dbg_obj *v, unsigned int *n, uint64_t k,
+			uint64_t size, const char *type, int packet)
+{
+	if (*n == DUSK_DBG_OBJS || !k || !size)
+		return;
+	v[*n].k = k;
+	v[*n].size = size;
+	snprintf(v[*n].type, sizeof(v[*n].type), "%s", type);
+	v[*n].packet = packet;
+	(*n)++;
+}
+
+/* The length of the prefetched segment at k (line-widened), 0: none. */
+static uint64_t dbg_seg_len(const struct dusk_inv_info *inv, uint64_t k)
+{
+	struct dusk_seg_iter it;
+	const void *data;
+	uint64_t addr;
+	uint32_t len;
+
+	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
+	while (dusk_seg_next(&it, &addr, &data, &len))
+		if (k - addr < len)
+			return addr + len - k;
+	return 0;
+}
+
+/*
+ * The objects of the invocation this thread serves: the skb, the hook
+ * state, the skb's linear data and shared info, the devices. Sizes from
+ * the module's type records (the prefetched segment without them).
+ */
+static unsigned int dbg_objects(struct dusk_session *s, struct dbg_obj *v,
+				struct dusk_inv_info *inv)
+{
+	const struct dusk_mtype *skb_t = dbg_rec("struct_sk_buff");
+	const struct dusk_mtype *st_t = dbg_rec("struct_nf_hook_state");
+	const struct dusk_mtype *sh_t = dbg_rec("struct_skb_shared_info");
+	const struct dusk_mtype *dev_t = dbg_rec("struct_net_device");
+	uint64_t head, end, dev;
+	unsigned int n = 0;
+
+	if (dusk_invocation_info(inv))
+		return 0;
+	dbg_obj_add(v, &n, inv->skb, skb_t && skb_t->size ? skb_t->size :
+		    dbg_seg_len(inv, inv->skb), "struct sk_buff", 1);
+	dbg_obj_add(v, &n, inv->state, st_t && st_t->size ? st_t->size :
+		    dbg_seg_len(inv, inv->state), "struct nf_hook_state", 1);
+	if (!dbg_peek_field(s, inv->skb, skb_t, "head", 8, &head) &&
+	    !dbg_peek_field(s, inv->skb, skb_t, "end", 4, &end) &&
+	    head >= DUSK_KERNEL_MIN) {
+		dbg_obj_add(v, &n, head, end, "skb data", 1);
+		dbg_obj_add(v, &n, head + end, sh_t && sh_t->size ? sh_t->size :
+			    DUSK_LINE_SIZE, "struct skb_shared_info", 1);
+	}
+	if (!dbg_peek_field(s, inv->state, st_t, "in", 8, &dev) &&
+	    dev >= DUSK_KERNEL_MIN)
+		dbg_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
+			    "struct net_device", 0);
+	if (!dbg_peek_field(s, inv->state, st_t, "out", 8, &dev) &&
+	    dev >= DUSK_KERNEL_MIN)
+		dbg_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
+			    "struct net_device", 0);
+	return n;
+}
+
+/* The packet of the current invocation may have been released already. */
+static int dbg_late(const struct dusk_session *s, const struct dusk_inv_info *inv)
+{
+	uint64_t margin = DUSK_MAX((uint64_t)DUSK_DBG_LATE_MARGIN_MS,
+				   (uint64_t)s->cfg.hold_ms / 10);
+
+	return inv->packet && inv->age_ms + margin >= s->cfg.hold_ms;
+}
+
+/* ---- status ---- */
+
+/* The embedded target's state directory whose endpoint is s's target. */
+static int dbg_state_dir(const struct dusk_session *s, char *buf, size_t len)
+{
+	char root[4096 - 512], dir[4096], ep[256];
+	const char *name = getenv("DUSK_TARGET_NAME");
+	struct dirent *d;
+	DIR *dp;
+	int found = 0;
+
+	if (dusk_config_state_root(root, sizeof(root)))
+		return -ENOENT;
+	/* The one the program was pointed at first, then any other. */
+	snprintf(dir, sizeof(dir), "%s/%s", root, name && *name ? name : "default");
+	if (!dusk_config_endpoint(dir, ep, sizeof(ep)) && !strcmp(ep, s->cfg.target)) {
+		snprintf(buf, len, "%s", dir);
+		return 0;
+	}
+	dp = opendir(root);
+	if (!dp)
+		return -ENOENT;
+	while (!found && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", root, d->d_name);
+		if (!dusk_config_endpoint(dir, ep, sizeof(ep)) &&
+		    !strcmp(ep, s->cfg.target)) {
+			snprintf(buf, len, "%s", dir);
+			found = 1;
+		}
+	}
+	closedir(dp);
+	return found ? 0 : -ENOENT;
+}
+
+struct dbg_pages {
+	uint64_t pages, dirty;
+};
+
+static void dbg_count_page(const struct dusk_shadow_entry *e, int current,
+			   void *arg)
+{
+	struct dbg_pages *p = arg;
+	unsigned int l;
+
+	if (!current)
+		return;
+	p->pages++;
+	if (!e->dirty)
+		return;
+	for (l = 0; l < DUSK_LINES_PER_PAGE; l++) {
+		if ((e->valid & (1ULL << l)) &&
+		    memcmp(e->user + (l << DUSK_LINE_SHIFT),
+			   e->pristine + (l << DUSK_LINE_SHIFT), DUSK_LINE_SIZE)) {
+			p->dirty++;
+			return;
+		}
+	}
+}
+
+static void dbg_count_copy(const struct dusk_kcopy_info *c, void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+DUSK_EXPORT const char *dusk_dbg_status(void)
+{
+	struct dusk_session *s;
+	struct dusk_hooks_info hi;
+	struct dusk_inv_info inv;
+	struct dbg_pages pages = { 0 };
+	struct dusk_stats st;
+	uint64_t copies = 0;
+	char dir[4096];
+	uint32_t len = 0;
+	int err;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return NULL;
+	dusk_mod_session();	/* the module runtime's view, up to date */
+	dusk_hooks_info(s, &hi);
+	dusk_invocation_info(&inv);
+	dusk_shadow_foreach(s->shadow, dbg_count_page, &pages);
+	dusk_kcopy_foreach(dbg_count_copy, &copies);
+
+	dusk_dbg_printf("target\t%s\n", s->cfg.target);
+	dusk_dbg_printf("release\t%s\n", s->release);
+	dusk_dbg_printf("session\t%08x\n", s->id);
+	dusk_dbg_printf("policy\t%s\n", s->cfg.policy == DUSK_POLICY_DROP ? "drop" :
+		   "accept");
+	dusk_dbg_printf("hold_ms\t%u\n", s->cfg.hold_ms);
+	dusk_dbg_printf("hold_max\t%u\n", s->cfg.hold_max);
+	dusk_dbg_printf("heartbeat_ms\t%u\n", s->cfg.heartbeat_ms);
+	dusk_dbg_printf("hooks\t%u\n", hi.registered);
+	dusk_dbg_printf("inflight\t%u\n", hi.queued + hi.running);
+	dusk_dbg_printf("invocation\t%llu\n", (unsigned long long)inv.packet);
+	dusk_dbg_printf("invocation_ms\t%llu\n", (unsigned long long)inv.age_ms);
+	dusk_dbg_printf("invocation_cpu\t%u\n", inv.cpu);
+	dusk_dbg_printf("late\t%d\n", dbg_late(s, &inv));
+
+	/* The kernel's side: a PING answers with dusk.ko's counters. */
+	memset(&st, 0, sizeof(st));
+	err = dusk_request(s, DUSK_MSG_PING, NULL, 0, &st, sizeof(st), &len);
+	if (!err && len < sizeof(st))
+		err = -EPROTO;
+	if (err) {
+		dusk_dbg_printf("kernel\t%s\n", strerror(-err));
+	} else {
+		dusk_dbg_printf("kernel\tok\n");
+		dusk_dbg_printf("queued\t%llu\n", (unsigned long long)le64toh(st.queued));
+		dusk_dbg_printf("released\t%llu\n",
+			   (unsigned long long)le64toh(st.released));
+		dusk_dbg_printf("verdicts\t%llu\n",
+			   (unsigned long long)le64toh(st.verdicts));
+		dusk_dbg_printf("retransmits\t%llu\n",
+			   (unsigned long long)le64toh(st.retransmits));
+		dusk_dbg_printf("allocs\t%llu\n", (unsigned long long)le64toh(st.allocs));
+	}
+	dusk_dbg_printf("depth\t%d\n", dusk_module_depth());
+	dusk_dbg_printf("generation\t%llu\n", (unsigned long long)s->shadow->tab->gen);
+	dusk_dbg_printf("pages\t%llu\n", (unsigned long long)pages.pages);
+	dusk_dbg_printf("dirty\t%llu\n", (unsigned long long)pages.dirty);
+	dusk_dbg_printf("copies\t%llu\n", (unsigned long long)copies);
+	dusk_dbg_printf("kcalls\t%llu\n", (unsigned long long)dusk_dbg_kcall_count());
+	dusk_dbg_printf("invocations\t%llu\n", (unsigned long long)hi.hooks);
+	dusk_dbg_printf("skipped\t%llu\n", (unsigned long long)hi.late);
+	dusk_dbg_printf("stale\t%llu\n", (unsigned long long)hi.stale);
+	dusk_dbg_printf("watchdog\t%d\n", s->wd.pid);
+	dusk_dbg_printf("state_dir\t%s\n", dbg_state_dir(s, dir, sizeof(dir)) ? "-" : dir);
+	return dusk_dbg_text();
+}
+
+/* ---- the map ---- */
+
+enum { DBG_CLEAN, DBG_DIRTY, DBG_STALE, DBG_NONE };
+static const char *const dbg_state_names[] = { "clean", "dirty", "stale", "-" };
+
+struct dbg_range {
+	uint64_t k;
+	uintptr_t u;
+	uint64_t size;
+	int state;
+	char type[48];
+	char owner[112];
+};
+
+struct dbg_ranges {
+	struct dbg_range *v;
+	size_t n, cap;
+	int oom;
+	int merge;		/* merge with the last one when contiguous */
+};
+
+static void dbg_range_add(struct dbg_ranges *r, uint64_t k, uintptr_t u,
+			  uint64_t size, int state, const char *type,
+			  const char *owner)
+{
+	struct dbg_range *last = r->n ? &r->v[r->n - 1] : NULL;
+
+	if (r->oom || !size)
+		return;
+	if (r->merge && last && last->k + last->size == k &&
+	    last->u + last->size == u && last->state == state &&
+	    !strcmp(last->owner, owner) && !strcmp(last->type, type)) {
+		last->size += size;
+		return;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		struct dbg_range *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v) {
+			r->oom = 1;
+			return;
+		}
+		r->v = v;
+		r->cap = cap;
+	}
+	last = &r->v[r->n++];
+	last->k = k;
+	last->u = u;
+	last->size = size;
+	last->state = state;
+	snprintf(last->type, sizeof(last->type), "%s", type);
+	snprintf(last->owner, sizeof(last->owner), "%s", owner);
+}
+
+struct dbg_pagelist {
+	const struct dusk_shadow_entry **v;
+	size_t n, cap;
+	int current;
+	int oom;
+};
+
+static void dbg_collect_page(const struct dusk_shadow_entry *e, int current,
+			     void *arg)
+{
+	struct dbg_pagelist *l = arg;
+
+	if (current != l->current || l->oom)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		const struct dusk_shadow_entry **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			l->oom = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = e;
+}
+
+static int dbg_cmp_page(const void *a, const void *b)
+{
+	uint64_t x = (*(const struct dusk_shadow_entry *const *)a)->kpn;
+	uint64_t y = (*(const struct dusk_shadow_entry *const *)b)->kpn;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Add [k, k + size) (mirrored at u) cut at the objects' boundaries, each
+ * piece typed by the object it is in. */
+static void dbg_add_cut(struct dbg_ranges *r, uint64_t k, uintptr_t u,
+			uint64_t size, int state, const struct dbg_obj *objs,
+			unsigned int nr_objs)
+{
+	uint64_t end = k + size, cut, a;
+	const char *type;
+	unsigned int i;
+
+	for (a = k; a < end; a = cut) {
+		cut = end;
+		type = "-";
+		for (i = 0; i < nr_objs; i++) {
+			uint64_t o0 = objs[i].k, o1 = objs[i].k + objs[i].size;
+
+			if (a >= o0 && a < o1) {
+				if (!strcmp(type, "-"))
+					type = objs[i].type;
+				cut = DUSK_MIN(cut, o1);
+			} else if (o0 > a && o0 < cut) {
+				cut = o0;
+			}
+		}
+		r->merge = 1;
+		dbg_range_add(r, a, u + (a - k), cut - a, state, type, "fetched");
+	}
+}
+
+static void dbg_map_cache(struct dusk_session *s, struct dbg_ranges *r,
+			  const struct dbg_obj *objs, unsigned int nr_objs)
+{
+	struct dbg_pagelist cur = { .current = 1 }, old = { .current = 0 };
+	size_t i;
+	unsigned int l;
+
+	dusk_shadow_foreach(s->shadow, dbg_collect_page, &cur);
+	dusk_shadow_foreach(s->shadow, dbg_collect_page, &old);
+	if (cur.oom || old.oom)
+		r->oom = 1;
+	qsort(cur.v, cur.n, sizeof(*cur.v), dbg_cmp_page);
+	qsort(old.v, old.n, sizeof(*old.v), dbg_cmp_page);
+
+	/* This generation: runs of valid lines, dirty where they differ. */
+	for (i = 0; i < cur.n; i++) {
+		const struct dusk_shadow_entry *e = cur.v[i];
+		uint64_t base = e->kpn << DUSK_PAGE_SHIFT;
+
+		for (l = 0; l < DUSK_LINES_PER_PAGE; l++) {
+			size_t off = (size_t)l << DUSK_LINE_SHIFT;
+			int state;
+
+			if (!(e->valid & (1ULL << l)))
+				continue;
+			state = e->dirty && memcmp(e->user + off, e->pristine + off,
+						   DUSK_LINE_SIZE) ?
+				DBG_DIRTY : DBG_CLEAN;
+			dbg_add_cut(r, base + off, (uintptr_t)(e->user + off),
+				    DUSK_LINE_SIZE, state, objs, nr_objs);
+		}
+	}
+	/* Older generations: whole pages, stale. */
+	for (i = 0; i < old.n; i++) {
+		const struct dusk_shadow_entry *e = old.v[i];
+
+		r->merge = 1;
+		dbg_range_add(r, e->kpn << DUSK_PAGE_SHIFT, (uintptr_t)e->user,
+			      DUSK_PAGE_SIZE, DBG_STALE, "-", "fetched");
+	}
+	free(cur.v);
+	free(old.v);
+}
+
+static void dbg_map_copy(const struct dusk_kcopy_info *c, void *arg)
+{
+	struct dbg_ranges *r = arg;
+	char owner[112], t[64];
+
+	r->merge = 0;
+	dbg_range_add(r, c->kaddr, c->user, c->size,
+		      c->changed ? DBG_DIRTY : DBG_CLEAN,
+		      dusk_dbg_ctype(c->type, t, sizeof(t)),
+		      dusk_dbg_owner("copy", c->user, c->name, owner, sizeof(owner)));
+}
+
+static void dbg_map_kvar(const struct dusk_kvar *kv, uint64_t kaddr, void *arg)
+{
+	struct dbg_ranges *r = arg;
+	char owner[112];
+
+	if (dusk_kvar_is_this_module(kv))
+		return;		/* never reaches the kernel */
+	r->merge = 0;
+	snprintf(owner, sizeof(owner), "placeholder:%s", kv->name);
+	dbg_range_add(r, kaddr, (uintptr_t)kv->placeholder, kv->size,
+		      kaddr ? DBG_NONE : DBG_STALE, "-", owner);
+}
+
+static int dbg_cmp_range(const void *a, const void *b)
+{
+	const struct dbg_range *x = a, *y = b;
+	uint64_t kx = x->k ? x->k : UINT64_MAX, ky = y->k ? y->k : UINT64_MAX;
+
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return x->u < y->u ? -1 : x->u > y->u;
+}
+
+DUSK_EXPORT const char *dusk_dbg_map(void)
+{
+	struct dbg_obj objs[DUSK_DBG_OBJS];
+	struct dbg_ranges r = { 0 };
+	struct dusk_inv_info inv;
+	struct dusk_session *s;
+	unsigned int nr_objs;
+	size_t i;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return NULL;
+	dusk_mod_session();
+	nr_objs = dbg_objects(s, objs, &inv);
+	dbg_map_cache(s, &r, objs, nr_objs);
+	dusk_kcopy_foreach(dbg_map_copy, &r);
+	dusk_kvar_foreach(dbg_map_kvar, &r);
+	if (r.oom) {
+		free(r.v);
+		dusk_dbg_fail(-ENOMEM, "out of memory in the program");
+		return NULL;
+	}
+	qsort(r.v, r.n, sizeof(*r.v), dbg_cmp_range);
+	for (i = 0; i < r.n; i++)
+		dusk_dbg_printf("0x%016llx\t0x%llx\t%llu\t%s\t%s\t%s\n",
+			   (unsigned long long)r.v[i].k,
+			   (unsigned long long)r.v[i].u,
+			   (unsigned long long)r.v[i].size, r.v[i].type,
+			   dbg_state_names[r.v[i].state], r.v[i].owner);
+	free(r.v);
+	return dusk_dbg_text();
+}
+
+/* ---- hooks ---- */
+
+static void dbg_hook_line(const struct dusk_nf_info *h, void *arg)
+{
+	const struct dusk_msym *sym = dusk_image_func((uintptr_t)h->fn);
+
+	if (sym)
+		dusk_dbg_printf("%u\t%s\t%p\t%d\t%u\t%d\n", h->handle, sym->name,
+			   h->fn, h->pf, h->hooknum, h->priority);
+	else
+		dusk_dbg_printf("%u\t-\t%p\t%d\t%u\t%d\n", h->handle, h->fn, h->pf,
+			   h->hooknum, h->priority);
+}
+
+DUSK_EXPORT const char *dusk_dbg_hooks(void)
+{
+	dusk_dbg_enter();
+	if (!dusk_dbg_session())
+		return NULL;
+	dusk_mod_session();
+	dusk_nf_foreach(dbg_hook_line, NULL);
+	return dusk_dbg_text();
+}
+
+/* ---- memory ---- */
+
+DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
+				  unsigned int flags)
+{
+	struct dusk_session *s;
+	uint64_t k = kaddr;
+	void *p;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return NULL;
+	dusk_mod_session();
+	if (!(flags & DUSK_DBG_PEEK)) {
+		p = dusk_shadow(s, kaddr, len, flags & DUSK_DBG_WRITE);
+		if (!p)
+			dusk_dbg_fail(-errno, "cannot read kernel memory 0x%llx (%zu bytes) into the cache: %s",
+				 (unsigned long long)kaddr, len, strerror(errno));
+		return p;
+	}
+	if (k < DUSK_KERNEL_MIN) {
+		k = dusk_shadow_kaddr(s->shadow, (const void *)(uintptr_t)kaddr);
+		if (!k)
+			return (void *)(uintptr_t)kaddr;	/* user memory */
+	}
+	if (dusk_shadow_user_of && (p = dusk_shadow_user_of(k, len ? len : 1)))
+		return p;
+	p = dusk_shadow_peek(s->shadow, k, len);
+	if (!p)
+		dusk_dbg_fail(-ENODATA, "0x%llx (%zu bytes) is not cached",
+			 (unsigned long long)k, len);
+	return p;
+}
+
+DUSK_EXPORT uint64_t dusk_dbg_kaddr(uint64_t user)
+{
+	const struct dusk_kvar *kv;
+	uint64_t k, off;
+
+	dusk_dbg_enter();
+	if (user >= DUSK_KERNEL_MIN)
+		return user;
+	k = dusk_kaddr((const void *)(uintptr_t)user);
+	if (!k)
+		k = dusk_kcopy_kaddr_of((uintptr_t)user);
+	if (!k && (kv = dusk_kvar_of((uintptr_t)user, &off)) &&
+	    !dusk_kvar_is_this_module(kv) && !dusk_kvar_kaddr(kv, &k))
+		k += off;
+	if (!k)
+		dusk_dbg_fail(-ENOENT, "0x%llx stands for no kernel address",
+			 (unsigned long long)user);
+	return k;
+}
+
+/* Do segs touch an object of the packet? */
+static const struct dbg_obj *dbg_segs_packet(const struct dusk_segs *segs,
+					     const struct dbg_obj *objs,
+					     unsigned int n)
+{
+	size_t i;
+	unsigned int j;
+
+	for (i = 0; i < segs->n; i++)
+		for (j = 0; j < n; j++)
+			if (objs[j].packet &&
+			    segs->v[i].kaddr < objs[j].k + objs[j].size &&
+			    objs[j].k < segs->v[i].kaddr + segs->v[i].len)
+				return &objs[j];
+	return NULL;
+}
+
+DUSK_EXPORT int dusk_dbg_commit(uint64_t kaddr, size_t len)
+{
+	struct dbg_obj objs[DUSK_DBG_OBJS];
+	const struct dbg_obj *o;
+	struct dusk_inv_info inv;
+	struct dusk_session *s;
+	struct dusk_segs segs;
+	uint64_t lo = 0, hi = UINT64_MAX;
+	unsigned int n;
+	size_t i;
+	int err;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return -ENOTCONN;
+	dusk_mod_session();
+	if (len && kaddr < DUSK_KERNEL_MIN) {
+		if (!dusk_kcopy_kaddr_of((uintptr_t)kaddr)) {
+			dusk_dbg_fail(-EINVAL, "0x%llx is user memory with no kernel copy: nothing to commit",
+				 (unsigned long long)kaddr);
+			return -EINVAL;
+		}
+		len = 0;	/* a user object's copy: sync the copies */
+	}
+	if (len) {
+		lo = kaddr;
+		hi = kaddr + len < kaddr ? UINT64_MAX : kaddr + len;
+	}
+	n = dbg_objects(s, objs, &inv);
+	dusk_segs_init(&segs);
+	err = dusk_shadow_diff_range(s->shadow, lo, hi, &segs);
+	if (!err && dbg_late(s, &inv) && (o = dbg_segs_packet(&segs, objs, n))) {
+		dusk_segs_deinit(&segs);
+		dusk_dbg_fail(-ESTALE, "packet %llu has waited %llu ms (hold_ms %u): the kernel may have released it by policy, so its %s may be gone; not committed",
+			 (unsigned long long)inv.packet,
+			 (unsigned long long)inv.age_ms, s->cfg.hold_ms, o->type);
+		return -ESTALE;
+	}
+	if (!err && !len) {
+		/* User objects' changes to their kernel copies first: that
+		 * commits (and refreshes) the cache itself if any. */
+		dusk_segs_deinit(&segs);
+		err = dusk_kcopy_sync(0);
+		if (!err)
+			err = dusk_shadow_diff_range(s->shadow, lo, hi, &segs);
+	}
+	if (!err && segs.n) {
+		err = dusk_segs_send(s, &segs);
+		if (!err) {
+			s->shadow->stats.commits++;
+			for (i = 0; i < segs.n; i++)
+				s->shadow->stats.committed_bytes += segs.v[i].len;
+		}
+	}
+	if (!err)
+		dusk_shadow_diff_done_range(s->shadow, lo, hi);
+	dusk_segs_deinit(&segs);
+	if (err)
+		dusk_dbg_fail(err, "commit failed: %s", strerror(-err));
+	return err;
+}
+
+DUSK_EXPORT int dusk_dbg_refresh(uint64_t kaddr, size_t len)
+{
+	struct dusk_session *s;
+	int err = 0;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return -ENOTCONN;
+	dusk_mod_session();
+	if (len && kaddr >= DUSK_KERNEL_MIN) {
+		dusk_shadow_forget(s->shadow, kaddr, len);
+		return 0;
+	}
+	if (len && !dusk_kcopy_kaddr_of((uintptr_t)kaddr)) {
+		dusk_dbg_fail(-EINVAL, "0x%llx is user memory with no kernel copy: nothing to refresh",
+			 (unsigned long long)kaddr);
+		return -EINVAL;
+	}
+	err = dusk_kcopy_refresh_all();
+	if (!len)
+		dusk_refresh(s);
+	if (err)
+		dusk_dbg_fail(err, "reading user objects back from their kernel copies: %s",
+			 strerror(-err));
+	return err;
+}
+
+DUSK_EXPORT uint64_t dusk_dbg_ksym(const char *name)
+{
+	struct dusk_session *s;
+	uint64_t addr = 0;
+	int err;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return 0;
+	if (!name || !*name) {
+		dusk_dbg_fail(-EINVAL, "no symbol name given");
+		return 0;
+	}
+	err = dusk_ksym(s, name, &addr, NULL);
+	if (err) {
+		if (err == -ENOENT)
+			dusk_dbg_fail(err, "the target kernel has no symbol %s", name);
+		else
+			dusk_dbg_fail(err, "looking up %s: %s", name, strerror(-err));
+		return 0;
+	}
+	return addr;
+}

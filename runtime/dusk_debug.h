@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * dusk_debug.h - what the gdb extension (gdb-ext/) asks of a stopped
+ * program, by inferior calls. The extension never re-implements the
+ * runtime: every question about the cache, the session or the kernel is
+ * answered here, by the runtime's own code.
+ *
+ * Rules for these functions: they run while the program is stopped at a
+ * breakpoint, on the thread gdb chose; they never run module code; they
+ * may talk to the target (status, kread, shadow, commit, refresh, ksym).
+ * Text results go to a buffer the runtime owns, NUL-terminated, one
+ * record a line, fields separated by a tab, and stay valid until the next
+ * dusk_dbg_* call. Functions returning a pointer return NULL and set
+ * errno on failure; functions returning int return 0 or a negative
+ * errno. Either way a failure leaves a one-line explanation in
+ * dusk_dbg_error, so that the debugger can say more than "Bad address"
+ * without another inferior call.
+ *
+ * Safe points: module code (a breakpoint in a hook, in init or exit, a
+ * crash of the module) and the two anchors below. A program stopped
+ * inside the runtime itself (in the middle of a request) must not be
+ * asked anything that talks to the target.
+ */
+#ifndef DUSK_DEBUG_H
+#define DUSK_DEBUG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dusk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The last failure of a dusk_dbg_* function, one line ("" after success). */
+#define DUSK_DBG_ERROR_LEN	256
+DUSK_EXPORT extern char dusk_dbg_error[DUSK_DBG_ERROR_LEN];
+/* Where the debugger writes a string argument (a symbol name) before
+ * passing it, so that no call needs the program's malloc. */
+#define DUSK_DBG_ARG_LEN	256
+DUSK_EXPORT extern char dusk_dbg_arg[DUSK_DBG_ARG_LEN];
+
+/*
+ * "key\tvalue" lines: target (HOST:PORT), release, session (hex id),
+ * policy (accept|drop), hold_ms, hold_max, heartbeat_ms, hooks
+ * (registered), inflight (invocations being served or queued here),
+ * invocation (the packet id of the one this thread serves, 0: none),
+ * invocation_ms (how long ago its HOOK first arrived), invocation_cpu,
+ * late (1: it has waited so long that the kernel may have released the
+ * packet by policy), kernel (ok, or why the PING failed), queued (packets
+ * waiting in the kernel, from a PING), released (by policy so far),
+ * verdicts, rejected, depth (module call nesting), generation (of the
+ * cache), pages (cached in this generation), dirty (pages with
+ * uncommitted changes), copies (kernel copies of user objects), kcalls
+ * (kernel calls made), skipped (HOOKs that came too late to run), stale
+ * (VERDICTs the kernel refused: packet released first), watchdog (pid, 0:
+ * none), state_dir (the embedded target's state directory whose endpoint
+ * is the session's target, "-" for any other target).
+ */
+DUSK_EXPORT const char *dusk_dbg_status(void);
+
+/*
+ * The address map, one line per range, by kernel address: kernel address
+ * (0x...), user address (0x...), size, type ("struct sk_buff", "-" when
+ * unknown), state (clean | dirty | stale), owner (fetched: cached kernel
+ * memory | copy:<symbol or 0xaddr> for a kernel copy of a user object |
+ * placeholder:<variable> for a kernel variable's stand-in in the glue).
+ * Cached ranges are runs of 64-byte lines valid in this generation,
+ * dirty where the mirror differs from what the kernel was last known to
+ * hold, cut where an object of the current invocation starts or ends;
+ * stale ranges are pages of an older generation (fetched again on their
+ * next use). Placeholders of variables not resolved in this session show
+ * kernel address 0x0 and state stale.
+ */
+DUSK_EXPORT const char *dusk_dbg_map(void);
+
+/* Registered hooks, one a line: handle, function (symbol), function
+ * address (0x...), pf, hooknum, priority. */
+DUSK_EXPORT const char *dusk_dbg_hooks(void);
+
+/*
+ * A kernel call, as recorded just before it is made (and completed when
+ * it returns). The record is what dusk_dbg_kcall_anchor receives.
+ */
+#define DUSK_DBG_KCALL_PENDING	1	/* status while the call is made */
+
+struct dusk_dbg_kcall {
+	uint64_t seq;			/* 1, 2, 3... per program */
+	const char *name;		/* the kernel function; NULL: unknown */
+	const void *kfunc;		/* the glue's struct dusk_kfunc, or NULL */
+	uint64_t fn;			/* its kernel address */
+	uint64_t args[6];		/* after translation */
+	uint64_t orig[6];		/* user object a copy stands for, or 0 */
+	uint32_t nargs;
+	int32_t status;			/* 0, -errno, DUSK_DBG_KCALL_PENDING */
+	uint64_t ret;
+	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	uint64_t usec;			/* duration */
+};
+
+/*
+ * The last n kernel calls (0: all those kept), oldest first, one a line:
+ * sequence number, function, arguments (0x... each, comma-separated),
+ * result (0x..., "-" while pending), status (0, -errno or "pending"),
+ * microseconds ("-" while pending), the result's kind (int | ptr:TYPE |
+ * void | -), the arguments' kinds (comma-separated: int, ptr:TYPE, fn,
+ * or - when unknown), the arguments' origins (comma-separated: "-" or
+ * copy:<symbol or 0xaddr> when the argument is a kernel copy of a user
+ * object the module passed).
+ */
+DUSK_EXPORT const char *dusk_dbg_kcalls(unsigned int n);
+
+/*
+ * Live kernel bytes (not the cache): a runtime buffer holding them. The
+ * buffers of consecutive dusk_dbg_kread calls stay valid together until
+ * the next call of another dusk_dbg_* function (one expression may need
+ * several). At most 1 MiB at once.
+ */
+DUSK_EXPORT void *dusk_dbg_kread(uint64_t kaddr, size_t len);
+
+enum dusk_dbg_shadow_flag {
+	DUSK_DBG_WRITE = 1U << 0,	/* the debugger will write: mark dirty */
+	DUSK_DBG_PEEK = 1U << 1,	/* no fetch: NULL (ENODATA) unless cached */
+};
+/*
+ * The cache's mirror of [kaddr, kaddr+len), fetched if need be, as the
+ * module's own __dusk_check() would give it (a kernel copy's address
+ * gives the user object; a mirror address its own range; a user address
+ * comes back unchanged).
+ */
+DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
+				  unsigned int flags);
+/* The kernel address a user address stands for: a mirror address's,
+ * a user object's kernel copy's, a placeholder's variable's (resolved
+ * if need be). 0 (errno set) for any other address. */
+DUSK_EXPORT uint64_t dusk_dbg_kaddr(uint64_t user);
+/*
+ * Send the cache's changes in the range to the kernel now (len 0: all,
+ * and the changes of user objects to their kernel copies first). Only
+ * bytes that differ from what the kernel was last known to hold go.
+ * -ESTALE (nothing sent): the changes include the current packet's
+ * objects and the packet has waited so long that the kernel may have
+ * released it by policy: they would land in memory that is no longer
+ * the packet's.
+ */
+DUSK_EXPORT int dusk_dbg_commit(uint64_t kaddr, size_t len);
+/* Forget the range in the cache, uncommitted changes included (whole
+ * 64-byte lines), so that the next access fetches (len 0: all, and read
+ * user objects back from their kernel copies). */
+DUSK_EXPORT int dusk_dbg_refresh(uint64_t kaddr, size_t len);
+/* A kernel symbol's address, 0 (errno set) if none. */
+DUSK_EXPORT uint64_t dusk_dbg_ksym(const char *name);
+
+/*
+ * Breakpoint anchors: empty, never inlined functions the runtime calls at
+ * the moments gdb cares about. dusk_dbg_kcall_anchor runs just before
+ * every kernel call (call: its record, arguments translated, status
+ * DUSK_DBG_KCALL_PENDING); dusk_dbg_hook_anchor whenever the module
+ * registers a hook (fn: the module's callback).
+ */
+DUSK_EXPORT void dusk_dbg_kcall_anchor(const struct dusk_dbg_kcall *call);
+DUSK_EXPORT void dusk_dbg_hook_anchor(void *fn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DUSK_DEBUG_H */
