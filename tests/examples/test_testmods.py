@@ -14,6 +14,8 @@ netnsmon    for_each_net under net_rwsem, for_each_netdev_rcu, references
             on namespaces, one kcalloc'ed hook per namespace
 paramtest   module parameters of every common type, arrays, strings, and
             init failures on bad values
+markdrop    skb->mark written in one hook and read back by another (and
+            the receiving socket); dusk-gdb's test module (tests/gdb)
 """
 
 import pytest
@@ -330,3 +332,43 @@ PARAMTEST_CASES = {
 @pytest.mark.parametrize("key", PARAMTEST_CASES)
 def test_paramtest(harness, key, mode):
     harness.check(PARAMTEST, key, PARAMTEST_CASES[key], mode)
+
+
+MARKDROP = mod("markdrop")
+
+MARKDROP_CASES = {
+    # set_mark=9 marks what markdrop_out sees, markdrop_in then drops it
+    # (its mark read back from the kernel's skb); other ports untouched.
+    "set-and-drop": Case(
+        params=("port=9300", "set_mark=9"),
+        script="\n".join([
+            "$N udp -m -s 127.0.0.1:4001 127.0.0.1 9300 to-9300",
+            "$N udp -m -s 127.0.0.1:4001 127.0.0.1 9400 to-9400",
+        ]),
+        expect=[
+            "udp sent 1 received 0",
+            "udp sent 1 received 1 marks 0x0",
+        ],
+        log=[
+            "<6>markdrop: loaded: ports 9300-9315, drop mark 9",
+            "<6>markdrop: out 127.0.0.1:9300 len 35 mark 9",
+            "<6>markdrop: drop port 9300 mark 9",
+            "<6>markdrop: unloaded: 1 seen, 1 dropped",
+        ]),
+    # A mark that is not drop_mark reaches the receiving socket.
+    "set-and-deliver": Case(
+        params=("port=9300", "set_mark=5"),
+        script="$N udp -m -s 127.0.0.1:4001 127.0.0.1 9301 to-9301",
+        expect=["udp sent 1 received 1 marks 0x5"],
+        log=[
+            "<6>markdrop: loaded: ports 9300-9315, drop mark 9",
+            "<6>markdrop: out 127.0.0.1:9301 len 35 mark 5",
+            "<6>markdrop: unloaded: 1 seen, 0 dropped",
+        ]),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", MARKDROP_CASES)
+def test_markdrop(harness, key, mode):
+    harness.check(MARKDROP, key, MARKDROP_CASES[key], mode)

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The "dusk" prefix command and what every dusk command shares: argument
+splitting and the rule that a failure is one line (gdb.GdbError), never a
+Python traceback."""
+
+import functools
+import shlex
+
+import gdb
+
+
+def one_line_errors(invoke):
+    """Wrap Command.invoke: any failure becomes a one-line gdb.GdbError."""
+    @functools.wraps(invoke)
+    def wrapper(self, arg, from_tty):
+        try:
+            return invoke(self, arg, from_tty)
+        except gdb.GdbError:
+            raise
+        except KeyboardInterrupt:
+            raise gdb.GdbError("interrupted") from None
+        except gdb.MemoryError as e:
+            raise gdb.GdbError(f"{self.name}: {e}") from None
+        except gdb.error as e:
+            raise gdb.GdbError(f"{self.name}: {e}") from None
+        except Exception as e:     # a bug of ours: still one line
+            raise gdb.GdbError(f"{self.name}: internal error: "
+                               f"{type(e).__name__}: {e}") from None
+    return wrapper
+
+
+class DuskCommand(gdb.Command):
+    """Base of the dusk subcommands: NAME is "dusk NAME"; subclasses
+    define run(arg, from_tty); their docstring is gdb's help."""
+
+    name = None
+    command_class = gdb.COMMAND_USER
+    completer = gdb.COMPLETE_NONE
+
+    def __init__(self):
+        super().__init__(f"dusk {self.name}", self.command_class,
+                         self.completer)
+
+    @one_line_errors
+    def invoke(self, arg, from_tty):
+        return self.run(arg.strip(), from_tty)
+
+    def run(self, arg, from_tty):
+        raise NotImplementedError
+
+    def words(self, arg):
+        try:
+            return shlex.split(arg)
+        except ValueError as e:
+            raise gdb.GdbError(f"dusk {self.name}: {e}") from None
+
+    def usage(self):
+        doc = (self.__doc__ or "").strip().splitlines()
+        raise gdb.GdbError(f"usage: {doc[1].strip() if len(doc) > 1 else ''}"
+                           if len(doc) > 1 else f"dusk {self.name}: bad "
+                           f"arguments")
+
+
+class Dusk(gdb.Command):
+    """dusk: debug a kernel module built by dusk-cc, against the live kernel.
+
+The module runs at user level; the kernel objects it touches are mirrored
+in the program's shadow cache and committed back to the kernel. These
+commands show both sides and drive the cache:
+
+  dusk break-hook NAME|all   stop in netfilter hook callbacks
+  dusk print EXPR            an expression, the program's view and the kernel's
+  dusk set EXPR = VALUE      change a kernel object in the shadow
+  dusk commit [EXPR]         send the shadow's changes to the kernel now
+  dusk refresh [EXPR]        forget cached kernel memory (read it again)
+  dusk map                   the address map: kernel, user, size, type, state
+  dusk kcalls [N]            the recent kernel calls, decoded
+  dusk step-kcall            run to just before the next kernel call
+  dusk status                target, kernel, session, hooks, queued packets
+  dusk ksym NAME             a kernel symbol's address
+  dusk kread ADDR [LEN]      a hexdump of live kernel memory
+  dusk log [N]               the target kernel's log
+
+Plain "print" shows sk_buff, nf_hook_state and net_device pointers decoded,
+and "step" steps over kernel calls (the runtime is skipped)."""
+
+    def __init__(self):
+        super().__init__("dusk", gdb.COMMAND_USER, gdb.COMPLETE_COMMAND,
+                         prefix=True)
+
+    @one_line_errors
+    def invoke(self, arg, from_tty):
+        if arg.strip():
+            raise gdb.GdbError(f'undefined dusk command: "{arg.strip()}". '
+                               f'Try "help dusk".')
+        gdb.execute("help dusk", from_tty)
+
+
+def register():
+    Dusk()
+
+
+def parse_int(text, what):
+    """An integer or a gdb expression giving one."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        pass
+    try:
+        return int(gdb.parse_and_eval(text)) & ((1 << 64) - 1)
+    except gdb.error as e:
+        raise gdb.GdbError(f"bad {what} '{text}': {e}") from None

@@ -1,0 +1,261 @@
+# SPDX-License-Identifier: GPL-2.0
+"""sk_buff, nf_hook_state and net_device in a line each.
+
+A decoder takes the object (a gdb.Value of the struct, from whichever
+side) and a View that reads the memory it points to from the same side:
+the program's mirror (ShadowView: through the runtime, fetching or only
+peeking) or the live kernel (KernelView). Field offsets and enum names
+come from the program's DWARF; the Internet's protocol numbers are
+standards, not dusk's constants.
+"""
+
+import ipaddress
+import struct
+
+import gdb
+
+from . import runtime, types
+
+IFNAMSIZ = 16
+# sk_buff's network/transport/mac header offsets: ~0 means "not set".
+HDR_UNSET = 0xffff
+
+ETH_P = {0x0800: "IPv4", 0x86dd: "IPv6", 0x0806: "ARP"}
+IPPROTO = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 41: "IPv6",
+           47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6", 132: "SCTP",
+           136: "UDPLite"}
+ICMP_TYPES = {0: "echo-reply", 3: "unreachable", 5: "redirect",
+              8: "echo-request", 11: "time-exceeded"}
+ICMP6_TYPES = {1: "unreachable", 2: "too-big", 3: "time-exceeded",
+               128: "echo-request", 129: "echo-reply",
+               133: "router-solicit", 134: "router-advert",
+               135: "neighbour-solicit", 136: "neighbour-advert"}
+
+
+class View:
+    """Where the memory an object points to is read from."""
+    name = "?"
+
+    def read(self, addr, size):
+        raise NotImplementedError
+
+    def obj(self, addr, type_):
+        """The object of type_ at addr as this side has it, or None."""
+        data = self.read(addr, types.basic(type_).sizeof)
+        return None if data is None else gdb.Value(data, type_)
+
+
+class ShadowView(View):
+    """The program's view: its mirror (fetch=False: only what is cached,
+    nothing fetched, nothing changed - for printers while gdb shows a
+    frame); the program's own memory as it is."""
+    name = "shadow"
+
+    def __init__(self, fetch=True):
+        self.fetch = fetch
+
+    def read(self, addr, size):
+        try:
+            if not runtime.is_kernel(addr) and not runtime.is_mirror(addr):
+                return gdb.selected_inferior().read_memory(addr,
+                                                           size).tobytes()
+            return runtime.read_shadow(addr, size, fetch=self.fetch)
+        except (gdb.GdbError, gdb.MemoryError, gdb.error):
+            return None
+
+
+class KernelView(View):
+    """The kernel's live bytes."""
+    name = "kernel"
+
+    def read(self, addr, size):
+        try:
+            k = runtime.kaddr(addr)
+            return None if k is None else runtime.kread(k, size)
+        except (gdb.GdbError, gdb.error):
+            return None
+
+
+def _get(v, name):
+    try:
+        return int(v[name])
+    except (gdb.error, KeyError, TypeError, ValueError):
+        return None
+
+
+def _hook_name(n, pf):
+    if pf in (2, 10, 1):        # NFPROTO_IPV4, _IPV6, _INET
+        names = types.enum_names("NF_INET_PRE_ROUTING")
+        if n in names:
+            return names[n].replace("NF_INET_", "")
+    return f"hook {n}"
+
+
+def _pf_name(pf):
+    names = types.enum_names("NFPROTO_IPV4")
+    return names[pf].replace("NFPROTO_", "") if pf in names else f"pf {pf}"
+
+
+def dev_name(addr, view):
+    """The name of the net_device at addr, "-" for NULL, None if unread."""
+    if not addr:
+        return "-"
+    off = types.offsetof(types.lookup("struct net_device"), "name", 0)
+    data = view.read(addr + off, IFNAMSIZ)
+    if data is None:
+        return None
+    return data.split(b"\0", 1)[0].decode("latin-1") or "?"
+
+
+# ---- packets ---------------------------------------------------------------------
+
+def _addr(family, raw):
+    return str(ipaddress.ip_address(raw)) if family else "?"
+
+
+def _transport(proto, data, icmp6=False):
+    if proto == 6 and len(data) >= 20:
+        sport, dport, seq, ack, off_flags = struct.unpack("!HHIIH",
+                                                          data[:14])
+        flags = "".join(c for bit, c in ((0x02, "S"), (0x01, "F"),
+                                         (0x04, "R"), (0x08, "P"),
+                                         (0x10, "."), (0x20, "U"))
+                        if off_flags & bit)
+        return f"TCP {sport} > {dport} [{flags}] seq {seq} ack {ack}"
+    if proto in (17, 136) and len(data) >= 8:
+        sport, dport, length = struct.unpack("!HHH", data[:6])
+        return f"{IPPROTO[proto]} {sport} > {dport} len {length}"
+    if proto in (1, 58) and len(data) >= 4:
+        table = ICMP6_TYPES if proto == 58 else ICMP_TYPES
+        t, code = data[0], data[1]
+        text = f"{IPPROTO[proto]} {table.get(t, f'type {t}')} code {code}"
+        if t in ((128, 129) if proto == 58 else (0, 8)) and len(data) >= 8:
+            ident, seq = struct.unpack("!HH", data[4:8])
+            text += f" id {ident} seq {seq}"
+        return text
+    return None
+
+
+def packet(data):
+    """"IPv4 A > B ... | UDP 1 > 2 len 8" for network-layer bytes."""
+    if len(data) < 1:
+        return None
+    version = data[0] >> 4
+    if version == 4 and len(data) >= 20:
+        ihl = (data[0] & 15) * 4
+        tot, ident, frag, ttl, proto = struct.unpack("!HHHBB", data[2:10])
+        text = (f"IPv4 {_addr(4, data[12:16])} > {_addr(4, data[16:20])} "
+                f"{IPPROTO.get(proto, f'proto {proto}')} ttl {ttl} "
+                f"id {ident} len {tot}")
+        if frag & 0x1fff:
+            text += f" frag {(frag & 0x1fff) * 8}"
+            return text
+        l4 = _transport(proto, data[ihl:])
+        return f"{text} | {l4}" if l4 else text
+    if version == 6 and len(data) >= 40:
+        plen, nexthdr, hops = struct.unpack("!HBB", data[4:8])
+        text = (f"IPv6 {_addr(6, data[8:24])} > {_addr(6, data[24:40])} "
+                f"{IPPROTO.get(nexthdr, f'next {nexthdr}')} hlim {hops} "
+                f"plen {plen}")
+        l4 = _transport(nexthdr, data[40:])
+        return f"{text} | {l4}" if l4 else text
+    return f"(network header version {version})"
+
+
+def skb(v, view):
+    """One line for a struct sk_buff value."""
+    parts = []
+    dev = _get(v, "dev")
+    name = dev_name(dev, view) if dev is not None else None
+    parts.append(f"dev {name if name is not None else hex(dev or 0)}")
+    length, data_len = _get(v, "len"), _get(v, "data_len")
+    parts.append(f"len {length} data_len {data_len}")
+    mark = _get(v, "mark")
+    parts.append(f"mark {mark:#x}" if mark is not None else "mark ?")
+    proto = _get(v, "protocol")
+    if proto is not None:
+        proto = struct.unpack("!H", struct.pack("=H", proto))[0]
+        parts.append(f"proto {ETH_P.get(proto, hex(proto))}")
+    text = " ".join(parts)
+    net = _network(v, view, proto)
+    return f"{text} | {net}" if net else text
+
+
+def _network(v, view, proto):
+    head, nh = _get(v, "head"), _get(v, "network_header")
+    tail, data = _get(v, "tail"), _get(v, "data")
+    if not head or nh is None or tail is None:
+        return None
+    start = head + nh if nh != HDR_UNSET else data
+    if not start or proto not in (0x0800, 0x86dd, None):
+        return None
+    # Within the linear data (tail: an offset from head on 64-bit).
+    avail = head + tail - start
+    if avail <= 0:
+        return None
+    raw = view.read(start, min(avail, 96))
+    if raw is None:
+        return f"(headers at {start:#x} not readable)"
+    return packet(raw)
+
+
+def hook_state(v, view):
+    """One line for a struct nf_hook_state value."""
+    hook, pf = _get(v, "hook"), _get(v, "pf")
+    parts = [_hook_name(hook, pf) if hook is not None else "hook ?",
+             _pf_name(pf) if pf is not None else "pf ?"]
+    for field in ("in", "out"):
+        d = _get(v, field)
+        name = dev_name(d, view) if d is not None else None
+        parts.append(f"{field} {name if name is not None else hex(d or 0)}")
+    return " ".join(parts)
+
+
+def net_device(v, view):
+    """One line for a struct net_device value."""
+    try:
+        name = bytes(int(c) & 0xff for c in
+                     (v["name"][i] for i in range(IFNAMSIZ)))
+        name = name.split(b"\0", 1)[0].decode("latin-1") or "?"
+    except gdb.error:
+        name = "?"
+    parts = [name]
+    for field in ("ifindex", "mtu"):
+        x = _get(v, field)
+        if x is not None:
+            parts.append(f"{field} {x}")
+    flags = _get(v, "flags")
+    if flags is not None:
+        names = types.enum_names("IFF_UP")
+        bits = [names[b].replace("IFF_", "") for b in sorted(names)
+                if b and flags & b and bin(b).count("1") == 1]
+        parts.append(f"flags {'|'.join(bits) or hex(flags)}")
+    return " ".join(parts)
+
+
+DECODERS = {"sk_buff": skb, "nf_hook_state": hook_state,
+            "net_device": net_device}
+
+
+def summary(tag, v, view):
+    """The line for a struct of this tag, None if there is no decoder or
+    it could not be read."""
+    fn = DECODERS.get(tag)
+    if fn is None or v is None:
+        return None
+    try:
+        return fn(v, view)
+    except (gdb.error, gdb.GdbError, ValueError, struct.error):
+        return None
+
+
+def pointer_summary(tag, addr, view):
+    """A short line for a pointer to a struct of this tag (for printers
+    of pointers: only what view can read)."""
+    t = types.lookup(f"struct {tag}")
+    if t is None or tag not in DECODERS:
+        return None
+    if tag == "net_device":
+        return dev_name(addr, view)
+    v = view.obj(addr, t)
+    return summary(tag, v, view)

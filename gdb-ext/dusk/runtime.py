@@ -1,0 +1,309 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The program's runtime (libdusk), asked by inferior calls.
+
+Every question about the cache, the session or the kernel is answered by
+the runtime's own code through the functions of runtime/dusk_debug.h;
+this module is the only one that calls them. A failure comes back as
+gdb.GdbError with the runtime's own one-line explanation (dusk_dbg_error).
+
+Answers are kept for as long as the program stays stopped (an "epoch"):
+one "dusk print" reading skb->dev twice asks once. Anything that resumes
+the program, and the commands that change the cache, start a new epoch.
+"""
+
+import collections
+
+import gdb
+
+from . import constants as C
+
+KERNEL_MIN = C.DUSK_KERNEL_MIN
+
+Range = collections.namedtuple(
+    "Range", "kaddr user size type state owner")
+Hook = collections.namedtuple(
+    "Hook", "handle name addr pf hooknum priority")
+KCall = collections.namedtuple(
+    "KCall", "seq name args result status usec ret_kind arg_kinds origins")
+
+_memo = {}
+_calling = 0
+# Set while a breakpoint's stop() decides whether to stop: the program is
+# stopped then, though gdb still calls its thread running.
+in_stop = False
+
+
+def new_epoch(event=None):
+    """Forget what the runtime said: the program ran, or the cache changed."""
+    if not _calling:
+        _memo.clear()
+
+
+def register():
+    for ev in (gdb.events.stop, gdb.events.cont, gdb.events.exited,
+               gdb.events.new_objfile):
+        ev.connect(new_epoch)
+
+
+def is_kernel(addr):
+    return addr >= KERNEL_MIN
+
+
+# ---- preconditions -----------------------------------------------------------
+
+def has_runtime():
+    """Is the program linked with libdusk's debugger interface?"""
+    try:
+        gdb.parse_and_eval("&dusk_dbg_status")
+        return True
+    except gdb.error:
+        return False
+
+
+def require():
+    """Raise unless the program runs, is stopped and has a runtime."""
+    if not has_runtime():
+        raise gdb.GdbError("this program has no dusk runtime (libdusk): "
+                           "build it with dusk-cc")
+    if gdb.selected_inferior().pid == 0:
+        raise gdb.GdbError("the program is not running: 'run' it first "
+                           "(e.g. dusk break-hook all; run)")
+    th = gdb.selected_thread()
+    if th is None or (th.is_running() and not in_stop):
+        raise gdb.GdbError("the program is running: interrupt it first")
+
+
+def running():
+    """Like require(), but True/False."""
+    try:
+        require()
+        return True
+    except gdb.GdbError:
+        return False
+
+
+# ---- calls ---------------------------------------------------------------------
+
+def _call(text):
+    global _calling
+    _calling += 1
+    try:
+        return gdb.parse_and_eval(text)
+    except gdb.error as e:
+        fn = text.split("(", 1)[0]
+        raise gdb.GdbError(f"{fn}() in the program failed: {e}") from None
+    finally:
+        _calling -= 1
+
+
+def _error(default):
+    try:
+        msg = gdb.parse_and_eval("dusk_dbg_error").string()
+    except (gdb.error, UnicodeDecodeError):
+        msg = ""
+    return msg or default
+
+
+def _text(call, what):
+    require()
+    v = _call(call)
+    if int(v) == 0:
+        raise gdb.GdbError(_error(f"the runtime could not give {what}"))
+    return v.string(errors="replace")
+
+
+def _memoized(key, fn):
+    if key not in _memo:
+        _memo[key] = fn()
+    return _memo[key]
+
+
+def _read(addr, size):
+    return gdb.selected_inferior().read_memory(addr, size).tobytes()
+
+
+# ---- questions -------------------------------------------------------------------
+
+def status():
+    """The session's state: {key: value} (dusk_dbg_status)."""
+    text = _text("dusk_dbg_status()", "its status")
+    return dict(line.split("\t", 1) for line in text.splitlines()
+                if "\t" in line)
+
+
+def address_map():
+    """[Range] (dusk_dbg_map), by kernel address."""
+    text = _text("dusk_dbg_map()", "the address map")
+    out = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) == 6:
+            out.append(Range(int(f[0], 16), int(f[1], 16), int(f[2]), f[3],
+                             f[4], f[5]))
+    return out
+
+
+def hooks():
+    """[Hook] registered by the module (dusk_dbg_hooks)."""
+    text = _text("dusk_dbg_hooks()", "the hooks")
+    out = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) == 6:
+            out.append(Hook(int(f[0]), None if f[1] == "-" else f[1],
+                            int(f[2], 16), int(f[3]), int(f[4]), int(f[5])))
+    return out
+
+
+def _split(field):
+    return [] if field == "-" else field.split(",")
+
+
+def kcalls(n=0):
+    """The last n kernel calls (0: all kept), oldest first: [KCall]."""
+    text = _text(f"dusk_dbg_kcalls({int(n)})", "the kernel calls")
+    out = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) != 9:
+            continue
+        args = [int(a, 16) for a in _split(f[2])]
+        pending = f[4] == "pending"
+        out.append(KCall(
+            int(f[0]), f[1], args, None if pending else int(f[3], 16),
+            "pending" if pending else int(f[4]),
+            None if pending else int(f[5]), f[6],
+            _split(f[7]) or ["-"] * len(args),
+            _split(f[8]) or ["-"] * len(args)))
+    return out
+
+
+def kread(kaddr, size):
+    """size bytes of live kernel memory at kaddr (not the cache)."""
+    def fetch():
+        require()
+        v = _call(f"dusk_dbg_kread({kaddr:#x}, {int(size)})")
+        if int(v) == 0:
+            raise gdb.GdbError(_error(
+                f"cannot read kernel memory at {kaddr:#x}"))
+        return _read(int(v), size)
+    return _memoized(("k", kaddr, size), fetch)
+
+
+def shadow(addr, size, write=False):
+    """The address of the cache's mirror of [addr, addr + size), fetched
+    if need be (write: marked dirty); a user address comes back as it
+    is."""
+    flags = C.DUSK_DBG_WRITE if write else 0
+
+    def fetch():
+        require()
+        v = _call(f"dusk_dbg_shadow({addr:#x}, {int(size)}, {flags})")
+        if int(v) == 0:
+            raise gdb.GdbError(_error(
+                f"cannot read kernel memory at {addr:#x} into the cache"))
+        return int(v)
+    return _memoized(("s", addr, size, flags), fetch)
+
+
+def peek(addr, size):
+    """The mirror of [addr, addr + size) if it is cached, else None: no
+    fetch, nothing changes (what printers use while gdb shows a frame)."""
+    def fetch():
+        if not running():
+            return None
+        try:
+            v = _call(f"dusk_dbg_shadow({addr:#x}, {int(size)}, "
+                      f"{C.DUSK_DBG_PEEK})")
+        except gdb.GdbError:
+            return None
+        return int(v) or None
+    return _memoized(("p", addr, size), fetch)
+
+
+def read_shadow(addr, size, fetch=True):
+    """The bytes of [addr, addr + size) as the program sees them, or None
+    (not cached, when not fetch)."""
+    m = shadow(addr, size) if fetch else peek(addr, size)
+    return None if m is None else _read(m, size)
+
+
+def kaddr(user):
+    """The kernel address a user address stands for (a mirror address, a
+    user object's kernel copy, a placeholder), or None."""
+    if is_kernel(user):
+        return user
+
+    def fetch():
+        require()
+        v = int(_call(f"dusk_dbg_kaddr({user:#x})"))
+        return v or None
+    return _memoized(("a", user), fetch)
+
+
+def commit(kaddr=0, size=0):
+    """Send the cache's changes in [kaddr, kaddr + size) now (size 0:
+    all)."""
+    require()
+    err = int(_call(f"dusk_dbg_commit({kaddr:#x}, {int(size)})"))
+    new_epoch()
+    if err:
+        raise gdb.GdbError(_error(f"commit failed ({err})"))
+
+
+def refresh(kaddr=0, size=0):
+    """Forget [kaddr, kaddr + size) in the cache (size 0: all)."""
+    require()
+    err = int(_call(f"dusk_dbg_refresh({kaddr:#x}, {int(size)})"))
+    new_epoch()
+    if err:
+        raise gdb.GdbError(_error(f"refresh failed ({err})"))
+
+
+def ksym(name):
+    """A kernel symbol's address."""
+    require()
+    data = name.encode() + b"\0"
+    if len(data) > C.DUSK_DBG_ARG_LEN:
+        raise gdb.GdbError(f"symbol name too long: {name}")
+    arg = int(gdb.parse_and_eval("(unsigned long)&dusk_dbg_arg"))
+    gdb.selected_inferior().write_memory(arg, data)
+    v = int(_call("dusk_dbg_ksym(dusk_dbg_arg)"))
+    if not v:
+        raise gdb.GdbError(_error(f"no kernel symbol {name}"))
+    return v
+
+
+def mirror_range():
+    """(lo, span): every mirror address is in [lo, lo + span)
+    (__dusk_shadow, the cache table whose layout is ABI: shadow_fast.h)."""
+    def fetch():
+        try:
+            t = gdb.parse_and_eval("__dusk_shadow")
+            return int(t["mirror_lo"]), int(t["mirror_span"])
+        except gdb.error:
+            return 0, 0
+    return _memoized(("m",), fetch)
+
+
+def is_mirror(addr):
+    lo, span = mirror_range()
+    return 0 <= addr - lo < span
+
+
+def symbol_at(addr):
+    """"name+off" of a program address (a function), or None."""
+    try:
+        text = gdb.execute(f"info symbol {addr:#x}", to_string=True)
+    except gdb.error:
+        return None
+    if text.startswith("No symbol"):
+        return None
+    return text.split(" in section")[0].replace(" + ", "+").strip()
+
+
+def errno_name(err):
+    """"ENOENT (No such file or directory)" for 2."""
+    import errno
+    import os
+    return f"{errno.errorcode.get(err, 'E?')} ({os.strerror(err)})"
