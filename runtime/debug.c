@@ -28,120 +28,10 @@
 #include "kernel.h"
 #include "log.h"
 #include "modrt.h"
+#include "packet.h"
 #include "session.h"
 #include "shadow.h"
 #include "util.h"
-
-#define DUSK_DBG_OBJS		8
-/* A packet older than hold_ms less this margin may be gone: the kernel's
- * clock started when it queued the packet, before its HOOK reached us. */
-#define DUSK_DBG_LATE_MARGIN_MS	100
-
-/* ---- the current invocation's objects ---- */
-
-struct dbg_obj {
-	uint64_t k, size;
-	char type[48];
-	int packet;		/* goes with the packet (freed with it) */
-};
-
-static const struct dusk_mtype *dbg_rec(const char *name)
-{
-	return dusk_types_type(dusk_mod_types(), name);
-}
-
-/* A field of a record, read from the cache as it is (no fetch). */
-static int dbg_peek_field(struct dusk_session *s, uint64_t obj,
-			  const struct dusk_mtype *t, const char *field,
-			  uint32_t size, uint64_t *ret)
-{
-	const struct dusk_mfield *f = dusk_mtype_field(t, field);
-	const void *p;
-
-	*ret = 0;
-	if (!f || f->size != size)
-		return -ENOENT;
-	p = dusk_shadow_peek(s->shadow, obj + f->off, size);
-	if (!p)
-		return -ENODATA;
-	memcpy(ret, p, size);
-	return 0;
-}
-
-static void dbg_obj_add(struct dbg_obj *v, unsigned int *n, uint64_t k,
-			uint64_t size, const char *type, int packet)
-{
-	if (*n == DUSK_DBG_OBJS || !k || !size)
-		return;
-	v[*n].k = k;
-	v[*n].size = size;
-	snprintf(v[*n].type, sizeof(v[*n].type), "%s", type);
-	v[*n].packet = packet;
-	(*n)++;
-}
-
-/* The length of the prefetched segment at k (line-widened), 0: none. */
-static uint64_t dbg_seg_len(const struct dusk_inv_info *inv, uint64_t k)
-{
-	struct dusk_seg_iter it;
-	const void *data;
-	uint64_t addr;
-	uint32_t len;
-
-	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
-	while (dusk_seg_next(&it, &addr, &data, &len))
-		if (k - addr < len)
-			return addr + len - k;
-	return 0;
-}
-
-/*
- * The objects of the invocation this thread serves: the skb, the hook
- * state, the skb's linear data and shared info, the devices. Sizes from
- * the module's type records (the prefetched segment without them).
- */
-static unsigned int dbg_objects(struct dusk_session *s, struct dbg_obj *v,
-				struct dusk_inv_info *inv)
-{
-	const struct dusk_mtype *skb_t = dbg_rec("struct_sk_buff");
-	const struct dusk_mtype *st_t = dbg_rec("struct_nf_hook_state");
-	const struct dusk_mtype *sh_t = dbg_rec("struct_skb_shared_info");
-	const struct dusk_mtype *dev_t = dbg_rec("struct_net_device");
-	uint64_t head, end, dev;
-	unsigned int n = 0;
-
-	if (dusk_invocation_info(inv))
-		return 0;
-	dbg_obj_add(v, &n, inv->skb, skb_t && skb_t->size ? skb_t->size :
-		    dbg_seg_len(inv, inv->skb), "struct sk_buff", 1);
-	dbg_obj_add(v, &n, inv->state, st_t && st_t->size ? st_t->size :
-		    dbg_seg_len(inv, inv->state), "struct nf_hook_state", 1);
-	if (!dbg_peek_field(s, inv->skb, skb_t, "head", 8, &head) &&
-	    !dbg_peek_field(s, inv->skb, skb_t, "end", 4, &end) &&
-	    head >= DUSK_KERNEL_MIN) {
-		dbg_obj_add(v, &n, head, end, "skb data", 1);
-		dbg_obj_add(v, &n, head + end, sh_t && sh_t->size ? sh_t->size :
-			    DUSK_LINE_SIZE, "struct skb_shared_info", 1);
-	}
-	if (!dbg_peek_field(s, inv->state, st_t, "in", 8, &dev) &&
-	    dev >= DUSK_KERNEL_MIN)
-		dbg_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
-			    "struct net_device", 0);
-	if (!dbg_peek_field(s, inv->state, st_t, "out", 8, &dev) &&
-	    dev >= DUSK_KERNEL_MIN)
-		dbg_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
-			    "struct net_device", 0);
-	return n;
-}
-
-/* The packet of the current invocation may have been released already. */
-static int dbg_late(const struct dusk_session *s, const struct dusk_inv_info *inv)
-{
-	uint64_t margin = DUSK_MAX((uint64_t)DUSK_DBG_LATE_MARGIN_MS,
-				   (uint64_t)s->cfg.hold_ms / 10);
-
-	return inv->packet && inv->age_ms + margin >= s->cfg.hold_ms;
-}
 
 /* ---- status ---- */
 
@@ -244,7 +134,7 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 	dusk_dbg_printf("invocation\t%llu\n", (unsigned long long)inv.packet);
 	dusk_dbg_printf("invocation_ms\t%llu\n", (unsigned long long)inv.age_ms);
 	dusk_dbg_printf("invocation_cpu\t%u\n", inv.cpu);
-	dusk_dbg_printf("late\t%d\n", dbg_late(s, &inv));
+	dusk_dbg_printf("late\t%d\n", dusk_packet_late(s, &inv));
 
 	/* The kernel's side: a PING answers with dusk.ko's counters. */
 	memset(&st, 0, sizeof(st));
@@ -372,7 +262,7 @@ static int dbg_cmp_page(const void *a, const void *b)
 /* Add [k, k + size) (mirrored at u) cut at the objects' boundaries, each
  * piece typed by the object it is in. */
 static void dbg_add_cut(struct dbg_ranges *r, uint64_t k, uintptr_t u,
-			uint64_t size, int state, const struct dbg_obj *objs,
+			uint64_t size, int state, const struct dusk_pkt_obj *objs,
 			unsigned int nr_objs)
 {
 	uint64_t end = k + size, cut, a;
@@ -399,7 +289,7 @@ static void dbg_add_cut(struct dbg_ranges *r, uint64_t k, uintptr_t u,
 }
 
 static void dbg_map_cache(struct dusk_session *s, struct dbg_ranges *r,
-			  const struct dbg_obj *objs, unsigned int nr_objs)
+			  const struct dusk_pkt_obj *objs, unsigned int nr_objs)
 {
 	struct dbg_pagelist cur = { .current = 1 }, old = { .current = 0 };
 	size_t i;
@@ -479,7 +369,7 @@ static int dbg_cmp_range(const void *a, const void *b)
 
 DUSK_EXPORT const char *dusk_dbg_map(void)
 {
-	struct dbg_obj objs[DUSK_DBG_OBJS];
+	struct dusk_pkt_obj objs[DUSK_PKT_OBJS];
 	struct dbg_ranges r = { 0 };
 	struct dusk_inv_info inv;
 	struct dusk_session *s;
@@ -491,7 +381,7 @@ DUSK_EXPORT const char *dusk_dbg_map(void)
 	if (!s)
 		return NULL;
 	dusk_mod_session();
-	nr_objs = dbg_objects(s, objs, &inv);
+	nr_objs = dusk_packet_objects(s, objs, &inv);
 	dbg_map_cache(s, &r, objs, nr_objs);
 	dusk_kcopy_foreach(dbg_map_copy, &r);
 	dusk_kvar_foreach(dbg_map_kvar, &r);
@@ -591,8 +481,8 @@ DUSK_EXPORT uint64_t dusk_dbg_kaddr(uint64_t user)
 }
 
 /* Do segs touch an object of the packet? */
-static const struct dbg_obj *dbg_segs_packet(const struct dusk_segs *segs,
-					     const struct dbg_obj *objs,
+static const struct dusk_pkt_obj *dbg_segs_packet(const struct dusk_segs *segs,
+					     const struct dusk_pkt_obj *objs,
 					     unsigned int n)
 {
 	size_t i;
@@ -609,8 +499,8 @@ static const struct dbg_obj *dbg_segs_packet(const struct dusk_segs *segs,
 
 DUSK_EXPORT int dusk_dbg_commit(uint64_t kaddr, size_t len)
 {
-	struct dbg_obj objs[DUSK_DBG_OBJS];
-	const struct dbg_obj *o;
+	struct dusk_pkt_obj objs[DUSK_PKT_OBJS];
+	const struct dusk_pkt_obj *o;
 	struct dusk_inv_info inv;
 	struct dusk_session *s;
 	struct dusk_segs segs;
@@ -636,10 +526,10 @@ DUSK_EXPORT int dusk_dbg_commit(uint64_t kaddr, size_t len)
 		lo = kaddr;
 		hi = kaddr + len < kaddr ? UINT64_MAX : kaddr + len;
 	}
-	n = dbg_objects(s, objs, &inv);
+	n = dusk_packet_objects(s, objs, &inv);
 	dusk_segs_init(&segs);
 	err = dusk_shadow_diff_range(s->shadow, lo, hi, &segs);
-	if (!err && dbg_late(s, &inv) && (o = dbg_segs_packet(&segs, objs, n))) {
+	if (!err && dusk_packet_late(s, &inv) && (o = dbg_segs_packet(&segs, objs, n))) {
 		dusk_segs_deinit(&segs);
 		dusk_dbg_fail(-ESTALE, "packet %llu has waited %llu ms (hold_ms %u): the kernel may have released it by policy, so its %s may be gone; not committed",
 			 (unsigned long long)inv.packet,

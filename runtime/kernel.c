@@ -48,12 +48,18 @@ static int dusk_write_segs(struct dusk_session *s, const struct dusk_segs *segs,
 	return 0;
 }
 
+void (*dusk_commit_guard)(struct dusk_session *s);
+int (*dusk_call_guard)(struct dusk_session *s, const char *name,
+		       const uint64_t *args, unsigned int nargs);
+
 int dusk_commit_prepare(struct dusk_session *s, struct dusk_segs *segs,
 			struct dusk_segs_cursor *cur, size_t final_room)
 {
 	int err;
 
 	memset(cur, 0, sizeof(*cur));
+	if (dusk_commit_guard)
+		dusk_commit_guard(s);
 	err = dusk_shadow_diff(s->shadow, segs);
 	if (err)
 		return err;
@@ -174,7 +180,9 @@ int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		return -E2BIG;
 	/* Recorded for dusk-gdb, whose breakpoint may stop here. */
 	rec = dusk_dbg_kcall_begin(name, kfunc, fn, args, nargs);
-	err = dusk_kcall_do(s, fn, args, nargs, &result);
+	err = dusk_call_guard ? dusk_call_guard(s, name, args, nargs) : 0;
+	if (!err)
+		err = dusk_kcall_do(s, fn, args, nargs, &result);
 	dusk_dbg_kcall_end(rec, err, result);
 	if (!err && ret)
 		*ret = result;

@@ -31,6 +31,15 @@ int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs);
  * and the glue's struct dusk_kfunc (NULL: none). Every kernel call goes
  * through here.
  */
+/*
+ * Guards the module runtime installs (mod_packet.c) so that a late
+ * invocation, whose packet the kernel may have released by policy, does
+ * not reach that packet's objects: the first runs before every commit,
+ * the second before every kernel call (non-zero: not made, that error).
+ */
+extern void (*dusk_commit_guard)(struct dusk_session *s);
+extern int (*dusk_call_guard)(struct dusk_session *s, const char *name,
+			      const uint64_t *args, unsigned int nargs);
 int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		  uint64_t fn, const uint64_t *args, unsigned int nargs,
 		  uint64_t *ret);

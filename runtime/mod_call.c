@@ -189,8 +189,20 @@ static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 	}
 }
 
+/* What the module gets from a kernel call the runtime did not make
+ * because it would reach a late packet (packet.h): NULL from a function
+ * returning a pointer (or unknown), -ESTALE from one returning an int. */
+static uint64_t dusk_call_refused(const struct dusk_kfunc *f)
+{
+	const struct dusk_mfunc *mf = f ?
+		dusk_types_func(dusk_mod_types(), f->name) : NULL;
+
+	return mf && mf->ret.kind == DUSK_MK_INT ? (uint64_t)(int64_t)-ESTALE : 0;
+}
+
 /* The call itself, with f (the glue's record) or without (a kernel
- * function reached through a pointer). Stops the program on failure. */
+ * function reached through a pointer). Stops the program on failure
+ * (but for a call refused for a late packet). */
 static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 			  unsigned int n)
 {
@@ -217,6 +229,8 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	if (!slow) {
 		err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
 		dusk_hints_clear();
+		if (err == -ESTALE)
+			return dusk_call_refused(f);
 		if (err)
 			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
 				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
@@ -231,6 +245,11 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 			       name, dusk_errno_text(err, ebuf, sizeof(ebuf)));
 	err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
 	dusk_hints_clear();
+	if (err == -ESTALE) {
+		/* Not made (a late packet's object): nothing to read back. */
+		dusk_kcopy_call_end(0, &ret, 0);
+		return dusk_call_refused(f);
+	}
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: %s", name,
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));

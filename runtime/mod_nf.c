@@ -25,6 +25,7 @@
 #include "dusk_debug.h"
 #include "log.h"
 #include "modrt.h"
+#include "packet.h"
 #include "session.h"
 #include "shadow_fast.h"
 #include "util.h"
@@ -227,6 +228,8 @@ static int dusk_nf_register_one(void *net, const void *ops)
 		return err;
 	}
 	r->priority = h.priority;
+	/* From now on invocations run here: keep late ones off their packet. */
+	dusk_packet_guards_install();
 	r->next = dusk_nf_regs;
 	dusk_nf_regs = r;
 	dusk_dbg("hook %p registered: pf %u hooknum %u priority %d, handle %u",

@@ -17,6 +17,8 @@
  *                 __dusk_hint, __dusk_enter/__dusk_leave
  *   mod_param.c   module parameters: param_ops_*, param=value parsing
  *   mod_nf.c      nf_register_net_hook(s) and their unregistration
+ *   mod_packet.c  the packet of the invocation served (packet.h): its
+ *                 objects, and guards once it may have been released
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
  *                 main() calls it)
  *

@@ -69,6 +69,8 @@ class HookBreakpoint(gdb.Breakpoint):
             gdb.write(f"dusk: breakpoint {self.number}: condition "
                       f"'{self.dusk_cond}': {e}\n")
             return True
+        except KeyboardInterrupt:
+            return True         # interrupted: stop here
         finally:
             runtime.in_stop = False
             runtime.new_epoch()

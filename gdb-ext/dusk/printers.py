@@ -4,9 +4,10 @@ net_device pointers (and objects) decoded from the program's shadow.
 
 A kernel pointer in the program is a kernel address, which gdb cannot read
 in the program; these printers show the object as the program's cache
-has it. While gdb shows a frame (a breakpoint, "bt") they only peek at
-what is cached, fetching nothing; "dusk print" fetches and shows the
-kernel's side too.
+has it, and only what is cached: they read the cache's table with memory
+reads, never by an inferior call or a fetch (gdb calls them while it
+prints a stop, where an inferior call is not safe). "dusk print" fetches
+and shows the kernel's side too.
 """
 
 import gdb
@@ -14,16 +15,6 @@ import gdb
 from . import decode, runtime, types
 
 TAGS = frozenset(decode.DECODERS)
-
-
-def _peek_only():
-    """Only peek unless the program is stopped in the module's own code
-    (a safe point for asking the target)."""
-    from . import skips
-    try:
-        return skips.is_runtime_frame(gdb.selected_frame())
-    except gdb.error:
-        return True
 
 
 class PointerPrinter:
@@ -38,11 +29,8 @@ class PointerPrinter:
         if not addr or not runtime.running() or not (
                 runtime.is_kernel(addr) or runtime.is_mirror(addr)):
             return text
-        k = runtime.kaddr(addr) if runtime.is_mirror(addr) else addr
-        if k != addr:
-            text += f" (kernel {k:#x})"
-        line = decode.pointer_summary(
-            self.tag, addr, decode.ShadowView(fetch=not _peek_only()))
+        line = decode.pointer_summary(self.tag, addr,
+                                      decode.ShadowView(fetch=False))
         return f"{text} {{{line}}}" if line else f"{text} <not cached>"
 
 
@@ -56,14 +44,13 @@ class ObjectPrinter:
         if addr is not None and runtime.running():
             a = int(addr) & ((1 << 64) - 1)
             if runtime.is_kernel(a):
-                view = decode.ShadowView(fetch=not _peek_only())
+                view = decode.ShadowView(fetch=False)
                 self.shadow = view.obj(a, val.type)
                 self.kaddr = a
 
     def to_string(self):
         v = self.shadow if self.shadow is not None else self.val
-        line = decode.summary(self.tag, v, decode.ShadowView(
-            fetch=not _peek_only()))
+        line = decode.summary(self.tag, v, decode.ShadowView(fetch=False))
         prefix = f"kernel {self.kaddr:#x} " if self.shadow is not None \
             else ""
         return f"{prefix}{{{line}}}" if line else prefix or None

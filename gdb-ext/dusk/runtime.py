@@ -18,6 +18,8 @@ import gdb
 from . import constants as C
 
 KERNEL_MIN = C.DUSK_KERNEL_MIN
+# struct dusk_shadow_entry: kpn, gen, valid, dirty, user, pristine.
+SHADOW_ENTRY_SIZE = 48
 
 Range = collections.namedtuple(
     "Range", "kaddr user size type state owner")
@@ -206,26 +208,52 @@ def shadow(addr, size, write=False):
     return _memoized(("s", addr, size, flags), fetch)
 
 
-def peek(addr, size):
-    """The mirror of [addr, addr + size) if it is cached, else None: no
-    fetch, nothing changes (what printers use while gdb shows a frame)."""
-    def fetch():
-        if not running():
-            return None
-        try:
-            v = _call(f"dusk_dbg_shadow({addr:#x}, {int(size)}, "
-                      f"{C.DUSK_DBG_PEEK})")
-        except gdb.GdbError:
-            return None
-        return int(v) or None
-    return _memoized(("p", addr, size), fetch)
-
-
 def read_shadow(addr, size, fetch=True):
     """The bytes of [addr, addr + size) as the program sees them, or None
     (not cached, when not fetch)."""
-    m = shadow(addr, size) if fetch else peek(addr, size)
-    return None if m is None else _read(m, size)
+    if not fetch:
+        return peek_bytes(addr, size)
+    return _read(shadow(addr, size), size)
+
+
+def peek_bytes(kaddr, size):
+    """The cached bytes of kernel memory [kaddr, kaddr + size), or None if
+    any line of it is not cached in this generation - read from the cache's
+    table (__dusk_shadow, whose layout is ABI: shadow_fast.h) with memory
+    reads only, no inferior call: safe while gdb prints a stop (an inferior
+    call from a printer there brings gdb 13's MI down)."""
+    if not is_kernel(kaddr) or size <= 0:
+        return None
+    try:
+        t = gdb.parse_and_eval("__dusk_shadow")
+        ents, mask, gen = int(t["ents"]), int(t["mask"]), int(t["gen"])
+    except gdb.error:
+        return None
+    out = b""
+    a, end = kaddr, kaddr + size
+    while a < end:
+        kpn = a >> C.DUSK_PAGE_SHIFT
+        off = a & (C.DUSK_PAGE_SIZE - 1)
+        n = min(end - a, C.DUSK_PAGE_SIZE - off)
+        slot = ((kpn * C.DUSK_SHADOW_HASH_MUL) & (1 << 64) - 1) >> 32 & mask
+        for _ in range(mask + 1):
+            e = _read(ents + slot * SHADOW_ENTRY_SIZE, SHADOW_ENTRY_SIZE)
+            ekpn, egen, valid = (int.from_bytes(e[i:i + 8], "little")
+                                 for i in (0, 8, 16))
+            if ekpn in (kpn, 0):
+                break
+            slot = (slot + 1) & mask
+        if ekpn != kpn or egen != gen:
+            return None
+        first, last = off >> C.DUSK_LINE_SHIFT, (off + n - 1) >> \
+            C.DUSK_LINE_SHIFT
+        lines = ((1 << (last + 1)) - 1) & ~((1 << first) - 1)
+        if valid & lines != lines:
+            return None
+        user = int.from_bytes(e[32:40], "little")
+        out += _read(user + off, n)
+        a += n
+    return out
 
 
 def kaddr(user):

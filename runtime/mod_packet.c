@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * The packet of the invocation this thread serves (packet.h).
+ *
+ * While the program sits at a breakpoint (or is slow), the kernel holds
+ * the packet at most hold_ms, then releases it by policy: its skb goes
+ * on through the stack and is freed, its hook state with the queue entry.
+ * The module's hook may still be running on it. From then on nothing of
+ * that invocation may reach those objects: its changes to them are
+ * discarded before any commit (a VERDICT's would be refused by dusk.ko,
+ * but a commit rides on every kernel call too), and a kernel call with an
+ * argument pointing into them is not made (-ESTALE: the module gets
+ * NULL, or -ESTALE where the function returns an int). One warning says
+ * so per packet.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+#include "log.h"
+#include "modrt.h"
+#include "packet.h"
+#include "session.h"
+#include "shadow.h"
+#include "util.h"
+
+#define DUSK_PKT_LATE_MARGIN_MS	100
+
+static const struct dusk_mtype *pkt_rec(const char *name)
+{
+	return dusk_types_type(dusk_mod_types(), name);
+}
+
+/* A field of a record, read from the cache as it is (no fetch). */
+static int pkt_peek_field(struct dusk_session *s, uint64_t obj,
+			  const struct dusk_mtype *t, const char *field,
+			  uint32_t size, uint64_t *ret)
+{
+	const struct dusk_mfield *f = dusk_mtype_field(t, field);
+	const void *p;
+
+	*ret = 0;
+	if (!f || f->size != size)
+		return -ENOENT;
+	p = dusk_shadow_peek(s->shadow, obj + f->off, size);
+	if (!p)
+		return -ENODATA;
+	memcpy(ret, p, size);
+	return 0;
+}
+
+static void pkt_obj_add(struct dusk_pkt_obj *v, unsigned int *n, uint64_t k,
+			uint64_t size, const char *type, int packet)
+{
+	if (*n == DUSK_PKT_OBJS || !k || !size)
+		return;
+	v[*n].k = k;
+	v[*n].size = size;
+	snprintf(v[*n].type, sizeof(v[*n].type), "%s", type);
+	v[*n].packet = packet;
+	(*n)++;
+}
+
+/* The length of the prefetched segment at k (line-widened), 0: none. */
+static uint64_t pkt_seg_len(const struct dusk_inv_info *inv, uint64_t k)
+{
+	struct dusk_seg_iter it;
+	const void *data;
+	uint64_t addr;
+	uint32_t len;
+
+	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
+	while (dusk_seg_next(&it, &addr, &data, &len))
+		if (k - addr < len)
+			return addr + len - k;
+	return 0;
+}
+
+/*
+ * The objects of the invocation this thread serves: the skb, the hook
+ * state, the skb's linear data and shared info, the devices. Sizes from
+ * the module's type records (the prefetched segment without them).
+ */
+unsigned int dusk_packet_objects(struct dusk_session *s, struct dusk_pkt_obj *v,
+				struct dusk_inv_info *inv)
+{
+	const struct dusk_mtype *skb_t = pkt_rec("struct_sk_buff");
+	const struct dusk_mtype *st_t = pkt_rec("struct_nf_hook_state");
+	const struct dusk_mtype *sh_t = pkt_rec("struct_skb_shared_info");
+	const struct dusk_mtype *dev_t = pkt_rec("struct_net_device");
+	uint64_t head, end, dev;
+	unsigned int n = 0;
+
+	if (dusk_invocation_info(inv))
+		return 0;
+	pkt_obj_add(v, &n, inv->skb, skb_t && skb_t->size ? skb_t->size :
+		    pkt_seg_len(inv, inv->skb), "struct sk_buff", 1);
+	pkt_obj_add(v, &n, inv->state, st_t && st_t->size ? st_t->size :
+		    pkt_seg_len(inv, inv->state), "struct nf_hook_state", 1);
+	if (!pkt_peek_field(s, inv->skb, skb_t, "head", 8, &head) &&
+	    !pkt_peek_field(s, inv->skb, skb_t, "end", 4, &end) &&
+	    head >= DUSK_KERNEL_MIN) {
+		pkt_obj_add(v, &n, head, end, "skb data", 1);
+		pkt_obj_add(v, &n, head + end, sh_t && sh_t->size ? sh_t->size :
+			    DUSK_LINE_SIZE, "struct skb_shared_info", 1);
+	}
+	if (!pkt_peek_field(s, inv->state, st_t, "in", 8, &dev) &&
+	    dev >= DUSK_KERNEL_MIN)
+		pkt_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
+			    "struct net_device", 0);
+	if (!pkt_peek_field(s, inv->state, st_t, "out", 8, &dev) &&
+	    dev >= DUSK_KERNEL_MIN)
+		pkt_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
+			    "struct net_device", 0);
+	return n;
+}
+
+/* The packet of the current invocation may have been released already. */
+int dusk_packet_late(const struct dusk_session *s, const struct dusk_inv_info *inv)
+{
+	uint64_t margin = DUSK_MAX((uint64_t)DUSK_PKT_LATE_MARGIN_MS,
+				   (uint64_t)s->cfg.hold_ms / 10);
+
+	return inv->packet && inv->age_ms + margin >= s->cfg.hold_ms;
+}
+
+/* Into which of the late packet's objects does [k, k + len) fall? */
+static const struct dusk_pkt_obj *pkt_hit(const struct dusk_pkt_obj *v,
+					  unsigned int n, uint64_t k,
+					  uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].packet && k < v[i].k + v[i].size && v[i].k < k + len)
+			return &v[i];
+	return NULL;
+}
+
+static __thread uint64_t pkt_warned;	/* the packet last warned about */
+
+static void pkt_warn_once(const struct dusk_session *s,
+			  const struct dusk_inv_info *inv)
+{
+	if (pkt_warned == inv->packet)
+		return;
+	pkt_warned = inv->packet;
+	dusk_warn("packet %llu has waited %llu ms (hold_ms %u): the kernel may have released it by policy; its objects are left alone from now on (changes discarded, calls on them not made)",
+		  (unsigned long long)inv->packet,
+		  (unsigned long long)inv->age_ms, s->cfg.hold_ms);
+}
+
+static void pkt_commit_guard(struct dusk_session *s)
+{
+	struct dusk_pkt_obj v[DUSK_PKT_OBJS];
+	struct dusk_inv_info inv;
+	unsigned int i, n;
+
+	n = dusk_packet_objects(s, v, &inv);
+	if (!n || !dusk_packet_late(s, &inv))
+		return;
+	pkt_warn_once(s, &inv);
+	for (i = 0; i < n; i++)
+		if (v[i].packet)
+			dusk_shadow_forget(s->shadow, v[i].k, v[i].size);
+}
+
+static int pkt_call_guard(struct dusk_session *s, const char *name,
+			  const uint64_t *args, unsigned int nargs)
+{
+	struct dusk_pkt_obj v[DUSK_PKT_OBJS];
+	const struct dusk_pkt_obj *o;
+	struct dusk_inv_info inv;
+	unsigned int i, n;
+
+	n = dusk_packet_objects(s, v, &inv);
+	if (!n || !dusk_packet_late(s, &inv))
+		return 0;
+	for (i = 0; i < nargs; i++) {
+		o = pkt_hit(v, n, args[i], 1);
+		if (!o)
+			continue;
+		pkt_warn_once(s, &inv);
+		dusk_warn("kernel call %s not made: argument %u points into packet %llu's %s",
+			  name ? name : "(by pointer)", i + 1,
+			  (unsigned long long)inv.packet, o->type);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+void dusk_packet_guards_install(void)
+{
+	dusk_commit_guard = pkt_commit_guard;
+	dusk_call_guard = pkt_call_guard;
+}

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Drive bin/dusk-gdb for the tests: a gdb process whose output is read as
+it comes, so that a test can wait for a line (the module loaded, a
+breakpoint hit) and act meanwhile (send traffic, interrupt the program)."""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import SRCDIR
+
+DUSK_GDB = SRCDIR / "bin" / "dusk-gdb"
+
+
+class Gdb:
+    """dusk-gdb with gdb ARGS (batch or MI), stdin a pipe."""
+
+    def __init__(self, args, env):
+        self.proc = subprocess.Popen(
+            [str(DUSK_GDB), "--", *args], env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", bufsize=1)
+        self._text = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._cond:
+                self._text.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._text.append(None)     # end of output
+            self._cond.notify_all()
+
+    @property
+    def output(self):
+        with self._cond:
+            return "".join(t for t in self._text if t is not None)
+
+    def wait_for(self, pattern, timeout=120, start=0):
+        """The first match of pattern in the output after character start;
+        AssertionError with the output when gdb ends or time runs out."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                text = "".join(t for t in self._text if t is not None)
+                m = rx.search(text, start)
+                if m:
+                    return m
+                ended = self._text and self._text[-1] is None
+                left = deadline - time.monotonic()
+                if ended or left <= 0:
+                    raise AssertionError(
+                        f"{pattern!r} not in gdb's output "
+                        f"({'gdb ended' if ended else 'timeout'}):\n{text}")
+                self._cond.wait(min(left, 1))
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def interrupt_program(self):
+        """SIGINT to the program gdb runs (its pid from "process N")."""
+        m = re.search(r"dusk-test-pid (\d+)", self.output)
+        assert m, f"the program's pid was not printed:\n{self.output}"
+        try:
+            os.kill(int(m.group(1)), signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    def finish(self, timeout=120):
+        """gdb's output once it has ended (killed after timeout)."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"gdb did not end:\n{self.output}")
+        finally:
+            self._reader.join(timeout=10)
+        return self.output

@@ -1,0 +1,338 @@
+# SPDX-License-Identifier: GPL-2.0
+"""dusk-gdb against the real target with real traffic.
+
+The program is markdrop (tests/examples/mods/markdrop, shown identical as
+a .ko and at user level by test_testmods.py) built by dusk-cc; gdb runs
+in batch mode (and once through the MI interpreter) while nettest sends
+UDP datagrams over the target's loopback. Stopped in the LOCAL_OUT hook,
+the tests read the skb both ways, change its mark, commit, read the
+kernel's bytes back, and watch the datagram's fate follow the mark:
+markdrop's LOCAL_IN hook drops mark 9 (the kernel's mark, read back by a
+second invocation), the receiving socket sees any other (SO_RCVMARK).
+"""
+
+import os
+import re
+import signal
+import sys
+import threading
+
+import pytest
+
+from conftest import SRCDIR
+
+sys.path.insert(0, str(SRCDIR / "tests" / "examples"))
+from diff import harness, mod  # noqa: E402,F401 (fixture)
+from gdbdrive import Gdb  # noqa: E402
+
+MARKDROP = mod("markdrop")
+SOURCE = (MARKDROP.srcdir / "markdrop.c").read_text().splitlines()
+KFREE_LINE = next(i + 1 for i, line in enumerate(SOURCE)
+                  if line.strip() == "kfree(note);")
+KMALLOC_LINE = next(i + 1 for i, line in enumerate(SOURCE)
+                    if "note = kmalloc(" in line)
+
+# Loopback traffic only: the target's agent (which runs nettest) talks
+# over eth0 through the same hook.
+BREAK = "dusk break-hook markdrop_out if state->out->ifindex == 1"
+UDP = "$N udp -m -w 15000 -s 127.0.0.1:{sport} 127.0.0.1 {port} {payload}"
+PROLOGUE = r"""
+set pagination off
+set width 0
+set confirm off
+python
+def dusk_try(cmd):
+    try:
+        gdb.execute(cmd)
+    except gdb.error as e:
+        print("dusk-test-error:", cmd, "->", e)
+end
+"""
+EPILOGUE = """
+delete
+handle SIGINT nostop noprint pass
+continue
+"""
+PID = 'python print("dusk-test-pid", gdb.selected_inferior().pid)'
+CLEAN = re.compile(r"Traceback|Python Exception|Error occurred in Python")
+
+
+@pytest.fixture(scope="module")
+def program(harness):
+    prog = harness.build_prog(MARKDROP)
+    harness.nettest()
+    return prog
+
+
+def debug(harness, program, tmp_path, script, traffic, hold_ms,
+          gdb_args=("-batch",)):
+    """Run the program under dusk-gdb with SCRIPT (gdb commands) while
+    the TRAFFIC script runs in the target once the module has loaded;
+    interrupt the program when the traffic is done. (gdb output, the
+    traffic's lines)."""
+    cmds = tmp_path / "cmds.gdb"
+    cmds.write_text(PROLOGUE + script + EPILOGUE)
+    env = dict(harness.target.env, DUSK_HOLD_MS=str(hold_ms))
+    gdb = Gdb([*gdb_args, "-nx", "-x", str(cmds), "--args", str(program)],
+              env)
+    seen = []
+    try:
+        gdb.wait_for(r"markdrop: loaded")
+        t = threading.Thread(
+            target=lambda: seen.extend(harness.script(traffic)))
+        t.start()
+        t.join(timeout=300)
+        gdb.wait_for(r"dusk-test-pid")
+        gdb.interrupt_program()
+        out = gdb.finish()
+    finally:
+        if gdb.proc.poll() is None:
+            gdb.proc.kill()
+    assert not CLEAN.search(out), out
+    return out, seen
+
+
+def value(pattern, text, base=16):
+    m = re.search(pattern, text, re.M)
+    assert m, f"{pattern!r} not in:\n{text}"
+    return int(m.group(1), base)
+
+
+MAIN = f"""
+{BREAK}
+run port=9100
+{PID}
+python print("dusk-test-markoff", int(gdb.parse_and_eval("(long)&((struct sk_buff *)0)->mark")))
+print skb
+dusk print skb
+dusk print state->out->name
+dusk print skb->mark
+dusk set skb->mark = 9
+dusk print skb->mark
+dusk map
+dusk commit skb->mark
+dusk print skb->mark
+dusk kread &skb->mark 4
+dusk status
+python dusk_try("dusk print skb->nosuch")
+python dusk_try("dusk kread 0xffff000000000000 16")
+python dusk_try("dusk print kfree(skb)")
+dusk step-kcall
+finish
+tbreak markdrop.c:{KFREE_LINE}
+continue
+echo dusk-test-step\\n
+step
+echo dusk-test-stepped\\n
+dusk kcalls 4
+dusk ksym init_net
+continue
+echo dusk-test-second\\n
+dusk set skb->mark = 5
+"""
+
+
+def test_hook_print_set_commit(harness, program, tmp_path):
+    """Break in a hook, print the skb both ways, change its mark, commit,
+    see the kernel's copy change, the datagram's fate follow; the map,
+    kernel calls, step over a kernel call, status, ksym, log, errors."""
+    traffic = "\n".join([
+        UDP.format(sport=4001, port=9100, payload="first"),
+        UDP.format(sport=4002, port=9101, payload="second"),
+    ])
+    out, seen = debug(harness, program, tmp_path, MAIN, traffic, 30000)
+
+    # Traffic: the first datagram, mark 9 committed from gdb, dropped by
+    # the second hook; the second, mark 5 (committed with the verdict),
+    # received with it.
+    assert seen == ["udp sent 1 received 0",
+                    "udp sent 1 received 1 marks 0x5"], out
+    assert "markdrop: drop port 9100 mark 9" in out
+    assert "markdrop: unloaded: 2 seen, 1 dropped" in out
+
+    # Stopped in the hook with the skb decoded (plain print, printers).
+    assert re.search(r"Breakpoint 1, markdrop_out \(priv=0x0, skb=0xff", out)
+    skb = value(r"^\$1 = 0x([0-9a-f]+) \{dev - len 33 data_len 0 mark 0x0 "
+                r"proto IPv4 \| IPv4 127\.0\.0\.1 > 127\.0\.0\.1 UDP ttl 64 "
+                r"id \d+ len 33 \| UDP 4001 > 9100 len 13\}$", out)
+    # dusk print: both sides, decoded alike, members side by side.
+    assert re.search(rf"^  struct sk_buff at kernel {skb:#x}, \d+ bytes$",
+                     out, re.M), out
+    shadow = re.search(r"^  shadow: (.*)$", out, re.M).group(1)
+    kernel = re.search(r"^  kernel: (.*)$", out, re.M).group(1)
+    assert shadow == kernel and "UDP 4001 > 9100" in shadow, out
+    assert re.search(r"^    len +33 +33$", out, re.M), out
+    assert re.search(r'^state->out->name = "lo",.*kernel: "lo"', out, re.M)
+    # The change: in the shadow only, then committed.
+    assert "skb->mark = 0   kernel: 0\n" in out
+    assert "skb->mark = 9   kernel: 0   * differs\n" in out
+    markoff = value(r"^dusk-test-markoff (\d+)$", out, 10)
+    mark = value(r"^dusk: committed skb->mark \(0x([0-9a-f]+), 4 bytes\)$",
+                 out)
+    assert mark == skb + markoff
+    assert "skb->mark = 9   kernel: 9\n" in out
+    assert re.search(rf"^{mark:016x}  09 00 00 00 ", out, re.M), out
+    # The map: real kernel addresses; the skb's line with the mark dirty
+    # before the commit; the placeholder of init_net at its address.
+    rows = re.findall(r"^0x([0-9a-f]{16})  0x([0-9a-f]+) +(\d+)  (\w+|-) +"
+                      r"(.*?)  +(\S+)$", out, re.M)
+    assert any(int(k, 16) <= mark < int(k, 16) + int(n) and
+               state == "dirty" and t == "struct sk_buff"
+               for k, u, n, state, t, owner in rows), out
+    init_net = value(r"^init_net = 0x([0-9a-f]+)$", out)
+    assert any(int(k, 16) == init_net and owner == "placeholder:init_net"
+               for k, u, n, state, t, owner in rows), out
+    assert init_net >= 0xffffffff80000000
+    # Status while stopped: the packet held, within the bound.
+    assert re.search(r"^hooks +2 registered", out, re.M)
+    assert re.search(r"^invocation +packet \d+ on cpu \d+, waiting \d+ ms$",
+                     out, re.M), out
+    assert "policy      hold up to 30000 ms" in out
+    # Errors: one line each, the program still there.
+    assert re.search(r"dusk-test-error: dusk print skb->nosuch -> .*[Tt]here "
+                     r"is no member named nosuch", out)
+    assert re.search(r"dusk-test-error: dusk kread 0xffff000000000000 16 -> "
+                     r".*0xffff000000000000", out)
+    assert re.search(r"dusk-test-error: dusk print kfree\(skb\) -> .*"
+                     r"function calls are not evaluated", out)
+    # step-kcall: stopped before kmalloc's call, shown at the module's
+    # line; finish makes it.
+    assert re.search(r"^dusk: next kernel call #\d+ +kmalloc_trace\("
+                     r"\(struct kmem_cache \*\)0xff[0-9a-f]+, \d+, 16\)  "
+                     r"\.\.\. \(about to be made\)$", out, re.M), out
+    assert "Value returned is" in out
+    # step over "kfree(note);": the next line of the hook, not the
+    # runtime.
+    stepped = out[out.index("dusk-test-step\n"):
+                  out.index("dusk-test-stepped\n")]
+    assert re.search(rf"^{KFREE_LINE + 1}\t", stepped, re.M), stepped
+    assert not re.search(r"debug_core|mod_call|kernel\.c|glue", stepped)
+    # The trace: kmalloc's result is what kfree got.
+    note = value(r"kmalloc_trace\(.*\) = \(void \*\)0x([0-9a-f]+)  \d+ us$",
+                 out)
+    assert re.search(rf"kfree\(\(void \*\){note:#x}\)  \d+ us$", out, re.M)
+
+
+LATE = f"""
+{BREAK}
+run port=9100
+{PID}
+dusk status
+dusk set skb->mark = 9
+python import time; time.sleep(3)
+dusk status
+python dusk_try("dusk commit")
+"""
+
+
+def test_packet_released_by_policy(harness, program, tmp_path):
+    """A packet held longer than hold_ms goes by the policy (accept) while
+    the program sits at a breakpoint: dusk status says so, dusk commit
+    refuses to write into what may no longer be the packet, and the
+    change never reaches it, though the hook goes on and makes kernel
+    calls (each would commit the cache's changes)."""
+    traffic = UDP.format(sport=4003, port=9102, payload="late")
+    out, seen = debug(harness, program, tmp_path, LATE, traffic, 1500)
+    assert seen == ["udp sent 1 received 1 marks 0x0"], out
+    statuses = out.split("target      ")[1:]
+    assert len(statuses) == 2, out
+    assert "LATE" not in statuses[0] and "LATE" in statuses[1], out
+    released = [value(r"(\d+) released by policy \(accept\)", s, 10)
+                for s in statuses]
+    # Ours, and the target agent's packets (eth0) held meanwhile too.
+    assert released[1] >= released[0] + 1, statuses
+    assert re.search(r"dusk-test-error: dusk commit -> packet \d+ has "
+                     r"waited \d+ ms \(hold_ms 1500\).*not committed", out)
+    # Continued, the hook runs on: its change to the released skb never
+    # goes (it would land in whatever the skb is now), nor the verdict.
+    assert re.search(r"packet \d+ has waited \d+ ms \(hold_ms 1500\): the "
+                     r"kernel may have released it by policy; its objects are "
+                     r"left alone from now on", out), out
+    assert "was released by policy before its verdict" in out
+
+
+def test_mi(harness, program, tmp_path):
+    """Through gdb's MI (what IDEs use): the break, the pretty-printed
+    skb in the stopped frame's arguments and -data-evaluate-expression,
+    dusk commands' output as console records, the change applied."""
+    env = dict(harness.target.env, DUSK_HOLD_MS="30000")
+    gdb = Gdb(["--interpreter=mi3", "-nx", "--args", str(program),
+               "port=9100"], env)
+    seen = []
+    try:
+        gdb.wait_for(r"^\(gdb\)")
+        gdb.send(f'1-interpreter-exec console "{BREAK}"')
+        gdb.wait_for(r"^1\^done")
+        gdb.send("2-exec-run")
+        gdb.wait_for(r"^2\^running")
+        gdb.wait_for(r"markdrop: loaded")
+        t = threading.Thread(target=lambda: seen.extend(harness.script(
+            UDP.format(sport=4004, port=9103, payload="mi"))))
+        t.start()
+        stop = gdb.wait_for(r'^\*stopped,reason="breakpoint-hit".*$')
+        assert 'func="markdrop_out"' in stop.group(0)
+        assert re.search(r'name="skb",value="0xff[0-9a-f]+ \{dev - len 30 '
+                         r'.*UDP 4004 > 9103 len 10\}"', stop.group(0)), \
+            stop.group(0)
+        gdb.send("3-data-evaluate-expression state")
+        m = gdb.wait_for(r'^3\^done,value="(.*)"$')
+        assert "LOCAL_OUT IPV4 in - out lo" in m.group(1)
+        gdb.send('4-interpreter-exec console "dusk set skb->mark = 6"')
+        gdb.wait_for(r"^4\^done")
+        assert re.search(r'~"skb->mark = 6   kernel: 0   \* differs\\n"',
+                         gdb.output), gdb.output
+        gdb.send('5-interpreter-exec console "dusk print nosuch"')
+        gdb.wait_for(r'^5\^error,msg=".*[Nn]o symbol \\"nosuch\\" in '
+                     r'current context.?"$')
+        gdb.send('6-interpreter-exec console "dusk status"')
+        gdb.wait_for(r"^6\^done")
+        assert re.search(r'~"invocation  packet \d+ on cpu', gdb.output)
+        gdb.send("7-break-delete")
+        gdb.wait_for(r"^7\^done")
+        gdb.send('8-interpreter-exec console "handle SIGINT nostop noprint '
+                 'pass"')
+        gdb.wait_for(r"^8\^done")
+        gdb.send("9-exec-continue")
+        gdb.wait_for(r"^9\^running")
+        t.join(timeout=120)
+        assert seen == ["udp sent 1 received 1 marks 0x6"], gdb.output
+        pid = re.search(r'^=thread-group-started,id="i1",pid="(\d+)"',
+                        gdb.output, re.M)
+        assert pid, gdb.output
+        os.kill(int(pid.group(1)), signal.SIGINT)
+        gdb.wait_for(r'^\*stopped,reason="exited')
+        gdb.send("10-gdb-exit")
+        out = gdb.finish()
+    finally:
+        if gdb.proc.poll() is None:
+            gdb.proc.kill()
+    assert not CLEAN.search(out), out
+
+
+def test_help_and_errors_without_a_program(harness, program):
+    """Every command has help; misuse is one clear line, before "run";
+    dusk log shows the target's kernel log (markdrop's lines from the
+    tests above)."""
+    import subprocess
+    cmds = ["break-hook", "print", "set", "commit", "refresh", "map",
+            "kcalls", "step-kcall", "status", "ksym", "kread", "log"]
+    args = []
+    for c in cmds:
+        args += ["-ex", f"help dusk {c}"]
+    args += ["-ex", "dusk print skb", "-ex", "dusk frobnicate",
+             "-ex", "dusk break-hook nosuchfn", "-ex", "dusk kcalls",
+             "-ex", "dusk break-hook markdrop_out", "-ex", "info breakpoints",
+             "-ex", "dusk log 0"]
+    p = subprocess.run([str(SRCDIR / "bin" / "dusk-gdb"), "--", "-batch",
+                        "-nx", *args, str(program)], capture_output=True,
+                       text=True, timeout=120, env=harness.target.env)
+    out = p.stdout + p.stderr
+    assert not CLEAN.search(out), out
+    for c in cmds:
+        assert re.search(rf"^Usage: dusk {c}\b", out, re.M), (c, out)
+    assert "the program is not running: 'run' it first" in out
+    assert 'undefined dusk command: "frobnicate"' in out
+    assert "no function nosuchfn in the program" in out
+    assert re.search(r"breakpoint +keep y .* in markdrop_out at .*markdrop\.c",
+                     out), out
+    assert re.search(r"\] markdrop: loaded: ports 9100-9115", out), out
