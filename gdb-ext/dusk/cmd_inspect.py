@@ -78,8 +78,7 @@ def print_expr(text, diff_only=False):
 
 
 class Print(DuskCommand):
-    """Print an expression of the module: the program's shadow beside the
-live kernel.
+    """Print a module expression, the program's shadow beside the kernel.
 Usage: dusk print [-d] EXPR
 
 EXPR is C as in the module's source (skb->mark, *state, iph->saddr,

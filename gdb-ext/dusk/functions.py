@@ -9,9 +9,25 @@ plain gdb expressions too:
   print/x $dusk_kaddr(p)         the kernel address behind a mirror address
 """
 
+import functools
+
 import gdb
 
 from . import runtime, types
+
+
+def _gdb_errors(invoke):
+    """A failure inside a convenience function is one line (GdbError),
+    not a Python exception report."""
+    @functools.wraps(invoke)
+    def wrapper(self, *args):
+        try:
+            return invoke(self, *args)
+        except gdb.GdbError:
+            raise
+        except (gdb.error, gdb.MemoryError) as e:
+            raise gdb.GdbError(str(e)) from None
+    return wrapper
 
 
 def _pointer(fn, ptr):
@@ -47,6 +63,7 @@ class Dusk(gdb.Function):
     def __init__(self, name="dusk"):
         super().__init__(name)
 
+    @_gdb_errors
     def invoke(self, ptr):
         addr, _, size = _pointer("$" + self.name_, ptr)
         if not runtime.is_kernel(addr) and not runtime.is_mirror(addr):
@@ -78,6 +95,7 @@ class DuskKernel(gdb.Function):
     def __init__(self):
         super().__init__("dusk_kernel")
 
+    @_gdb_errors
     def invoke(self, ptr):
         addr, target, size = _pointer("$dusk_kernel", ptr)
         k = runtime.kaddr(addr)
@@ -96,6 +114,7 @@ class DuskKaddr(gdb.Function):
     def __init__(self):
         super().__init__("dusk_kaddr")
 
+    @_gdb_errors
     def invoke(self, ptr):
         addr = int(ptr) & ((1 << 64) - 1)
         k = runtime.kaddr(addr) or 0

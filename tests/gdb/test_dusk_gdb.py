@@ -113,6 +113,10 @@ dusk map
 dusk commit skb->mark
 dusk print skb->mark
 dusk kread &skb->mark 4
+dusk set skb->priority = 3
+dusk print skb->priority
+dusk refresh skb->priority
+dusk print skb->priority
 dusk status
 python dusk_try("dusk print skb->nosuch")
 python dusk_try("dusk kread 0xffff000000000000 16")
@@ -172,6 +176,10 @@ def test_hook_print_set_commit(harness, program, tmp_path):
     assert mark == skb + markoff
     assert "skb->mark = 9   kernel: 9\n" in out
     assert re.search(rf"^{mark:016x}  09 00 00 00 ", out, re.M), out
+    # A change forgotten by refresh: the kernel's value is read again.
+    assert "skb->priority = 3   kernel: 0   * differs\n" in out
+    assert re.search(r"^dusk: refreshed skb->priority \(0x[0-9a-f]+, 4 "
+                     r"bytes\)\nskb->priority = 0   kernel: 0\n", out, re.M)
     # The map: real kernel addresses; the skb's line with the mark dirty
     # before the commit; the placeholder of init_net at its address.
     rows = re.findall(r"^0x([0-9a-f]{16})  0x([0-9a-f]+) +(\d+)  (\w+|-) +"
@@ -321,7 +329,8 @@ def test_help_and_errors_without_a_program(harness, program):
         args += ["-ex", f"help dusk {c}"]
     args += ["-ex", "dusk print skb", "-ex", "dusk frobnicate",
              "-ex", "dusk break-hook nosuchfn", "-ex", "dusk kcalls",
-             "-ex", "dusk break-hook markdrop_out", "-ex", "info breakpoints",
+             "-ex", "dusk break-hook markdrop_out", "-ex", "dusk break-hook all",
+             "-ex", "info breakpoints",
              "-ex", "dusk log 0"]
     p = subprocess.run([str(SRCDIR / "bin" / "dusk-gdb"), "--", "-batch",
                         "-nx", *args, str(program)], capture_output=True,
@@ -334,5 +343,10 @@ def test_help_and_errors_without_a_program(harness, program):
     assert 'undefined dusk command: "frobnicate"' in out
     assert "no function nosuchfn in the program" in out
     assert re.search(r"breakpoint +keep y .* in markdrop_out at .*markdrop\.c",
+                     out), out
+    # all: every function of a hook's type (markdrop_out had one).
+    assert "dusk: breaking in 2 hook functions: markdrop_in, markdrop_out" \
+        in out
+    assert re.search(r"breakpoint +keep y .* in markdrop_in at .*markdrop\.c",
                      out), out
     assert re.search(r"\] markdrop: loaded: ports 9100-9115", out), out
