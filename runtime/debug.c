@@ -431,7 +431,6 @@ DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
 				  unsigned int flags)
 {
 	struct dusk_session *s;
-	uint64_t k = kaddr;
 	void *p;
 
 	dusk_dbg_enter();
@@ -439,24 +438,10 @@ DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
 	if (!s)
 		return NULL;
 	dusk_mod_session();
-	if (!(flags & DUSK_DBG_PEEK)) {
-		p = dusk_shadow(s, kaddr, len, flags & DUSK_DBG_WRITE);
-		if (!p)
-			dusk_dbg_fail(-errno, "cannot read kernel memory 0x%llx (%zu bytes) into the cache: %s",
-				 (unsigned long long)kaddr, len, strerror(errno));
-		return p;
-	}
-	if (k < DUSK_KERNEL_MIN) {
-		k = dusk_shadow_kaddr(s->shadow, (const void *)(uintptr_t)kaddr);
-		if (!k)
-			return (void *)(uintptr_t)kaddr;	/* user memory */
-	}
-	if (dusk_shadow_user_of && (p = dusk_shadow_user_of(k, len ? len : 1)))
-		return p;
-	p = dusk_shadow_peek(s->shadow, k, len);
+	p = dusk_shadow(s, kaddr, len, flags & DUSK_DBG_WRITE);
 	if (!p)
-		dusk_dbg_fail(-ENODATA, "0x%llx (%zu bytes) is not cached",
-			 (unsigned long long)k, len);
+		dusk_dbg_fail(-errno, "cannot read kernel memory 0x%llx (%zu bytes) into the cache: %s",
+			      (unsigned long long)kaddr, len, strerror(errno));
 	return p;
 }
 

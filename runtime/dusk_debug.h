@@ -121,13 +121,14 @@ DUSK_EXPORT void *dusk_dbg_kread(uint64_t kaddr, size_t len);
 
 enum dusk_dbg_shadow_flag {
 	DUSK_DBG_WRITE = 1U << 0,	/* the debugger will write: mark dirty */
-	DUSK_DBG_PEEK = 1U << 1,	/* no fetch: NULL (ENODATA) unless cached */
 };
 /*
  * The cache's mirror of [kaddr, kaddr+len), fetched if need be, as the
  * module's own __dusk_check() would give it (a kernel copy's address
  * gives the user object; a mirror address its own range; a user address
- * comes back unchanged).
+ * comes back unchanged). What is cached can be read without a call too:
+ * __dusk_shadow's layout is ABI (shadow_fast.h), and the debugger's
+ * pretty-printers read it so while gdb prints a stop.
  */
 DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
 				  unsigned int flags);

@@ -354,12 +354,42 @@ static int dusk_shadow_fill(struct dusk_shadow *c, struct dusk_shadow_entry *e)
 	return 0;
 }
 
+/* Why [kaddr, end] has no contiguous mirror (NULL: it has one, in *w
+ * or in the pages' own mirrors when *w is NULL). */
+static const char *dusk_shadow_discontiguous(const struct dusk_shadow *c,
+					     uint64_t kaddr, uint64_t end,
+					     const struct dusk_shadow_window **w)
+{
+	*w = dusk_shadow_window_of(c, kaddr);
+	if (!*w)
+		return (kaddr ^ end) >> DUSK_PAGE_SHIFT ?
+			"a page outside every region" : NULL;
+	if (end - (*w)->kstart >= (*w)->size)
+		return "the end of its region";
+	if ((*w)->sectioned && (kaddr ^ end) >> DUSK_SHADOW_SECT_SHIFT)
+		return "a mirror section boundary";
+	return NULL;
+}
+
+/* The lines of page kpn that [kaddr, end] covers. */
+static uint64_t dusk_shadow_range_lines(uint64_t kpn, uint64_t kaddr,
+					uint64_t end)
+{
+	uint64_t off0 = kpn == kaddr >> DUSK_PAGE_SHIFT ?
+			kaddr & (DUSK_PAGE_SIZE - 1) : 0;
+	uint64_t off1 = kpn == end >> DUSK_PAGE_SHIFT ?
+			end & (DUSK_PAGE_SIZE - 1) : DUSK_PAGE_SIZE - 1;
+
+	return dusk_shadow_lines(off0, off1 - off0 + 1);
+}
+
 int dusk_shadow_get(struct dusk_shadow *c, uint64_t kaddr, size_t size,
 		    int write, void **ret)
 {
 	const struct dusk_shadow_window *w;
 	struct dusk_shadow_entry *e = NULL;
-	uint64_t end, kpn, first, last, off0, off1, m;
+	uint64_t end, kpn, m;
+	const char *why;
 	int err;
 
 	if (!size)
@@ -367,24 +397,14 @@ int dusk_shadow_get(struct dusk_shadow *c, uint64_t kaddr, size_t size,
 	end = kaddr + size - 1;
 	if (kaddr < DUSK_KERNEL_MIN || end < kaddr)
 		return -EFAULT;
-	w = dusk_shadow_window_of(c, kaddr);
-	if (w ? end - w->kstart >= w->size ||
-		(w->sectioned && (kaddr ^ end) >> DUSK_SHADOW_SECT_SHIFT) :
-		(kaddr ^ end) >> DUSK_PAGE_SHIFT) {
+	why = dusk_shadow_discontiguous(c, kaddr, end, &w);
+	if (why) {
 		dusk_err("kernel range 0x%llx+%zu crosses %s: no contiguous mirror",
-			 (unsigned long long)kaddr, size,
-			 !w ? "a page outside every region" :
-			 end - w->kstart >= w->size ? "the end of its region" :
-			 "a mirror section boundary");
+			 (unsigned long long)kaddr, size, why);
 		return -EFAULT;
 	}
-	first = kaddr >> DUSK_PAGE_SHIFT;
-	last = end >> DUSK_PAGE_SHIFT;
-	for (kpn = first; kpn <= last; kpn++) {
-		off0 = kpn == first ? kaddr & (DUSK_PAGE_SIZE - 1) : 0;
-		off1 = kpn == last ? end & (DUSK_PAGE_SIZE - 1) :
-				     DUSK_PAGE_SIZE - 1;
-		m = dusk_shadow_lines(off0, off1 - off0 + 1);
+	for (kpn = kaddr >> DUSK_PAGE_SHIFT; kpn <= end >> DUSK_PAGE_SHIFT; kpn++) {
+		m = dusk_shadow_range_lines(kpn, kaddr, end);
 		err = dusk_shadow_entry_get(c, kpn, &e);
 		if (!err)
 			err = dusk_shadow_touch(c, e);
@@ -652,25 +672,17 @@ void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size)
 {
 	const struct dusk_shadow_window *w;
 	struct dusk_shadow_entry *e = NULL;
-	uint64_t end, kpn, first, last, off0, off1, m;
+	uint64_t end, kpn, m;
 
 	if (!size)
 		size = 1;
 	end = kaddr + size - 1;
 	if (kaddr < DUSK_KERNEL_MIN || end < kaddr)
 		return NULL;
-	w = dusk_shadow_window_of(c, kaddr);
-	if (w ? end - w->kstart >= w->size ||
-		(w->sectioned && (kaddr ^ end) >> DUSK_SHADOW_SECT_SHIFT) :
-		(kaddr ^ end) >> DUSK_PAGE_SHIFT)
+	if (dusk_shadow_discontiguous(c, kaddr, end, &w))
 		return NULL;
-	first = kaddr >> DUSK_PAGE_SHIFT;
-	last = end >> DUSK_PAGE_SHIFT;
-	for (kpn = first; kpn <= last; kpn++) {
-		off0 = kpn == first ? kaddr & (DUSK_PAGE_SIZE - 1) : 0;
-		off1 = kpn == last ? end & (DUSK_PAGE_SIZE - 1) :
-				     DUSK_PAGE_SIZE - 1;
-		m = dusk_shadow_lines(off0, off1 - off0 + 1);
+	for (kpn = kaddr >> DUSK_PAGE_SHIFT; kpn <= end >> DUSK_PAGE_SHIFT; kpn++) {
+		m = dusk_shadow_range_lines(kpn, kaddr, end);
 		e = dusk_shadow_lookup(c, kpn);
 		if (!e || e->gen != c->tab->gen || (e->valid & m) != m)
 			return NULL;

@@ -53,7 +53,27 @@ def object_range(text):
     return k, size, e.text
 
 
-class Commit(DuskCommand):
+class _RangeCommand(DuskCommand):
+    """A command on one object (EXPR) or on the whole cache."""
+
+    completer = gdb.COMPLETE_EXPRESSION
+    done = None         # "committed"
+    everything = None   # what "all" is, in the message
+
+    def action(self, kaddr=0, size=0):
+        raise NotImplementedError
+
+    def run(self, arg, from_tty):
+        if arg:
+            k, size, what = object_range(arg)
+            self.action(k, size)
+            gdb.write(f"dusk: {self.done} {what} ({k:#x}, {size} bytes)\n")
+        else:
+            self.action()
+            gdb.write(f"dusk: {self.done} {self.everything}\n")
+
+
+class Commit(_RangeCommand):
     """Send the shadow's uncommitted changes to the kernel now.
 Usage: dusk commit [EXPR]
 
@@ -64,19 +84,11 @@ that changed go. Refused when the changes include the current packet's
 objects and the packet may already be gone (see dusk status: late)."""
 
     name = "commit"
-    completer = gdb.COMPLETE_EXPRESSION
-
-    def run(self, arg, from_tty):
-        if arg:
-            k, size, what = object_range(arg)
-            runtime.commit(k, size)
-            gdb.write(f"dusk: committed {what} ({k:#x}, {size} bytes)\n")
-        else:
-            runtime.commit()
-            gdb.write("dusk: committed all changes\n")
+    done, everything = "committed", "all changes"
+    action = staticmethod(runtime.commit)
 
 
-class Refresh(DuskCommand):
+class Refresh(_RangeCommand):
     """Forget cached kernel memory, so that the next use reads it again.
 Usage: dusk refresh [EXPR]
 
@@ -85,16 +97,8 @@ whole cache, and the program's objects are read back from their kernel
 copies. Uncommitted changes there are lost."""
 
     name = "refresh"
-    completer = gdb.COMPLETE_EXPRESSION
-
-    def run(self, arg, from_tty):
-        if arg:
-            k, size, what = object_range(arg)
-            runtime.refresh(k, size)
-            gdb.write(f"dusk: refreshed {what} ({k:#x}, {size} bytes)\n")
-        else:
-            runtime.refresh()
-            gdb.write("dusk: refreshed the whole cache\n")
+    done, everything = "refreshed", "the whole cache"
+    action = staticmethod(runtime.refresh)
 
 
 def register():

@@ -133,28 +133,23 @@ def status():
                 if "\t" in line)
 
 
+def _records(call, what, nfields):
+    """The lines of a text result with nfields tab-separated fields."""
+    return [f for f in (line.split("\t") for line in
+                        _text(call, what).splitlines()) if len(f) == nfields]
+
+
 def address_map():
     """[Range] (dusk_dbg_map), by kernel address."""
-    text = _text("dusk_dbg_map()", "the address map")
-    out = []
-    for line in text.splitlines():
-        f = line.split("\t")
-        if len(f) == 6:
-            out.append(Range(int(f[0], 16), int(f[1], 16), int(f[2]), f[3],
-                             f[4], f[5]))
-    return out
+    return [Range(int(f[0], 16), int(f[1], 16), int(f[2]), f[3], f[4], f[5])
+            for f in _records("dusk_dbg_map()", "the address map", 6)]
 
 
 def hooks():
     """[Hook] registered by the module (dusk_dbg_hooks)."""
-    text = _text("dusk_dbg_hooks()", "the hooks")
-    out = []
-    for line in text.splitlines():
-        f = line.split("\t")
-        if len(f) == 6:
-            out.append(Hook(int(f[0]), None if f[1] == "-" else f[1],
-                            int(f[2], 16), int(f[3]), int(f[4]), int(f[5])))
-    return out
+    return [Hook(int(f[0]), None if f[1] == "-" else f[1], int(f[2], 16),
+                 int(f[3]), int(f[4]), int(f[5]))
+            for f in _records("dusk_dbg_hooks()", "the hooks", 6)]
 
 
 def _split(field):
@@ -163,12 +158,8 @@ def _split(field):
 
 def kcalls(n=0):
     """The last n kernel calls (0: all kept), oldest first: [KCall]."""
-    text = _text(f"dusk_dbg_kcalls({int(n)})", "the kernel calls")
     out = []
-    for line in text.splitlines():
-        f = line.split("\t")
-        if len(f) != 9:
-            continue
+    for f in _records(f"dusk_dbg_kcalls({int(n)})", "the kernel calls", 9):
         args = [int(a, 16) for a in _split(f[2])]
         pending = f[4] == "pending"
         out.append(KCall(
@@ -269,23 +260,23 @@ def kaddr(user):
     return _memoized(("a", user), fetch)
 
 
+def _range_call(fn, kaddr, size, what):
+    require()
+    err = int(_call(f"{fn}({kaddr:#x}, {int(size)})"))
+    new_epoch()
+    if err:
+        raise gdb.GdbError(_error(f"{what} failed ({err})"))
+
+
 def commit(kaddr=0, size=0):
     """Send the cache's changes in [kaddr, kaddr + size) now (size 0:
     all)."""
-    require()
-    err = int(_call(f"dusk_dbg_commit({kaddr:#x}, {int(size)})"))
-    new_epoch()
-    if err:
-        raise gdb.GdbError(_error(f"commit failed ({err})"))
+    _range_call("dusk_dbg_commit", kaddr, size, "commit")
 
 
 def refresh(kaddr=0, size=0):
     """Forget [kaddr, kaddr + size) in the cache (size 0: all)."""
-    require()
-    err = int(_call(f"dusk_dbg_refresh({kaddr:#x}, {int(size)})"))
-    new_epoch()
-    if err:
-        raise gdb.GdbError(_error(f"refresh failed ({err})"))
+    _range_call("dusk_dbg_refresh", kaddr, size, "refresh")
 
 
 def ksym(name):

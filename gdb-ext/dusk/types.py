@@ -55,12 +55,6 @@ def tag(t):
                                gdb.TYPE_CODE_UNION) else None
 
 
-def pointee_tag(t):
-    """The tag of what a pointer type points to, else None."""
-    b = basic(t)
-    return tag(b.target()) if b.code == gdb.TYPE_CODE_PTR else None
-
-
 def find_field(t, name):
     """(field, byte offset) of member NAME of struct/union t, looking into
     anonymous members as C does; None when it has none."""
