@@ -32,18 +32,33 @@ static const struct dusk_mtype *pkt_rec(const char *name)
 	return dusk_types_type(dusk_mod_types(), name);
 }
 
-/* A field of a record, read from the cache as it is (no fetch). */
-static int pkt_peek_field(struct dusk_session *s, uint64_t obj,
-			  const struct dusk_mtype *t, const char *field,
-			  uint32_t size, uint64_t *ret)
+/*
+ * A field of a record as the HOOK carried it (its prefetched segments: the
+ * packet as the kernel queued it), else as the cache has it (no fetch). A
+ * late invocation's cache may hold what the memory became since.
+ */
+static int pkt_field(struct dusk_session *s, const struct dusk_inv_info *inv,
+		     uint64_t obj, const struct dusk_mtype *t,
+		     const char *field, uint32_t size, uint64_t *ret)
 {
 	const struct dusk_mfield *f = dusk_mtype_field(t, field);
-	const void *p;
+	struct dusk_seg_iter it;
+	const void *data, *p;
+	uint64_t addr, k;
+	uint32_t len;
 
 	*ret = 0;
 	if (!f || f->size != size)
 		return -ENOENT;
-	p = dusk_shadow_peek(s->shadow, obj + f->off, size);
+	k = obj + f->off;
+	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
+	while (dusk_seg_next(&it, &addr, &data, &len)) {
+		if (k - addr < len && len - (k - addr) >= size) {
+			memcpy(ret, (const uint8_t *)data + (k - addr), size);
+			return 0;
+		}
+	}
+	p = dusk_shadow_peek(s->shadow, k, size);
 	if (!p)
 		return -ENODATA;
 	memcpy(ret, p, size);
@@ -98,18 +113,18 @@ unsigned int dusk_packet_objects(struct dusk_session *s, struct dusk_pkt_obj *v,
 		    pkt_seg_len(inv, inv->skb), "struct sk_buff", 1);
 	pkt_obj_add(v, &n, inv->state, st_t && st_t->size ? st_t->size :
 		    pkt_seg_len(inv, inv->state), "struct nf_hook_state", 1);
-	if (!pkt_peek_field(s, inv->skb, skb_t, "head", 8, &head) &&
-	    !pkt_peek_field(s, inv->skb, skb_t, "end", 4, &end) &&
+	if (!pkt_field(s, inv, inv->skb, skb_t, "head", 8, &head) &&
+	    !pkt_field(s, inv, inv->skb, skb_t, "end", 4, &end) &&
 	    head >= DUSK_KERNEL_MIN) {
 		pkt_obj_add(v, &n, head, end, "skb data", 1);
 		pkt_obj_add(v, &n, head + end, sh_t && sh_t->size ? sh_t->size :
 			    DUSK_LINE_SIZE, "struct skb_shared_info", 1);
 	}
-	if (!pkt_peek_field(s, inv->state, st_t, "in", 8, &dev) &&
+	if (!pkt_field(s, inv, inv->state, st_t, "in", 8, &dev) &&
 	    dev >= DUSK_KERNEL_MIN)
 		pkt_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
 			    "struct net_device", 0);
-	if (!pkt_peek_field(s, inv->state, st_t, "out", 8, &dev) &&
+	if (!pkt_field(s, inv, inv->state, st_t, "out", 8, &dev) &&
 	    dev >= DUSK_KERNEL_MIN)
 		pkt_obj_add(v, &n, dev, dev_t && dev_t->size ? dev_t->size : 16,
 			    "struct net_device", 0);
@@ -151,12 +166,22 @@ static void pkt_warn_once(const struct dusk_session *s,
 		  (unsigned long long)inv->age_ms, s->cfg.hold_ms);
 }
 
+/* Cheap first: most commits and calls are not late. */
+static int pkt_late_now(const struct dusk_session *s)
+{
+	struct dusk_inv_info inv;
+
+	return !dusk_invocation_info(&inv) && dusk_packet_late(s, &inv);
+}
+
 static void pkt_commit_guard(struct dusk_session *s)
 {
 	struct dusk_pkt_obj v[DUSK_PKT_OBJS];
 	struct dusk_inv_info inv;
 	unsigned int i, n;
 
+	if (!pkt_late_now(s))
+		return;
 	n = dusk_packet_objects(s, v, &inv);
 	if (!n || !dusk_packet_late(s, &inv))
 		return;
@@ -174,6 +199,8 @@ static int pkt_call_guard(struct dusk_session *s, const char *name,
 	struct dusk_inv_info inv;
 	unsigned int i, n;
 
+	if (!pkt_late_now(s))
+		return 0;
 	n = dusk_packet_objects(s, v, &inv);
 	if (!n || !dusk_packet_late(s, &inv))
 		return 0;
