@@ -225,6 +225,9 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	}
 	if (f)
 		fn = f->kaddr;
+	/* Before any translation: a late packet's objects are not touched. */
+	if (dusk_call_guard && dusk_call_guard(s, name, args, n))
+		return dusk_call_refused(f);
 	slow = dusk_call_slow(f, args, n);
 	if (!slow) {
 		err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);

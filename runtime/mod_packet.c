@@ -8,10 +8,11 @@
  * The module's hook may still be running on it. From then on nothing of
  * that invocation may reach those objects: its changes to them are
  * discarded before any commit (a VERDICT's would be refused by dusk.ko,
- * but a commit rides on every kernel call too), and a kernel call with an
- * argument pointing into them is not made (-ESTALE: the module gets
- * NULL, or -ESTALE where the function returns an int). One warning says
- * so per packet.
+ * but a commit rides on every kernel call too), its reads get the bytes
+ * its HOOK carried (not what the freed memory holds now), and a kernel
+ * call with an argument pointing into them is not made (-ESTALE: the
+ * module gets NULL, or -ESTALE where the function returns an int). One
+ * warning says so per packet.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -217,8 +218,34 @@ static int pkt_call_guard(struct dusk_session *s, const char *name,
 	return 0;
 }
 
+/*
+ * Reads of a late packet: what its HOOK carried (the skb, the hook state,
+ * the headers the kernel prefetched), not what the freed memory holds
+ * now, so that the hook going on never derives a pointer from garbage.
+ * The bytes live in the invocation's copy of the HOOK; a write there is
+ * lost with it, as it must be.
+ */
+static void *pkt_frozen(uint64_t k, size_t size)
+{
+	struct dusk_session *s = dusk_mod_session();
+	struct dusk_inv_info inv;
+	struct dusk_seg_iter it;
+	const void *data;
+	uint64_t addr;
+	uint32_t len;
+
+	if (!s || dusk_invocation_info(&inv) || !dusk_packet_late(s, &inv))
+		return NULL;
+	dusk_seg_iter_init(&it, inv.segs, inv.segs_len, inv.nr_segs);
+	while (dusk_seg_next(&it, &addr, &data, &len))
+		if (k - addr < len && len - (k - addr) >= size)
+			return (uint8_t *)(uintptr_t)data + (k - addr);
+	return NULL;
+}
+
 void dusk_packet_guards_install(void)
 {
 	dusk_commit_guard = pkt_commit_guard;
 	dusk_call_guard = pkt_call_guard;
+	dusk_shadow_frozen = pkt_frozen;
 }

@@ -33,6 +33,7 @@ DUSK_EXPORT struct dusk_shadow_table __dusk_shadow = {
 static struct dusk_shadow *dusk_shadow_cur;
 
 void *(*dusk_shadow_user_of)(uint64_t kaddr, size_t size);
+void *(*dusk_shadow_frozen)(uint64_t kaddr, size_t size);
 
 static uint64_t dusk_page_round(uint64_t x)
 {
@@ -744,6 +745,8 @@ void *dusk_shadow_check_slow(const void *p, size_t size, int write)
 	}
 	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(k, size)))
 		return user;		/* a kernel copy of a user object */
+	if (dusk_shadow_frozen && (user = dusk_shadow_frozen(k, size)))
+		return user;		/* a released packet, as it was */
 	err = dusk_shadow_get(c, k, size, write, &user);
 	if (err) {
 		/* Hand back the kernel address: the module's own access then
@@ -1006,6 +1009,8 @@ DUSK_EXPORT void *dusk_shadow(struct dusk_session *s, uint64_t kaddr,
 	}
 	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(kaddr, size)))
 		return user;		/* a kernel copy of a user object */
+	if (dusk_shadow_frozen && (user = dusk_shadow_frozen(kaddr, size)))
+		return user;		/* a released packet, as it was */
 	err = dusk_shadow_get(c, kaddr, size, write, &user);
 	if (err) {
 		errno = -err;

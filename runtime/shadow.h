@@ -211,4 +211,12 @@ void *dusk_shadow_check_slow(const void *p, size_t size, int write);
  */
 extern void *(*dusk_shadow_user_of)(uint64_t kaddr, size_t size);
 
+/*
+ * Set by the module runtime (mod_packet.c): while the invocation served
+ * is late (the kernel may have released its packet), the packet's bytes
+ * as its HOOK carried them, instead of what that memory holds now; NULL
+ * for any other range. Asked on the same paths, after dusk_shadow_user_of.
+ */
+extern void *(*dusk_shadow_frozen)(uint64_t kaddr, size_t size);
+
 #endif /* DUSK_SHADOW_H */

@@ -27,11 +27,10 @@ from gdbdrive import Gdb  # noqa: E402
 
 MARKDROP = mod("markdrop")
 SOURCE = (MARKDROP.srcdir / "markdrop.c").read_text().splitlines()
+# markdrop_out's last kfree, before "return NF_ACCEPT;".
 KFREE_LINE = next(i + 1 for i, line in enumerate(SOURCE)
-                  if line.strip() == "kfree(note);")
-KMALLOC_LINE = next(i + 1 for i, line in enumerate(SOURCE)
-                    if "note = kmalloc(" in line)
-
+                  if line.strip() == "kfree(note);" and
+                  SOURCE[i + 1].strip() == "return NF_ACCEPT;")
 # Loopback traffic only: the target's agent (which runs nettest) talks
 # over eth0 through the same hook.
 BREAK = "dusk break-hook markdrop_out if state->out->ifindex == 1"
@@ -223,7 +222,7 @@ def test_hook_print_set_commit(harness, program, tmp_path):
 
 LATE = f"""
 {BREAK}
-run port=9100
+run port=9100 set_mark=5
 {PID}
 dusk status
 dusk set skb->mark = 9
@@ -238,7 +237,8 @@ def test_packet_released_by_policy(harness, program, tmp_path):
     the program sits at a breakpoint: dusk status says so, dusk commit
     refuses to write into what may no longer be the packet, and the
     change never reaches it, though the hook goes on and makes kernel
-    calls (each would commit the cache's changes)."""
+    calls (each would commit the cache's changes); its call with the
+    skb is not made."""
     traffic = UDP.format(sport=4003, port=9102, payload="late")
     out, seen = debug(harness, program, tmp_path, LATE, traffic, 1500)
     assert seen == ["udp sent 1 received 1 marks 0x0"], out
@@ -256,7 +256,14 @@ def test_packet_released_by_policy(harness, program, tmp_path):
     assert re.search(r"packet \d+ has waited \d+ ms \(hold_ms 1500\): the "
                      r"kernel may have released it by policy; its objects are "
                      r"left alone from now on", out), out
+    # set_mark=5: the hook marks the skb and routes it again
+    # (ip_route_me_harder(net, sk, skb, ...)): not made, the skb is gone.
+    assert re.search(r"kernel call ip_route_me_harder not made: argument 3 "
+                     r"points into packet \d+'s struct sk_buff", out), out
     assert "was released by policy before its verdict" in out
+    # The hook went on reading the skb and its hook state as the HOOK
+    # carried them (not the freed memory): no garbage pointer, no crash.
+    assert "exited normally" in out and "SIGSEGV" not in out, out
 
 
 def test_mi(harness, program, tmp_path):

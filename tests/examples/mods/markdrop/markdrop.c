@@ -4,7 +4,8 @@
  *
  * Two hooks: at LOCAL_OUT (first) markdrop_out looks at each UDP datagram
  * sent to ports [port, port + 16): it notes it in a kmalloc'ed record,
- * sets the mark to set_mark when asked to, and frees the record; at
+ * sets the mark to set_mark when asked to (and routes the datagram again,
+ * as a mark may change its route), and frees the record; at
  * LOCAL_IN (last) markdrop_in drops the datagrams whose mark is drop_mark.
  * The mark is the kernel's: what the first hook (or a debugger stopped in
  * it) writes, the second hook reads back from the kernel's skb, and the
@@ -70,8 +71,16 @@ static unsigned int markdrop_out(void *priv, struct sk_buff *skb,
 	note->daddr = ip_hdr(skb)->daddr;
 	note->dport = dport;
 	note->len = skb->len;
-	if (set_mark)
+	if (set_mark && skb->mark != set_mark) {
 		skb->mark = set_mark;
+		/* The mark may select another route: route again, as
+		 * iptables' mangle table does at LOCAL_OUT. */
+		if (ip_route_me_harder(state->net, state->sk, skb,
+				       RTN_UNSPEC)) {
+			kfree(note);
+			return NF_DROP;
+		}
+	}
 	note->mark = skb->mark;
 	markdrop_seen++;
 	pr_info("out %pI4:%u len %u mark %u\n", &note->daddr, note->dport,
