@@ -33,33 +33,39 @@ static const struct dusk_mtype *pkt_rec(const char *name)
 	return dusk_types_type(dusk_mod_types(), name);
 }
 
-/*
- * A field of a record as the HOOK carried it (its prefetched segments: the
- * packet as the kernel queued it), else as the cache has it (no fetch). A
- * late invocation's cache may hold what the memory became since.
- */
+/* [k, k + size) as the HOOK carried it (its prefetched segments: the
+ * packet as the kernel queued it), or NULL. */
+static const uint8_t *pkt_seg_bytes(const struct dusk_inv_info *inv,
+				    uint64_t k, uint64_t size)
+{
+	struct dusk_seg_iter it;
+	const void *data;
+	uint64_t addr;
+	uint32_t len;
+
+	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
+	while (dusk_seg_next(&it, &addr, &data, &len))
+		if (k - addr < len && len - (k - addr) >= size)
+			return (const uint8_t *)data + (k - addr);
+	return NULL;
+}
+
+/* A field of a record as the HOOK carried it, else as the cache has it
+ * (no fetch): a late invocation's cache may hold what the memory became
+ * since. */
 static int pkt_field(struct dusk_session *s, const struct dusk_inv_info *inv,
 		     uint64_t obj, const struct dusk_mtype *t,
 		     const char *field, uint32_t size, uint64_t *ret)
 {
 	const struct dusk_mfield *f = dusk_mtype_field(t, field);
-	struct dusk_seg_iter it;
-	const void *data, *p;
-	uint64_t addr, k;
-	uint32_t len;
+	const void *p;
 
 	*ret = 0;
 	if (!f || f->size != size)
 		return -ENOENT;
-	k = obj + f->off;
-	dusk_seg_iter_init(&it, inv->segs, inv->segs_len, inv->nr_segs);
-	while (dusk_seg_next(&it, &addr, &data, &len)) {
-		if (k - addr < len && len - (k - addr) >= size) {
-			memcpy(ret, (const uint8_t *)data + (k - addr), size);
-			return 0;
-		}
-	}
-	p = dusk_shadow_peek(s->shadow, k, size);
+	p = pkt_seg_bytes(inv, obj + f->off, size);
+	if (!p)
+		p = dusk_shadow_peek(s->shadow, obj + f->off, size);
 	if (!p)
 		return -ENODATA;
 	memcpy(ret, p, size);
@@ -229,18 +235,10 @@ static void *pkt_frozen(uint64_t k, size_t size)
 {
 	struct dusk_session *s = dusk_mod_session();
 	struct dusk_inv_info inv;
-	struct dusk_seg_iter it;
-	const void *data;
-	uint64_t addr;
-	uint32_t len;
 
 	if (!s || dusk_invocation_info(&inv) || !dusk_packet_late(s, &inv))
 		return NULL;
-	dusk_seg_iter_init(&it, inv.segs, inv.segs_len, inv.nr_segs);
-	while (dusk_seg_next(&it, &addr, &data, &len))
-		if (k - addr < len && len - (k - addr) >= size)
-			return (uint8_t *)(uintptr_t)data + (k - addr);
-	return NULL;
+	return (void *)(uintptr_t)pkt_seg_bytes(&inv, k, size);
 }
 
 void dusk_packet_guards_install(void)
