@@ -203,16 +203,9 @@ static void dbg_range_add(struct dbg_ranges *r, uint64_t k, uintptr_t u,
 		last->size += size;
 		return;
 	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 64;
-		struct dbg_range *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v) {
-			r->oom = 1;
-			return;
-		}
-		r->v = v;
-		r->cap = cap;
+	if (DUSK_GROW(r->v, r->cap, r->n, 64)) {
+		r->oom = 1;
+		return;
 	}
 	last = &r->v[r->n++];
 	last->k = k;
@@ -237,16 +230,9 @@ static void dbg_collect_page(const struct dusk_shadow_entry *e, int current,
 
 	if (current != l->current || l->oom)
 		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		const struct dusk_shadow_entry **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			l->oom = 1;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (DUSK_GROW(l->v, l->cap, l->n, 256)) {
+		l->oom = 1;
+		return;
 	}
 	l->v[l->n++] = e;
 }

@@ -345,7 +345,7 @@ uint64_t dusk_dbg_kcall_count(void)
 DUSK_EXPORT void *dusk_dbg_kread(uint64_t kaddr, size_t len)
 {
 	struct dusk_session *s;
-	void **blocks, *buf;
+	void *buf;
 	int err;
 
 	dusk_dbg_error[0] = '\0';
@@ -363,16 +363,9 @@ DUSK_EXPORT void *dusk_dbg_kread(uint64_t kaddr, size_t len)
 			 (unsigned long long)kaddr);
 		return NULL;
 	}
-	if (dbg_kr.nr == dbg_kr.cap) {
-		size_t cap = dbg_kr.cap ? 2 * dbg_kr.cap : 16;
-
-		blocks = realloc(dbg_kr.blocks, cap * sizeof(*blocks));
-		if (!blocks) {
-			dusk_dbg_fail(-ENOMEM, "out of memory in the program");
-			return NULL;
-		}
-		dbg_kr.blocks = blocks;
-		dbg_kr.cap = cap;
+	if (DUSK_GROW(dbg_kr.blocks, dbg_kr.cap, dbg_kr.nr, 16)) {
+		dusk_dbg_fail(-ENOMEM, "out of memory in the program");
+		return NULL;
 	}
 	buf = malloc(len);
 	if (!buf) {

@@ -1116,38 +1116,37 @@ static const char *pton_text(const char *src, int *srclen)
 	return *srclen ? STRN(src, (size_t)*srclen) : "";
 }
 
+/* in4_pton/in6_pton: parse the text, write the address (n bytes) and the
+ * end pointer through the cache. */
+static int pton(const char *src, int srclen, uint8_t *dst, int delim,
+		const char **end, size_t n,
+		int (*parse)(const char *, int, uint8_t *, int, size_t *))
+{
+	const char *m = pton_text(src, &srclen);
+	uint8_t a[16];
+	size_t used;
+	int ret = parse(m, srclen, a, delim, &used);
+	const char *e = src + used;
+
+	if (ret)
+		put(dst, a, n);
+	if (end)
+		put(end, &e, sizeof(e));
+	return ret;
+}
+
 DUSK_EXPORT int __dusk_impl_in4_pton(const char *src, int srclen,
 				     uint8_t *dst, int delim,
 				     const char **end)
 {
-	const char *m = pton_text(src, &srclen);
-	uint8_t a[4];
-	size_t used;
-	int ret = in4_parse(m, srclen, a, delim, &used);
-	const char *e = src + used;
-
-	if (ret)
-		put(dst, a, sizeof(a));
-	if (end)
-		put(end, &e, sizeof(e));
-	return ret;
+	return pton(src, srclen, dst, delim, end, 4, in4_parse);
 }
 
 DUSK_EXPORT int __dusk_impl_in6_pton(const char *src, int srclen,
 				     uint8_t *dst, int delim,
 				     const char **end)
 {
-	const char *m = pton_text(src, &srclen);
-	uint8_t a[16];
-	size_t used;
-	int ret = in6_parse(m, srclen, a, delim, &used);
-	const char *e = src + used;
-
-	if (ret)
-		put(dst, a, sizeof(a));
-	if (end)
-		put(end, &e, sizeof(e));
-	return ret;
+	return pton(src, srclen, dst, delim, end, 16, in6_parse);
 }
 
 /* ---- sort and search --------------------------------------------------------------------------------- */

@@ -247,32 +247,19 @@ static void dusk_kcopy_insert(struct dusk_kcopy **v, size_t n,
 
 static int dusk_kcopy_register(struct dusk_kcopy *c)
 {
-	if (c->temp) {
-		if (kc.nr_temps == kc.cap_temps) {
-			size_t cap = kc.cap_temps ? 2 * kc.cap_temps : 8;
-			struct dusk_kcopy **v = realloc(kc.temps, cap * sizeof(*v));
+	size_t cap_user;
 
-			if (!v)
-				return -ENOMEM;
-			kc.temps = v;
-			kc.cap_temps = cap;
-		}
+	if (c->temp) {
+		if (DUSK_GROW(kc.temps, kc.cap_temps, kc.nr_temps, 8))
+			return -ENOMEM;
 		kc.temps[kc.nr_temps++] = c;
 		return 0;
 	}
-	if (kc.nr == kc.cap) {
-		size_t cap = kc.cap ? 2 * kc.cap : 16;
-		struct dusk_kcopy **u = realloc(kc.by_user, cap * sizeof(*u));
-
-		if (!u)
-			return -ENOMEM;
-		kc.by_user = u;
-		u = realloc(kc.by_kaddr, cap * sizeof(*u));
-		if (!u)
-			return -ENOMEM;
-		kc.by_kaddr = u;
-		kc.cap = cap;
-	}
+	/* Two arrays of one capacity: the second grows to the first's. */
+	cap_user = kc.cap;
+	if (DUSK_GROW(kc.by_user, cap_user, kc.nr, 16) ||
+	    DUSK_GROW(kc.by_kaddr, kc.cap, kc.nr, 16))
+		return -ENOMEM;
 	dusk_kcopy_insert(kc.by_user, kc.nr, c, 0);
 	dusk_kcopy_insert(kc.by_kaddr, kc.nr, c, 1);
 	kc.nr++;
@@ -637,15 +624,8 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 			return;
 		}
 	}
-	if (kc.nr_deferred == kc.cap_deferred) {
-		size_t cap = kc.cap_deferred ? 2 * kc.cap_deferred : 8;
-		struct dusk_deferred *v = realloc(kc.deferred, cap * sizeof(*v));
-
-		if (!v)
-			dusk_mod_fatal(1, "out of memory");
-		kc.deferred = v;
-		kc.cap_deferred = cap;
-	}
+	if (DUSK_GROW(kc.deferred, kc.cap_deferred, kc.nr_deferred, 8))
+		dusk_mod_fatal(1, "out of memory");
 	kc.deferred[kc.nr_deferred].kaddr = kaddr;
 	kc.deferred[kc.nr_deferred].fn = fn;
 	kc.deferred[kc.nr_deferred].claimed = 0;

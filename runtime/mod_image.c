@@ -97,15 +97,8 @@ static int dusk_msym_cmp(const void *a, const void *b)
 static int dusk_msym_push(struct dusk_msym **v, size_t *n, size_t *cap,
 			  const struct dusk_msym *s)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 256;
-		struct dusk_msym *nv = realloc(*v, c * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = c;
-	}
+	if (DUSK_GROW(*v, *cap, *n, 256))
+		return -ENOMEM;
 	(*v)[(*n)++] = *s;
 	return 0;
 }

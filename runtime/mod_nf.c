@@ -63,18 +63,6 @@ static struct dusk_nf_reg *dusk_nf_regs;
 static struct dusk_nf_layout dusk_nfl;
 static int dusk_nfl_known;
 
-static void dusk_nfl_field(const struct dusk_mtype *t, const char *name,
-			   uint32_t size, uint32_t *off)
-{
-	const struct dusk_mfield *f = dusk_mtype_field(t, name);
-
-	if (f && f->size == size)
-		*off = f->off;
-	else
-		dusk_warn("type record struct_nf_hook_ops has no %u-byte field %s: using 6.1's layout",
-			  size, name);
-}
-
 static const struct dusk_nf_layout *dusk_nf_layout(void)
 {
 	const struct dusk_mtype *t;
@@ -89,12 +77,12 @@ static const struct dusk_nf_layout *dusk_nf_layout(void)
 	t = dusk_types_type(dusk_mod_types(), "struct_nf_hook_ops");
 	if (t) {
 		dusk_nfl.size = (uint32_t)t->size;
-		dusk_nfl_field(t, "hook", 8, &dusk_nfl.hook);
-		dusk_nfl_field(t, "dev", 8, &dusk_nfl.dev);
-		dusk_nfl_field(t, "priv", 8, &dusk_nfl.priv);
-		dusk_nfl_field(t, "pf", 1, &dusk_nfl.pf);
-		dusk_nfl_field(t, "hooknum", 4, &dusk_nfl.hooknum);
-		dusk_nfl_field(t, "priority", 4, &dusk_nfl.priority);
+		dusk_mtype_layout(t, "hook", 8, &dusk_nfl.hook);
+		dusk_mtype_layout(t, "dev", 8, &dusk_nfl.dev);
+		dusk_mtype_layout(t, "priv", 8, &dusk_nfl.priv);
+		dusk_mtype_layout(t, "pf", 1, &dusk_nfl.pf);
+		dusk_mtype_layout(t, "hooknum", 4, &dusk_nfl.hooknum);
+		dusk_mtype_layout(t, "priority", 4, &dusk_nfl.priority);
 	}
 	dusk_nfl_known = 1;
 	return &dusk_nfl;

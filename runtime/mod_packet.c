@@ -57,15 +57,15 @@ static int pkt_field(struct dusk_session *s, const struct dusk_inv_info *inv,
 		     uint64_t obj, const struct dusk_mtype *t,
 		     const char *field, uint32_t size, uint64_t *ret)
 {
-	const struct dusk_mfield *f = dusk_mtype_field(t, field);
+	uint32_t off;
 	const void *p;
 
 	*ret = 0;
-	if (!f || f->size != size)
+	if (dusk_mtype_offset(t, field, size, &off))
 		return -ENOENT;
-	p = pkt_seg_bytes(inv, obj + f->off, size);
+	p = pkt_seg_bytes(inv, obj + off, size);
 	if (!p)
-		p = dusk_shadow_peek(s->shadow, obj + f->off, size);
+		p = dusk_shadow_peek(s->shadow, obj + off, size);
 	if (!p)
 		return -ENODATA;
 	memcpy(ret, p, size);

@@ -42,18 +42,6 @@ struct dusk_kp_layout {
 static struct dusk_kp_layout dusk_kpl;
 static int dusk_kpl_known;
 
-static void dusk_kpl_field(const struct dusk_mtype *t, const char *name,
-			   uint32_t size, uint32_t *off)
-{
-	const struct dusk_mfield *f = dusk_mtype_field(t, name);
-
-	if (f && f->size == size)
-		*off = f->off;
-	else if (t)
-		dusk_warn("type record %s has no %u-byte field %s: using 6.1's layout",
-			  t->name, size, name);
-}
-
 static const struct dusk_kp_layout *dusk_kp_layout(void)
 {
 	const struct dusk_types *ty;
@@ -72,22 +60,22 @@ static const struct dusk_kp_layout *dusk_kp_layout(void)
 	t = dusk_types_type(ty, "struct_kernel_param");
 	if (t) {
 		dusk_kpl.size = (uint32_t)t->size;
-		dusk_kpl_field(t, "name", 8, &dusk_kpl.name);
-		dusk_kpl_field(t, "ops", 8, &dusk_kpl.ops);
-		dusk_kpl_field(t, "arg", 8, &dusk_kpl.arg);
+		dusk_mtype_layout(t, "name", 8, &dusk_kpl.name);
+		dusk_mtype_layout(t, "ops", 8, &dusk_kpl.ops);
+		dusk_mtype_layout(t, "arg", 8, &dusk_kpl.arg);
 	}
 	t = dusk_types_type(ty, "struct_kparam_string");
 	if (t) {
-		dusk_kpl_field(t, "maxlen", 4, &dusk_kpl.str_maxlen);
-		dusk_kpl_field(t, "string", 8, &dusk_kpl.str_string);
+		dusk_mtype_layout(t, "maxlen", 4, &dusk_kpl.str_maxlen);
+		dusk_mtype_layout(t, "string", 8, &dusk_kpl.str_string);
 	}
 	t = dusk_types_type(ty, "struct_kparam_array");
 	if (t) {
-		dusk_kpl_field(t, "max", 4, &dusk_kpl.arr_max);
-		dusk_kpl_field(t, "elemsize", 4, &dusk_kpl.arr_elemsize);
-		dusk_kpl_field(t, "num", 8, &dusk_kpl.arr_num);
-		dusk_kpl_field(t, "ops", 8, &dusk_kpl.arr_ops);
-		dusk_kpl_field(t, "elem", 8, &dusk_kpl.arr_elem);
+		dusk_mtype_layout(t, "max", 4, &dusk_kpl.arr_max);
+		dusk_mtype_layout(t, "elemsize", 4, &dusk_kpl.arr_elemsize);
+		dusk_mtype_layout(t, "num", 8, &dusk_kpl.arr_num);
+		dusk_mtype_layout(t, "ops", 8, &dusk_kpl.arr_ops);
+		dusk_mtype_layout(t, "elem", 8, &dusk_kpl.arr_elem);
 	}
 	dusk_kpl_known = 1;
 	return &dusk_kpl;

@@ -471,6 +471,25 @@ const struct dusk_mfield *dusk_mtype_field(const struct dusk_mtype *type,
 	return NULL;
 }
 
+int dusk_mtype_offset(const struct dusk_mtype *type, const char *name,
+		      uint32_t size, uint32_t *off)
+{
+	const struct dusk_mfield *f = dusk_mtype_field(type, name);
+
+	if (!f || f->size != size)
+		return -ENOENT;
+	*off = f->off;
+	return 0;
+}
+
+void dusk_mtype_layout(const struct dusk_mtype *type, const char *name,
+		       uint32_t size, uint32_t *off)
+{
+	if (dusk_mtype_offset(type, name, size, off) && type)
+		dusk_warn("type record %s has no %u-byte field %s: using 6.1's layout",
+			  type->name, size, name);
+}
+
 const struct dusk_mfield *dusk_mtype_field_at(const struct dusk_mtype *type,
 					      uint64_t off)
 {

@@ -132,6 +132,14 @@ const struct dusk_types_stats *dusk_types_stats(const struct dusk_types *t);
 /* The field of type named name (NULL if type is NULL or has none). */
 const struct dusk_mfield *dusk_mtype_field(const struct dusk_mtype *type,
 					   const char *name);
+/* The offset of type's size-byte field name in *off: 0, or -ENOENT (no
+ * such field of that size, or no type) with *off unchanged. */
+int dusk_mtype_offset(const struct dusk_mtype *type, const char *name,
+		      uint32_t size, uint32_t *off);
+/* The same for a runtime's own layout of a kernel struct, whose 6.1 value
+ * *off holds already: a missing field keeps it, with a warning. */
+void dusk_mtype_layout(const struct dusk_mtype *type, const char *name,
+		       uint32_t size, uint32_t *off);
 /* The innermost field at byte off, for naming it in errors. */
 const struct dusk_mfield *dusk_mtype_field_at(const struct dusk_mtype *type,
 					      uint64_t off);

@@ -57,7 +57,6 @@ int dusk_segs_add(struct dusk_segs *segs, uint64_t kaddr, const void *data,
 		  uint32_t len)
 {
 	struct dusk_segref *last = segs->n ? &segs->v[segs->n - 1] : NULL;
-	struct dusk_segref *v;
 
 	/* Runs that meet in the kernel and in the mirror are one run. */
 	if (last && last->kaddr + last->len == kaddr &&
@@ -66,15 +65,8 @@ int dusk_segs_add(struct dusk_segs *segs, uint64_t kaddr, const void *data,
 		last->len += len;
 		return 0;
 	}
-	if (segs->n == segs->cap) {
-		size_t cap = segs->cap ? 2 * segs->cap : 32;
-
-		v = realloc(segs->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		segs->v = v;
-		segs->cap = cap;
-	}
+	if (DUSK_GROW(segs->v, segs->cap, segs->n, 32))
+		return -ENOMEM;
 	segs->v[segs->n].kaddr = kaddr;
 	segs->v[segs->n].data = data;
 	segs->v[segs->n].len = len;
