@@ -51,7 +51,7 @@ void dusk_paths_init(struct dusk_paths *p)
 		p->plugin = xasprintf("%s/cc-wrapper/dusk.so", b);
 		p->libdusk = xasprintf("%s/runtime/libdusk.a", b);
 		p->libdusk_main = xasprintf("%s/runtime/libdusk-main.a", b);
-		p->include[0] = xasprintf("%s/runtime", s && *s ? s : b);
+		p->include[0] = xasprintf("%s/runtime/include", s && *s ? s : b);
 		p->include[1] = xasprintf("%s/proto", s && *s ? s : b);
 	} else {
 		p->plugin = xasprintf("%s/dusk.so", DUSK_PKGLIBDIR);

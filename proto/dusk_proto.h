@@ -27,11 +27,13 @@
  * starting at 1; each receiver keeps a DUSK_REPLAY_WINDOW-bit window per
  * channel. A retransmission is a new datagram (new seq) with the same id.
  *
- * Request ids: the runtime numbers its requests 1, 2, 3... per session. The
- * kernel executes an id at most once: a retransmitted request whose id it
- * has executed gets the recorded reply again. An id older than the
- * kernel's record (more than DUSK_ID_WINDOW behind the newest) gets
- * -ESTALE and is not executed. A reply carries its request's id, type and
+ * Request ids: the runtime numbers its requests 1, 2, 3... per channel per
+ * session, so that a run's sequence of messages on one channel does not
+ * depend on another's timing. The kernel keeps one record per channel and
+ * executes an id at most once: a retransmitted request whose id it has
+ * executed gets the recorded reply again. An id older than the channel's
+ * record (more than DUSK_ID_WINDOW behind its newest) gets -ESTALE and is
+ * not executed. A reply carries its request's id, type and
  * DUSK_F_REPLY, and hdr.status: 0 or a negative errno.
  *
  * Channels: the runtime's main thread of control talks on DUSK_CHAN_MAIN;
@@ -82,7 +84,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	2
+#define DUSK_PROTO_VERSION	3
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32
@@ -100,22 +102,75 @@
 /* Prefetched segments start and end on these boundaries (within a page). */
 #define DUSK_LINE_SIZE		64
 
+/*
+ * Every message type, stated once; the runtime's codec and dusk.ko's
+ * dispatch both expand this list, so their rules cannot drift.
+ *
+ * X(name, from, chans, kind, size, segs_at, rep_kind, rep_size, keep)
+ *
+ * from:	who sends its requests (DUSK_FROM_*).
+ * chans:	the channels it may come on (DUSK_CHANS_*).
+ * kind, size:	its payload: exactly size bytes (EXACT), at least size
+ *		bytes (MIN), or size bytes then segments (SEGS), whose
+ *		count is the __le32 at offset segs_at.
+ * rep_kind, rep_size: its reply's payload, the same way.
+ * keep:	it has side effects: the executor keeps its reply by id, so
+ *		that a retransmission is answered without executing it again.
+ *
+ * Sizes are expressions of the structures below, expanded where those are
+ * defined.
+ */
+#define DUSK_MSG_TABLE(X)						\
+	X(HELLO, RUNTIME, MAIN, EXACT, sizeof(struct dusk_hello), 0,	\
+	  MIN, sizeof(struct dusk_hello_reply), 0)			\
+	X(BYE, RUNTIME, ANY, EXACT, 0, 0, EXACT, 0, 1)			\
+	X(PING, RUNTIME, ANY, EXACT, 0, 0,				\
+	  EXACT, sizeof(struct dusk_stats), 0)				\
+	X(READ, RUNTIME, MAIN, EXACT, sizeof(struct dusk_read), 0,	\
+	  MIN, 1, 0)							\
+	X(WRITE, RUNTIME, MAIN, SEGS, sizeof(struct dusk_write),	\
+	  DUSK_OFFSETOF(struct dusk_write, nr_segs), EXACT, 0, 1)	\
+	X(CALL, RUNTIME, MAIN, SEGS, sizeof(struct dusk_call),		\
+	  DUSK_OFFSETOF(struct dusk_call, nr_segs),			\
+	  EXACT, sizeof(struct dusk_call_reply), 1)			\
+	X(SYM, RUNTIME, MAIN, MIN, 1, 0,				\
+	  EXACT, sizeof(struct dusk_sym_reply), 0)			\
+	X(ALLOC, RUNTIME, MAIN, EXACT, sizeof(struct dusk_alloc), 0,	\
+	  EXACT, sizeof(struct dusk_alloc_reply), 1)			\
+	X(FREE, RUNTIME, MAIN, EXACT, sizeof(struct dusk_free), 0,	\
+	  EXACT, 0, 1)							\
+	X(HOOK_REGISTER, RUNTIME, MAIN, EXACT,				\
+	  sizeof(struct dusk_hook_register), 0,				\
+	  EXACT, sizeof(struct dusk_hook_handle), 1)			\
+	X(HOOK_UNREGISTER, RUNTIME, MAIN, EXACT,			\
+	  sizeof(struct dusk_hook_handle), 0, EXACT, 0, 1)		\
+	/* HOOK has no reply: the VERDICT request answers it. */	\
+	X(HOOK, KERNEL, MAIN, SEGS, sizeof(struct dusk_hook_msg),	\
+	  DUSK_OFFSETOF(struct dusk_hook_msg, nr_segs), EXACT, 0, 0)	\
+	X(VERDICT, RUNTIME, MAIN, SEGS, sizeof(struct dusk_verdict),	\
+	  DUSK_OFFSETOF(struct dusk_verdict, nr_segs), EXACT, 0, 1)
+
+#define DUSK_OFFSETOF(type, member)	__builtin_offsetof(type, member)
+
 enum dusk_msg_type {
 	DUSK_MSG_INVALID = 0,
-	DUSK_MSG_HELLO,
-	DUSK_MSG_BYE,
-	DUSK_MSG_PING,
-	DUSK_MSG_READ,
-	DUSK_MSG_WRITE,
-	DUSK_MSG_CALL,
-	DUSK_MSG_SYM,
-	DUSK_MSG_ALLOC,
-	DUSK_MSG_FREE,
-	DUSK_MSG_HOOK_REGISTER,
-	DUSK_MSG_HOOK_UNREGISTER,
-	DUSK_MSG_HOOK,
-	DUSK_MSG_VERDICT,
+#define DUSK_X_ENUM(name, ...)	DUSK_MSG_##name,
+	DUSK_MSG_TABLE(DUSK_X_ENUM)
+#undef DUSK_X_ENUM
 	__DUSK_MSG_MAX
+};
+
+/* The table's columns. */
+enum dusk_msg_from {
+	DUSK_FROM_NONE = 0,
+	DUSK_FROM_RUNTIME,
+	DUSK_FROM_KERNEL,
+};
+
+enum dusk_msg_size {
+	DUSK_SIZE_EXACT = 0,
+	DUSK_SIZE_MIN,
+	DUSK_SIZE_SEGS,
 };
 
 enum dusk_msg_flag {
@@ -128,6 +183,10 @@ enum dusk_channel {
 	DUSK_CHAN_WATCHDOG = 1,
 	__DUSK_CHAN_MAX
 };
+
+/* Sets of channels, for the table's chans column. */
+#define DUSK_CHANS_MAIN		(1U << DUSK_CHAN_MAIN)
+#define DUSK_CHANS_ANY		((1U << __DUSK_CHAN_MAX) - 1)
 
 struct dusk_hdr {
 	__u8 mac[DUSK_MAC_LEN];

@@ -15,7 +15,7 @@ netnsmon    for_each_net under net_rwsem, for_each_netdev_rcu, references
 paramtest   module parameters of every common type, arrays, strings, and
             init failures on bad values
 markdrop    skb->mark written in one hook and read back by another (and
-            the receiving socket); dusk-gdb's test module (tests/gdb)
+            the receiving socket); dusk-gdb's test module (tests/gdb-ext)
 """
 
 import pytest

@@ -35,7 +35,7 @@ void fk_init(struct fake_kernel *fk)
 	dusk_hmac_key_init(&fk->master_key, fk->master, DUSK_KEY_LEN);
 	fk->max_dgram = DUSK_MAX_DGRAM;
 	for (i = 0; i < __DUSK_CHAN_MAX; i++)
-		dusk_replay_init(&fk->replay[i]);
+		dusk_seq_window_init(&fk->seq_window[i]);
 	for (i = 0; i < 3; i++) {
 		fk->areas[i].base = bases[i];
 		fk->areas[i].len = lens[i];
@@ -185,7 +185,7 @@ static void fk_hello(struct fake_kernel *fk, const struct dusk_msg *m)
 		fk_derive(fk);
 		memset(fk->tx_seq, 0, sizeof(fk->tx_seq));
 		for (i = 0; i < __DUSK_CHAN_MAX; i++)
-			dusk_replay_init(&fk->replay[i]);
+			dusk_seq_window_init(&fk->seq_window[i]);
 		if (le32toh(h->max_dgram) < fk->max_dgram)
 			fk->max_dgram = le32toh(h->max_dgram);
 	}
@@ -455,7 +455,7 @@ void fk_input(struct fake_kernel *fk, const void *buf, size_t len)
 	}
 	if (!fk->have_session || sid != fk->session ||
 	    dusk_msg_parse(buf, len, &fk->key, DUSK_ROLE_KERNEL, &m) ||
-	    dusk_replay_accept(&fk->replay[m.channel], m.seq)) {
+	    dusk_seq_window_accept(&fk->seq_window[m.channel], m.seq)) {
 		fk->rejected++;
 		return;
 	}

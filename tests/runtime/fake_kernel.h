@@ -15,7 +15,7 @@
 #include "dusk_proto.h"
 #include "codec.h"
 #include "hmac_sha256.h"
-#include "replay.h"
+#include "window.h"
 
 struct dusk_transport;
 struct dusk_session;
@@ -78,7 +78,7 @@ struct fake_kernel {
 	uint64_t hello_id;
 	uint32_t max_dgram;		/* what HELLO agrees on, at most */
 	uint64_t tx_seq[__DUSK_CHAN_MAX];
-	struct dusk_replay replay[__DUSK_CHAN_MAX];
+	struct dusk_seq_window seq_window[__DUSK_CHAN_MAX];
 	int ended;			/* BYE received */
 
 	struct fk_area areas[3];

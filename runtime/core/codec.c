@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Message checks are table driven: one row per type says who sends its
+ * requests, the size of its fixed part (exact, or a minimum that segments
+ * or bytes follow) and of its reply. Nothing reads a field of a message
+ * before dusk_msg_parse() accepted it.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "codec.h"
+#include "util.h"
+
+_Static_assert(sizeof(struct dusk_hdr) == 80, "wire header layout");
+_Static_assert(sizeof(struct dusk_seg) == 16, "wire segment layout");
+_Static_assert(sizeof(struct dusk_hello) == 48, "wire layout");
+_Static_assert(sizeof(struct dusk_region) == 24, "wire layout");
+_Static_assert(sizeof(struct dusk_hello_reply) == 120, "wire layout");
+_Static_assert(sizeof(struct dusk_stats) == 96, "wire layout");
+_Static_assert(sizeof(struct dusk_read) == 16, "wire layout");
+_Static_assert(sizeof(struct dusk_write) == 8, "wire layout");
+_Static_assert(sizeof(struct dusk_call) == 72, "wire layout");
+_Static_assert(sizeof(struct dusk_call_reply) == 8, "wire layout");
+_Static_assert(sizeof(struct dusk_sym_reply) == 16, "wire layout");
+_Static_assert(sizeof(struct dusk_alloc) == 16, "wire layout");
+_Static_assert(sizeof(struct dusk_alloc_reply) == 8, "wire layout");
+_Static_assert(sizeof(struct dusk_free) == 8, "wire layout");
+_Static_assert(sizeof(struct dusk_hook_register) == 32, "wire layout");
+_Static_assert(sizeof(struct dusk_hook_handle) == 8, "wire layout");
+_Static_assert(sizeof(struct dusk_hook_msg) == 40, "wire layout");
+_Static_assert(sizeof(struct dusk_verdict) == 16, "wire layout");
+
+struct dusk_msg_rule {
+	const char *name;
+	uint8_t sender;		/* enum dusk_msg_from of its requests */
+	uint8_t chans;		/* DUSK_CHANS_* it may come on */
+	uint8_t req_kind;	/* enum dusk_msg_size */
+	uint32_t req_size;
+	uint32_t segs_at;	/* DUSK_SIZE_SEGS: offset of __le32 nr_segs */
+	uint8_t rep_kind;
+	uint32_t rep_size;
+};
+
+/* The protocol's one table (dusk_proto.h), as the codec reads it. */
+static const struct dusk_msg_rule dusk_msg_rules[__DUSK_MSG_MAX] = {
+#define DUSK_X_RULE(nm, from, ch, kind, size, segs, rkind, rsize, keep)	\
+	[DUSK_MSG_##nm] = { #nm, DUSK_FROM_##from, DUSK_CHANS_##ch,	\
+			    DUSK_SIZE_##kind, size, segs,		\
+			    DUSK_SIZE_##rkind, rsize },
+	DUSK_MSG_TABLE(DUSK_X_RULE)
+#undef DUSK_X_RULE
+};
+
+const char *dusk_msg_type_name(unsigned int type)
+{
+	if (type >= __DUSK_MSG_MAX || !dusk_msg_rules[type].name)
+		return "INVALID";
+	return dusk_msg_rules[type].name;
+}
+
+void *dusk_msg_init(void *buf, uint8_t type, uint8_t flags, uint8_t channel,
+		    uint32_t session, uint64_t id, uint64_t invocation,
+		    int32_t status)
+{
+	struct dusk_hdr *h = buf;
+
+	memset(h, 0, sizeof(*h));
+	h->magic = htole32(DUSK_MAGIC);
+	h->version = DUSK_PROTO_VERSION;
+	h->type = type;
+	h->channel = channel;
+	h->flags = flags;
+	h->session = htole32(session);
+	h->id = htole64(id);
+	h->invocation = htole64(invocation);
+	h->status = htole32((uint32_t)status);
+	return h + 1;
+}
+
+size_t dusk_msg_seal(void *buf, uint32_t payload_len, uint64_t seq,
+		     const struct dusk_hmac_key *key)
+{
+	struct dusk_hdr *h = buf;
+	size_t len = DUSK_HDR_LEN + payload_len;
+
+	h->len = htole32(payload_len);
+	h->seq = htole64(seq);
+	dusk_hmac_sha256(key, (uint8_t *)buf + DUSK_MAC_LEN, len - DUSK_MAC_LEN,
+			 h->mac);
+	return len;
+}
+
+int dusk_msg_peek(const void *buf, size_t len, uint32_t *ret_session)
+{
+	const struct dusk_hdr *h = buf;
+
+	if (len < DUSK_HDR_LEN)
+		return -EMSGSIZE;
+	if (le32toh(h->magic) != DUSK_MAGIC)
+		return -EPROTO;
+	*ret_session = le32toh(h->session);
+	return 0;
+}
+
+uint32_t dusk_seg_put(void *buf, uint64_t addr, const void *data, uint32_t len)
+{
+	struct dusk_seg seg = {
+		.addr = htole64(addr),
+		.len = htole32(len),
+	};
+	uint8_t *p = buf;
+
+	memcpy(p, &seg, sizeof(seg));
+	memcpy(p + sizeof(seg), data, len);
+	memset(p + sizeof(seg) + len, 0, DUSK_SEG_PAD(len) - len);
+	return dusk_seg_size(len);
+}
+
+int dusk_segs_validate(const void *p, size_t len, uint32_t nr)
+{
+	const uint8_t *q = p, *end = q + len;
+	struct dusk_seg seg;
+	uint32_t i;
+
+	for (i = 0; i < nr; i++) {
+		if ((size_t)(end - q) < sizeof(seg))
+			return -ERANGE;
+		memcpy(&seg, q, sizeof(seg));
+		if (seg.pad)
+			return -EILSEQ;
+		if ((uint64_t)(end - q) - sizeof(seg) <
+		    DUSK_SEG_PAD((uint64_t)le32toh(seg.len)))
+			return -ERANGE;
+		q += sizeof(seg) + DUSK_SEG_PAD((uint64_t)le32toh(seg.len));
+	}
+	return q == end ? 0 : -ERANGE;
+}
+
+void dusk_seg_iter_init(struct dusk_seg_iter *it, const void *p, size_t len,
+			uint32_t nr)
+{
+	it->p = p;
+	it->end = it->p + len;
+	it->left = nr;
+}
+
+int dusk_seg_next(struct dusk_seg_iter *it, uint64_t *ret_addr,
+		  const void **ret_data, uint32_t *ret_len)
+{
+	struct dusk_seg seg;
+
+	if (!it->left)
+		return 0;
+	memcpy(&seg, it->p, sizeof(seg));
+	*ret_addr = le64toh(seg.addr);
+	*ret_len = le32toh(seg.len);
+	*ret_data = it->p + sizeof(seg);
+	it->p += dusk_seg_size(*ret_len);
+	it->left--;
+	return 1;
+}
+
+static uint32_t dusk_get32(const uint8_t *p, uint32_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return le32toh(v);
+}
+
+/* Pad and flags fields inside fixed parts: pad must be zero, flags known. */
+static int dusk_msg_check_fields(const struct dusk_msg *m, int reply)
+{
+	const uint8_t *p = m->payload;
+	uint32_t i, n;
+
+	if (reply) {
+		if (m->type != DUSK_MSG_HELLO)
+			return 0;
+		n = dusk_get32(p, offsetof(struct dusk_hello_reply, nr_regions));
+		for (i = 0; i < n; i++)
+			if (dusk_get32(p, sizeof(struct dusk_hello_reply) +
+				       i * sizeof(struct dusk_region) +
+				       offsetof(struct dusk_region, pad)))
+				return -EILSEQ;
+		return 0;
+	}
+	switch (m->type) {
+	case DUSK_MSG_HELLO:
+		return dusk_get32(p, offsetof(struct dusk_hello, pad)) ? -EILSEQ : 0;
+	case DUSK_MSG_READ:
+		return dusk_get32(p, offsetof(struct dusk_read, pad)) ? -EILSEQ : 0;
+	case DUSK_MSG_WRITE:
+		return dusk_get32(p, offsetof(struct dusk_write, pad)) ? -EILSEQ : 0;
+	case DUSK_MSG_CALL:
+		if (dusk_get32(p, offsetof(struct dusk_call, flags)) &
+		    ~(uint32_t)DUSK_CALL_F_ALL)
+			return -EINVAL;
+		return dusk_get32(p, offsetof(struct dusk_call, pad)) ? -EILSEQ : 0;
+	case DUSK_MSG_ALLOC:
+		if (dusk_get32(p, offsetof(struct dusk_alloc, flags)) &
+		    ~(uint32_t)DUSK_ALLOC_F_ALL)
+			return -EINVAL;
+		return dusk_get32(p, offsetof(struct dusk_alloc, pad)) ? -EILSEQ : 0;
+	case DUSK_MSG_HOOK_REGISTER:
+		return dusk_get32(p, offsetof(struct dusk_hook_register, pad)) ?
+		       -EILSEQ : 0;
+	case DUSK_MSG_HOOK_UNREGISTER:
+		return dusk_get32(p, offsetof(struct dusk_hook_handle, pad)) ?
+		       -EILSEQ : 0;
+	default:
+		return 0;
+	}
+}
+
+static int dusk_msg_check_len(const struct dusk_msg *m, int reply)
+{
+	const struct dusk_msg_rule *r = &dusk_msg_rules[m->type];
+	uint32_t size = reply ? r->rep_size : r->req_size;
+	uint8_t kind = reply ? r->rep_kind : r->req_kind;
+	uint64_t n;
+
+	/* An error reply carries nothing. */
+	if (reply && m->status)
+		return m->len ? -ERANGE : 0;
+	switch (kind) {
+	case DUSK_SIZE_EXACT:
+		return m->len == size ? 0 : -ERANGE;
+	case DUSK_SIZE_MIN:
+		if (m->len < size)
+			return -ERANGE;
+		if (reply && m->type == DUSK_MSG_HELLO) {
+			n = dusk_get32(m->payload,
+				       offsetof(struct dusk_hello_reply,
+						nr_regions));
+			if (m->len != size + n * sizeof(struct dusk_region))
+				return -ERANGE;
+		}
+		return 0;
+	default:	/* DUSK_SIZE_SEGS */
+		if (m->len < size)
+			return -ERANGE;
+		return dusk_segs_validate(m->payload + size, m->len - size,
+					  dusk_get32(m->payload, r->segs_at));
+	}
+}
+
+int dusk_msg_parse(const void *buf, size_t len, const struct dusk_hmac_key *key,
+		   enum dusk_role role, struct dusk_msg *ret)
+{
+	const struct dusk_hdr *h = buf;
+	uint8_t mac[DUSK_MAC_LEN];
+	uint32_t session;
+	int reply, sender, err;
+
+	err = dusk_msg_peek(buf, len, &session);
+	if (err)
+		return err;
+	if (le32toh(h->len) != len - DUSK_HDR_LEN)
+		return -EMSGSIZE;
+	dusk_hmac_sha256(key, (const uint8_t *)buf + DUSK_MAC_LEN,
+			 len - DUSK_MAC_LEN, mac);
+	if (dusk_memneq(mac, h->mac, DUSK_MAC_LEN))
+		return -EBADMSG;
+
+	ret->version = h->version;
+	ret->type = h->type;
+	ret->channel = h->channel;
+	ret->flags = h->flags;
+	ret->session = session;
+	ret->seq = le64toh(h->seq);
+	ret->id = le64toh(h->id);
+	ret->invocation = le64toh(h->invocation);
+	ret->status = (int32_t)le32toh(h->status);
+	ret->len = le32toh(h->len);
+	ret->payload = (const uint8_t *)(h + 1);
+
+	if (h->version != DUSK_PROTO_VERSION)
+		return -EPROTONOSUPPORT;
+	reply = !!(h->flags & DUSK_F_REPLY);
+	if (h->type == DUSK_MSG_INVALID || h->type >= __DUSK_MSG_MAX)
+		return -EOPNOTSUPP;
+	/* The runtime receives HOOK requests and replies to its own
+	 * requests; the kernel receives the runtime's requests only. */
+	sender = dusk_msg_rules[h->type].sender;
+	if (role == DUSK_ROLE_RUNTIME ?
+	    sender != (reply ? DUSK_FROM_RUNTIME : DUSK_FROM_KERNEL) :
+	    reply || sender != DUSK_FROM_RUNTIME)
+		return -EOPNOTSUPP;
+	if (h->channel >= __DUSK_CHAN_MAX ||
+	    !(dusk_msg_rules[h->type].chans & (1U << h->channel)))
+		return -ECHRNG;
+	if (h->flags & ~(uint8_t)DUSK_F_ALL)
+		return -EINVAL;
+	if (h->reserved)
+		return -EILSEQ;
+	/* Requests carry no status; replies 0 or a negative errno. */
+	if (reply ? (ret->status > 0 || ret->status < -4095) : ret->status)
+		return -EILSEQ;
+	if ((session == 0) != (h->type == DUSK_MSG_HELLO))
+		return -ESRCH;
+	err = dusk_msg_check_len(ret, reply);
+	if (err)
+		return err;
+	if (reply && ret->status)
+		return 0;
+	return dusk_msg_check_fields(ret, reply);
+}

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * Sessions: HELLO, the session key, requests and what arrives.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "hook.h"
+#include "log.h"
+#include "session.h"
+#include "shadow.h"
+#include "transport.h"
+#include "watchdog.h"
+
+struct dusk_session *dusk_session_cur;
+
+/* ---- requests ---- */
+
+int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
+		    void *reply, uint32_t reply_cap, struct dusk_req **ret)
+{
+	struct dusk_req *r;
+
+	if (payload_cap > dusk_session_payload_max(s))
+		return -EMSGSIZE;
+	r = calloc(1, sizeof(*r) + DUSK_HDR_LEN + payload_cap);
+	if (!r)
+		return -ENOMEM;
+	dusk_list_init(&r->node);
+	r->type = type;
+	r->channel = DUSK_CHAN_MAIN;
+	r->hello = type == DUSK_MSG_HELLO;
+	/* HELLO is session 0's only request; the session's own start at 1. */
+	r->id = r->hello ? 1 : atomic_fetch_add(&s->shared->next_id, 1);
+	r->dgram = (uint8_t *)(r + 1);
+	r->payload_cap = payload_cap;
+	r->reply = reply;
+	r->reply_cap = reply_cap;
+	dusk_msg_init(r->dgram, type, 0, r->channel, r->hello ? 0 : s->id,
+		      r->id, dusk_invocation_current(), 0);
+	*ret = r;
+	return 0;
+}
+
+static int dusk_req_send(struct dusk_session *s, struct dusk_req *r)
+{
+	const struct dusk_hmac_key *key = r->hello ? &s->master_key : &s->key;
+	uint64_t seq = r->hello ? ++s->hello_seq : ++s->tx_seq[r->channel];
+	size_t len = dusk_msg_seal(r->dgram, r->payload_len, seq, key);
+	int err;
+
+	err = dusk_transport_send(s->t, r->dgram, len);
+	r->tx_count++;
+	if (r->channel == DUSK_CHAN_MAIN)
+		s->last_tx_ms = dusk_now_ms();
+	if (err)
+		dusk_dbg("send %s id %llu: %s", dusk_msg_type_name(r->type),
+			 (unsigned long long)r->id, strerror(-err));
+	return err;
+}
+
+int dusk_req_submit(struct dusk_session *s, struct dusk_req *r,
+		    uint32_t payload_len)
+{
+	uint64_t now = dusk_now_ms();
+	int err;
+
+	if (payload_len > r->payload_cap)
+		return -EMSGSIZE;
+	r->payload_len = payload_len;
+	r->started_ms = now;
+	r->rto_ms = s->cfg.rto_ms ? s->cfg.rto_ms : 1;
+	r->next_tx_ms = now + r->rto_ms;
+	r->give_up_ms = now + s->cfg.timeout_ms;
+	r->done = 0;
+	r->status = 0;
+	dusk_list_add_tail(&r->node, &s->pending);
+	r->pending = 1;
+	s->stats.requests++;
+	err = dusk_req_send(s, r);
+	/* Lost or refused (ICMP): retransmission will try again; anything
+	 * else will not get better. */
+	if (err && err != -ECONNREFUSED && err != -ENOBUFS && err != -EAGAIN &&
+	    err != -EHOSTUNREACH && err != -ENETUNREACH) {
+		dusk_list_del(&r->node);
+		r->pending = 0;
+		return err;
+	}
+	return 0;
+}
+
+int dusk_req_resend(struct dusk_session *s, struct dusk_req *r)
+{
+	s->stats.retransmits++;
+	return dusk_req_send(s, r);
+}
+
+void dusk_req_destroy(struct dusk_session *s, struct dusk_req *r)
+{
+	if (!r)
+		return;
+	if (r->pending)
+		dusk_list_del(&r->node);
+	free(r);
+}
+
+static void dusk_req_complete(struct dusk_session *s, struct dusk_req *r,
+			      int status)
+{
+	dusk_list_del(&r->node);
+	r->pending = 0;
+	r->done = 1;
+	r->status = status;
+	/* May free r. */
+	if (r->done_fn)
+		r->done_fn(s, r);
+}
+
+int dusk_session_timers(struct dusk_session *s)
+{
+	struct dusk_list expired, *pos, *tmp;
+	uint64_t now = dusk_now_ms(), next = UINT64_MAX;
+	struct dusk_req *r;
+	int completed = 0;
+
+	dusk_list_init(&expired);
+	dusk_list_for_each_safe(pos, tmp, &s->pending) {
+		r = dusk_container_of(pos, struct dusk_req, node);
+		if (now >= r->give_up_ms) {
+			dusk_list_del(&r->node);
+			dusk_list_add_tail(&r->node, &expired);
+			continue;
+		}
+		if (now >= r->next_tx_ms) {
+			dusk_req_resend(s, r);
+			r->rto_ms = DUSK_MIN(2 * r->rto_ms, DUSK_RTO_MAX_MS);
+			r->next_tx_ms = now + r->rto_ms;
+		}
+		next = DUSK_MIN(next, DUSK_MIN(r->next_tx_ms, r->give_up_ms));
+	}
+	/* Completion callbacks run once the list walk is over: they may
+	 * free requests or start new ones. */
+	dusk_list_for_each_safe(pos, tmp, &expired) {
+		r = dusk_container_of(pos, struct dusk_req, node);
+		s->stats.timeouts++;
+		dusk_dbg("%s id %llu: no reply after %u transmissions",
+			 dusk_msg_type_name(r->type), (unsigned long long)r->id,
+			 r->tx_count);
+		dusk_list_add_tail(&r->node, &s->pending);	/* for complete */
+		dusk_req_complete(s, r, -ETIMEDOUT);
+		completed = 1;
+	}
+	/* Something completed: the caller must look before waiting. */
+	if (completed)
+		next = now;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)DUSK_MIN(next - now, (uint64_t)1 << 30);
+}
+
+static struct dusk_req *dusk_req_find(struct dusk_session *s, uint64_t id,
+				      int hello)
+{
+	struct dusk_list *pos, *tmp;
+	struct dusk_req *r;
+
+	dusk_list_for_each_safe(pos, tmp, &s->pending) {
+		r = dusk_container_of(pos, struct dusk_req, node);
+		if (r->id == id && r->hello == hello)
+			return r;
+	}
+	return NULL;
+}
+
+/* ---- what arrives ---- */
+
+static void dusk_session_input(struct dusk_session *s, const void *buf,
+			       size_t len, uint64_t rx_ns)
+{
+	const struct dusk_hmac_key *key;
+	struct dusk_msg m;
+	struct dusk_req *r;
+	uint32_t sid;
+	int err;
+
+	err = dusk_msg_peek(buf, len, &sid);
+	if (err) {
+		s->stats.rx_malformed++;
+		return;
+	}
+	if (sid == 0) {
+		key = &s->master_key;
+	} else if (sid == s->id) {
+		key = &s->key;
+	} else {
+		s->stats.rx_bad_mac++;	/* another session's, or forged */
+		return;
+	}
+	err = dusk_msg_parse(buf, len, key, DUSK_ROLE_RUNTIME, &m);
+	/* A HELLO reply refusing our version is in the kernel's version. */
+	if (err == -EPROTONOSUPPORT && sid == 0 && m.type == DUSK_MSG_HELLO &&
+	    (m.flags & DUSK_F_REPLY) && m.status < 0)
+		err = 0;
+	if (err) {
+		if (err == -EBADMSG || err == -ESRCH)
+			s->stats.rx_bad_mac++;
+		else
+			s->stats.rx_malformed++;
+		dusk_dbg("dropped a datagram: %s", strerror(-err));
+		return;
+	}
+	if (sid) {
+		/* Replies to the watchdog go to the watchdog's socket. */
+		if (m.channel != DUSK_CHAN_MAIN) {
+			s->stats.rx_malformed++;
+			return;
+		}
+		if (dusk_seq_window_accept(&s->seq_window[m.channel], m.seq)) {
+			s->stats.rx_replayed++;
+			return;
+		}
+	}
+	s->stats.rx_ok++;
+	if (!(m.flags & DUSK_F_REPLY)) {
+		dusk_hooks_input(s, &m, rx_ns);
+		return;
+	}
+	r = dusk_req_find(s, m.id, sid == 0);
+	/* A HELLO reply must echo our nonce: an old one replayed must not
+	 * pass for the answer. */
+	if (!r || r->type != m.type ||
+	    (r->hello && !m.status &&
+	     dusk_memneq(m.payload, s->client_nonce, DUSK_NONCE_LEN))) {
+		s->stats.rx_unmatched++;	/* a late duplicate reply */
+		return;
+	}
+	r->reply_len = m.len;
+	if (r->reply && !m.status)
+		memcpy(r->reply, m.payload, DUSK_MIN(m.len, r->reply_cap));
+	if (m.status && r->type == DUSK_MSG_HELLO && m.version != DUSK_PROTO_VERSION)
+		dusk_err("dusk.ko speaks protocol version %u, this runtime %u",
+			 m.version, DUSK_PROTO_VERSION);
+	dusk_req_complete(s, r, m.status);
+}
+
+int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd)
+{
+	uint64_t rx_ns = 0;
+	ssize_t n;
+	int next;
+
+	next = dusk_session_timers(s);
+	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+		timeout_ms = next;
+	n = dusk_transport_recv(s->t, s->rxbuf, DUSK_MAX_DGRAM, timeout_ms,
+				wake_fd, &rx_ns);
+	if (n >= 0) {
+		dusk_session_input(s, s->rxbuf, (size_t)n, rx_ns);
+		return 0;
+	}
+	switch (n) {
+	case -ETIMEDOUT:
+	case -EINTR:
+		return (int)n;
+	case -EMSGSIZE:
+		s->stats.rx_malformed++;
+		return 0;
+	case -ECONNREFUSED:	/* ICMP port unreachable: dusk.ko not there */
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+		dusk_dbg("target %s: %s", s->cfg.target, strerror((int)-n));
+		return 0;
+	default:
+		return (int)n;
+	}
+}
+
+int dusk_req_wait(struct dusk_session *s, struct dusk_req *r)
+{
+	int err;
+
+	while (!r->done) {
+		err = dusk_session_poll(s, -1, -1);
+		if (err && err != -ETIMEDOUT && err != -EINTR && !r->done) {
+			dusk_req_complete(s, r, err);
+			break;
+		}
+	}
+	return r->status;
+}
+
+int dusk_request(struct dusk_session *s, uint8_t type, const void *payload,
+		 uint32_t len, void *reply, uint32_t reply_cap,
+		 uint32_t *ret_len)
+{
+	struct dusk_req *r;
+	int err;
+
+	err = dusk_req_create(s, type, len, reply, reply_cap, &r);
+	if (err)
+		return err;
+	if (len)
+		memcpy(dusk_req_payload(r), payload, len);
+	err = dusk_req_submit(s, r, len);
+	if (!err)
+		err = dusk_req_wait(s, r);
+	if (!err && ret_len)
+		*ret_len = r->reply_len;
+	dusk_req_destroy(s, r);
+	return err;
+}
+
+/* ---- the handshake ---- */
+
+static int dusk_hello(struct dusk_session *s, struct dusk_shadow_region *regions,
+		      unsigned int *nr)
+{
+	uint32_t cap = dusk_session_payload_max(s), len, i, n;
+	struct dusk_hello *h;
+	struct dusk_hello_reply rep;
+	struct dusk_region reg;
+	struct dusk_req *r;
+	uint8_t *reply;
+	int err;
+
+	if (getrandom(s->client_nonce, DUSK_NONCE_LEN, 0) != DUSK_NONCE_LEN)
+		return -errno;
+	reply = malloc(cap);
+	if (!reply)
+		return -ENOMEM;
+	err = dusk_req_create(s, DUSK_MSG_HELLO, sizeof(*h), reply, cap, &r);
+	if (err)
+		goto out_reply;
+	h = dusk_req_payload(r);
+	memcpy(h->nonce, s->client_nonce, DUSK_NONCE_LEN);
+	h->max_dgram = htole32(DUSK_MAX_DGRAM);
+	h->heartbeat_ms = htole32(s->cfg.heartbeat_ms);
+	h->hold_ms = htole32(s->cfg.hold_ms);
+	h->hold_max = htole32(s->cfg.hold_max);
+	h->policy = htole32(s->cfg.policy);
+	h->prefetch = htole32(s->cfg.prefetch);
+	h->window = htole32(s->cfg.window);
+	err = dusk_req_submit(s, r, sizeof(*h));
+	if (!err)
+		err = dusk_req_wait(s, r);
+	len = r->reply_len;
+	dusk_req_destroy(s, r);
+	if (err) {
+		dusk_err("HELLO to %s: %s", s->cfg.target, strerror(-err));
+		goto out_reply;
+	}
+
+	memcpy(&rep, reply, sizeof(rep));
+	s->id = le32toh(rep.session);
+	memcpy(s->server_nonce, rep.nonce, DUSK_NONCE_LEN);
+	s->max_dgram = le32toh(rep.max_dgram);
+	s->page_size = le32toh(rep.page_size);
+	s->nr_cpus = le32toh(rep.nr_cpus);
+	s->hz = le32toh(rep.hz);
+	memcpy(s->release, rep.release, DUSK_RELEASE_LEN);
+	s->release[DUSK_RELEASE_LEN] = '\0';
+	n = le32toh(rep.nr_regions);
+	err = -EPROTO;
+	if (!s->id || s->max_dgram < DUSK_MIN_DGRAM ||
+	    s->max_dgram > DUSK_MAX_DGRAM) {
+		dusk_err("HELLO reply: bad session %u or max_dgram %u", s->id,
+			 s->max_dgram);
+		goto out_reply;
+	}
+	if (s->page_size != DUSK_PAGE_SIZE) {
+		dusk_err("target page size %u: only %lu is supported",
+			 s->page_size, DUSK_PAGE_SIZE);
+		err = -EOPNOTSUPP;
+		goto out_reply;
+	}
+	if (n > DUSK_SHADOW_MAX_REGIONS || len != sizeof(rep) + n * sizeof(reg))
+		goto out_reply;
+	for (i = 0; i < n; i++) {
+		memcpy(&reg, reply + sizeof(rep) + i * sizeof(reg), sizeof(reg));
+		regions[i].start = le64toh(reg.start);
+		regions[i].size = le64toh(reg.size);
+		regions[i].kind = le32toh(reg.kind);
+	}
+	*nr = n;
+	err = 0;
+out_reply:
+	free(reply);
+	return err;
+}
+
+/* HMAC(master, label | client nonce | server nonce | session as __le32),
+ * as dusk_proto.h says; the label without its NUL. */
+static void dusk_session_key_derive(struct dusk_session *s)
+{
+	static const char label[] = DUSK_SESSION_LABEL;
+	uint8_t key[DUSK_SHA256_DIGEST];
+	uint32_t id = htole32(s->id);
+	struct dusk_hmac h;
+
+	dusk_hmac_init(&h, &s->master_key);
+	dusk_hmac_update(&h, label, sizeof(label) - 1);
+	dusk_hmac_update(&h, s->client_nonce, DUSK_NONCE_LEN);
+	dusk_hmac_update(&h, s->server_nonce, DUSK_NONCE_LEN);
+	dusk_hmac_update(&h, &id, sizeof(id));
+	dusk_hmac_final(&h, key);
+	dusk_hmac_key_init(&s->key, key, sizeof(key));
+	dusk_memzero_explicit(key, sizeof(key));
+}
+
+static int dusk_session_open_common(const struct dusk_config *cfg,
+				    const uint8_t master[DUSK_KEY_LEN],
+				    struct dusk_transport *t,
+				    const struct sockaddr *addr,
+				    socklen_t addr_len,
+				    struct dusk_session **ret)
+{
+	struct dusk_shadow_region regions[DUSK_SHADOW_MAX_REGIONS];
+	struct dusk_stats stats;
+	struct dusk_session *s;
+	unsigned int nr = 0, i;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		err = -ENOMEM;
+		goto out_transport;
+	}
+	s->cfg = *cfg;
+	if (!s->cfg.rto_ms)
+		s->cfg.rto_ms = 1;
+	if (!s->cfg.timeout_ms)
+		s->cfg.timeout_ms = 1;
+	s->t = t;
+	if (addr) {
+		memcpy(&s->addr, addr, addr_len);
+		s->addr_len = addr_len;
+	}
+	dusk_list_init(&s->pending);
+	s->max_dgram = DUSK_MAX_DGRAM;	/* until HELLO agrees */
+	for (i = 0; i < __DUSK_CHAN_MAX; i++)
+		dusk_seq_window_init(&s->seq_window[i]);
+	dusk_hmac_key_init(&s->master_key, master, DUSK_KEY_LEN);
+
+	s->rxbuf = malloc(DUSK_MAX_DGRAM);
+	if (!s->rxbuf) {
+		err = -ENOMEM;
+		goto out_session;
+	}
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err = -errno;
+		goto out_rxbuf;
+	}
+	s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->shared == MAP_FAILED) {
+		err = -errno;
+		goto out_wake;
+	}
+	atomic_store(&s->shared->next_id, 1);
+
+	err = dusk_hello(s, regions, &nr);
+	if (err)
+		goto out_shared;
+	dusk_session_key_derive(s);
+	err = dusk_shadow_create(s, regions, nr, !dusk_session_cur, &s->shadow);
+	if (err)
+		goto out_shared;
+	err = dusk_hooks_create(s, &s->hooks);
+	if (err)
+		goto out_shadow;
+	/* The session becomes dusk.ko's active one with its first
+	 * authenticated request: this one, which also proves both sides
+	 * derived the same session key. */
+	err = dusk_request(s, DUSK_MSG_PING, NULL, 0, &stats, sizeof(stats),
+			   NULL);
+	if (err) {
+		dusk_err("first request of session %08x: %s", s->id,
+			 strerror(-err));
+		goto out_hooks;
+	}
+	if (s->cfg.watchdog) {
+		err = dusk_watchdog_start(s);
+		if (err)
+			goto out_bye;
+	}
+	if (!dusk_session_cur)
+		dusk_session_cur = s;
+	dusk_info("session %08x with %s (Linux %s)", s->id, s->cfg.target,
+		  s->release);
+	*ret = s;
+	return 0;
+
+out_bye:
+	dusk_request(s, DUSK_MSG_BYE, NULL, 0, NULL, 0, NULL);
+out_hooks:
+	dusk_hooks_destroy(s);
+out_shadow:
+	dusk_shadow_destroy(s->shadow);
+out_shared:
+	munmap(s->shared, sizeof(*s->shared));
+out_wake:
+	close(s->wake[0]);
+	close(s->wake[1]);
+out_rxbuf:
+	free(s->rxbuf);
+out_session:
+	dusk_hmac_key_wipe(&s->master_key);
+	dusk_hmac_key_wipe(&s->key);
+	free(s);
+out_transport:
+	dusk_transport_destroy(t);
+	return err;
+}
+
+int dusk_session_open_transport(const struct dusk_config *cfg,
+				const uint8_t master[DUSK_KEY_LEN],
+				struct dusk_transport *t,
+				struct dusk_session **ret)
+{
+	if (cfg->watchdog) {
+		dusk_transport_destroy(t);
+		return -EINVAL;	/* it needs an address to send to */
+	}
+	return dusk_session_open_common(cfg, master, t, NULL, 0, ret);
+}
+
+DUSK_EXPORT int dusk_session_open(const struct dusk_config *cfg,
+				  struct dusk_session **ret)
+{
+	struct sockaddr_storage addr;
+	uint8_t master[DUSK_KEY_LEN];
+	struct dusk_transport *t;
+	socklen_t addr_len;
+	int err;
+
+	if (!cfg || !ret)
+		return -EINVAL;
+	if (!cfg->target[0]) {
+		dusk_err("no target: start one with dusk-target up, or give --target");
+		return -ENOENT;
+	}
+	err = dusk_key_load(cfg->key_file, master);
+	if (err)
+		return err;
+	err = dusk_addr_parse(cfg->target, &addr, &addr_len);
+	if (err) {
+		dusk_err("bad target \"%s\": HOST:PORT expected", cfg->target);
+		goto out_key;
+	}
+	err = dusk_transport_udp_create((struct sockaddr *)&addr, addr_len, &t);
+	if (err) {
+		dusk_err("socket to %s: %s", cfg->target, strerror(-err));
+		goto out_key;
+	}
+	err = dusk_session_open_common(cfg, master, t, (struct sockaddr *)&addr,
+				       addr_len, ret);
+out_key:
+	dusk_memzero_explicit(master, sizeof(master));
+	return err;
+}
+
+DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
+{
+	struct dusk_list *pos, *tmp;
+	int err;
+
+	if (!s)
+		return;
+	err = dusk_commit(s);
+	if (err)
+		dusk_warn("commit at close: %s", strerror(-err));
+	/* The watchdog goes first: it must not ping a session that ended. */
+	dusk_watchdog_stop(s);
+	s->cfg.timeout_ms = DUSK_MIN(s->cfg.timeout_ms, 1000U);
+	err = dusk_request(s, DUSK_MSG_BYE, NULL, 0, NULL, 0, NULL);
+	if (err)
+		dusk_warn("BYE: %s (dusk.ko ends the session when its heartbeat stops)",
+			  strerror(-err));
+	dusk_hooks_destroy(s);
+	dusk_shadow_destroy(s->shadow);
+	dusk_list_for_each_safe(pos, tmp, &s->pending)
+		dusk_req_destroy(s, dusk_container_of(pos, struct dusk_req, node));
+	dusk_transport_destroy(s->t);
+	munmap(s->shared, sizeof(*s->shared));
+	close(s->wake[0]);
+	close(s->wake[1]);
+	free(s->rxbuf);
+	dusk_hmac_key_wipe(&s->master_key);
+	dusk_hmac_key_wipe(&s->key);
+	if (dusk_session_cur == s)
+		dusk_session_cur = NULL;
+	free(s);
+}
+
+DUSK_EXPORT struct dusk_session *dusk_session_current(void)
+{
+	return dusk_session_cur;
+}
+
+DUSK_EXPORT const char *dusk_kernel_release(const struct dusk_session *s)
+{
+	return s ? s->release : NULL;
+}

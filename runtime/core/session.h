@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * session.h - a session with dusk.ko: the HELLO handshake, the session
+ * key, and requests.
+ *
+ * Requests. Ids are 1, 2, 3... per session, drawn from a counter in a
+ * MAP_SHARED page so that the watchdog process draws from the same
+ * sequence (dusk.ko keeps one id window per session, across channels).
+ * A request is sent, and sent again after rto_ms with the same id and a
+ * fresh seq, the timeout doubling up to DUSK_RTO_MAX_MS, until its reply
+ * arrives (matched by id and type) or timeout_ms passed (-ETIMEDOUT).
+ * Synchronous requests wait in dusk_req_wait(); asynchronous ones (VERDICT,
+ * keepalive PING) are left pending with a completion callback and are
+ * retransmitted by whoever next waits for anything: dusk_req_wait() or
+ * the event loop. While waiting, HOOK messages are queued for the event
+ * loop (hook.h), never dispatched from inside a wait.
+ *
+ * A session is used by one thread at a time (the program's main thread
+ * of control); serialising several threads is for the blocking
+ * extensions to come, whose per-invocation state is already separate.
+ */
+#ifndef DUSK_SESSION_H
+#define DUSK_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dusk.h"
+#include "dusk_proto.h"
+#include "codec.h"
+#include "hmac_sha256.h"
+#include "window.h"
+#include "util.h"
+
+struct dusk_transport;
+struct dusk_shadow;
+struct dusk_hooks;
+
+#define DUSK_RTO_MAX_MS		1000
+
+/* Shared with the watchdog process (MAP_SHARED). */
+struct dusk_shared {
+	_Atomic uint64_t next_id;
+};
+
+struct dusk_req;
+typedef void (*dusk_req_done_fn)(struct dusk_session *s, struct dusk_req *r);
+
+struct dusk_req {
+	struct dusk_list node;		/* in s->pending while in flight */
+	uint64_t id;
+	uint8_t type;
+	uint8_t channel;
+	uint8_t hello;			/* keyed with the master key, session 0 */
+	uint8_t pending;
+	int done;
+	int status;			/* the reply's, or a local -errno */
+	uint64_t started_ms;
+	uint64_t next_tx_ms;
+	uint64_t give_up_ms;
+	unsigned int rto_ms;
+	unsigned int tx_count;
+	uint8_t *dgram;			/* header and payload, resealed per send */
+	uint32_t payload_len;
+	uint32_t payload_cap;
+	void *reply;			/* where the reply's payload is copied */
+	uint32_t reply_cap;
+	uint32_t reply_len;		/* of the reply as received */
+	dusk_req_done_fn done_fn;	/* asynchronous requests */
+	void *owner;
+};
+
+struct dusk_session_stats {
+	uint64_t rx_ok;
+	uint64_t rx_bad_mac;		/* bad MAC or not our session */
+	uint64_t rx_malformed;
+	uint64_t rx_replayed;
+	uint64_t rx_unmatched;		/* replies nobody waits for (late) */
+	uint64_t requests;
+	uint64_t retransmits;
+	uint64_t timeouts;
+};
+
+struct dusk_watchdog {
+	int pid;			/* 0: none */
+	int pipe_wr;			/* only the program holds it */
+};
+
+struct dusk_session {
+	struct dusk_config cfg;
+	struct dusk_transport *t;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+
+	struct dusk_hmac_key master_key;
+	struct dusk_hmac_key key;	/* the session key */
+	uint32_t id;
+	uint8_t client_nonce[DUSK_NONCE_LEN];
+	uint8_t server_nonce[DUSK_NONCE_LEN];
+	uint32_t max_dgram;		/* agreed */
+	uint32_t page_size;
+	uint32_t nr_cpus;
+	uint32_t hz;
+	char release[DUSK_RELEASE_LEN + 1];
+
+	uint64_t hello_seq;
+	uint64_t tx_seq[__DUSK_CHAN_MAX];
+	struct dusk_seq_window seq_window[__DUSK_CHAN_MAX];
+	struct dusk_shared *shared;
+	struct dusk_list pending;	/* struct dusk_req in flight */
+	uint8_t *rxbuf;
+	uint64_t last_tx_ms;		/* on DUSK_CHAN_MAIN */
+
+	struct dusk_shadow *shadow;
+	struct dusk_hooks *hooks;
+	struct dusk_watchdog wd;
+
+	int wake[2];			/* self-pipe: dusk_stop() */
+	volatile sig_atomic_t stop;
+
+	struct dusk_session_stats stats;
+};
+
+/*
+ * Open a session over an existing transport (the UDP one for
+ * dusk_session_open(); the unit tests' fake kernel otherwise). Takes
+ * ownership of t, even on failure.
+ */
+int dusk_session_open_transport(const struct dusk_config *cfg,
+				const uint8_t master[DUSK_KEY_LEN],
+				struct dusk_transport *t,
+				struct dusk_session **ret);
+
+/* Largest payload of one message. */
+static inline uint32_t dusk_session_payload_max(const struct dusk_session *s)
+{
+	return s->max_dgram - DUSK_HDR_LEN;
+}
+
+/* A request with room for payload_cap bytes of payload (filled by the
+ * caller at r->dgram + DUSK_HDR_LEN) and reply_cap of reply (reply may
+ * be NULL). Carries the calling thread's current invocation. */
+int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
+		    void *reply, uint32_t reply_cap, struct dusk_req **ret);
+static inline void *dusk_req_payload(struct dusk_req *r)
+{
+	return r->dgram + DUSK_HDR_LEN;
+}
+/* Send it and keep it pending. */
+int dusk_req_submit(struct dusk_session *s, struct dusk_req *r,
+		    uint32_t payload_len);
+/* Until r is done: its status. */
+int dusk_req_wait(struct dusk_session *s, struct dusk_req *r);
+/* Forget it (taking it off the pending list if needed). */
+void dusk_req_destroy(struct dusk_session *s, struct dusk_req *r);
+/* Send a finished request's datagram once more (new seq, same id). */
+int dusk_req_resend(struct dusk_session *s, struct dusk_req *r);
+
+/* One synchronous request with a flat payload; the reply's payload is
+ * copied to reply (reply_cap bytes at most), its length to *ret_len
+ * (may be NULL). Returns the reply's status or a local -errno. */
+int dusk_request(struct dusk_session *s, uint8_t type, const void *payload,
+		 uint32_t len, void *reply, uint32_t reply_cap,
+		 uint32_t *ret_len);
+
+/* Receive and act on datagrams until timeout_ms passes or wake_fd is
+ * readable (-EINTR); retransmits and expires pending requests. One
+ * datagram at most per call when one arrives: 0. -ETIMEDOUT. */
+int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd);
+/* Retransmit and expire pending requests; returns ms until the next
+ * timer of theirs (-1: none). */
+int dusk_session_timers(struct dusk_session *s);
+
+extern struct dusk_session *dusk_session_cur;
+
+#endif /* DUSK_SESSION_H */
