@@ -30,6 +30,32 @@
 #include "shadow_fast.h"
 
 /* A kernel address, or a mirror address (which stands for one). */
+/*
+ * What the module runtime, the layer above, lends the library: klib never
+ * names the module runtime, it calls these (dusk_klib_host_set(), once at
+ * program start). Each may be NULL, and all are for the library alone
+ * (its unit tests): klib then runs on CPU 0, takes pointers as they are
+ * and names no function of the program's glue.
+ */
+struct dusk_klib_host {
+	/* The CPU the current invocation runs on (the HOOK's). */
+	unsigned int (*cpu)(void);
+	/* A pointer loaded from memory, as module code sees it (__dusk_uptr). */
+	void *(*uptr)(void *value);
+	/* A function pointer the program may call (__dusk_fnptr). */
+	void *(*fnptr)(void *fn);
+	/* The kernel address of the kernel function whose stub (or libdusk
+	 * impl) is at addr; 0 when addr is none or it cannot be resolved. */
+	uint64_t (*kfunc_kaddr)(uintptr_t addr);
+	/* The program's function containing addr, from its symbol table:
+	 * 0 and its name, start and size; -ENOENT. */
+	int (*func_at)(uintptr_t addr, const char **ret_name,
+		       uintptr_t *ret_start, size_t *ret_size);
+};
+
+extern struct dusk_klib_host dusk_klib_host;
+void dusk_klib_host_set(const struct dusk_klib_host *host);
+
 static inline int dusk_klib_remote(const void *p)
 {
 	return (uintptr_t)p >= DUSK_KERNEL_MIN || dusk_kaddr(p) != 0;

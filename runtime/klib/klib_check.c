@@ -22,7 +22,9 @@ static void *dusk_list_field(void *entry, int prev)
 {
 	const struct dusk_list_head *h = __dusk_check(entry, sizeof(*h));
 
-	return __dusk_uptr(prev ? h->prev : h->next);
+	void *next = prev ? h->prev : h->next;
+
+	return dusk_klib_host.uptr ? dusk_klib_host.uptr(next) : next;
 }
 
 /* The kernel reports list corruption with a WARN (CHECK_DATA_CORRUPTION). */

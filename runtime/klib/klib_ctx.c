@@ -15,15 +15,8 @@
 #include "klib.h"
 #include "klib_ctx.h"
 #include "log.h"
-#include "modrt.h"
 #include "shadow.h"
 #include "util.h"
-
-/* The module runtime's CPU of the current invocation and its calls
- * through pointers (modrt.h, dusk_module.h): weak, the klib works (and is
- * tested) without them (CPU 0, direct calls). */
-#pragma weak dusk_mod_cpu
-#pragma weak __dusk_fnptr
 
 #define DUSK_CTX_MAX_HELD	32
 #define DUSK_CTX_MOD_DEPTH	8
@@ -189,7 +182,7 @@ int dusk_ctx_cpu(void)
 
 	if (c->cpu >= 0)
 		return c->cpu;
-	return dusk_mod_cpu ? (int)dusk_mod_cpu() : 0;
+	return dusk_klib_host.cpu ? (int)dusk_klib_host.cpu() : 0;
 }
 
 unsigned int dusk_ctx_preempt_count(void)
@@ -1477,8 +1470,8 @@ static void dusk_rcu_invoke(struct dusk_rcu_cb *cb)
 				  (unsigned long long)cb->kaddr, strerror(-err));
 		return;
 	}
-	if (__dusk_fnptr)
-		fn = __dusk_fnptr(fn);
+	if (dusk_klib_host.fnptr)
+		fn = dusk_klib_host.fnptr(fn);
 	if ((uintptr_t)fn >= DUSK_KERNEL_MIN) {
 		dusk_err("call_rcu callback %p is kernel code: not called", fn);
 		return;

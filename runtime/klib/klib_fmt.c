@@ -21,15 +21,8 @@
 #include "klib_fmt.h"
 #include "klib_string.h"
 #include "log.h"
-#include "modrt.h"
 #include "session.h"
 #include "util.h"
-
-/* The module runtime's symbols of the program (modrt.h): weak, the klib
- * works (and is tested) without them. */
-#pragma weak dusk_image_func
-#pragma weak dusk_kfunc_of_stub
-#pragma weak dusk_kfunc_resolve
 
 /* Set while a report formats (dusk_klib_local_only()): no kernel calls. */
 static __thread int fmt_local_only;
@@ -43,13 +36,11 @@ static __thread int fmt_local_only;
 static uintptr_t kernel_value(const void *p)
 {
 	uintptr_t v = dusk_klib_ident(p);
-	const struct dusk_kfunc_stub *st;
+	uint64_t k;
 
-	if (v < DUSK_KERNEL_MIN && !fmt_local_only && dusk_kfunc_of_stub &&
-	    dusk_kfunc_resolve &&
-	    (st = dusk_kfunc_of_stub(v)) && !dusk_kfunc_resolve(st->f) &&
-	    st->f->kaddr)
-		return (uintptr_t)st->f->kaddr;
+	if (v < DUSK_KERNEL_MIN && !fmt_local_only &&
+	    dusk_klib_host.kfunc_kaddr && (k = dusk_klib_host.kfunc_kaddr(v)))
+		return (uintptr_t)k;
 	return v;
 }
 
@@ -473,15 +464,9 @@ static void symbol_string(struct kout *o, const char *fmt, const void *ptr,
 	 * instruction, so look up the byte before it. */
 	uintptr_t look = *fmt == 'B' && v ? v - 1 : v;
 
-	if (dusk_image_func) {
-		const struct dusk_msym *sym = dusk_image_func(look);
-
-		if (sym) {
-			name = sym->name;
-			start = sym->addr;
-			size = sym->size;
-		}
-	}
+	if (dusk_klib_host.func_at &&
+	    dusk_klib_host.func_at(look, &name, &start, &size))
+		name = NULL;
 	if (!name) {
 		const ElfW(Sym) *sym = NULL;
 		Dl_info info;

@@ -58,6 +58,13 @@ struct dusk_klib_kstate {
 	unsigned int nr_syms;
 };
 
+struct dusk_klib_host dusk_klib_host;
+
+void dusk_klib_host_set(const struct dusk_klib_host *host)
+{
+	dusk_klib_host = *host;
+}
+
 static pthread_mutex_t dusk_klib_kmu = PTHREAD_MUTEX_INITIALIZER;
 static struct dusk_klib_kstate kst;
 

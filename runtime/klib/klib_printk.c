@@ -19,13 +19,7 @@
 #include "klib_printk.h"
 #include "klib_string.h"
 #include "log.h"
-#include "modrt.h"
 #include "util.h"
-
-/* The program's --no-kernel-log/--no-local-log (modrt.h), which mask
- * dusk_printk_set_outputs(): weak, the klib works without the module
- * runtime. */
-#pragma weak dusk_mod_opts
 
 /* LOGLEVEL_DEFAULT, and default_message_loglevel of Debian's 6.1
  * (CONFIG_MESSAGE_LOGLEVEL_DEFAULT). */
@@ -38,6 +32,8 @@
 
 static pthread_mutex_t printk_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int printk_outputs = DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL;
+/* The program's --no-kernel-log/--no-local-log mask the outputs. */
+static unsigned int printk_allowed = DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL;
 static FILE *printk_stream;
 static int printk_line_open;	/* the last local message had no newline */
 static int printk_kernel_failed;
@@ -48,6 +44,13 @@ DUSK_EXPORT void dusk_printk_set_outputs(unsigned int outputs)
 {
 	pthread_mutex_lock(&printk_mu);
 	printk_outputs = outputs & (DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
+	pthread_mutex_unlock(&printk_mu);
+}
+
+void dusk_printk_allow(unsigned int outputs)
+{
+	pthread_mutex_lock(&printk_mu);
+	printk_allowed = outputs & (DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
 	pthread_mutex_unlock(&printk_mu);
 }
 
@@ -104,10 +107,7 @@ static int printk_emit(int level, const char *text, size_t len)
 		level = MESSAGE_LOGLEVEL;
 	pthread_mutex_lock(&printk_mu);
 	outputs = printk_outputs;
-	if (&dusk_mod_opts && !dusk_mod_opts.local_log)
-		outputs &= ~DUSK_PRINTK_LOCAL;
-	if (&dusk_mod_opts && !dusk_mod_opts.kernel_log)
-		outputs &= ~DUSK_PRINTK_KERNEL;
+	outputs &= printk_allowed;
 	if (outputs & DUSK_PRINTK_LOCAL) {
 		f = printk_stream ? printk_stream : stdout;
 		flockfile(f);

@@ -47,10 +47,12 @@ enum dusk_printk_output {
 };
 
 /* Where printk goes: DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL by default.
- * The program's --no-local-log and --no-kernel-log (dusk_mod_opts of
- * modrt.h, read here when the module runtime is linked in) mask these. */
+ * The program's --no-local-log and --no-kernel-log mask these: the
+ * outputs are those set and allowed (dusk_printk_allow(), by the module
+ * runtime's main). */
 DUSK_EXPORT void dusk_printk_set_outputs(unsigned int outputs);
 DUSK_EXPORT unsigned int dusk_printk_outputs(void);
+void dusk_printk_allow(unsigned int outputs);
 
 /* Internal: the local stream (stdout by default; tests capture it). */
 void dusk_printk_set_stream(FILE *f);

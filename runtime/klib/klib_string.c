@@ -13,8 +13,6 @@
 #include "log.h"
 #include "util.h"
 
-#pragma weak __dusk_fnptr
-
 /* ---- the kernel's ctype ------------------------------------------------------ */
 
 #define U_ DUSK_K_U
@@ -1153,8 +1151,8 @@ DUSK_EXPORT int __dusk_impl_in6_pton(const char *src, int srclen,
 
 static void *user_fn(void *fn)
 {
-	if (__dusk_fnptr)
-		fn = __dusk_fnptr(fn);
+	if (dusk_klib_host.fnptr)
+		fn = dusk_klib_host.fnptr(fn);
 	if ((uintptr_t)fn >= DUSK_KERNEL_MIN)
 		dusk_klib_bug(NULL, "sort/bsearch: comparison function %p is kernel code",
 			      fn);

@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "klib_ctx.h"
+#include "klib_printk.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -56,11 +58,6 @@ void dusk_mod_fatal(int status, const char *fmt, ...)
 	fflush(NULL);
 	exit(status);
 }
-
-/* klib.am's part (klib_ctx.c): RCU callbacks queued by the module run
- * before the session closes. Weak: the core archive's unit tests link
- * without it. */
-extern void dusk_rcu_barrier(void) __attribute__((weak));
 
 static struct dusk_session *dusk_main_session;
 
@@ -157,6 +154,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	char **params;
 	int i, n = 0, help = 0, opts_done = 0, err, ret;
 
+	dusk_mod_klib_host();
 	params = calloc((size_t)argc + 1, sizeof(*params));
 	if (!params) {
 		fprintf(stderr, "%s: out of memory\n", prog);
@@ -204,6 +202,9 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		free(params);
 		return 0;
 	}
+
+	dusk_printk_allow((dusk_mod_opts.local_log ? DUSK_PRINTK_LOCAL : 0) |
+			  (dusk_mod_opts.kernel_log ? DUSK_PRINTK_KERNEL : 0));
 
 	/* Each CPU's copy of the module's per-CPU variables starts from
 	 * them as they are before any module code ran. */
@@ -299,8 +300,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		dusk_refresh(s);
 		m->exit();
-		if (dusk_rcu_barrier)
-			dusk_rcu_barrier();
+		dusk_rcu_barrier();
 		dusk_main_after(s, "cleanup_module");
 	}
 	/* A module without cleanup_module could not be unloaded from the

@@ -23,6 +23,7 @@
 
 #include "dusk.h"
 #include "dusk_debug.h"
+#include "klib_ctx.h"
 #include "log.h"
 #include "modrt.h"
 #include "packet.h"
@@ -36,10 +37,6 @@
 #define DUSK_NFPROTO_NETDEV	5
 #define DUSK_NFPROTO_BRIDGE	7
 #define DUSK_NFPROTO_IPV6	10
-
-/* The emulated context is klib.am's part (klib_ctx.c); weak, so that the
- * core archive's unit tests link without it. */
-#pragma weak dusk_mod_ctx_softirq
 
 typedef unsigned int (*dusk_mod_hookfn)(void *priv, void *skb,
 					const void *state);
@@ -118,11 +115,9 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	if (err)
 		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	if (dusk_mod_ctx_softirq)
-		dusk_mod_ctx_softirq(1);
+	dusk_mod_ctx_softirq(1);
 	verdict = r->hook(r->priv, skb, state);
-	if (dusk_mod_ctx_softirq)
-		dusk_mod_ctx_softirq(0);
+	dusk_mod_ctx_softirq(0);
 	err = dusk_kcopy_sync(0);
 	if (err)
 		dusk_mod_fatal(1, "sending user objects shared with the kernel: %s",

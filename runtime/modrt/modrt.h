@@ -398,9 +398,7 @@ struct dusk_module_desc {
 DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 			    char **argv);
 
-/* The emulated context, klib.am's part (klib_ctx.h): enter (1) and leave
- * (0) "serving a softirq" on the invocation's CPU, as a netfilter hook
- * runs in the kernel. init and exit run in process context. */
-void dusk_mod_ctx_softirq(int enter);
+/* Lend klib what it needs of the module runtime (mod_klib.c). */
+void dusk_mod_klib_host(void);
 
 #endif /* DUSK_MODRT_H */

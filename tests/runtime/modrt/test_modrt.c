@@ -958,6 +958,7 @@ static void test_nf(void)
 
 int main(void)
 {
+	dusk_mod_klib_host();	/* as __dusk_main() does */
 	test_types();
 	test_image();
 	test_params();
