@@ -6,11 +6,19 @@
  * preemption, bottom halves, interrupts): held across network round trips
  * they would stall RCU or deadlock. The runtime emulates those at user
  * level instead (see ARCHITECTURE.md).
+ *
+ * The list below names the primitives; a function not on it that still
+ * returns with the context changed (one that returns holding a spinlock,
+ * say) is caught after the fact: dusk.ko puts back what it safely can,
+ * reports it, answers -EDEADLK and ends the session, so that the thread
+ * never goes on serving requests in atomic context.
  */
 #include <linux/kernel.h>
 #include <linux/kallsyms.h>
 #include <linux/preempt.h>
+#include <linux/bottom_half.h>
 #include <linux/irqflags.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
@@ -65,30 +73,60 @@ static bool dusk_fn_denied(const char *name)
 
 /* What a call must leave as it found it. */
 struct dusk_ctx_state {
-	int preempt;
+	int preempt;		/* preempt_count() */
+	int rcu;		/* rcu_preempt_depth(): 0 without PREEMPT_RCU */
 	bool irqs_off;
-#ifdef CONFIG_PREEMPT_RCU
-	int rcu_nesting;
-#endif
 };
 
 static void dusk_ctx_save(struct dusk_ctx_state *st)
 {
 	st->preempt = preempt_count();
+	st->rcu = rcu_preempt_depth();
 	st->irqs_off = irqs_disabled();
-#ifdef CONFIG_PREEMPT_RCU
-	st->rcu_nesting = current->rcu_read_lock_nesting;
-#endif
 }
 
 static bool dusk_ctx_same(const struct dusk_ctx_state *a,
 			  const struct dusk_ctx_state *b)
 {
-	return a->preempt == b->preempt && a->irqs_off == b->irqs_off
-#ifdef CONFIG_PREEMPT_RCU
-		&& a->rcu_nesting == b->rcu_nesting
-#endif
-		;
+	return a->preempt == b->preempt && a->rcu == b->rcu &&
+	       a->irqs_off == b->irqs_off;
+}
+
+/*
+ * Put this thread's context back as it was before a call changed it, in
+ * the order that keeps each step legal: interrupts first; then the RCU
+ * read-side nesting (rcu_read_unlock() of the surplus, which reports a
+ * quiescent state if one is owed); then the preempt count's bottom-half
+ * disables (local_bh_enable(), which runs the softirqs raised meanwhile);
+ * then the rest of the preempt count, by arithmetic, as
+ * preempt_enable_no_resched() does (the loop reschedules soon after).
+ * A lock the function took stays taken: only the code that owns the lock
+ * can release it. The caller ends the session.
+ */
+static void dusk_ctx_restore(const struct dusk_ctx_state *before,
+			     const struct dusk_ctx_state *after)
+{
+	int rcu = after->rcu - before->rcu;
+	int delta = after->preempt - before->preempt;
+	int bh = (after->preempt & SOFTIRQ_MASK) -
+		 (before->preempt & SOFTIRQ_MASK);
+
+	if (after->irqs_off && !before->irqs_off)
+		local_irq_enable();
+	else if (!after->irqs_off && before->irqs_off)
+		local_irq_disable();
+
+	for (; rcu > 0; rcu--)
+		rcu_read_unlock();
+	for (; rcu < 0; rcu++)
+		rcu_read_lock();
+
+	/* Whole local_bh_disable()s, and only with irqs on as before. */
+	if (bh <= 0 || bh % SOFTIRQ_DISABLE_OFFSET || before->irqs_off)
+		bh = 0;
+	preempt_count_sub(delta - bh);
+	for (; bh > 0; bh -= SOFTIRQ_DISABLE_OFFSET)
+		local_bh_enable();
 }
 
 int dusk_do_call(struct dusk_req *r)
@@ -128,11 +166,13 @@ int dusk_do_call(struct dusk_req *r)
 	dusk_ctx_save(&after);
 	r->reply_len = sizeof(*rep);
 	if (!dusk_ctx_same(&before, &after)) {
-		pr_err("dusk: %s changed the calling context (preempt %x->%x, irqs %d->%d)\n",
-		       name, before.preempt, after.preempt, before.irqs_off,
-		       after.irqs_off);
-		if (after.irqs_off && !before.irqs_off)
-			local_irq_enable();
+		dusk_ctx_restore(&before, &after);
+		/* Not WARN(): no stack trace to give, and no taint. */
+		pr_warn_once("dusk: %s returned with preempt count %#x -> %#x, rcu nesting %d -> %d, irqs %s -> %s; put back, ending the session\n",
+			     name, before.preempt, after.preempt, before.rcu,
+			     after.rcu, before.irqs_off ? "off" : "on",
+			     after.irqs_off ? "off" : "on");
+		r->end_session = "a kernel call returned in another context";
 		return -EDEADLK;
 	}
 	return 0;

@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Request dispatch: every authenticated request is checked against the
- * table below (payload size), executed at most once per request id, and
- * answered. Requests with side effects keep their reply so that a
- * retransmission is answered again without being executed again; reads
- * are simply executed again.
+ * message table (msg.c: sender, channel, payload size), executed at most
+ * once per request id of its channel, and answered. Requests with side
+ * effects keep their reply so that a retransmission is answered again
+ * without being executed again; reads are simply executed again.
  */
 #include <linux/kernel.h>
+#include <linux/build_bug.h>
 #include <linux/string.h>
 
 #include "dusk_kmod.h"
 
-struct dusk_rule {
-	u32 size;		/* fixed payload part */
-	bool exact;		/* payload is exactly size bytes */
-	bool keep_reply;	/* has side effects: reply kept by id */
-	int (*fn)(struct dusk_req *r);
-};
+typedef int (*dusk_handler_fn)(struct dusk_req *r);
 
 static int dusk_do_ping(struct dusk_req *r)
 {
@@ -42,25 +38,43 @@ static int dusk_do_ping(struct dusk_req *r)
 
 static int dusk_do_bye(struct dusk_req *r)
 {
-	return 0;	/* the session ends once the reply is out */
+	r->end_session = "bye";		/* once the reply is out */
+	return 0;
 }
 
-static const struct dusk_rule dusk_rules[__DUSK_MSG_MAX] = {
-	[DUSK_MSG_BYE] = { 0, true, true, dusk_do_bye },
-	[DUSK_MSG_PING] = { 0, true, false, dusk_do_ping },
-	[DUSK_MSG_READ] = { sizeof(struct dusk_read), true, false, dusk_do_read },
-	[DUSK_MSG_WRITE] = { sizeof(struct dusk_write), false, true, dusk_do_write },
-	[DUSK_MSG_CALL] = { sizeof(struct dusk_call), false, true, dusk_do_call },
-	[DUSK_MSG_SYM] = { 1, false, false, dusk_do_sym },
-	[DUSK_MSG_ALLOC] = { sizeof(struct dusk_alloc), true, true, dusk_do_alloc },
-	[DUSK_MSG_FREE] = { sizeof(struct dusk_free), true, true, dusk_do_free },
-	[DUSK_MSG_HOOK_REGISTER] = { sizeof(struct dusk_hook_register), true,
-				     true, dusk_do_hook_register },
-	[DUSK_MSG_HOOK_UNREGISTER] = { sizeof(struct dusk_hook_handle), true,
-				       true, dusk_do_hook_unregister },
-	[DUSK_MSG_VERDICT] = { sizeof(struct dusk_verdict), false, true,
-			       dusk_do_verdict },
+/*
+ * kmod's own column of the message table: the handler of each type. Every
+ * type of DUSK_MSG_TABLE needs its line here (the build fails otherwise);
+ * NULL for those that are not requests executed here.
+ */
+#define DUSK_HANDLER_HELLO		NULL	/* session 0: session.c */
+#define DUSK_HANDLER_BYE		dusk_do_bye
+#define DUSK_HANDLER_PING		dusk_do_ping
+#define DUSK_HANDLER_READ		dusk_do_read
+#define DUSK_HANDLER_WRITE		dusk_do_write
+#define DUSK_HANDLER_CALL		dusk_do_call
+#define DUSK_HANDLER_SYM		dusk_do_sym
+#define DUSK_HANDLER_ALLOC		dusk_do_alloc
+#define DUSK_HANDLER_FREE		dusk_do_free
+#define DUSK_HANDLER_HOOK_REGISTER	dusk_do_hook_register
+#define DUSK_HANDLER_HOOK_UNREGISTER	dusk_do_hook_unregister
+#define DUSK_HANDLER_HOOK		NULL	/* the kernel sends it */
+#define DUSK_HANDLER_VERDICT		dusk_do_verdict
+
+#define DUSK_X_HANDLER(name, ...)	[DUSK_MSG_##name] = DUSK_HANDLER_##name,
+static const dusk_handler_fn dusk_handlers[__DUSK_MSG_MAX] = {
+	DUSK_MSG_TABLE(DUSK_X_HANDLER)
 };
+#undef DUSK_X_HANDLER
+
+/* A kept reply is a whole reply: exactly rep_size bytes, that fit a slot. */
+#define DUSK_X_KEPT_FITS(name, from, chans, kind, size, segs_at, rep_kind, \
+			 rep_size, keep)					\
+	static_assert(!(keep) || (DUSK_SIZE_##rep_kind == DUSK_SIZE_EXACT && \
+		      (rep_size) <= sizeof_field(struct dusk_reply_slot,	\
+						 payload)));
+DUSK_MSG_TABLE(DUSK_X_KEPT_FITS)
+#undef DUSK_X_KEPT_FITS
 
 /*
  * Apply nr_segs struct dusk_seg records (each followed by its bytes,
@@ -110,10 +124,20 @@ static void dusk_reply(struct dusk_session *s, const struct dusk_hdr *hdr,
 	dusk_send(s, hdr->channel, to, dusk.tx_buf, len);
 }
 
+/*
+ * Execute one authenticated request of session s. Its header was checked
+ * by the loop (type in range, channel < __DUSK_CHAN_MAX, replay window);
+ * the table's rules are checked here: -EBADMSG for a type the runtime
+ * does not send, a channel the type may not use, a payload of the wrong
+ * size, or id 0. Ids are per channel: each channel has its own newest id
+ * and kept replies, so the main channel and the watchdog both count from 1.
+ */
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from)
 {
-	const struct dusk_rule *rule = &dusk_rules[hdr->type];
+	const struct dusk_msg_rule *rule = dusk_msg_rule(hdr->type);
+	dusk_handler_fn fn = rule ? dusk_handlers[hdr->type] : NULL;
+	unsigned int ch = hdr->channel;
 	u64 id = le64_to_cpu(hdr->id);
 	struct dusk_reply_slot *slot = NULL;
 	struct dusk_req r = {
@@ -124,35 +148,41 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 	};
 	int status;
 
-	if (!rule->fn || id == 0 || r.len < rule->size ||
-	    (rule->exact && r.len != rule->size)) {
+	if (!fn || id == 0 || dusk_msg_check(hdr->type, ch, r.len)) {
 		dusk_reply(s, hdr, from, -EBADMSG, NULL, 0);
 		return;
 	}
-	if (rule->keep_reply) {
-		if (id + DUSK_ID_WINDOW <= s->max_id) {
+	if (rule->keep) {
+		if (id + DUSK_ID_WINDOW <= s->max_id[ch]) {
 			dusk_reply(s, hdr, from, -ESTALE, NULL, 0);
 			return;
 		}
-		slot = &s->replies[id % DUSK_ID_WINDOW];
+		slot = &s->replies[ch][id % DUSK_ID_WINDOW];
 		if (slot->id == id) {
 			dusk_reply(s, hdr, from, slot->status, slot->payload,
 				   slot->len);
 			return;
 		}
 	}
-	if (id > s->max_id)
-		s->max_id = id;
+	if (id > s->max_id[ch])
+		s->max_id[ch] = id;
 
-	r.reply = dusk_msg_start(hdr->type, DUSK_F_REPLY, hdr->channel, id,
+	r.reply = dusk_msg_start(hdr->type, DUSK_F_REPLY, ch, id,
 				 le64_to_cpu(hdr->invocation), 0);
 	r.reply_max = min_t(u32, s->params.max_dgram, DUSK_MAX_DGRAM) -
 		      sizeof(struct dusk_hdr);
-	status = rule->fn(&r);
+	status = fn(&r);
+	if (!status && !dusk_msg_reply_ok(rule, r.reply_len)) {
+		/* A bug of dusk.ko: refuse rather than send what the table
+		 * says the runtime cannot parse. */
+		pr_err_once("dusk: %s reply of %u bytes does not fit the message table\n",
+			    rule->name, r.reply_len);
+		status = -EPROTO;
+	}
 	if (status)
 		r.reply_len = 0;
 
-	/* Replies of requests with side effects are at most 16 bytes. */
+	/* Kept replies fit their slot (checked against the table above). */
 	if (slot) {
 		slot->id = id;
 		slot->status = status;
@@ -161,8 +191,8 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		memcpy(slot->payload, r.reply, slot->len);
 	}
 	((struct dusk_hdr *)dusk.tx_buf)->status = cpu_to_le32((u32)status);
-	dusk_send(s, hdr->channel, from, dusk.tx_buf, r.reply_len);
+	dusk_send(s, ch, from, dusk.tx_buf, r.reply_len);
 
-	if (hdr->type == DUSK_MSG_BYE)
-		dusk_session_end(s, "bye");
+	if (r.end_session)
+		dusk_session_end(s, r.end_session);
 }

@@ -2,11 +2,17 @@
 /*
  * dusk.ko internals: the state shared by the files of the helper module.
  *
- * One kernel thread (transport.c) owns the socket and the session: it
- * receives and executes every request, sends every message and runs the
- * timers. The only other contexts are the netfilter proxy (softirq, which
- * queues packets under pq_lock and wakes the thread), the queue handler
- * callbacks, and /proc/dusk (reads counters under state_lock).
+ * One kernel thread (loop.c) owns the socket and the session: it receives
+ * and executes every request, sends every message and runs the timers. The
+ * only other contexts are the netfilter proxy (softirq, which queues
+ * packets under pq_lock and wakes the thread), the queue handler
+ * callbacks, the socket's data_ready callback (wakes the thread), and
+ * /proc/dusk (reads counters under state_lock).
+ *
+ * Who calls whom: the loop calls transport (receive), session, dispatch
+ * and pktq; those call transport to send and msg.c for the message table.
+ * Neither transport.c (which calls auth.c to seal) nor msg.c calls back
+ * up; dusk_wake() only sets a flag of the shared state and wakes it.
  */
 #ifndef DUSK_KMOD_H
 #define DUSK_KMOD_H
@@ -85,8 +91,13 @@ struct dusk_session {
 	struct sockaddr_in peer[__DUSK_CHAN_MAX];
 	unsigned long created;		/* jiffies */
 	unsigned long last_rx;		/* jiffies */
-	u64 max_id;
-	struct dusk_reply_slot *replies;	/* DUSK_ID_WINDOW slots */
+	/*
+	 * Request ids are numbered per channel: the newest id seen on each,
+	 * and each channel's DUSK_ID_WINDOW kept replies (64 KiB in all,
+	 * allocated with the session).
+	 */
+	u64 max_id[__DUSK_CHAN_MAX];
+	struct dusk_reply_slot (*replies)[DUSK_ID_WINDOW];
 	struct list_head allocs;
 	u64 alloc_bytes;
 	u32 nr_allocs;
@@ -145,7 +156,7 @@ static inline void dusk_wake(void)
 	wake_up(&dusk.wq);
 }
 
-/* ---- transport.c ---- */
+/* ---- transport.c: the socket ---- */
 
 int dusk_transport_init(void);
 void dusk_transport_exit(void);
@@ -154,6 +165,32 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 /* Start a message in dusk.tx_buf; returns the payload area. */
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status);
+int dusk_recv(struct sockaddr_in *from);
+
+/* ---- loop.c: the thread ---- */
+
+int dusk_loop_init(void);
+void dusk_loop_exit(void);
+
+/* ---- msg.c: proto's DUSK_MSG_TABLE, expanded ---- */
+
+struct dusk_msg_rule {
+	const char *name;
+	u8 from;			/* enum dusk_msg_from */
+	u8 chans;			/* DUSK_CHANS_* */
+	u8 kind;			/* enum dusk_msg_size */
+	u8 rep_kind;
+	bool keep;			/* reply kept by id */
+	u32 size;
+	u32 segs_at;
+	u32 rep_size;
+};
+
+const struct dusk_msg_rule *dusk_msg_rule(unsigned int type);
+int dusk_msg_check(unsigned int type, unsigned int channel, u32 len);
+bool dusk_msg_chan_ok(const struct dusk_msg_rule *rule, unsigned int channel);
+bool dusk_msg_size_ok(const struct dusk_msg_rule *rule, u32 len);
+bool dusk_msg_reply_ok(const struct dusk_msg_rule *rule, u32 len);
 
 /* ---- dispatch.c ---- */
 
@@ -166,6 +203,7 @@ struct dusk_req {
 	void *reply;			/* reply payload area in tx_buf */
 	u32 reply_len;
 	u32 reply_max;
+	const char *end_session;	/* set: end it once the reply is out */
 };
 
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,

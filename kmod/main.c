@@ -39,6 +39,8 @@ static int __init dusk_init(void)
 	dusk_mac_key_init(&dusk.master_key, dusk.master, DUSK_KEY_LEN);
 	dusk.port = port;
 	mutex_init(&dusk.state_lock);
+	/* Before the socket and the queue handler, which wake the thread. */
+	init_waitqueue_head(&dusk.wq);
 
 	ret = dusk_ksym_init();
 	if (ret)
@@ -55,9 +57,14 @@ static int __init dusk_init(void)
 	ret = dusk_transport_init();
 	if (ret)
 		goto out_procfs;
+	ret = dusk_loop_init();
+	if (ret)
+		goto out_transport;
 	pr_info("dusk: serving on udp port %u\n", dusk.port);
 	return 0;
 
+out_transport:
+	dusk_transport_exit();
 out_procfs:
 	dusk_procfs_exit();
 out_pktq:
@@ -70,6 +77,7 @@ out_key:
 
 static void __exit dusk_exit(void)
 {
+	dusk_loop_exit();
 	dusk_transport_exit();
 	dusk_procfs_exit();
 	dusk_pktq_exit();

@@ -116,13 +116,15 @@ static void dusk_session_free(struct dusk_session *s)
 void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 		const struct sockaddr_in *from)
 {
+	const struct dusk_msg_rule *rule = dusk_msg_rule(DUSK_MSG_HELLO);
 	const struct dusk_hello *h = (const void *)(hdr + 1);
 	struct dusk_params params;
 	struct dusk_session *s;
 	u32 id;
 
+	/* Session 0 carries HELLO only, on the channels the table allows. */
 	if (hdr->type != DUSK_MSG_HELLO || hdr->flags || hdr->reserved ||
-	    hdr->channel != DUSK_CHAN_MAIN) {
+	    !dusk_msg_chan_ok(rule, hdr->channel)) {
 		dusk.cnt.rx_malformed++;
 		return;
 	}
@@ -131,7 +133,7 @@ void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 		dusk_hello_refuse(hdr, from, -EPROTONOSUPPORT);
 		return;
 	}
-	if (len != sizeof(*h) || dusk_params_parse(h, &params)) {
+	if (!dusk_msg_size_ok(rule, len) || dusk_params_parse(h, &params)) {
 		dusk_hello_refuse(hdr, from, -EINVAL);
 		return;
 	}
@@ -147,7 +149,7 @@ void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		goto out_nomem;
-	s->replies = kvcalloc(DUSK_ID_WINDOW, sizeof(*s->replies), GFP_KERNEL);
+	s->replies = kvcalloc(__DUSK_CHAN_MAX, sizeof(*s->replies), GFP_KERNEL);
 	if (!s->replies)
 		goto out_session;
 	do {

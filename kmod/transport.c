@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The transport: one kernel UDP socket and the thread that owns it.
+ * The transport: one kernel UDP socket and its buffers. It sends one
+ * sealed message and receives one datagram; what is done with them is the
+ * loop's business (loop.c). It calls only auth.c, to seal.
  *
- * Softirq code never sends: the socket's data_ready callback and the
- * packet queue only set dusk.wake and wake the thread, which receives and
- * executes requests, sends HOOK messages and runs the timers.
+ * Softirq code never sends: the socket's data_ready callback only sets
+ * dusk.wake and wakes the thread (loop.c), which receives.
  */
 #include <linux/kernel.h>
-#include <linux/kthread.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
-#include <linux/jiffies.h>
 #include <net/sock.h>
 #include <net/udp.h>
 
@@ -79,92 +78,30 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 	return 0;
 }
 
-/* Check what can be checked before knowing the key, then authenticate. */
-static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
+/*
+ * Receive one datagram into dusk.rx_buf, without waiting: its length, and
+ * its source in *from. -EAGAIN if none is waiting; -EMSGSIZE if it was
+ * longer than DUSK_MAX_DGRAM (it is gone: the rest was discarded).
+ */
+int dusk_recv(struct sockaddr_in *from)
 {
-	const struct dusk_hdr *hdr = dgram;
-	struct dusk_session *s;
-	u32 session_id;
-
-	if (len < (int)sizeof(*hdr) || le32_to_cpu(hdr->magic) != DUSK_MAGIC ||
-	    le32_to_cpu(hdr->len) != len - sizeof(*hdr)) {
-		dusk.cnt.rx_malformed++;
-		return;
-	}
-	session_id = le32_to_cpu(hdr->session);
-	if (session_id == 0) {
-		if (!dusk_mac_ok(&dusk.master_key, dgram, len)) {
-			dusk.cnt.rx_bad_mac++;
-			return;
-		}
-		dusk_hello(hdr, len - sizeof(*hdr), from);
-		return;
-	}
-	s = dusk_session_find(session_id);
-	if (!s || !dusk_mac_ok(&s->key, dgram, len)) {
-		dusk.cnt.rx_bad_mac++;
-		return;
-	}
-	if (hdr->version != DUSK_PROTO_VERSION || hdr->flags ||
-	    hdr->reserved || hdr->channel >= __DUSK_CHAN_MAX ||
-	    hdr->type == DUSK_MSG_INVALID || hdr->type == DUSK_MSG_HELLO ||
-	    hdr->type == DUSK_MSG_HOOK || hdr->type >= __DUSK_MSG_MAX) {
-		dusk.cnt.rx_malformed++;
-		return;
-	}
-	if (!dusk_replay_check(&s->replay[hdr->channel],
-			       le64_to_cpu(hdr->seq))) {
-		dusk.cnt.rx_replayed++;
-		return;
-	}
-	dusk.cnt.rx_ok++;
-	s->last_rx = jiffies;
-	s->peer[hdr->channel] = *from;
-	if (!s->active)
-		dusk_session_activate(s);
-	dusk_dispatch(s, hdr, from);
-}
-
-static void dusk_rx_all(void)
-{
-	struct sockaddr_in from;
-	struct msghdr msg;
-	struct kvec iov;
+	struct msghdr msg = {
+		.msg_name = from,
+		.msg_namelen = sizeof(*from),
+	};
+	struct kvec iov = {
+		.iov_base = dusk.rx_buf,
+		.iov_len = DUSK_MAX_DGRAM,
+	};
 	int len;
 
-	for (;;) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		iov.iov_base = dusk.rx_buf;
-		iov.iov_len = DUSK_MAX_DGRAM;
-		len = kernel_recvmsg(dusk.sock, &msg, &iov, 1, DUSK_MAX_DGRAM,
-				     MSG_DONTWAIT);
-		if (len < 0)
-			break;
-		if (msg.msg_flags & MSG_TRUNC) {
-			dusk.cnt.rx_malformed++;
-			continue;
-		}
-		dusk_rx_one(dusk.rx_buf, len, &from);
-	}
-}
-
-static int dusk_thread_fn(void *unused)
-{
-	while (!kthread_should_stop()) {
-		wait_event_interruptible_timeout(dusk.wq,
-						 READ_ONCE(dusk.wake) ||
-						 kthread_should_stop(),
-						 dusk_pktq_next_timeout());
-		WRITE_ONCE(dusk.wake, false);
-		dusk_rx_all();
-		dusk_pktq_service(dusk.session);
-		dusk_session_service();
-	}
-	/* rmmod: end the session here, where its state is owned. */
-	dusk_sessions_exit();
-	return 0;
+	len = kernel_recvmsg(dusk.sock, &msg, &iov, 1, DUSK_MAX_DGRAM,
+			     MSG_DONTWAIT);
+	if (len < 0)
+		return len;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return len;
 }
 
 static int dusk_socket_open(void)
@@ -212,11 +149,11 @@ static void dusk_socket_close(void)
 	dusk.sock = NULL;
 }
 
+/* The socket and its buffers; dusk.wq must be initialized already. */
 int dusk_transport_init(void)
 {
 	int ret;
 
-	init_waitqueue_head(&dusk.wq);
 	dusk.rx_buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
 	dusk.tx_buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
 	if (!dusk.rx_buf || !dusk.tx_buf) {
@@ -226,15 +163,8 @@ int dusk_transport_init(void)
 	ret = dusk_socket_open();
 	if (ret)
 		goto out_bufs;
-	dusk.thread = kthread_run(dusk_thread_fn, NULL, "dusk");
-	if (IS_ERR(dusk.thread)) {
-		ret = PTR_ERR(dusk.thread);
-		goto out_socket;
-	}
 	return 0;
 
-out_socket:
-	dusk_socket_close();
 out_bufs:
 	kvfree(dusk.tx_buf);
 	kvfree(dusk.rx_buf);
@@ -243,7 +173,6 @@ out_bufs:
 
 void dusk_transport_exit(void)
 {
-	kthread_stop(dusk.thread);
 	dusk_socket_close();
 	kvfree(dusk.tx_buf);
 	kvfree(dusk.rx_buf);

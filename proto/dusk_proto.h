@@ -60,6 +60,9 @@
  *		first) -> struct dusk_call_reply. -EFAULT: fn is not kernel
  *		text. -EPERM: fn changes the caller's context (locks, RCU,
  *		preemption, irqs) and must be emulated by the runtime.
+ *		-EDEADLK: fn returned with the preempt count, RCU nesting or
+ *		irqs changed all the same; dusk.ko put them back (a lock fn
+ *		took stays taken) and ends the session after this reply.
  * R SYM	name bytes (no NUL) -> struct dusk_sym_reply. -ENOENT.
  * R ALLOC	struct dusk_alloc -> struct dusk_alloc_reply. Session-owned:
  *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.

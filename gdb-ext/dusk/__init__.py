@@ -7,11 +7,13 @@ package lets gdb show both sides of every kernel object the module touches
 (the program's mirror and the live kernel's bytes), the address map,
 hooks and kernel calls. It never re-implements the runtime: every
 question about the cache, the session or the kernel goes to libdusk's
-own code (runtime/dusk_debug.h) by an inferior call, through runtime.py.
+own code (runtime/include/dusk_debug.h) by an inferior call, through
+runtime.py.
 
 Modules, one per concern:
   runtime     the inferior calls into dusk_dbg_* and their results
-  types       kernel types from the program's DWARF, looked up lazily
+  types       types and layouts from the program's DWARF, looked up
+              lazily, checked against the generated ones (constants)
   expr        C expressions rewritten to read through the cache
   functions   $dusk, $dusk_w, $dusk_kernel, $dusk_kaddr
   decode      sk_buff, nf_hook_state and net_device in a line each
@@ -21,7 +23,9 @@ Modules, one per concern:
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
               (status, ksym, kread, log)
-  constants   generated from proto/dusk_proto.h and the runtime's headers
+  constants   generated at build time: from proto/dusk_proto.h and the
+              runtime's headers, and the layouts the compiler computed
+              (gdb-ext/runtime-layout.c, gdb-ext/kernel-layout/layout.c)
 
 load() registers all of it; gdb-ext/dusk-gdb.py (the loader) calls it.
 """

@@ -24,10 +24,11 @@ out unless -a."""
     name = "map"
 
     def run(self, arg, from_tty):
-        if arg not in ("", "-a"):
+        w = self.words(arg)
+        if w not in ([], ["-a"]):
             self.usage()
         rows = [r for r in runtime.address_map()
-                if arg == "-a" or r.state != "stale"]
+                if w or r.state != "stale"]
         if not rows:
             gdb.write("dusk: the program holds no kernel memory now\n")
             return

@@ -136,15 +136,14 @@ registered later is caught when the module registers it."""
     completer = gdb.COMPLETE_SYMBOL
 
     def run(self, arg, from_tty):
-        name, _, cond = arg.partition(" if ")
-        w = self.words(name)
-        cond = cond.strip() or None
-        if len(w) != 1 or (" if" in arg and cond is None):
+        name, rest = self.first_word(arg)
+        m = re.fullmatch(r"if\b\s*(.*)", rest, re.S)
+        cond = m.group(1).strip() if m else None
+        if not name or (rest and not cond):
             self.usage()
         if not runtime.has_runtime():
             raise gdb.GdbError("this program has no dusk runtime (libdusk): "
                                "build it with dusk-cc")
-        name = w[0]
         _anchor_breakpoint()
         _wanted[name] = cond
         if name == "all":

@@ -88,17 +88,18 @@ again from the kernel's live memory. A pointer to a struct is followed:
 the object is shown member by member, shadow and kernel side by side,
 differing members marked '*' (-d: only those), with sk_buff, nf_hook_state
 and net_device decoded in a line (device, lengths, mark, the IP and
-TCP/UDP/ICMP headers of the linear data). Pointers are kernel addresses."""
+TCP/UDP/ICMP headers of the linear data). Pointers are kernel addresses.
+"--" ends the options (an expression that starts with "-")."""
 
     name = "print"
     completer = gdb.COMPLETE_EXPRESSION
 
     def run(self, arg, from_tty):
-        diff_only = False
-        if arg.startswith("-d ") or arg == "-d":
-            diff_only, arg = True, arg[2:].strip()
+        opts, expr = self.options(arg, ("-d",))
+        if not expr:
+            self.usage()
         runtime.require()
-        print_expr(arg, diff_only)
+        print_expr(expr, "-d" in opts)
 
 
 class Set(DuskCommand):

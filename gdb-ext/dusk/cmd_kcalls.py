@@ -101,8 +101,7 @@ it went."""
     name = "step-kcall"
 
     def run(self, arg, from_tty):
-        if arg:
-            self.usage()
+        self.no_arguments(arg)
         runtime.require()
         bp = _KcallStop()
         try:

@@ -28,8 +28,7 @@ changes would then not be committed)."""
     name = "status"
 
     def run(self, arg, from_tty):
-        if arg:
-            self.usage()
+        self.no_arguments(arg)
         st = runtime.status()
         g = st.get
         out = gdb.write

@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """The "dusk" prefix command and what every dusk command shares: argument
-splitting and the rule that a failure is one line (gdb.GdbError), never a
-Python traceback."""
+splitting (gdb.string_to_argv: gdb's own quoting) and the rule that a
+failure is one line (gdb.GdbError), never a Python traceback."""
 
 import functools
-import shlex
+import re
 
 import gdb
+
+# One word of a command line as gdb.string_to_argv delimits it: quoted
+# parts ('...', "...") and backslash escapes may join blanks into it.
+_WORD = re.compile(r"""\s*((?:\\.|'(?:\\.|[^'\\])*'?|"(?:\\.|[^"\\])*"?|"""
+                   r"""[^\s'"\\])+)""")
 
 
 def one_line_errors(invoke):
@@ -49,16 +54,49 @@ class DuskCommand(gdb.Command):
         raise NotImplementedError
 
     def words(self, arg):
-        try:
-            return shlex.split(arg)
-        except ValueError as e:
-            raise gdb.GdbError(f"dusk {self.name}: {e}") from None
+        """The arguments, split by gdb.string_to_argv."""
+        return gdb.string_to_argv(arg)
+
+    def options(self, arg, known):
+        """(options, rest): the leading words of ARG that are among KNOWN
+        ("-d"), as string_to_argv reads them ('-d' too), up to "--"; REST
+        is what follows, as it was typed (an expression)."""
+        opts = []
+        while True:
+            m = _WORD.match(arg)
+            if not m:
+                break
+            word = gdb.string_to_argv(m.group(1))
+            word = word[0] if len(word) == 1 else None
+            if word == "--":
+                arg = arg[m.end():]
+                break
+            if word not in known:
+                break
+            opts.append(word)
+            arg = arg[m.end():]
+        return opts, arg.strip()
+
+    def first_word(self, arg):
+        """(the first argument as string_to_argv reads it, or None; the
+        rest of ARG as it was typed)."""
+        m = _WORD.match(arg)
+        if not m:
+            return None, ""
+        w = gdb.string_to_argv(m.group(1))
+        return (w[0] if w else None), arg[m.end():].strip()
+
+    def no_arguments(self, arg):
+        if self.words(arg):
+            self.usage()
 
     def usage(self):
-        doc = (self.__doc__ or "").strip().splitlines()
-        raise gdb.GdbError(f"usage: {doc[1].strip() if len(doc) > 1 else ''}"
-                           if len(doc) > 1 else f"dusk {self.name}: bad "
-                           f"arguments")
+        """Raise the one-line usage: the docstring's "Usage:" line."""
+        for line in (self.__doc__ or "").splitlines():
+            if line.strip().startswith("Usage:"):
+                raise gdb.GdbError("usage: " +
+                                   line.strip()[len("Usage:"):].strip())
+        raise gdb.GdbError(f"dusk {self.name}: bad arguments")
 
 
 class Dusk(gdb.Command):

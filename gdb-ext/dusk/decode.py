@@ -4,9 +4,13 @@
 A decoder takes the object (a gdb.Value of the struct, from whichever
 side) and a View that reads the memory it points to from the same side:
 the program's mirror (ShadowView: through the runtime, fetching or only
-peeking) or the live kernel (KernelView). Field offsets and enum names
-come from the program's DWARF; the Internet's protocol numbers are
-standards, not dusk's constants.
+peeking) or the live kernel (KernelView). Kernel layouts and enum names
+come from the program's DWARF, else from what the target kernel's kbuild
+generated at build time, checked against each other (types.py): a
+program built for another kernel is refused with types.LayoutError, never
+decoded. What the network headers hold (IP, TCP, UDP, ICMP) is decoded by
+their wire formats and numbers, which are Internet standards (RFC 791,
+8200, 9293, 768, 792, 4443), not kernel layouts.
 """
 
 import ipaddress
@@ -15,10 +19,6 @@ import struct
 import gdb
 
 from . import runtime, types
-
-IFNAMSIZ = 16
-# sk_buff's network/transport/mac header offsets: ~0 means "not set".
-HDR_UNSET = 0xffff
 
 ETH_P = {0x0800: "IPv4", 0x86dd: "IPv6", 0x0806: "ARP"}
 IPPROTO = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 41: "IPv6",
@@ -33,7 +33,8 @@ ICMP6_TYPES = {1: "unreachable", 2: "too-big", 3: "time-exceeded",
 
 
 class View:
-    """Where the memory an object points to is read from."""
+    """Where the memory an object points to is read from. read() gives
+    None for what cannot be read; a types.LayoutError goes through."""
     name = "?"
 
     def read(self, addr, size):
@@ -60,6 +61,8 @@ class ShadowView(View):
                 return gdb.selected_inferior().read_memory(addr,
                                                            size).tobytes()
             return runtime.read_shadow(addr, size, fetch=self.fetch)
+        except types.LayoutError:
+            raise
         except (gdb.GdbError, gdb.MemoryError, gdb.error):
             return None
 
@@ -72,6 +75,8 @@ class KernelView(View):
         try:
             k = runtime.kaddr(addr)
             return None if k is None else runtime.kread(k, size)
+        except types.LayoutError:
+            raise
         except (gdb.GdbError, gdb.error):
             return None
 
@@ -84,27 +89,33 @@ def _get(v, name):
 
 
 def _hook_name(n, pf):
-    if pf in (2, 10, 1):        # NFPROTO_IPV4, _IPV6, _INET
-        names = types.enum_names("NF_INET_PRE_ROUTING")
+    inet = [types.enum_value(f"NFPROTO_{p}") for p in ("IPV4", "IPV6",
+                                                        "INET")]
+    if pf in inet:
+        names = types.enum_names("NF_INET_PRE_ROUTING", "NF_INET_")
         if n in names:
             return names[n].replace("NF_INET_", "")
     return f"hook {n}"
 
 
 def _pf_name(pf):
-    names = types.enum_names("NFPROTO_IPV4")
+    names = types.enum_names("NFPROTO_IPV4", "NFPROTO_")
     return names[pf].replace("NFPROTO_", "") if pf in names else f"pf {pf}"
 
 
+def _cstring(data):
+    return data.split(b"\0", 1)[0].decode("latin-1") or "?"
+
+
 def dev_name(addr, view):
-    """The name of the net_device at addr, "-" for NULL, None if unread."""
+    """The name of the net_device at addr, "-" for NULL, None if unread
+    (struct net_device may be only declared in the program: its name's
+    place then comes from the generated layout)."""
     if not addr:
         return "-"
-    off = types.offsetof(types.lookup("struct net_device"), "name", 0)
-    data = view.read(addr + off, IFNAMSIZ)
-    if data is None:
-        return None
-    return data.split(b"\0", 1)[0].decode("latin-1") or "?"
+    off, size = types.layout("net_device").member("name")
+    data = view.read(addr + off, size)
+    return None if data is None else _cstring(data)
 
 
 # ---- packets ---------------------------------------------------------------------
@@ -181,12 +192,18 @@ def skb(v, view):
     return f"{text} | {net}" if net else text
 
 
+def _unset(v, field):
+    """The value of skb's header offset FIELD that means "not set": ~0 of
+    its type ((typeof(skb->network_header))~0U, skbuff.h)."""
+    return (1 << 8 * types.basic(v[field].type).sizeof) - 1
+
+
 def _network(v, view, proto):
     head, nh = _get(v, "head"), _get(v, "network_header")
     tail, data = _get(v, "tail"), _get(v, "data")
     if not head or nh is None or tail is None:
         return None
-    start = head + nh if nh != HDR_UNSET else data
+    start = head + nh if nh != _unset(v, "network_header") else data
     if not start or proto not in (0x0800, 0x86dd, None):
         return None
     # Within the linear data (tail: an offset from head on 64-bit).
@@ -214,9 +231,9 @@ def hook_state(v, view):
 def net_device(v, view):
     """One line for a struct net_device value."""
     try:
-        name = bytes(int(c) & 0xff for c in
-                     (v["name"][i] for i in range(IFNAMSIZ)))
-        name = name.split(b"\0", 1)[0].decode("latin-1") or "?"
+        arr = v["name"]         # char name[IFNAMSIZ]
+        name = _cstring(bytes(int(arr[i]) & 0xff for i in
+                              range(types.basic(arr.type).sizeof)))
     except gdb.error:
         name = "?"
     parts = [name]
@@ -226,7 +243,7 @@ def net_device(v, view):
             parts.append(f"{field} {x}")
     flags = _get(v, "flags")
     if flags is not None:
-        names = types.enum_names("IFF_UP")
+        names = types.enum_names("IFF_UP", "IFF_")
         bits = [names[b].replace("IFF_", "") for b in sorted(names)
                 if b and flags & b and bin(b).count("1") == 1]
         parts.append(f"flags {'|'.join(bits) or hex(flags)}")
@@ -239,12 +256,16 @@ DECODERS = {"sk_buff": skb, "nf_hook_state": hook_state,
 
 def summary(tag, v, view):
     """The line for a struct of this tag, None if there is no decoder or
-    it could not be read."""
+    it could not be read; types.LayoutError when the program's layout of
+    it is not the kernel's dusk-gdb was built for."""
     fn = DECODERS.get(tag)
     if fn is None or v is None:
         return None
+    types.lookup(f"struct {tag}")       # checks its size
     try:
         return fn(v, view)
+    except types.LayoutError:
+        raise
     except (gdb.error, gdb.GdbError, ValueError, struct.error):
         return None
 
@@ -252,10 +273,11 @@ def summary(tag, v, view):
 def pointer_summary(tag, addr, view):
     """A short line for a pointer to a struct of this tag (for printers
     of pointers: only what view can read)."""
-    t = types.lookup(f"struct {tag}")
-    if t is None or tag not in DECODERS:
+    if tag not in DECODERS:
         return None
     if tag == "net_device":
         return dev_name(addr, view)
-    v = view.obj(addr, t)
-    return summary(tag, v, view)
+    t = types.lookup(f"struct {tag}")
+    if t is None:
+        return None
+    return summary(tag, view.obj(addr, t), view)

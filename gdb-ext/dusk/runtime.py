@@ -2,7 +2,8 @@
 """The program's runtime (libdusk), asked by inferior calls.
 
 Every question about the cache, the session or the kernel is answered by
-the runtime's own code through the functions of runtime/dusk_debug.h;
+the runtime's own code through the functions of
+runtime/include/dusk_debug.h;
 this module is the only one that calls them. A failure comes back as
 gdb.GdbError with the runtime's own one-line explanation (dusk_dbg_error).
 
@@ -16,10 +17,9 @@ import collections
 import gdb
 
 from . import constants as C
+from . import types
 
 KERNEL_MIN = C.DUSK_KERNEL_MIN
-# struct dusk_shadow_entry: kpn, gen, valid, dirty, user, pristine.
-SHADOW_ENTRY_SIZE = 48
 
 Range = collections.namedtuple(
     "Range", "kaddr user size type state owner")
@@ -207,19 +207,36 @@ def read_shadow(addr, size, fetch=True):
     return _read(shadow(addr, size), size)
 
 
+def _table():
+    """The cache's table __dusk_shadow (struct dusk_shadow_table, whose
+    layout is ABI: runtime/core/shadow_fast.h) read with memory reads
+    alone: (its bytes, its Layout), or None when the program has no table.
+    The layouts come from the program's DWARF (libdusk is built with -g),
+    checked against the ones generated from the header (GdbError when they
+    differ)."""
+    try:
+        addr = int(gdb.parse_and_eval("(unsigned long)&__dusk_shadow"))
+    except gdb.error:
+        return None
+    lay = types.layout("dusk_shadow_table")
+    return _read(addr, lay.sizeof), lay
+
+
 def peek_bytes(kaddr, size):
     """The cached bytes of kernel memory [kaddr, kaddr + size), or None if
     any line of it is not cached in this generation - read from the cache's
-    table (__dusk_shadow, whose layout is ABI: shadow_fast.h) with memory
-    reads only, no inferior call: safe while gdb prints a stop (an inferior
-    call from a printer there brings gdb 13's MI down)."""
+    table (__dusk_shadow) with memory reads only, no inferior call: safe
+    while gdb prints a stop (an inferior call from a printer there brings
+    gdb 13's MI down). GdbError when the table's layout in the program is
+    not the one dusk-gdb was built with."""
     if not is_kernel(kaddr) or size <= 0:
         return None
-    try:
-        t = gdb.parse_and_eval("__dusk_shadow")
-        ents, mask, gen = int(t["ents"]), int(t["mask"]), int(t["gen"])
-    except gdb.error:
+    tab = _table()
+    if tab is None:
         return None
+    raw, tlay = tab
+    ents, mask, gen = (tlay.read(raw, f) for f in ("ents", "mask", "gen"))
+    ent = types.layout("dusk_shadow_entry")
     out = b""
     a, end = kaddr, kaddr + size
     while a < end:
@@ -228,21 +245,19 @@ def peek_bytes(kaddr, size):
         n = min(end - a, C.DUSK_PAGE_SIZE - off)
         slot = ((kpn * C.DUSK_SHADOW_HASH_MUL) & (1 << 64) - 1) >> 32 & mask
         for _ in range(mask + 1):
-            e = _read(ents + slot * SHADOW_ENTRY_SIZE, SHADOW_ENTRY_SIZE)
-            ekpn, egen, valid = (int.from_bytes(e[i:i + 8], "little")
-                                 for i in (0, 8, 16))
+            e = _read(ents + slot * ent.sizeof, ent.sizeof)
+            ekpn = ent.read(e, "kpn")
             if ekpn in (kpn, 0):
                 break
             slot = (slot + 1) & mask
-        if ekpn != kpn or egen != gen:
+        if ekpn != kpn or ent.read(e, "gen") != gen:
             return None
         first, last = off >> C.DUSK_LINE_SHIFT, (off + n - 1) >> \
             C.DUSK_LINE_SHIFT
         lines = ((1 << (last + 1)) - 1) & ~((1 << first) - 1)
-        if valid & lines != lines:
+        if ent.read(e, "valid") & lines != lines:
             return None
-        user = int.from_bytes(e[32:40], "little")
-        out += _read(user + off, n)
+        out += _read(ent.read(e, "user") + off, n)
         a += n
     return out
 
@@ -295,13 +310,16 @@ def ksym(name):
 
 def mirror_range():
     """(lo, span): every mirror address is in [lo, lo + span)
-    (__dusk_shadow, the cache table whose layout is ABI: shadow_fast.h)."""
+    (__dusk_shadow, the cache's table: _table())."""
     def fetch():
         try:
-            t = gdb.parse_and_eval("__dusk_shadow")
-            return int(t["mirror_lo"]), int(t["mirror_span"])
-        except gdb.error:
+            tab = _table()
+        except gdb.MemoryError:
+            tab = None
+        if tab is None:
             return 0, 0
+        raw, lay = tab
+        return lay.read(raw, "mirror_lo"), lay.read(raw, "mirror_span")
     return _memoized(("m",), fetch)
 
 

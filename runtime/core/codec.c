@@ -60,6 +60,30 @@ const char *dusk_msg_type_name(unsigned int type)
 	return dusk_msg_rules[type].name;
 }
 
+int dusk_msg_sender(unsigned int type)
+{
+	if (type >= __DUSK_MSG_MAX)
+		return DUSK_FROM_NONE;
+	return dusk_msg_rules[type].sender;
+}
+
+void dusk_msg_view(const void *buf, uint32_t payload_len, struct dusk_msg *ret)
+{
+	const struct dusk_hdr *h = buf;
+
+	ret->version = h->version;
+	ret->type = h->type;
+	ret->channel = h->channel;
+	ret->flags = h->flags;
+	ret->session = le32toh(h->session);
+	ret->seq = le64toh(h->seq);
+	ret->id = le64toh(h->id);
+	ret->invocation = le64toh(h->invocation);
+	ret->status = (int32_t)le32toh(h->status);
+	ret->len = payload_len;
+	ret->payload = (const uint8_t *)(h + 1);
+}
+
 void *dusk_msg_init(void *buf, uint8_t type, uint8_t flags, uint8_t channel,
 		    uint32_t session, uint64_t id, uint64_t invocation,
 		    int32_t status)

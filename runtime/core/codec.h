@@ -54,6 +54,12 @@ struct dusk_msg {
 };
 
 const char *dusk_msg_type_name(unsigned int type);
+/* Who sends requests of type (enum dusk_msg_from); DUSK_FROM_NONE for a
+ * type that does not exist. */
+int dusk_msg_sender(unsigned int type);
+/* The header of an unsealed message we built (dusk_msg_init() and
+ * payload_len bytes of payload), as parse would give it. */
+void dusk_msg_view(const void *buf, uint32_t payload_len, struct dusk_msg *ret);
 
 /* Start a message in buf (at least DUSK_HDR_LEN bytes): returns where the
  * payload goes. len, seq and mac are filled by dusk_msg_seal(). */

@@ -150,25 +150,40 @@ static void dusk_inv_free(struct dusk_session *s, struct dusk_inv *inv)
 	free(inv);
 }
 
-int dusk_hooks_create(struct dusk_session *s, struct dusk_hooks **ret)
-{
-	struct dusk_hooks *h = calloc(1, sizeof(*h));
+static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
+			     uint64_t rx_ns, void *ctx);
+static void dusk_hooks_destroy(struct dusk_session *s, void *ctx);
 
+/* The session's hook state, created (and HOOK's handler registered) on
+ * first use: NULL, errno ENOMEM. */
+static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
+{
+	const struct dusk_msg_handler handler = {
+		.input = dusk_hooks_input,
+		.close = dusk_hooks_destroy,
+	};
+	struct dusk_hooks *h = s->hooks;
+
+	if (h)
+		return h;
+	h = calloc(1, sizeof(*h));
 	if (!h)
-		return -ENOMEM;
+		return NULL;
 	dusk_list_init(&h->recs);
 	dusk_list_init(&h->queue);
 	dusk_list_init(&h->done);
-	*ret = h;
-	return 0;
+	s->hooks = h;
+	dusk_session_set_handler(s, DUSK_MSG_HOOK, &handler);
+	return h;
 }
 
-void dusk_hooks_destroy(struct dusk_session *s)
+static void dusk_hooks_destroy(struct dusk_session *s, void *ctx)
 {
 	struct dusk_hooks *h = s->hooks;
 	struct dusk_list *pos, *tmp;
 	unsigned int i;
 
+	(void)ctx;
 	if (!h)
 		return;
 	for (i = 0; i < DUSK_INV_HASH; i++)
@@ -181,8 +196,8 @@ void dusk_hooks_destroy(struct dusk_session *s)
 	s->hooks = NULL;
 }
 
-void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
-		      uint64_t rx_ns)
+static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
+			     uint64_t rx_ns, void *ctx)
 {
 	struct dusk_hooks *h = s->hooks;
 	struct dusk_inv *inv;
@@ -345,6 +360,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	inv->cpu = le32toh(hm.cpu);
 	prev = dusk_inv_cur;
 	dusk_inv_cur = inv;
+	dusk_session_set_invocation(inv->packet);
 	if (rec) {
 		/* A new invocation sees the kernel as it is now, plus what
 		 * came with the HOOK. */
@@ -361,6 +377,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	}
 	dusk_verdict_send(s, inv, verdict);
 	dusk_inv_cur = prev;
+	dusk_session_set_invocation(prev ? prev->packet : 0);
 	dusk_inv_finish(s, inv, DUSK_INV_ANSWERED);
 }
 
@@ -438,7 +455,9 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 		s = dusk_session_current();
 	if (!s)
 		return -ENOTCONN;
-	h = s->hooks;
+	h = dusk_hooks_get(s);
+	if (!h)
+		return -ENOMEM;
 	while (!s->stop) {
 		if (!dusk_list_empty(&h->queue)) {
 			dusk_inv_run(s, dusk_container_of(h->queue.next,
@@ -487,6 +506,7 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 	struct dusk_hook_register hr;
 	struct dusk_hook_handle hh;
 	struct dusk_hook_rec *rec;
+	struct dusk_hooks *h;
 	int err;
 
 	if (!s)
@@ -495,12 +515,15 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 		return -ENOTCONN;
 	if (!hook || !hook->fn)
 		return -EINVAL;
+	h = dusk_hooks_get(s);
+	if (!h)
+		return -ENOMEM;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
 	/* A counter, not a pointer: nothing of ours leaks to the kernel,
 	 * and a stale tag never matches a new record. */
-	rec->cookie = ++s->hooks->next_cookie;
+	rec->cookie = ++h->next_cookie;
 	rec->fn = hook->fn;
 	rec->priv = hook->priv;
 	memset(&hr, 0, sizeof(hr));
@@ -516,7 +539,7 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 		return err;
 	}
 	rec->handle = le32toh(hh.handle);
-	dusk_list_add_tail(&rec->node, &s->hooks->recs);
+	dusk_list_add_tail(&rec->node, &h->recs);
 	if (ret_handle)
 		*ret_handle = rec->handle;
 	return 0;
@@ -534,6 +557,8 @@ DUSK_EXPORT int dusk_nf_hook_unregister(struct dusk_session *s,
 		s = dusk_session_current();
 	if (!s)
 		return -ENOTCONN;
+	if (!s->hooks)
+		return -ENOENT;
 	dusk_list_for_each_safe(pos, tmp, &s->hooks->recs) {
 		struct dusk_hook_rec *r = dusk_container_of(pos,
 							    struct dusk_hook_rec,

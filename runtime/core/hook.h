@@ -20,13 +20,10 @@ struct dusk_session;
 struct dusk_msg;
 struct dusk_hooks;
 
-int dusk_hooks_create(struct dusk_session *s, struct dusk_hooks **ret);
-void dusk_hooks_destroy(struct dusk_session *s);
-/* A HOOK message, authenticated and fresh: queue it (or answer a
- * duplicate). rx_ns: when it arrived (CLOCK_REALTIME). */
-void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
-		      uint64_t rx_ns);
-/* hdr.invocation for requests made now by this thread: 0 for none. */
+/* The hook state of a session is created on first use (a registration
+ * or dusk_run()), which registers the HOOK handler with the session; it
+ * goes when the session closes. */
+/* The packet id of the invocation this thread serves: 0 for none. */
 uint64_t dusk_invocation_current(void);
 /* The CPU the current invocation's hook ran on in the kernel (the HOOK's
  * cpu); 0 when this thread serves none (init, exit). */

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "debug.h"
+#include "observe.h"
 #include "kernel.h"
 #include "log.h"
 #include "session.h"
@@ -169,7 +169,7 @@ int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		  uint64_t fn, const uint64_t *args, unsigned int nargs,
 		  uint64_t *ret)
 {
-	struct dusk_dbg_kcall *rec;
+	struct dusk_kcall_tokens tokens;
 	uint64_t result = 0;
 	int err;
 
@@ -178,12 +178,12 @@ int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		return -ENOTCONN;
 	if (nargs > DUSK_MAX_CALL_ARGS)
 		return -E2BIG;
-	/* Recorded for dusk-gdb, whose breakpoint may stop here. */
-	rec = dusk_dbg_kcall_begin(name, kfunc, fn, args, nargs);
+	/* Observed (dusk-gdb records it, and its breakpoint may stop here). */
+	dusk_observe_kcall_begin(&tokens, name, kfunc, fn, args, nargs);
 	err = dusk_call_guard ? dusk_call_guard(s, name, args, nargs) : 0;
 	if (!err)
 		err = dusk_kcall_do(s, fn, args, nargs, &result);
-	dusk_dbg_kcall_end(rec, err, result);
+	dusk_observe_kcall_end(&tokens, err, result);
 	if (!err && ret)
 		*ret = result;
 	return err;

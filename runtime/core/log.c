@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * The log sink. The default one writes "dusk: " lines to stderr: errors
- * and warnings, and everything with DUSK_DEBUG=1 (read once, lazily).
+ * The log sink: none until the program sets one (dusk_set_log()).
+ * dusk_log_stderr() is a ready one for programs that want "dusk: " lines
+ * on stderr; a module program's main sets the console's (console.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,14 +11,12 @@
 
 #include "log.h"
 
-static void dusk_log_default(enum dusk_log_level level, const char *fmt,
-			     va_list ap);
-
-static dusk_log_fn dusk_log_sink = dusk_log_default;
+/* Silent unless asked: a library does not print on its own. */
+static dusk_log_fn dusk_log_sink;
 static int dusk_log_max = -1;	/* -1: DUSK_DEBUG not read yet */
 
-static void dusk_log_default(enum dusk_log_level level, const char *fmt,
-			     va_list ap)
+int dusk_log_line(enum dusk_log_level level, const char *fmt, va_list ap,
+		  char *line, size_t len)
 {
 	static const char *const names[] = {
 		[DUSK_LOG_ERROR] = "error: ",
@@ -25,7 +24,7 @@ static void dusk_log_default(enum dusk_log_level level, const char *fmt,
 		[DUSK_LOG_INFO] = "",
 		[DUSK_LOG_DEBUG] = "debug: ",
 	};
-	char line[1024];
+	int n;
 
 	if (dusk_log_max < 0) {
 		const char *d = getenv("DUSK_DEBUG");
@@ -34,11 +33,22 @@ static void dusk_log_default(enum dusk_log_level level, const char *fmt,
 							   DUSK_LOG_WARN;
 	}
 	if ((int)level > dusk_log_max)
-		return;
-	/* One write per line, so that lines of several processes (the
-	 * watchdog) do not interleave mid-line. */
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "dusk: %s%s\n", names[level], line);
+		return 0;
+	n = snprintf(line, len, "dusk: %s", names[level]);
+	if (n >= 0 && (size_t)n < len)
+		vsnprintf(line + n, len - (size_t)n, fmt, ap);
+	return 1;
+}
+
+DUSK_EXPORT void dusk_log_stderr(enum dusk_log_level level, const char *fmt,
+				 va_list ap)
+{
+	char line[1024];
+
+	/* One write per line, so that lines of several processes do not
+	 * interleave mid-line. */
+	if (dusk_log_line(level, fmt, ap, line, sizeof(line)))
+		fprintf(stderr, "%s\n", line);
 }
 
 DUSK_EXPORT void dusk_set_log(dusk_log_fn fn)

@@ -13,7 +13,7 @@
 #include <sys/random.h>
 
 #include "config.h"
-#include "hook.h"
+#include "observe.h"
 #include "log.h"
 #include "session.h"
 #include "shadow.h"
@@ -39,13 +39,13 @@ int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
 	r->channel = DUSK_CHAN_MAIN;
 	r->hello = type == DUSK_MSG_HELLO;
 	/* HELLO is session 0's only request; the session's own start at 1. */
-	r->id = r->hello ? 1 : atomic_fetch_add(&s->shared->next_id, 1);
+	r->id = r->hello ? 1 : atomic_fetch_add(&s->shared->next_id[r->channel], 1);
 	r->dgram = (uint8_t *)(r + 1);
 	r->payload_cap = payload_cap;
 	r->reply = reply;
 	r->reply_cap = reply_cap;
 	dusk_msg_init(r->dgram, type, 0, r->channel, r->hello ? 0 : s->id,
-		      r->id, dusk_invocation_current(), 0);
+		      r->id, dusk_session_invocation(), 0);
 	*ret = r;
 	return 0;
 }
@@ -54,9 +54,16 @@ static int dusk_req_send(struct dusk_session *s, struct dusk_req *r)
 {
 	const struct dusk_hmac_key *key = r->hello ? &s->master_key : &s->key;
 	uint64_t seq = r->hello ? ++s->hello_seq : ++s->tx_seq[r->channel];
-	size_t len = dusk_msg_seal(r->dgram, r->payload_len, seq, key);
+	struct dusk_msg m;
+	size_t len;
 	int err;
 
+	if (dusk_nr_observers) {
+		dusk_msg_view(r->dgram, r->payload_len, &m);
+		m.seq = seq;
+		dusk_observe_msg(s, DUSK_DIR_TX, &m);
+	}
+	len = dusk_msg_seal(r->dgram, r->payload_len, seq, key);
 	err = dusk_transport_send(s->t, r->dgram, len);
 	r->tx_count++;
 	if (r->channel == DUSK_CHAN_MAIN)
@@ -182,10 +189,51 @@ static struct dusk_req *dusk_req_find(struct dusk_session *s, uint64_t id,
 
 /* ---- what arrives ---- */
 
+int dusk_session_set_handler(struct dusk_session *s, uint8_t type,
+			     const struct dusk_msg_handler *h)
+{
+	if (type == DUSK_MSG_INVALID || type >= __DUSK_MSG_MAX ||
+	    dusk_msg_sender(type) != DUSK_FROM_KERNEL)
+		return -EINVAL;
+	if (h && s->handlers[type].input)
+		return -EBUSY;
+	if (h)
+		s->handlers[type] = *h;
+	else
+		memset(&s->handlers[type], 0, sizeof(s->handlers[type]));
+	return 0;
+}
+
+static void dusk_session_handlers_close(struct dusk_session *s)
+{
+	struct dusk_msg_handler h;
+	unsigned int type;
+
+	for (type = __DUSK_MSG_MAX; type-- > 0;) {
+		h = s->handlers[type];
+		memset(&s->handlers[type], 0, sizeof(s->handlers[type]));
+		if (h.close)
+			h.close(s, h.ctx);
+	}
+}
+
+static __thread uint64_t dusk_session_inv;
+
+void dusk_session_set_invocation(uint64_t invocation)
+{
+	dusk_session_inv = invocation;
+}
+
+uint64_t dusk_session_invocation(void)
+{
+	return dusk_session_inv;
+}
+
 static void dusk_session_input(struct dusk_session *s, const void *buf,
 			       size_t len, uint64_t rx_ns)
 {
 	const struct dusk_hmac_key *key;
+	const struct dusk_msg_handler *h;
 	struct dusk_msg m;
 	struct dusk_req *r;
 	uint32_t sid;
@@ -229,8 +277,13 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 		}
 	}
 	s->stats.rx_ok++;
+	dusk_observe_msg(s, DUSK_DIR_RX, &m);
 	if (!(m.flags & DUSK_F_REPLY)) {
-		dusk_hooks_input(s, &m, rx_ns);
+		h = &s->handlers[m.type];
+		if (h->input)
+			h->input(s, &m, rx_ns, h->ctx);
+		else
+			s->stats.rx_unmatched++;
 		return;
 	}
 	r = dusk_req_find(s, m.id, sid == 0);
@@ -464,7 +517,8 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 		err = -errno;
 		goto out_wake;
 	}
-	atomic_store(&s->shared->next_id, 1);
+	for (i = 0; i < __DUSK_CHAN_MAX; i++)
+		atomic_store(&s->shared->next_id[i], 1);
 
 	err = dusk_hello(s, regions, &nr);
 	if (err)
@@ -473,9 +527,6 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 	err = dusk_shadow_create(s, regions, nr, !dusk_session_cur, &s->shadow);
 	if (err)
 		goto out_shared;
-	err = dusk_hooks_create(s, &s->hooks);
-	if (err)
-		goto out_shadow;
 	/* The session becomes dusk.ko's active one with its first
 	 * authenticated request: this one, which also proves both sides
 	 * derived the same session key. */
@@ -484,7 +535,7 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 	if (err) {
 		dusk_err("first request of session %08x: %s", s->id,
 			 strerror(-err));
-		goto out_hooks;
+		goto out_shadow;
 	}
 	if (s->cfg.watchdog) {
 		err = dusk_watchdog_start(s);
@@ -500,8 +551,7 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 
 out_bye:
 	dusk_request(s, DUSK_MSG_BYE, NULL, 0, NULL, 0, NULL);
-out_hooks:
-	dusk_hooks_destroy(s);
+	dusk_session_handlers_close(s);
 out_shadow:
 	dusk_shadow_destroy(s->shadow);
 out_shared:
@@ -584,7 +634,7 @@ DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
 	if (err)
 		dusk_warn("BYE: %s (dusk.ko ends the session when its heartbeat stops)",
 			  strerror(-err));
-	dusk_hooks_destroy(s);
+	dusk_session_handlers_close(s);
 	dusk_shadow_destroy(s->shadow);
 	dusk_list_for_each_safe(pos, tmp, &s->pending)
 		dusk_req_destroy(s, dusk_container_of(pos, struct dusk_req, node));

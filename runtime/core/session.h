@@ -3,17 +3,24 @@
  * session.h - a session with dusk.ko: the HELLO handshake, the session
  * key, and requests.
  *
- * Requests. Ids are 1, 2, 3... per session, drawn from a counter in a
- * MAP_SHARED page so that the watchdog process draws from the same
- * sequence (dusk.ko keeps one id window per session, across channels).
+ * Requests. Ids are 1, 2, 3... per channel per session, drawn from
+ * counters in a MAP_SHARED page (the watchdog process draws from its
+ * channel's). dusk.ko keeps one id window per channel, so a run's
+ * messages on the main channel are numbered alike whatever the watchdog
+ * did meanwhile.
  * A request is sent, and sent again after rto_ms with the same id and a
  * fresh seq, the timeout doubling up to DUSK_RTO_MAX_MS, until its reply
  * arrives (matched by id and type) or timeout_ms passed (-ETIMEDOUT).
  * Synchronous requests wait in dusk_req_wait(); asynchronous ones (VERDICT,
  * keepalive PING) are left pending with a completion callback and are
  * retransmitted by whoever next waits for anything: dusk_req_wait() or
- * the event loop. While waiting, HOOK messages are queued for the event
- * loop (hook.h), never dispatched from inside a wait.
+ * the event loop. Requests from the kernel (HOOK) go to the handler a
+ * higher layer registered for their type (dusk_session_set_handler()),
+ * which queues them for its event loop: nothing runs inside a wait.
+ *
+ * The seam: every message sent (each transmission, before it is sealed)
+ * and every one accepted (after verification, before it is acted on)
+ * passes dusk_observe_msg() (observe.h) in this file, and nowhere else.
  *
  * A session is used by one thread at a time (the program's main thread
  * of control); serialising several threads is for the blocking
@@ -41,7 +48,7 @@ struct dusk_hooks;
 
 /* Shared with the watchdog process (MAP_SHARED). */
 struct dusk_shared {
-	_Atomic uint64_t next_id;
+	_Atomic uint64_t next_id[__DUSK_CHAN_MAX];
 };
 
 struct dusk_req;
@@ -82,6 +89,19 @@ struct dusk_session_stats {
 	uint64_t timeouts;
 };
 
+/*
+ * What a higher layer does with requests of one type from the kernel:
+ * input() gets each, authenticated and fresh (rx_ns: when it arrived,
+ * CLOCK_REALTIME); close() is called once when the session closes, before
+ * the shadow cache goes, to drop what the layer keeps for it.
+ */
+struct dusk_msg_handler {
+	void (*input)(struct dusk_session *s, const struct dusk_msg *m,
+		      uint64_t rx_ns, void *ctx);
+	void (*close)(struct dusk_session *s, void *ctx);
+	void *ctx;
+};
+
 struct dusk_watchdog {
 	int pid;			/* 0: none */
 	int pipe_wr;			/* only the program holds it */
@@ -113,7 +133,8 @@ struct dusk_session {
 	uint64_t last_tx_ms;		/* on DUSK_CHAN_MAIN */
 
 	struct dusk_shadow *shadow;
-	struct dusk_hooks *hooks;
+	struct dusk_msg_handler handlers[__DUSK_MSG_MAX];
+	struct dusk_hooks *hooks;	/* hook.c's, created on first use */
 	struct dusk_watchdog wd;
 
 	int wake[2];			/* self-pipe: dusk_stop() */
@@ -171,6 +192,16 @@ int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd);
 /* Retransmit and expire pending requests; returns ms until the next
  * timer of theirs (-1: none). */
 int dusk_session_timers(struct dusk_session *s);
+
+/* Handle requests of type (sent by the kernel) with h: 0; -EINVAL for a
+ * type the kernel does not send; -EBUSY if one is set (h NULL clears). */
+int dusk_session_set_handler(struct dusk_session *s, uint8_t type,
+			     const struct dusk_msg_handler *h);
+
+/* The invocation (hdr.invocation) requests this thread makes now carry:
+ * 0 for none. Set by whoever runs an invocation (hook.c). */
+void dusk_session_set_invocation(uint64_t invocation);
+uint64_t dusk_session_invocation(void);
 
 extern struct dusk_session *dusk_session_cur;
 

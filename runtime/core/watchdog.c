@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "observe.h"
 #include "session.h"
 #include "transport.h"
 #include "watchdog.h"
@@ -35,7 +36,7 @@ static uint64_t dusk_wd_send(struct dusk_wd *wd, uint8_t type, uint64_t id)
 	size_t len;
 
 	if (!id)
-		id = atomic_fetch_add(&wd->s->shared->next_id, 1);
+		id = atomic_fetch_add(&wd->s->shared->next_id[DUSK_CHAN_WATCHDOG], 1);
 	dusk_msg_init(wd->buf, type, 0, DUSK_CHAN_WATCHDOG, wd->s->id, id, 0, 0);
 	len = dusk_msg_seal(wd->buf, 0, ++wd->seq, &wd->s->key);
 	dusk_transport_send(wd->t, wd->buf, len);
@@ -126,7 +127,9 @@ dusk_wd_main(struct dusk_session *s, int pipe_rd)
 	char c;
 	ssize_t n;
 
-	dusk_set_log(NULL);	/* the program's sink is not ours to call */
+	/* The program's log sink and observers are not ours to call. */
+	dusk_set_log(NULL);
+	dusk_observers_reset();
 	if (dusk_wd_fds(pipe_rd) < 0)
 		_exit(1);
 	/* Out of the terminal's foreground group: ^C, ^Z are gdb's. */

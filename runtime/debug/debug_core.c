@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * dusk_debug.h, the core half: results and errors of the dusk_dbg_*
- * functions, the breakpoint anchors, the record of kernel calls (which
- * kernel.c keeps around every CALL) and reads of live kernel memory.
- * debug.c has the half that knows the module runtime.
- *
- * The core archive's unit tests link this file without the module
- * runtime: what it uses of that is weak, there only in module programs
- * (and in libdusk.a, which holds everything).
+ * dusk_debug.h, the first half: results and errors of the dusk_dbg_*
+ * functions, the breakpoint anchors, the record of kernel calls (an
+ * observer of the core, attached when the program starts) and reads of
+ * live kernel memory. debug.c has the half that shows the module runtime.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,14 +15,10 @@
 #include "debug.h"
 #include "log.h"
 #include "modrt.h"
+#include "observe.h"
 #include "session.h"
 #include "shadow_fast.h"
 #include "util.h"
-
-#pragma weak dusk_xlate_in
-#pragma weak dusk_types_func
-#pragma weak dusk_mod_types
-#pragma weak dusk_image_object
 
 #define DUSK_DBG_KREAD_MAX	(1U << 20)	/* one dusk_dbg_kread */
 #define DUSK_DBG_KREAD_TOTAL	(8U << 20)	/* all of them at once */
@@ -186,7 +178,7 @@ const char *dusk_dbg_owner(const char *kind, uintptr_t user,
 		snprintf(buf, len, "%s:%s", kind, name);
 		return buf;
 	}
-	sym = dusk_image_object ? dusk_image_object(user) : NULL;
+	sym = dusk_image_object(user);
 	if (sym && sym->addr == user)
 		snprintf(buf, len, "%s:%s", kind, sym->name);
 	else if (sym)
@@ -225,7 +217,7 @@ struct dusk_dbg_kcall *dusk_dbg_kcall_begin(const char *name,
 		     f->arg_kind[i] == DUSK_KARG_INT))
 			continue;
 		/* A kernel copy the runtime made of a user object. */
-		u = dusk_xlate_in ? dusk_xlate_in(args[i]) : (uintptr_t)args[i];
+		u = dusk_xlate_in(args[i]);
 		if (u != (uintptr_t)args[i])
 			r->orig[i] = u;
 	}
@@ -242,6 +234,41 @@ void dusk_dbg_kcall_end(struct dusk_dbg_kcall *rec, int status, uint64_t ret)
 	rec->status = status;
 	rec->ret = status ? 0 : ret;
 	rec->usec = (dbg_now_ns() - rec->start_ns) / 1000;
+}
+
+static void *dbg_observe_kcall_begin(void *ctx, const char *name,
+				     const void *kfunc, uint64_t fn,
+				     const uint64_t *args, unsigned int nargs)
+{
+	(void)ctx;
+	return dusk_dbg_kcall_begin(name, kfunc, fn, args, nargs);
+}
+
+static void dbg_observe_kcall_end(void *ctx, void *token, int status,
+				  uint64_t ret)
+{
+	(void)ctx;
+	dusk_dbg_kcall_end(token, status, ret);
+}
+
+static void dbg_observe_callback(void *ctx, void *fn)
+{
+	(void)ctx;
+	/* dusk-gdb's "break-hook all" stops here to add a breakpoint. */
+	dusk_dbg_hook_anchor(fn);
+}
+
+static const struct dusk_observer dbg_observer = {
+	.kcall_begin = dbg_observe_kcall_begin,
+	.kcall_end = dbg_observe_kcall_end,
+	.callback = dbg_observe_callback,
+};
+
+/* The debugger's view is there from the program's first kernel call,
+ * whoever its main() is: libdusk.a is one object, so this always runs. */
+__attribute__((constructor)) static void dbg_observer_attach(void)
+{
+	dusk_observer_attach(&dbg_observer);
 }
 
 static const char *dbg_kind(const struct dusk_marg *a, char *buf, size_t len)
@@ -267,7 +294,7 @@ static const char *dbg_kind(const struct dusk_marg *a, char *buf, size_t len)
 static void dbg_kcall_line(const struct dusk_dbg_kcall *r)
 {
 	const struct dusk_kfunc *f = r->kfunc;
-	const struct dusk_mfunc *mf = r->name && dusk_types_func ?
+	const struct dusk_mfunc *mf = r->name ?
 		dusk_types_func(dusk_mod_types(), r->name) : NULL;
 	char buf[160], t[128];
 	unsigned int i;

@@ -36,9 +36,12 @@ enum dusk_log_level {
 typedef void (*dusk_log_fn)(enum dusk_log_level level, const char *fmt,
 			    va_list ap);
 
-/* Replace the log sink; NULL silences the library. The default prints
- * errors and warnings to stderr, and more with DUSK_DEBUG=1. */
+/* Replace the log sink; NULL (the default) silences the library. */
 DUSK_EXPORT void dusk_set_log(dusk_log_fn fn);
+/* A ready sink: "dusk: warning: ..." lines on stderr, errors and warnings
+ * (everything with DUSK_DEBUG=1). The default is no sink: silence. */
+DUSK_EXPORT void dusk_log_stderr(enum dusk_log_level level, const char *fmt,
+				 va_list ap);
 
 /* ---- session ----------------------------------------------------------- */
 

@@ -6,9 +6,11 @@
  * object), and runtime/kconst.am turns each "->SYM value" line into
  * "#define SYM value" of kconst.h. Nothing here is copied by hand.
  *
- * Names: DUSK_K_SIZEOF_<STRUCT> the size of a struct, DUSK_K_<STRUCT>_<FIELD>
- * a field's offset, DUSK_K_SIZEOF_<STRUCT>_<FIELD> its size; any other
- * DUSK_K_<NAME> is the kernel's <NAME> (CONFIG_* from its configuration).
+ * Names: DUSK_K_SIZEOF_<STRUCT> the size of a struct, DUSK_K_<STRUCT>__<FIELD>
+ * a field's offset, DUSK_K_SIZEOF_<STRUCT>__<FIELD> its size (two
+ * underscores: kernel_param's ops is not struct kernel_param_ops); any
+ * other DUSK_K_<NAME> is the kernel's <NAME> (CONFIG_* from its
+ * configuration).
  * Unsigned constants are widened to unsigned long, so that a value with
  * its top bit set comes out positive.
  *
@@ -30,9 +32,9 @@
 #include <asm/processor-flags.h>
 
 #define SIZE(sym, s) DEFINE(DUSK_K_SIZEOF_##sym, sizeof(struct s))
-#define FIELD(sym, s, m) do {						\
-	OFFSET(DUSK_K_##sym, s, m);					\
-	DEFINE(DUSK_K_SIZEOF_##sym, sizeof_field(struct s, m));		\
+#define FIELD(S, F, s, m) do {						\
+	OFFSET(DUSK_K_##S##__##F, s, m);				\
+	DEFINE(DUSK_K_SIZEOF_##S##__##F, sizeof_field(struct s, m));	\
 } while (0)
 #define CONST(name) DEFINE(DUSK_K_##name, name)
 #define UCONST(name) DEFINE(DUSK_K_##name, (unsigned long)(name))
@@ -43,12 +45,12 @@ void dusk_kconst(void)
 {
 	/* include/linux/netfilter.h, uapi/linux/netfilter.h */
 	SIZE(NF_HOOK_OPS, nf_hook_ops);
-	FIELD(NF_HOOK_OPS_HOOK, nf_hook_ops, hook);
-	FIELD(NF_HOOK_OPS_DEV, nf_hook_ops, dev);
-	FIELD(NF_HOOK_OPS_PRIV, nf_hook_ops, priv);
-	FIELD(NF_HOOK_OPS_PF, nf_hook_ops, pf);
-	FIELD(NF_HOOK_OPS_HOOKNUM, nf_hook_ops, hooknum);
-	FIELD(NF_HOOK_OPS_PRIORITY, nf_hook_ops, priority);
+	FIELD(NF_HOOK_OPS, HOOK, nf_hook_ops, hook);
+	FIELD(NF_HOOK_OPS, DEV, nf_hook_ops, dev);
+	FIELD(NF_HOOK_OPS, PRIV, nf_hook_ops, priv);
+	FIELD(NF_HOOK_OPS, PF, nf_hook_ops, pf);
+	FIELD(NF_HOOK_OPS, HOOKNUM, nf_hook_ops, hooknum);
+	FIELD(NF_HOOK_OPS, PRIORITY, nf_hook_ops, priority);
 	CONST(NFPROTO_INET);
 	CONST(NFPROTO_IPV4);
 	CONST(NFPROTO_ARP);
@@ -59,35 +61,35 @@ void dusk_kconst(void)
 
 	/* include/linux/moduleparam.h */
 	SIZE(KERNEL_PARAM, kernel_param);
-	FIELD(KERNEL_PARAM_NAME, kernel_param, name);
-	FIELD(KERNEL_PARAM_OPS, kernel_param, ops);
-	FIELD(KERNEL_PARAM_ARG, kernel_param, arg);
+	FIELD(KERNEL_PARAM, NAME, kernel_param, name);
+	FIELD(KERNEL_PARAM, OPS, kernel_param, ops);
+	FIELD(KERNEL_PARAM, ARG, kernel_param, arg);
 	SIZE(KPARAM_STRING, kparam_string);
-	FIELD(KPARAM_STRING_MAXLEN, kparam_string, maxlen);
-	FIELD(KPARAM_STRING_STRING, kparam_string, string);
+	FIELD(KPARAM_STRING, MAXLEN, kparam_string, maxlen);
+	FIELD(KPARAM_STRING, STRING, kparam_string, string);
 	SIZE(KPARAM_ARRAY, kparam_array);
-	FIELD(KPARAM_ARRAY_MAX, kparam_array, max);
-	FIELD(KPARAM_ARRAY_ELEMSIZE, kparam_array, elemsize);
-	FIELD(KPARAM_ARRAY_NUM, kparam_array, num);
-	FIELD(KPARAM_ARRAY_OPS, kparam_array, ops);
-	FIELD(KPARAM_ARRAY_ELEM, kparam_array, elem);
+	FIELD(KPARAM_ARRAY, MAX, kparam_array, max);
+	FIELD(KPARAM_ARRAY, ELEMSIZE, kparam_array, elemsize);
+	FIELD(KPARAM_ARRAY, NUM, kparam_array, num);
+	FIELD(KPARAM_ARRAY, OPS, kparam_array, ops);
+	FIELD(KPARAM_ARRAY, ELEM, kparam_array, elem);
 	SIZE(KERNEL_PARAM_OPS, kernel_param_ops);
-	FIELD(KERNEL_PARAM_OPS_FLAGS, kernel_param_ops, flags);
-	FIELD(KERNEL_PARAM_OPS_SET, kernel_param_ops, set);
-	FIELD(KERNEL_PARAM_OPS_GET, kernel_param_ops, get);
-	FIELD(KERNEL_PARAM_OPS_FREE, kernel_param_ops, free);
+	FIELD(KERNEL_PARAM_OPS, FLAGS, kernel_param_ops, flags);
+	FIELD(KERNEL_PARAM_OPS, SET, kernel_param_ops, set);
+	FIELD(KERNEL_PARAM_OPS, GET, kernel_param_ops, get);
+	FIELD(KERNEL_PARAM_OPS, FREE, kernel_param_ops, free);
 	CONST(KERNEL_PARAM_OPS_FL_NOARG);
 	BLANK();
 
 	/* include/linux/ratelimit_types.h, kern_levels.h, printk.h */
 	SIZE(RATELIMIT_STATE, ratelimit_state);
-	FIELD(RATELIMIT_STATE_LOCK, ratelimit_state, lock);
-	FIELD(RATELIMIT_STATE_INTERVAL, ratelimit_state, interval);
-	FIELD(RATELIMIT_STATE_BURST, ratelimit_state, burst);
-	FIELD(RATELIMIT_STATE_PRINTED, ratelimit_state, printed);
-	FIELD(RATELIMIT_STATE_MISSED, ratelimit_state, missed);
-	FIELD(RATELIMIT_STATE_BEGIN, ratelimit_state, begin);
-	FIELD(RATELIMIT_STATE_FLAGS, ratelimit_state, flags);
+	FIELD(RATELIMIT_STATE, LOCK, ratelimit_state, lock);
+	FIELD(RATELIMIT_STATE, INTERVAL, ratelimit_state, interval);
+	FIELD(RATELIMIT_STATE, BURST, ratelimit_state, burst);
+	FIELD(RATELIMIT_STATE, PRINTED, ratelimit_state, printed);
+	FIELD(RATELIMIT_STATE, MISSED, ratelimit_state, missed);
+	FIELD(RATELIMIT_STATE, BEGIN, ratelimit_state, begin);
+	FIELD(RATELIMIT_STATE, FLAGS, ratelimit_state, flags);
 	UCONST(RATELIMIT_MSG_ON_RELEASE);
 	CONST(LOGLEVEL_DEFAULT);
 	CONST(CONFIG_MESSAGE_LOGLEVEL_DEFAULT);
@@ -95,7 +97,7 @@ void dusk_kconst(void)
 
 	/* include/linux/semaphore.h */
 	SIZE(SEMAPHORE, semaphore);
-	FIELD(SEMAPHORE_COUNT, semaphore, count);
+	FIELD(SEMAPHORE, COUNT, semaphore, count);
 	BLANK();
 
 	/* include/linux/preempt.h, arch/x86/include/asm/preempt.h and

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "console.h"
 #include "klib.h"
 
 /* struct list_head { struct list_head *next, *prev; } */
@@ -30,7 +31,7 @@ static void *dusk_list_field(void *entry, int prev)
 /* The kernel reports list corruption with a WARN (CHECK_DATA_CORRUPTION). */
 static bool dusk_list_corrupt(const char *what, void *a, void *b, void *c)
 {
-	fprintf(stderr, "WARNING: list corruption: %s (%p, %p, %p)\n", what,
+	fprintf(dusk_console_err(), "WARNING: list corruption: %s (%p, %p, %p)\n", what,
 		a, b, c);
 	return false;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kconst.h"
 #include "klib.h"
 #include "klib_ctx.h"
 #include "log.h"
@@ -20,8 +21,28 @@
 
 #define DUSK_CTX_MAX_HELD	32
 #define DUSK_CTX_MOD_DEPTH	8
-/* RCU_CPU_STALL_TIMEOUT of Debian's 6.1 config. */
-#define DUSK_RCU_STALL_MS	21000
+/* CONFIG_RCU_CPU_STALL_TIMEOUT of the target kernel (0: it has no stall
+ * detector, nor has the program's RCU). */
+#define DUSK_RCU_STALL_MS	(DUSK_K_CONFIG_RCU_CPU_STALL_TIMEOUT * 1000)
+
+/* What instrumented code's own preempt_count() tests and irqs_disabled()
+ * reads (klib_ctx.h) must be the target kernel's. */
+_Static_assert(DUSK_PREEMPT_OFFSET == DUSK_K_PREEMPT_OFFSET &&
+	       DUSK_SOFTIRQ_OFFSET == DUSK_K_SOFTIRQ_OFFSET &&
+	       DUSK_SOFTIRQ_DISABLE_OFFSET == DUSK_K_SOFTIRQ_DISABLE_OFFSET &&
+	       DUSK_SOFTIRQ_LOCK_OFFSET == DUSK_K_SOFTIRQ_LOCK_OFFSET &&
+	       DUSK_HARDIRQ_OFFSET == DUSK_K_HARDIRQ_OFFSET &&
+	       DUSK_NMI_OFFSET == DUSK_K_NMI_OFFSET &&
+	       DUSK_PREEMPT_MASK == DUSK_K_PREEMPT_MASK &&
+	       DUSK_SOFTIRQ_MASK == DUSK_K_SOFTIRQ_MASK &&
+	       DUSK_HARDIRQ_MASK == DUSK_K_HARDIRQ_MASK &&
+	       DUSK_NMI_MASK == DUSK_K_NMI_MASK &&
+	       DUSK_PREEMPT_NEED_RESCHED == DUSK_K_PREEMPT_NEED_RESCHED &&
+	       DUSK_PREEMPT_ENABLED == DUSK_K_PREEMPT_ENABLED,
+	       "klib_ctx.h's preempt count is not the target kernel's (kconst.h)");
+_Static_assert(DUSK_X86_EFLAGS_FIXED == DUSK_K_X86_EFLAGS_FIXED &&
+	       DUSK_X86_EFLAGS_IF == DUSK_K_X86_EFLAGS_IF,
+	       "klib_ctx.h's EFLAGS bits are not the target kernel's (kconst.h)");
 
 enum dusk_lock_mode {
 	DUSK_LOCK_SPIN,
@@ -990,10 +1011,12 @@ DUSK_EXPORT void __dusk_impl_downgrade_write(void *sem)
 	pthread_mutex_unlock(&dusk_locks_mu);
 }
 
-/* struct semaphore of 6.1: { raw_spinlock_t lock; unsigned int count;
- * struct list_head wait_list; }: the count sema_init() wrote is read once,
- * when the table first meets the semaphore. */
-#define DUSK_SEM_COUNT_OFFSET	4
+/* struct semaphore's count (the target kernel's, kconst.h): the count
+ * sema_init() wrote is read once, when the table first meets the
+ * semaphore. */
+#define DUSK_SEM_COUNT_OFFSET	DUSK_K_SEMAPHORE__COUNT
+_Static_assert(DUSK_K_SIZEOF_SEMAPHORE__COUNT == sizeof(unsigned int),
+	       "struct semaphore's count is read as an unsigned int");
 
 static struct dusk_lock *dusk_sem_get(void *sem, uintptr_t *ret_key)
 {
@@ -1309,7 +1332,8 @@ void dusk_rcu_wait_readers(void)
 				left++;
 		}
 		pthread_mutex_unlock(&dusk_ctx_mu);
-		if (left && !stalled && dusk_now_ms() - start > DUSK_RCU_STALL_MS) {
+		if (left && !stalled && DUSK_RCU_STALL_MS &&
+		    dusk_now_ms() - start > DUSK_RCU_STALL_MS) {
 			stalled = 1;
 			dusk_klib_warn(0, NULL,
 				       "INFO: rcu detected stall: %u thread(s) of the program in a read-side critical section for %u s",

@@ -7,12 +7,15 @@
 #include <execinfo.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "kconst.h"
+#include "console.h"
 #include "klib.h"
 #include "klib_ctx.h"
 #include "klib_fmt.h"
@@ -21,10 +24,10 @@
 #include "log.h"
 #include "util.h"
 
-/* LOGLEVEL_DEFAULT, and default_message_loglevel of Debian's 6.1
- * (CONFIG_MESSAGE_LOGLEVEL_DEFAULT). */
-#define LOGLEVEL_DEFAULT	(-1)
-#define MESSAGE_LOGLEVEL	4
+/* LOGLEVEL_DEFAULT, and default_message_loglevel as the target kernel's
+ * configuration sets it (CONFIG_MESSAGE_LOGLEVEL_DEFAULT): kconst.h. */
+#define LOGLEVEL_DEFAULT	DUSK_K_LOGLEVEL_DEFAULT
+#define MESSAGE_LOGLEVEL	DUSK_K_CONFIG_MESSAGE_LOGLEVEL_DEFAULT
 /* What the kernel keeps of one message (6.1: LOG_LINE_MAX is 1024 minus
  * a prefix); the local line gets the same. */
 #define PRINTK_MAX		1024
@@ -109,7 +112,7 @@ static int printk_emit(int level, const char *text, size_t len)
 	outputs = printk_outputs;
 	outputs &= printk_allowed;
 	if (outputs & DUSK_PRINTK_LOCAL) {
-		f = printk_stream ? printk_stream : stdout;
+		f = printk_stream ? printk_stream : dusk_console_out();
 		flockfile(f);
 		if (printk_line_open && !cont)
 			putc_unlocked('\n', f);
@@ -286,23 +289,23 @@ void dusk_klib_backtrace(void)
 	char line[600];
 	int n = backtrace(frames, (int)DUSK_ARRAY_SIZE(frames)), i;
 
-	fputs("Call Trace (the program's):\n", stderr);
+	fputs("Call Trace (the program's):\n", dusk_console_err());
 	/* The first frame is this function. */
 	dusk_klib_local_only(1);
 	for (i = 1; i < n; i++) {
 		dusk_ksnprintf(line, sizeof(line), " %pB", frames[i]);
 		if (strstr(line, "+0x"))
-			fprintf(stderr, "%s\n", line);
+			fprintf(dusk_console_err(), "%s\n", line);
 		else
 			backtrace_symbols_fd(frames + i, 1, STDERR_FILENO);
 	}
 	dusk_klib_local_only(0);
-	fflush(stderr);
+	fflush(dusk_console_err());
 }
 
 static void report_header(const char *what, const char *where)
 {
-	fprintf(stderr, "%s: CPU: %d PID: %d Comm: %s%s%s\n", what,
+	fprintf(dusk_console_err(), "%s: CPU: %d PID: %d Comm: %s%s%s\n", what,
 		dusk_ctx_cpu(), dusk_klib_tid(), program_invocation_short_name,
 		where ? " at " : "", where ? where : "");
 }
@@ -318,15 +321,15 @@ void dusk_klib_warn(int cut, const char *where, const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_lock(&report_mu);
-	fflush(stdout);
+	fflush(dusk_console_out());
 	if (cut)
-		fputs(CUT_HERE, stderr);
+		fputs(CUT_HERE, dusk_console_err());
 	if (*msg)
-		fprintf(stderr, "%s\n", msg);
+		fprintf(dusk_console_err(), "%s\n", msg);
 	report_header("WARNING", where);
 	dusk_klib_backtrace();
-	fputs("---[ end trace ]---\n", stderr);
-	fflush(stderr);
+	fputs("---[ end trace ]---\n", dusk_console_err());
+	fflush(dusk_console_err());
 	pthread_mutex_unlock(&report_mu);
 }
 
@@ -341,19 +344,19 @@ void dusk_klib_bug(const char *where, const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_lock(&report_mu);
-	fflush(stdout);
-	fputs(CUT_HERE, stderr);
+	fflush(dusk_console_out());
+	fputs(CUT_HERE, dusk_console_err());
 	if (where)
-		fprintf(stderr, "kernel BUG at %s!\n", where);
+		fprintf(dusk_console_err(), "kernel BUG at %s!\n", where);
 	if (*msg)
-		fprintf(stderr, "BUG: %s\n", msg);
+		fprintf(dusk_console_err(), "BUG: %s\n", msg);
 	report_header("Oops", NULL);
 	dusk_klib_backtrace();
 	fputs("---[ end trace ]--- (the program stops here: where the .ko would oops)\n",
-	      stderr);
-	fflush(stderr);
+	      dusk_console_err());
+	fflush(dusk_console_err());
 	pthread_mutex_unlock(&report_mu);
-	abort();
+	dusk_console_abort();
 }
 
 /* BUGFLAG_ONCE: the kernel marks the __bug_table entry done; here, the
@@ -440,15 +443,15 @@ DUSK_EXPORT void __dusk_impl_panic(const char *fmt, ...)
 	dusk_kvsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&report_mu);
-	fflush(stdout);
-	fprintf(stderr, "Kernel panic - not syncing: %s\n", msg);
+	fflush(dusk_console_out());
+	fprintf(dusk_console_err(), "Kernel panic - not syncing: %s\n", msg);
 	report_header("Panic", NULL);
 	dusk_klib_backtrace();
 	fputs("---[ end Kernel panic ]--- (of the program, not of the target)\n",
-	      stderr);
-	fflush(stderr);
+	      dusk_console_err());
+	fflush(dusk_console_err());
 	pthread_mutex_unlock(&report_mu);
-	abort();
+	dusk_console_abort();
 }
 
 DUSK_EXPORT void __dusk_impl_fortify_panic(const char *name)
@@ -460,10 +463,10 @@ DUSK_EXPORT void __dusk_impl_fortify_panic(const char *name)
 DUSK_EXPORT void __dusk_impl_dump_stack_lvl(const char *log_lvl)
 {
 	pthread_mutex_lock(&report_mu);
-	fflush(stdout);
+	fflush(dusk_console_out());
 	report_header("dump_stack", NULL);
 	dusk_klib_backtrace();
-	fflush(stderr);
+	fflush(dusk_console_err());
 	pthread_mutex_unlock(&report_mu);
 }
 
@@ -474,8 +477,21 @@ DUSK_EXPORT void __dusk_impl_dump_stack(void)
 
 /* ---- rate limits ------------------------------------------------------------------ */
 
-_Static_assert(sizeof(struct dusk_ratelimit_state) == 40,
-	       "struct ratelimit_state of 6.1");
+/* struct dusk_ratelimit_state is the target kernel's ratelimit_state. */
+#define DUSK_RS_FIELD(f, F)						\
+	(offsetof(struct dusk_ratelimit_state, f) ==			\
+	 DUSK_K_RATELIMIT_STATE__##F &&					\
+	 sizeof(((struct dusk_ratelimit_state *)0)->f) ==		\
+	 DUSK_K_SIZEOF_RATELIMIT_STATE__##F)
+_Static_assert(sizeof(struct dusk_ratelimit_state) ==
+	       DUSK_K_SIZEOF_RATELIMIT_STATE &&
+	       DUSK_RS_FIELD(lock, LOCK) && DUSK_RS_FIELD(interval, INTERVAL) &&
+	       DUSK_RS_FIELD(burst, BURST) && DUSK_RS_FIELD(printed, PRINTED) &&
+	       DUSK_RS_FIELD(missed, MISSED) && DUSK_RS_FIELD(begin, BEGIN) &&
+	       DUSK_RS_FIELD(flags, FLAGS),
+	       "struct dusk_ratelimit_state is not the target kernel's struct ratelimit_state (kconst.h)");
+_Static_assert(DUSK_RATELIMIT_MSG_ON_RELEASE == DUSK_K_RATELIMIT_MSG_ON_RELEASE,
+	       "RATELIMIT_MSG_ON_RELEASE of the target kernel");
 
 static inline int time_after(unsigned long a, unsigned long b)
 {

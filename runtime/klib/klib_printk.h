@@ -108,8 +108,9 @@ DUSK_EXPORT void __dusk_impl_fortify_panic(const char *name)
 DUSK_EXPORT void __dusk_impl_dump_stack(void);
 DUSK_EXPORT void __dusk_impl_dump_stack_lvl(const char *log_lvl);
 
-/* struct ratelimit_state of 6.1 (include/linux/ratelimit_types.h) without
- * lock debugging, as Debian builds it: 40 bytes. */
+/* struct ratelimit_state (include/linux/ratelimit_types.h) without lock
+ * debugging, as Debian builds it: klib_printk.c asserts it is the target
+ * kernel's (kconst.h). */
 struct dusk_ratelimit_state {
 	uint32_t lock;		/* raw_spinlock_t: the emulation's key only */
 	int interval;

@@ -5,7 +5,7 @@
  *
  *	PROG [--target HOST:PORT] [--key FILE] [--hold-ms MS]
  *	     [--policy accept|drop] [--no-kernel-log] [--no-local-log]
- *	     [--help] [param=value ...]
+ *	     [--trace FILE] [--help] [param=value ...]
  *
  * parameters (exit 2 on an unknown one or a bad value, before anything
  * reaches the target), the session (dusk_config_init() and the options),
@@ -14,9 +14,9 @@
  * prints "PROG: init_module failed: -ENODEV (No such device)" and exits 1
  * once what the runtime registered for it is unregistered.
  *
- * This is the program level: the one place of the runtime that prints
- * (one-line errors to stderr) and exits, with dusk_mod_fatal() for the
- * paths dusk_module.h says stop the program.
+ * This is the program level: its one-line errors, the runtime's log
+ * lines and its exit go through the console (console.h), with
+ * dusk_mod_fatal() for the paths dusk_module.h says stop the program.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,11 +26,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "console.h"
 #include "klib_ctx.h"
 #include "klib_printk.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
+#include "trace.h"
 
 struct dusk_mod_opts dusk_mod_opts = { .kernel_log = 1, .local_log = 1 };
 
@@ -54,9 +56,8 @@ void dusk_mod_fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
-	fflush(NULL);
-	exit(status);
+	fprintf(dusk_console_err(), "%s: %s\n", program_invocation_short_name, msg);
+	dusk_console_exit(status);
 }
 
 static struct dusk_session *dusk_main_session;
@@ -107,7 +108,7 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 	int dl;
 
 	fprintf(f, "Usage: %s [--target HOST:PORT] [--key FILE] [--hold-ms MS] [--policy accept|drop]\n"
-		"       [--no-kernel-log] [--no-local-log] [param=value ...]\n",
+		"       [--no-kernel-log] [--no-local-log] [--trace FILE] [param=value ...]\n",
 		program_invocation_short_name);
 	desc = dusk_modinfo("description", &dl);
 	if (desc)
@@ -123,6 +124,8 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		"  --policy accept|drop  what happens to it then (default: $DUSK_POLICY, or accept)\n"
 		"  --no-kernel-log     printk goes to the local log only\n"
 		"  --no-local-log      printk goes to the target's kernel log only\n"
+		"  --trace FILE        write every message to and from the target to FILE,\n"
+		"                      one line each (\"-\": stderr; default: $DUSK_TRACE)\n"
 		"  --help              this text\n"
 		"  param=value         module parameters, as insmod takes them\n");
 	dusk_params_describe(m->param_start, m->param_stop, params, sizeof(params));
@@ -134,7 +137,7 @@ static int dusk_main_copy(char *dst, size_t cap, const char *src,
 			  const char *what)
 {
 	if (strlen(src) >= cap) {
-		fprintf(stderr, "%s: %s too long\n", program_invocation_short_name,
+		fprintf(dusk_console_err(), "%s: %s too long\n", program_invocation_short_name,
 			what);
 		return -ENAMETOOLONG;
 	}
@@ -147,6 +150,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 {
 	const char *prog = program_invocation_short_name;
 	const char *target = NULL, *key = NULL, *hold = NULL, *policy = NULL;
+	const char *trace = getenv("DUSK_TRACE");
 	struct dusk_config cfg;
 	struct dusk_session *s;
 	struct sigaction sa;
@@ -155,9 +159,10 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	int i, n = 0, help = 0, opts_done = 0, err, ret;
 
 	dusk_mod_klib_host();
+	dusk_set_log(dusk_console_log);
 	params = calloc((size_t)argc + 1, sizeof(*params));
 	if (!params) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(dusk_console_err(), "%s: out of memory\n", prog);
 		return 1;
 	}
 	for (i = 1; i < argc; i++) {
@@ -168,14 +173,18 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		} else if (!strcmp(a, "--")) {
 			opts_done = 1;
 		} else if (!strcmp(a, "--target") || !strcmp(a, "--key") ||
-			   !strcmp(a, "--hold-ms") || !strcmp(a, "--policy")) {
+			   !strcmp(a, "--hold-ms") || !strcmp(a, "--policy") ||
+			   !strcmp(a, "--trace")) {
 			if (i + 1 == argc) {
-				fprintf(stderr, "%s: %s needs a value\n", prog, a);
+				fprintf(dusk_console_err(), "%s: %s needs a value\n", prog, a);
 				free(params);
 				return 2;
 			}
-			*(a[2] == 't' ? &target : a[2] == 'k' ? &key :
-			  a[2] == 'h' ? &hold : &policy) = argv[++i];
+			*(a[3] == 'a' ? &target : a[2] == 'k' ? &key :
+			  a[2] == 'h' ? &hold : a[2] == 'p' ? &policy :
+			  &trace) = argv[++i];
+		} else if (!strncmp(a, "--trace=", 8)) {
+			trace = a + 8;
 		} else if (!strncmp(a, "--target=", 9)) {
 			target = a + 9;
 		} else if (!strncmp(a, "--key=", 6)) {
@@ -191,14 +200,14 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help = 1;
 		} else {
-			fprintf(stderr, "%s: unknown option '%s' (%s --help lists them)\n",
+			fprintf(dusk_console_err(), "%s: unknown option '%s' (%s --help lists them)\n",
 				prog, a, prog);
 			free(params);
 			return 2;
 		}
 	}
 	if (help) {
-		dusk_main_usage(m, stdout);
+		dusk_main_usage(m, dusk_console_out());
 		free(params);
 		return 0;
 	}
@@ -215,27 +224,27 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 				sizeof(msg));
 	free(params);
 	if (err) {
-		fprintf(stderr, "%s: %s\n", prog, msg);
+		fprintf(dusk_console_err(), "%s: %s\n", prog, msg);
 		return 2;
 	}
 
 	if ((hold && dusk_config_hold_ms(&cfg, hold)) ||
 	    (policy && dusk_config_policy(&cfg, policy))) {
 		if (hold && dusk_config_hold_ms(&cfg, hold))
-			fprintf(stderr, "%s: --hold-ms %s: not a number of milliseconds (1 to %u)\n",
+			fprintf(dusk_console_err(), "%s: --hold-ms %s: not a number of milliseconds (1 to %u)\n",
 				prog, hold, DUSK_HOLD_MS_MAX);
 		else
-			fprintf(stderr, "%s: --policy %s: not accept or drop\n",
+			fprintf(dusk_console_err(), "%s: --policy %s: not accept or drop\n",
 				prog, policy);
 		return 2;
 	}
 	err = dusk_config_init(&cfg);
 	if (err && !(err == -ENOENT && target)) {
 		if (err == -ENOENT)
-			fprintf(stderr, "%s: no target: boot one with 'dusk-target up', or give --target HOST:PORT and --key FILE\n",
+			fprintf(dusk_console_err(), "%s: no target: boot one with 'dusk-target up', or give --target HOST:PORT and --key FILE\n",
 				prog);
 		else
-			fprintf(stderr, "%s: configuration: %s\n", prog,
+			fprintf(dusk_console_err(), "%s: configuration: %s\n", prog,
 				dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		return 1;
 	}
@@ -248,12 +257,20 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	    (key && dusk_main_copy(cfg.key_file, sizeof(cfg.key_file), key,
 				   "--key")))
 		return 1;
+	if (trace && *trace) {
+		err = dusk_trace_open(trace);
+		if (err) {
+			fprintf(dusk_console_err(), "%s: --trace %s: %s\n", prog, trace,
+				strerror(-err));
+			return 2;
+		}
+	}
 	err = dusk_session_open(&cfg, &s);
 	if (err) {
-		fprintf(stderr, "%s: cannot open a session with %s: %s\n", prog,
+		fprintf(dusk_console_err(), "%s: cannot open a session with %s: %s\n", prog,
 			cfg.target, dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		if (err == -EPROTONOSUPPORT)
-			fprintf(stderr, "%s: the target's dusk.ko speaks another "
+			fprintf(dusk_console_err(), "%s: the target's dusk.ko speaks another "
 				"protocol version than this program: load this "
 				"build's dusk.ko (the embedded target: dusk-target "
 				"down, then up)\n", prog);
@@ -273,7 +290,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		ret = m->init();
 		dusk_main_after(s, "init_module");
 		if (ret < 0) {
-			fprintf(stderr, "%s: init_module failed: %s\n", prog,
+			fprintf(dusk_console_err(), "%s: init_module failed: %s\n", prog,
 				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
 			dusk_nf_unregister_all("init_module failed");
 			dusk_session_close(s);
@@ -286,7 +303,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 
 	err = dusk_run(s);
 	if (err) {
-		fprintf(stderr, "%s: serving the kernel: %s\n", prog,
+		fprintf(dusk_console_err(), "%s: serving the kernel: %s\n", prog,
 			dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		dusk_session_close(s);
 		return 1;

@@ -22,8 +22,9 @@
 #include <string.h>
 
 #include "dusk.h"
-#include "dusk_debug.h"
+#include "observe.h"
 #include "klib_ctx.h"
+#include "kconst.h"
 #include "log.h"
 #include "modrt.h"
 #include "packet.h"
@@ -31,12 +32,15 @@
 #include "shadow_fast.h"
 #include "util.h"
 
-#define DUSK_NFPROTO_INET	1
-#define DUSK_NFPROTO_IPV4	2
-#define DUSK_NFPROTO_ARP	3
-#define DUSK_NFPROTO_NETDEV	5
-#define DUSK_NFPROTO_BRIDGE	7
-#define DUSK_NFPROTO_IPV6	10
+/* struct nf_hook_ops and NFPROTO_* come from the target kernel's headers
+ * (kconst.h); the fields are read as these types: */
+_Static_assert(DUSK_K_SIZEOF_NF_HOOK_OPS__HOOK == sizeof(uintptr_t) &&
+	       DUSK_K_SIZEOF_NF_HOOK_OPS__DEV == sizeof(void *) &&
+	       DUSK_K_SIZEOF_NF_HOOK_OPS__PRIV == sizeof(void *) &&
+	       DUSK_K_SIZEOF_NF_HOOK_OPS__PF == sizeof(uint8_t) &&
+	       DUSK_K_SIZEOF_NF_HOOK_OPS__HOOKNUM == sizeof(unsigned int) &&
+	       DUSK_K_SIZEOF_NF_HOOK_OPS__PRIORITY == sizeof(int),
+	       "the target kernel's struct nf_hook_ops is not read as kconst.h says");
 
 typedef unsigned int (*dusk_mod_hookfn)(void *priv, void *skb,
 					const void *state);
@@ -66,20 +70,30 @@ static const struct dusk_nf_layout *dusk_nf_layout(void)
 
 	if (dusk_nfl_known)
 		return &dusk_nfl;
-	/* Linux 6.1, x86-64 (include/linux/netfilter.h). */
+	/* The target kernel's (kconst.h): the module's record must agree. */
 	dusk_nfl = (struct dusk_nf_layout){
-		.size = 56, .hook = 16, .dev = 24, .priv = 32, .pf = 40,
-		.hooknum = 44, .priority = 48,
+		.size = DUSK_K_SIZEOF_NF_HOOK_OPS,
+		.hook = DUSK_K_NF_HOOK_OPS__HOOK, .dev = DUSK_K_NF_HOOK_OPS__DEV,
+		.priv = DUSK_K_NF_HOOK_OPS__PRIV, .pf = DUSK_K_NF_HOOK_OPS__PF,
+		.hooknum = DUSK_K_NF_HOOK_OPS__HOOKNUM,
+		.priority = DUSK_K_NF_HOOK_OPS__PRIORITY,
 	};
 	t = dusk_types_type(dusk_mod_types(), "struct_nf_hook_ops");
 	if (t) {
-		dusk_nfl.size = (uint32_t)t->size;
-		dusk_mtype_layout(t, "hook", 8, &dusk_nfl.hook);
-		dusk_mtype_layout(t, "dev", 8, &dusk_nfl.dev);
-		dusk_mtype_layout(t, "priv", 8, &dusk_nfl.priv);
-		dusk_mtype_layout(t, "pf", 1, &dusk_nfl.pf);
-		dusk_mtype_layout(t, "hooknum", 4, &dusk_nfl.hooknum);
-		dusk_mtype_layout(t, "priority", 4, &dusk_nfl.priority);
+		dusk_mtype_layout_size(t, dusk_nfl.size);
+		dusk_mtype_layout(t, "hook", DUSK_K_SIZEOF_NF_HOOK_OPS__HOOK,
+				  &dusk_nfl.hook);
+		dusk_mtype_layout(t, "dev", DUSK_K_SIZEOF_NF_HOOK_OPS__DEV,
+				  &dusk_nfl.dev);
+		dusk_mtype_layout(t, "priv", DUSK_K_SIZEOF_NF_HOOK_OPS__PRIV,
+				  &dusk_nfl.priv);
+		dusk_mtype_layout(t, "pf", DUSK_K_SIZEOF_NF_HOOK_OPS__PF,
+				  &dusk_nfl.pf);
+		dusk_mtype_layout(t, "hooknum", DUSK_K_SIZEOF_NF_HOOK_OPS__HOOKNUM,
+				  &dusk_nfl.hooknum);
+		dusk_mtype_layout(t, "priority",
+				  DUSK_K_SIZEOF_NF_HOOK_OPS__PRIORITY,
+				  &dusk_nfl.priority);
 	}
 	dusk_nfl_known = 1;
 	return &dusk_nfl;
@@ -175,12 +189,12 @@ static int dusk_nf_register_one(void *net, const void *ops)
 			return -EOPNOTSUPP;
 		}
 	}
-	if (pf != DUSK_NFPROTO_IPV4 && pf != DUSK_NFPROTO_IPV6 &&
-	    pf != DUSK_NFPROTO_INET) {
+	if (pf != DUSK_K_NFPROTO_IPV4 && pf != DUSK_K_NFPROTO_IPV6 &&
+	    pf != DUSK_K_NFPROTO_INET) {
 		dusk_err("nf_register_net_hook: protocol family %u%s cannot be proxied by dusk.ko (IPv4, IPv6 and INET hooks can)",
-			 pf, pf == DUSK_NFPROTO_NETDEV ? " (netdev, bound to a device)" :
-			 pf == DUSK_NFPROTO_ARP ? " (ARP)" :
-			 pf == DUSK_NFPROTO_BRIDGE ? " (bridge)" : "");
+			 pf, pf == DUSK_K_NFPROTO_NETDEV ? " (netdev, bound to a device)" :
+			 pf == DUSK_K_NFPROTO_ARP ? " (ARP)" :
+			 pf == DUSK_K_NFPROTO_BRIDGE ? " (bridge)" : "");
 		return -EOPNOTSUPP;
 	}
 	(void)dev;	/* only NFPROTO_NETDEV hooks use it */
@@ -217,8 +231,8 @@ static int dusk_nf_register_one(void *net, const void *ops)
 	dusk_nf_regs = r;
 	dusk_dbg("hook %p registered: pf %u hooknum %u priority %d, handle %u",
 		 (void *)hook, pf, r->hooknum, h.priority, r->handle);
-	/* dusk-gdb's "break-hook all" stops here to add a breakpoint. */
-	dusk_dbg_hook_anchor((void *)hook);
+	/* Observers learn of it (dusk-gdb's "break-hook all" stops there). */
+	dusk_observe_callback((void *)hook);
 	return 0;
 }
 

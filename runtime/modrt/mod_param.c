@@ -14,9 +14,10 @@
  * whose ops libdusk does not define is a kernel object's placeholder: it
  * is reported when it is set.
  *
- * Layouts come from the type records (struct kernel_param, kparam_string,
- * kparam_array); x86-64 6.1's are the fallback for a module whose records
- * lack them.
+ * Layouts are the target kernel's (kconst.h, from its headers): struct
+ * kernel_param, kparam_string and kparam_array read from the module's
+ * objects, kernel_param_ops mirrored by struct dusk_kparam_ops. The
+ * module's type records of them, where it has any, must agree.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,11 +27,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kconst.h"
 #include "log.h"
 #include "modrt.h"
 #include "util.h"
 
-#define DUSK_PARAM_FL_NOARG	1	/* KERNEL_PARAM_OPS_FL_NOARG */
+#define DUSK_PARAM_FL_NOARG	DUSK_K_KERNEL_PARAM_OPS_FL_NOARG
+
+/* The fields read from the module's objects, as these types: */
+_Static_assert(DUSK_K_SIZEOF_KERNEL_PARAM__NAME == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KERNEL_PARAM__OPS == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KERNEL_PARAM__ARG == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KPARAM_STRING__MAXLEN == sizeof(uint32_t) &&
+	       DUSK_K_SIZEOF_KPARAM_STRING__STRING == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KPARAM_ARRAY__MAX == sizeof(uint32_t) &&
+	       DUSK_K_SIZEOF_KPARAM_ARRAY__ELEMSIZE == sizeof(uint32_t) &&
+	       DUSK_K_SIZEOF_KPARAM_ARRAY__NUM == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KPARAM_ARRAY__OPS == sizeof(void *) &&
+	       DUSK_K_SIZEOF_KPARAM_ARRAY__ELEM == sizeof(void *),
+	       "the target kernel's kernel_param and kparam_* are not read as kconst.h says");
+/* struct dusk_kparam_ops is the kernel's struct kernel_param_ops. */
+_Static_assert(sizeof(struct dusk_kparam_ops) == DUSK_K_SIZEOF_KERNEL_PARAM_OPS &&
+	       offsetof(struct dusk_kparam_ops, flags) == DUSK_K_KERNEL_PARAM_OPS__FLAGS &&
+	       sizeof(((struct dusk_kparam_ops *)0)->flags) ==
+	       DUSK_K_SIZEOF_KERNEL_PARAM_OPS__FLAGS &&
+	       offsetof(struct dusk_kparam_ops, set) == DUSK_K_KERNEL_PARAM_OPS__SET &&
+	       offsetof(struct dusk_kparam_ops, get) == DUSK_K_KERNEL_PARAM_OPS__GET &&
+	       offsetof(struct dusk_kparam_ops, free) == DUSK_K_KERNEL_PARAM_OPS__FREE,
+	       "struct dusk_kparam_ops is not the target kernel's kernel_param_ops");
 #define DUSK_CHARP_MAX		1024
 
 struct dusk_kp_layout {
@@ -49,33 +73,53 @@ static const struct dusk_kp_layout *dusk_kp_layout(void)
 
 	if (dusk_kpl_known)
 		return &dusk_kpl;
-	/* Linux 6.1, x86-64 (include/linux/moduleparam.h). */
+	/* The target kernel's (kconst.h): the module's records must agree. */
 	dusk_kpl = (struct dusk_kp_layout){
-		.size = 40, .name = 0, .ops = 16, .arg = 32,
-		.str_maxlen = 0, .str_string = 8,
-		.arr_max = 0, .arr_elemsize = 4, .arr_num = 8, .arr_ops = 16,
-		.arr_elem = 24,
+		.size = DUSK_K_SIZEOF_KERNEL_PARAM,
+		.name = DUSK_K_KERNEL_PARAM__NAME,
+		.ops = DUSK_K_KERNEL_PARAM__OPS,
+		.arg = DUSK_K_KERNEL_PARAM__ARG,
+		.str_maxlen = DUSK_K_KPARAM_STRING__MAXLEN,
+		.str_string = DUSK_K_KPARAM_STRING__STRING,
+		.arr_max = DUSK_K_KPARAM_ARRAY__MAX,
+		.arr_elemsize = DUSK_K_KPARAM_ARRAY__ELEMSIZE,
+		.arr_num = DUSK_K_KPARAM_ARRAY__NUM,
+		.arr_ops = DUSK_K_KPARAM_ARRAY__OPS,
+		.arr_elem = DUSK_K_KPARAM_ARRAY__ELEM,
 	};
 	ty = dusk_mod_types();
 	t = dusk_types_type(ty, "struct_kernel_param");
 	if (t) {
-		dusk_kpl.size = (uint32_t)t->size;
-		dusk_mtype_layout(t, "name", 8, &dusk_kpl.name);
-		dusk_mtype_layout(t, "ops", 8, &dusk_kpl.ops);
-		dusk_mtype_layout(t, "arg", 8, &dusk_kpl.arg);
+		dusk_mtype_layout_size(t, dusk_kpl.size);
+		dusk_mtype_layout(t, "name", DUSK_K_SIZEOF_KERNEL_PARAM__NAME,
+				  &dusk_kpl.name);
+		dusk_mtype_layout(t, "ops", DUSK_K_SIZEOF_KERNEL_PARAM__OPS,
+				  &dusk_kpl.ops);
+		dusk_mtype_layout(t, "arg", DUSK_K_SIZEOF_KERNEL_PARAM__ARG,
+				  &dusk_kpl.arg);
 	}
 	t = dusk_types_type(ty, "struct_kparam_string");
 	if (t) {
-		dusk_mtype_layout(t, "maxlen", 4, &dusk_kpl.str_maxlen);
-		dusk_mtype_layout(t, "string", 8, &dusk_kpl.str_string);
+		dusk_mtype_layout_size(t, DUSK_K_SIZEOF_KPARAM_STRING);
+		dusk_mtype_layout(t, "maxlen", DUSK_K_SIZEOF_KPARAM_STRING__MAXLEN,
+				  &dusk_kpl.str_maxlen);
+		dusk_mtype_layout(t, "string", DUSK_K_SIZEOF_KPARAM_STRING__STRING,
+				  &dusk_kpl.str_string);
 	}
 	t = dusk_types_type(ty, "struct_kparam_array");
 	if (t) {
-		dusk_mtype_layout(t, "max", 4, &dusk_kpl.arr_max);
-		dusk_mtype_layout(t, "elemsize", 4, &dusk_kpl.arr_elemsize);
-		dusk_mtype_layout(t, "num", 8, &dusk_kpl.arr_num);
-		dusk_mtype_layout(t, "ops", 8, &dusk_kpl.arr_ops);
-		dusk_mtype_layout(t, "elem", 8, &dusk_kpl.arr_elem);
+		dusk_mtype_layout_size(t, DUSK_K_SIZEOF_KPARAM_ARRAY);
+		dusk_mtype_layout(t, "max", DUSK_K_SIZEOF_KPARAM_ARRAY__MAX,
+				  &dusk_kpl.arr_max);
+		dusk_mtype_layout(t, "elemsize",
+				  DUSK_K_SIZEOF_KPARAM_ARRAY__ELEMSIZE,
+				  &dusk_kpl.arr_elemsize);
+		dusk_mtype_layout(t, "num", DUSK_K_SIZEOF_KPARAM_ARRAY__NUM,
+				  &dusk_kpl.arr_num);
+		dusk_mtype_layout(t, "ops", DUSK_K_SIZEOF_KPARAM_ARRAY__OPS,
+				  &dusk_kpl.arr_ops);
+		dusk_mtype_layout(t, "elem", DUSK_K_SIZEOF_KPARAM_ARRAY__ELEM,
+				  &dusk_kpl.arr_elem);
 	}
 	dusk_kpl_known = 1;
 	return &dusk_kpl;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kconst.h"
 #include "log.h"
 #include "modrt.h"
 #include "util.h"
@@ -482,12 +483,36 @@ int dusk_mtype_offset(const struct dusk_mtype *type, const char *name,
 	return 0;
 }
 
+/* A module compiled for another kernel than libdusk's target (kconst.h)
+ * would have its objects read as garbage: it stops here instead. */
+#define DUSK_MTYPE_OTHER_KERNEL \
+	"the module was not compiled for the kernel libdusk was built for"
+
 void dusk_mtype_layout(const struct dusk_mtype *type, const char *name,
 		       uint32_t size, uint32_t *off)
 {
-	if (dusk_mtype_offset(type, name, size, off) && type)
-		dusk_warn("type record %s has no %u-byte field %s: using 6.1's layout",
-			  type->name, size, name);
+	const struct dusk_mfield *f = dusk_mtype_field(type, name);
+
+	if (!type)
+		return;
+	if (!f) {
+		dusk_warn("type record %s has no field %s: using the layout of the target kernel %s",
+			  type->name, name, DUSK_K_RELEASE);
+		return;
+	}
+	if (f->off != *off || f->size != size)
+		dusk_mod_fatal(1, "the module's %s has %s at offset %u (%u bytes), the target kernel %s's at offset %u (%u bytes): "
+			       DUSK_MTYPE_OTHER_KERNEL,
+			       type->name, name, f->off, f->size, DUSK_K_RELEASE,
+			       *off, size);
+}
+
+void dusk_mtype_layout_size(const struct dusk_mtype *type, uint32_t size)
+{
+	if (type && type->sized && type->size != size)
+		dusk_mod_fatal(1, "the module's %s is %llu bytes, the target kernel %s's %u: "
+			       DUSK_MTYPE_OTHER_KERNEL, type->name,
+			       (unsigned long long)type->size, DUSK_K_RELEASE, size);
 }
 
 const struct dusk_mfield *dusk_mtype_field_at(const struct dusk_mtype *type,

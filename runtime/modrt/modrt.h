@@ -136,10 +136,15 @@ const struct dusk_mfield *dusk_mtype_field(const struct dusk_mtype *type,
  * such field of that size, or no type) with *off unchanged. */
 int dusk_mtype_offset(const struct dusk_mtype *type, const char *name,
 		      uint32_t size, uint32_t *off);
-/* The same for a runtime's own layout of a kernel struct, whose 6.1 value
- * *off holds already: a missing field keeps it, with a warning. */
+/* The same for a runtime's own layout of a kernel struct, whose target
+ * kernel's value (kconst.h) *off holds already: a field missing from the
+ * record keeps it, with a warning; a record that disagrees (another
+ * offset or size: the module was compiled for another kernel) stops the
+ * program (dusk_mod_fatal). */
 void dusk_mtype_layout(const struct dusk_mtype *type, const char *name,
 		       uint32_t size, uint32_t *off);
+/* The same for the struct's size, if the record has one. */
+void dusk_mtype_layout_size(const struct dusk_mtype *type, uint32_t size);
 /* The innermost field at byte off, for naming it in errors. */
 const struct dusk_mfield *dusk_mtype_field_at(const struct dusk_mtype *type,
 					      uint64_t off);

@@ -103,7 +103,12 @@ run port=9100
 {PID}
 python print("dusk-test-markoff", int(gdb.parse_and_eval("(long)&((struct sk_buff *)0)->mark")))
 print skb
+info pretty-printer
+disable pretty-printer global dusk
+print skb
+enable pretty-printer global dusk
 dusk print skb
+dusk print '-d' *state
 dusk print state->out->name
 dusk print skb->mark
 dusk set skb->mark = 9
@@ -112,6 +117,7 @@ dusk map
 dusk commit skb->mark
 dusk print skb->mark
 dusk kread &skb->mark 4
+dusk kread "& skb -> mark" '4'
 dusk set skb->priority = 3
 dusk print skb->priority
 dusk refresh skb->priority
@@ -129,6 +135,7 @@ step
 echo dusk-test-stepped\\n
 dusk kcalls 4
 dusk ksym init_net
+dusk ksym 'init_net'
 continue
 echo dusk-test-second\\n
 dusk set skb->mark = 5
@@ -158,6 +165,11 @@ def test_hook_print_set_commit(harness, program, tmp_path):
     skb = value(r"^\$1 = 0x([0-9a-f]+) \{dev - len 33 data_len 0 mark 0x0 "
                 r"proto IPv4 \| IPv4 127\.0\.0\.1 > 127\.0\.0\.1 UDP ttl 64 "
                 r"id \d+ len 33 \| UDP 4001 > 9100 len 13\}$", out)
+    # The printers are one collection, "dusk", a subprinter per struct;
+    # disabled, plain print shows the raw pointer.
+    assert re.search(r"^  dusk\n    net_device\n    nf_hook_state\n"
+                     r"    sk_buff$", out, re.M), out
+    assert value(r"^\$2 = \(struct sk_buff \*\) 0x([0-9a-f]+)$", out) == skb
     # dusk print: both sides, decoded alike, members side by side.
     assert re.search(rf"^  struct sk_buff at kernel {skb:#x}, \d+ bytes$",
                      out, re.M), out
@@ -166,6 +178,12 @@ def test_hook_print_set_commit(harness, program, tmp_path):
     assert shadow == kernel and "UDP 4001 > 9100" in shadow, out
     assert re.search(r"^    len +33 +33$", out, re.M), out
     assert re.search(r'^state->out->name = "lo",.*kernel: "lo"', out, re.M)
+    # Options and arguments as gdb.string_to_argv reads them: a quoted -d
+    # is the option, a quoted argument with blanks is one argument.
+    assert re.search(r"^\*state:\n  struct nf_hook_state at kernel 0x[0-9a-f]+, "
+                     r"\d+ bytes\n  shadow: LOCAL_OUT IPV4 in - out lo\n"
+                     r"  kernel: LOCAL_OUT IPV4 in - out lo\n"
+                     r"    \(no member differs\)$", out, re.M), out
     # The change: in the shadow only, then committed.
     assert "skb->mark = 0   kernel: 0\n" in out
     assert "skb->mark = 9   kernel: 0   * differs\n" in out
@@ -174,7 +192,8 @@ def test_hook_print_set_commit(harness, program, tmp_path):
                  out)
     assert mark == skb + markoff
     assert "skb->mark = 9   kernel: 9\n" in out
-    assert re.search(rf"^{mark:016x}  09 00 00 00 ", out, re.M), out
+    assert len(re.findall(rf"^{mark:016x}  09 00 00 00 ", out,
+                          re.M)) == 2, out
     # A change forgotten by refresh: the kernel's value is read again.
     assert "skb->priority = 3   kernel: 0   * differs\n" in out
     assert re.search(r"^dusk: refreshed skb->priority \(0x[0-9a-f]+, 4 "
@@ -187,6 +206,8 @@ def test_hook_print_set_commit(harness, program, tmp_path):
                state == "dirty" and t == "struct sk_buff"
                for k, u, n, state, t, owner in rows), out
     init_net = value(r"^init_net = 0x([0-9a-f]+)$", out)
+    assert re.findall(r"^init_net = (0x[0-9a-f]+)$", out, re.M) == \
+        [f"{init_net:#018x}"] * 2, out
     assert any(int(k, 16) == init_net and owner == "placeholder:init_net"
                for k, u, n, state, t, owner in rows), out
     assert init_net >= 0xffffffff80000000
@@ -336,7 +357,10 @@ def test_help_and_errors_without_a_program(harness, program):
         args += ["-ex", f"help dusk {c}"]
     args += ["-ex", "dusk print skb", "-ex", "dusk frobnicate",
              "-ex", "dusk break-hook nosuchfn", "-ex", "dusk kcalls",
-             "-ex", "dusk break-hook markdrop_out", "-ex", "dusk break-hook all",
+             "-ex", "dusk break-hook markdrop_out",
+             "-ex", "dusk break-hook 'markdrop_out'",
+             "-ex", "dusk break-hook markdrop_out iffy",
+             "-ex", "dusk break-hook all",
              "-ex", "info breakpoints",
              "-ex", "dusk log 0"]
     p = subprocess.run([str(SRCDIR / "bin" / "dusk-gdb"), "--", "-batch",
@@ -349,6 +373,10 @@ def test_help_and_errors_without_a_program(harness, program):
     assert "the program is not running: 'run' it first" in out
     assert 'undefined dusk command: "frobnicate"' in out
     assert "no function nosuchfn in the program" in out
+    # A quoted name is the name (string_to_argv); a word after it other
+    # than "if COND" is misuse.
+    assert "dusk: already breaking in markdrop_out" in out
+    assert "usage: dusk break-hook NAME|all [if COND]" in out
     assert re.search(r"breakpoint +keep y .* in markdrop_out at .*markdrop\.c",
                      out), out
     # all: every function of a hook's type (markdrop_out had one).

@@ -4,19 +4,112 @@ Written from proto/dusk_proto.h alone (its constants are generated from
 it), so that the tests of dusk.ko check the kernel against the protocol's
 text, not against libdusk's reading of it.
 """
+import collections
 import hashlib
 import hmac
 import os
+import pathlib
+import re
 import socket
 import struct
 
 import dusk_constants as K
 
+# The wire structures, field by field as the header declares them.
 HDR = struct.Struct('<32sIBBBBIIQQQiI')
-HELLO = struct.Struct('<16sIIIIIIII')
-HELLO_REPLY = struct.Struct('<16s16sIIIIII64s')
-REGION = struct.Struct('<QQII')
 SEG = struct.Struct('<QII')
+HELLO = struct.Struct('<16sIIIIIIII')
+REGION = struct.Struct('<QQII')
+HELLO_REPLY = struct.Struct('<16s16sIIIIII64s')
+STATS = struct.Struct('<12Q')
+READ = struct.Struct('<QII')
+WRITE = struct.Struct('<II')
+CALL = struct.Struct('<Q6QIIII')
+CALL_REPLY = struct.Struct('<Q')
+SYM_REPLY = struct.Struct('<QQ')
+ALLOC = struct.Struct('<QII')
+ALLOC_REPLY = struct.Struct('<Q')
+FREE = struct.Struct('<Q')
+HOOK_REGISTER = struct.Struct('<QQIIiI')
+HOOK_HANDLE = struct.Struct('<II')
+HOOK_MSG = struct.Struct('<QQQIIII')
+VERDICT = struct.Struct('<QII')
+
+STRUCTS = {
+    'dusk_hdr': HDR, 'dusk_seg': SEG, 'dusk_hello': HELLO,
+    'dusk_region': REGION, 'dusk_hello_reply': HELLO_REPLY,
+    'dusk_stats': STATS, 'dusk_read': READ, 'dusk_write': WRITE,
+    'dusk_call': CALL, 'dusk_call_reply': CALL_REPLY,
+    'dusk_sym_reply': SYM_REPLY, 'dusk_alloc': ALLOC,
+    'dusk_alloc_reply': ALLOC_REPLY, 'dusk_free': FREE,
+    'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
+    'dusk_hook_msg': HOOK_MSG, 'dusk_verdict': VERDICT,
+}
+
+CHANNELS = range(K.DUSK_CHAN_MAIN, getattr(K, '__DUSK_CHAN_MAX'))
+
+# One row of the header's DUSK_MSG_TABLE: type is its enum value, sender
+# DUSK_FROM_*, chans the set of channel numbers, kind DUSK_SIZE_*, size
+# its payload's fixed part.
+Msg = collections.namedtuple('Msg', 'name type sender chans kind size keep')
+
+
+def header_path():
+    srcdir = os.environ.get('DUSK_SRCDIR')
+    top = pathlib.Path(srcdir) if srcdir else pathlib.Path(__file__).resolve().parents[2]
+    return top / 'proto' / 'dusk_proto.h'
+
+
+def _x_rows(body):
+    """The argument lists of the X(...) rows of an X-macro's body."""
+    rows = []
+    for m in re.finditer(r'\bX\(', body):
+        depth, args, arg = 1, [], ''
+        for c in body[m.end():]:
+            if c == '(':
+                depth += 1
+            elif c == ')':
+                depth -= 1
+                if depth == 0:
+                    break
+            if c == ',' and depth == 1:
+                args.append(arg.strip())
+                arg = ''
+            else:
+                arg += c
+        args.append(arg.strip())
+        rows.append(args)
+    return rows
+
+
+def _size(expr):
+    m = re.fullmatch(r'sizeof\(struct (\w+)\)', expr)
+    return STRUCTS[m.group(1)].size if m else int(expr, 0)
+
+
+def message_table(path=None):
+    """The header's DUSK_MSG_TABLE, as {name: Msg}, in enum order."""
+    text = (path or header_path()).read_text()
+    text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
+    m = re.search(r'#define[ \t]+DUSK_MSG_TABLE\(X\)((?:[^\n]*\\\n)*[^\n]*)',
+                  text)
+    chans = {'MAIN': {K.DUSK_CHAN_MAIN}, 'ANY': set(CHANNELS)}
+    table = {}
+    for i, (name, sender, ch, kind, size, _, _, _, keep) in enumerate(
+            _x_rows(m.group(1).replace('\\\n', ' ')), start=1):
+        table[name] = Msg(name, i, getattr(K, 'DUSK_FROM_' + sender),
+                          chans[ch], getattr(K, 'DUSK_SIZE_' + kind),
+                          _size(size), bool(int(keep)))
+    return table
+
+
+MSGS = message_table()
+
+# The message type numbers are the table's order (DUSK_MSG_INVALID = 0);
+# supply them if the generated constants lack the X-macro's expansion.
+for _m in MSGS.values():
+    assert getattr(K, 'DUSK_MSG_' + _m.name, _m.type) == _m.type, _m
+    setattr(K, 'DUSK_MSG_' + _m.name, _m.type)
 
 
 def hmac256(key, data):
@@ -54,8 +147,9 @@ class Session:
         self.master = key
         self.key = key
         self.session = 0
-        self.seq = 0
-        self.next_id = 0
+        # Per channel, as the header has both counters.
+        self.seq = dict.fromkeys(CHANNELS, 0)
+        self.next_id = dict.fromkeys(CHANNELS, 0)
         self.sent = []
         self.hooks = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -68,11 +162,11 @@ class Session:
                  channel=K.DUSK_CHAN_MAIN, version=K.DUSK_PROTO_VERSION,
                  key=None):
         if req_id is None:
-            self.next_id += 1
-            req_id = self.next_id
+            self.next_id[channel] += 1
+            req_id = self.next_id[channel]
         if seq is None:
-            self.seq += 1
-            seq = self.seq
+            self.seq[channel] += 1
+            seq = self.seq[channel]
         hdr = HDR.pack(b'\0' * 32, K.DUSK_MAGIC, version, msg_type, channel,
                        0, self.session, len(payload), seq, req_id, 0, 0, 0)
         return req_id, seal(key or self.key, hdr + payload)
@@ -88,18 +182,18 @@ class Session:
             raise AssertionError('reply with a bad MAC')
         return Reply(HDR.unpack_from(data), data[HDR.size:])
 
-    def wait(self, req_id):
+    def wait(self, req_id, channel=K.DUSK_CHAN_MAIN):
         while True:
             r = self.recv()
-            if r.type == K.DUSK_MSG_HOOK:
+            if r.type == K.DUSK_MSG_HOOK and not r.flags & K.DUSK_F_REPLY:
                 self.hooks.append(r)
-            elif r.id == req_id:
+            elif r.id == req_id and r.channel == channel:
                 return r
 
-    def request(self, msg_type, payload=b'', **kw):
-        req_id, dgram = self.datagram(msg_type, payload, **kw)
+    def request(self, msg_type, payload=b'', channel=K.DUSK_CHAN_MAIN, **kw):
+        req_id, dgram = self.datagram(msg_type, payload, channel=channel, **kw)
         self.send_raw(dgram)
-        return self.wait(req_id)
+        return self.wait(req_id, channel)
 
     def hello(self, hold_ms=2000, heartbeat_ms=3000, policy=None,
               version=K.DUSK_PROTO_VERSION):
@@ -120,36 +214,47 @@ class Session:
         self.session = sid
         self.key = hmac256(self.master, K.DUSK_SESSION_LABEL.encode() +
                            nonce + snonce + struct.pack('<I', sid))
-        self.seq = 0
+        # A session numbers seqs and request ids from 1 on every channel.
+        self.seq = dict.fromkeys(CHANNELS, 0)
+        self.next_id = dict.fromkeys(CHANNELS, 0)
         return r
 
     # Requests, each returning (status, payload).
 
     def sym(self, name):
         r = self.request(K.DUSK_MSG_SYM, name.encode())
-        return r.status, (struct.unpack('<QQ', r.payload) if not r.status else None)
+        return r.status, (SYM_REPLY.unpack(r.payload) if not r.status else None)
 
     def read(self, addr, length):
-        r = self.request(K.DUSK_MSG_READ, struct.pack('<QII', addr, length, 0))
+        r = self.request(K.DUSK_MSG_READ, READ.pack(addr, length, 0))
         return r.status, r.payload
 
     def write(self, addr, data):
         r = self.request(K.DUSK_MSG_WRITE,
-                         struct.pack('<II', 1, 0) + segs([(addr, data)]))
+                         WRITE.pack(1, 0) + segs([(addr, data)]))
         return r.status
 
-    def alloc_datagram(self, size, req_id=None):
-        return self.datagram(K.DUSK_MSG_ALLOC, struct.pack('<QII', size, 1, 0),
-                             req_id=req_id)
+    def call(self, fn, *args):
+        a = list(args) + [0] * (6 - len(args))
+        r = self.request(K.DUSK_MSG_CALL,
+                         CALL.pack(fn, *a, len(args), 0, 0, 0))
+        return r.status, r.payload
+
+    def alloc_datagram(self, size, req_id=None, channel=K.DUSK_CHAN_MAIN):
+        return self.datagram(K.DUSK_MSG_ALLOC, ALLOC.pack(size, 1, 0),
+                             req_id=req_id, channel=channel)
+
+    def alloc(self, size, **kw):
+        r = self.request(K.DUSK_MSG_ALLOC, ALLOC.pack(size, 1, 0), **kw)
+        return r.status, (ALLOC_REPLY.unpack(r.payload)[0] if not r.status else None)
 
     def hook_register(self, pf, hooknum, priority, cookie=1):
         r = self.request(K.DUSK_MSG_HOOK_REGISTER,
-                         struct.pack('<QQIIiI', 0, cookie, pf, hooknum,
-                                     priority, 0))
-        return r.status, (struct.unpack('<II', r.payload)[0] if not r.status else None)
+                         HOOK_REGISTER.pack(0, cookie, pf, hooknum, priority, 0))
+        return r.status, (HOOK_HANDLE.unpack(r.payload)[0] if not r.status else None)
 
-    def ping(self):
-        return self.request(K.DUSK_MSG_PING).status
+    def ping(self, **kw):
+        return self.request(K.DUSK_MSG_PING, **kw).status
 
-    def bye(self):
-        return self.request(K.DUSK_MSG_BYE).status
+    def bye(self, **kw):
+        return self.request(K.DUSK_MSG_BYE, **kw).status

@@ -263,6 +263,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	dusk_set_log(dusk_log_stderr);
 	if (argc != 2) {
 		fprintf(stderr, "usage: libdusk-selftest banner|call|alloc|badaddr|hooks\n");
 		return 2;

@@ -22,6 +22,7 @@
 #include "check.h"
 #include "dusk.h"
 #include "fake_kernel.h"
+#include "observe.h"
 #include "session.h"
 #include "shadow.h"
 #include "util.h"
@@ -75,6 +76,62 @@ static void test_handshake_and_ids(void)
 		CHECK_EQ(fk.ids[i], fk.ids[i - 1] + 1);
 	CHECK_EQ(fk.nr_log - first, 5);
 	CHECK_EQ(fk.invocations[first], 0);	/* no invocation */
+}
+
+/* The seam: an observer sees every message sent and accepted, in order,
+ * a retransmission as a message of its own; handlers are only for what
+ * the kernel sends. */
+static struct {
+	unsigned int n;
+	uint8_t dir[64], type[64], reply[64];
+	uint64_t id[64];
+} seen;
+
+static void seam(void *ctx, struct dusk_session *ss, enum dusk_dir dir,
+		 const struct dusk_msg *m)
+{
+	(void)ctx;
+	(void)ss;
+	if (seen.n < 64) {
+		seen.dir[seen.n] = (uint8_t)dir;
+		seen.type[seen.n] = m->type;
+		seen.reply[seen.n] = !!(m->flags & DUSK_F_REPLY);
+		seen.id[seen.n] = m->id;
+	}
+	seen.n++;
+}
+
+static void test_seam(void)
+{
+	static const struct dusk_observer obs = { .msg = seam };
+	const struct dusk_msg_handler h = { 0 };
+	uint8_t buf[8];
+
+	CHECK_EQ(dusk_observer_attach(&obs), 0);
+	CHECK_EQ(dusk_observer_attach(&obs), -EEXIST);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	fk.drop_replies = 1;	/* the reply of the next one is lost once */
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	dusk_observer_detach(&obs);
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);
+	/* READ, its reply; READ, READ again (same id), its reply. */
+	CHECK_EQ(seen.n, 5);
+	CHECK_EQ(seen.dir[0], DUSK_DIR_TX);
+	CHECK_EQ(seen.type[0], DUSK_MSG_READ);
+	CHECK_EQ(seen.reply[0], 0);
+	CHECK_EQ(seen.dir[1], DUSK_DIR_RX);
+	CHECK_EQ(seen.reply[1], 1);
+	CHECK_EQ(seen.id[1], seen.id[0]);
+	CHECK_EQ(seen.id[2], seen.id[0] + 1);
+	CHECK_EQ(seen.id[3], seen.id[2]);
+	CHECK_EQ(seen.dir[3], DUSK_DIR_TX);
+	CHECK_EQ(seen.dir[4], DUSK_DIR_RX);
+
+	/* Only the kernel's requests have handlers. */
+	CHECK_EQ(dusk_session_set_handler(s, DUSK_MSG_READ, &h), -EINVAL);
+	CHECK_EQ(dusk_session_set_handler(s, DUSK_MSG_INVALID, &h), -EINVAL);
+	CHECK_EQ(dusk_session_set_handler(s, __DUSK_MSG_MAX, &h), -EINVAL);
 }
 
 static void test_retransmission(void)
@@ -408,6 +465,7 @@ int main(void)
 	dusk_set_log(sink);
 	fk_init(&fk);
 	test_handshake_and_ids();
+	test_seam();
 	test_retransmission();
 	test_bad_datagrams();
 	test_hooks();

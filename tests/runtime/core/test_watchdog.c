@@ -166,6 +166,7 @@ int main(void)
 	pthread_t th;
 	int kfd, outp[2], readyp[2], status;
 	unsigned int pings, i, j, dup_ids;
+	uint64_t first_wd;
 	pid_t prog, wd;
 	char c;
 
@@ -233,18 +234,23 @@ int main(void)
 	}
 	close(outp[0]);
 
-	/* Ids are unique across the main and watchdog channels: a request
-	 * sent twice is a retransmission on its own channel. */
+	/* Ids are numbered per channel, from 1: within a channel an id
+	 * sent twice is a retransmission of one request. */
 	pthread_mutex_lock(&fk_lock);
 	dup_ids = 0;
-	for (i = 0; i < fk.nr_log; i++)
+	first_wd = 0;
+	for (i = 0; i < fk.nr_log; i++) {
+		if (fk.chans[i] == DUSK_CHAN_WATCHDOG && !first_wd)
+			first_wd = fk.ids[i];
 		for (j = i + 1; j < fk.nr_log; j++)
 			if (fk.ids[i] == fk.ids[j] &&
-			    (fk.chans[i] != fk.chans[j] ||
-			     fk.types[i] != fk.types[j]))
+			    fk.chans[i] == fk.chans[j] &&
+			    fk.types[i] != fk.types[j])
 				dup_ids++;
+	}
 	pthread_mutex_unlock(&fk_lock);
 	CHECK_EQ(dup_ids, 0);
+	CHECK_EQ(first_wd, 1);
 
 	/* 2. An orderly close: BYE on the main channel, the watchdog quiet. */
 	fk.ended = 0;

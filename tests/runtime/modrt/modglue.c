@@ -13,7 +13,8 @@
 #include "kernel_offsets.h"
 #include "modprog.h"
 
-/* libdusk's defaults are 6.1's layouts: checked against the target's. */
+/* This module's hand-written structs (modprog.c) must be what the target
+ * kernel's headers lay out, as libdusk reads them (its kconst.h): checked. */
 _Static_assert(sizeof(struct mp_nf_ops) == NF_HOOK_OPS_SIZE, "nf_hook_ops");
 _Static_assert(offsetof(struct mp_nf_ops, hook) == NF_HOOK_OPS_HOOK, "hook");
 _Static_assert(offsetof(struct mp_nf_ops, priv) == NF_HOOK_OPS_PRIV, "priv");

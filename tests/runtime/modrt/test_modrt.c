@@ -326,6 +326,67 @@ static void test_types(void)
 	CHECK(dusk_type_named("void") == NULL);
 }
 
+/* A runtime's layout of a kernel struct (the target kernel's, kconst.h)
+ * against a module's record of it: a field the record lacks keeps the
+ * kernel's offset; one where the record disagrees stops the program. */
+static const struct dusk_mtype *layout_type;
+
+static void layout_other_offset(void)
+{
+	uint32_t off = 16;
+
+	dusk_mtype_layout(layout_type, "hook", 8, &off);
+}
+
+static void layout_other_size(void)
+{
+	uint32_t off = 40;
+
+	dusk_mtype_layout(layout_type, "pf", 1, &off);
+}
+
+static void layout_other_struct_size(void)
+{
+	dusk_mtype_layout_size(layout_type, 56);
+}
+
+static void test_layout_checks(void)
+{
+	static const char recs[] =
+		"type struct_kops 48\0"
+		"field struct_kops hook 8 8 fn\0"
+		"field struct_kops pf 40 4 int\0"
+		"field struct_kops priv 24 8 ptr void\0";
+	char err[512];
+	struct dusk_types *t;
+	uint32_t off;
+
+	CHECK_EQ(dusk_types_create(recs, recs + sizeof(recs) - 1, &t), 0);
+	layout_type = dusk_types_type(t, "struct_kops");
+	CHECK(layout_type != NULL);
+	off = 24;			/* agrees */
+	dusk_mtype_layout(layout_type, "priv", 8, &off);
+	CHECK_EQ(off, 24);
+	off = 44;			/* not in the record: kept */
+	dusk_set_log(quiet);
+	dusk_mtype_layout(layout_type, "hooknum", 4, &off);
+	dusk_set_log(NULL);
+	CHECK_EQ(off, 44);
+	dusk_mtype_layout(NULL, "hook", 8, &off);	/* no record */
+	dusk_mtype_layout_size(NULL, 56);
+	CHECK_EQ(in_child(layout_other_offset, err, sizeof(err)), 1);
+	CHECK(strstr(err, "struct_kops has hook at offset 8 (8 bytes)") &&
+	      strstr(err, "at offset 16 (8 bytes)") &&
+	      strstr(err, "not compiled for the kernel"));
+	CHECK_EQ(in_child(layout_other_size, err, sizeof(err)), 1);
+	CHECK(strstr(err, "pf at offset 40 (4 bytes)") &&
+	      strstr(err, "at offset 40 (1 bytes)"));
+	CHECK_EQ(in_child(layout_other_struct_size, err, sizeof(err)), 1);
+	CHECK(strstr(err, "struct_kops is 48 bytes") &&
+	      strstr(err, "not compiled for the kernel"));
+	dusk_types_destroy(t);
+}
+
 /* ---- the program's memory ---- */
 
 static int a_global = 5;
@@ -960,6 +1021,7 @@ int main(void)
 {
 	dusk_mod_klib_host();	/* as __dusk_main() does */
 	test_types();
+	test_layout_checks();
 	test_image();
 	test_params();
 	dusk_percpu_snapshot();

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The message table: proto/dusk_proto.h's DUSK_MSG_TABLE expanded into the
+ * rules every incoming message is checked against (who sends it, on which
+ * channels, how large its payload and its reply are, whether its reply is
+ * kept). The runtime's codec expands the same list, so the two sides
+ * cannot disagree on a rule. Nothing here calls into another file.
+ */
+#include <linux/kernel.h>
+#include <linux/build_bug.h>
+
+#include "dusk_kmod.h"
+
+/*
+ * The wire structures, as the header lays them out: every field naturally
+ * aligned, so these sizes hold on every architecture and compiler; a
+ * change to the header that breaks that fails the build here.
+ */
+static_assert(sizeof(struct dusk_hdr) == 80);
+static_assert(sizeof(struct dusk_seg) == 16);
+static_assert(sizeof(struct dusk_hello) == 48);
+static_assert(sizeof(struct dusk_region) == 24);
+static_assert(sizeof(struct dusk_hello_reply) == 120);
+static_assert(sizeof(struct dusk_stats) == 96);
+static_assert(sizeof(struct dusk_read) == 16);
+static_assert(sizeof(struct dusk_write) == 8);
+static_assert(sizeof(struct dusk_call) == 72);
+static_assert(sizeof(struct dusk_call_reply) == 8);
+static_assert(sizeof(struct dusk_sym_reply) == 16);
+static_assert(sizeof(struct dusk_alloc) == 16);
+static_assert(sizeof(struct dusk_alloc_reply) == 8);
+static_assert(sizeof(struct dusk_free) == 8);
+static_assert(sizeof(struct dusk_hook_register) == 32);
+static_assert(sizeof(struct dusk_hook_handle) == 8);
+static_assert(sizeof(struct dusk_hook_msg) == 40);
+static_assert(sizeof(struct dusk_verdict) == 16);
+
+/* A SEGS message's segment count lies within its fixed part. */
+#define DUSK_X_SEGS_AT(name, from, chans, kind, size, segs_at, rep_kind, \
+		       rep_size, keep)					\
+	static_assert(DUSK_SIZE_##kind != DUSK_SIZE_SEGS ||		\
+		      (segs_at) + sizeof(__le32) <= (size));
+DUSK_MSG_TABLE(DUSK_X_SEGS_AT)
+#undef DUSK_X_SEGS_AT
+
+#define DUSK_X_RULE(name_, from_, chans_, kind_, size_, segs_at_,	\
+		    rep_kind_, rep_size_, keep_)			\
+	[DUSK_MSG_##name_] = {						\
+		.name = #name_,						\
+		.from = DUSK_FROM_##from_,				\
+		.chans = DUSK_CHANS_##chans_,				\
+		.kind = DUSK_SIZE_##kind_,				\
+		.rep_kind = DUSK_SIZE_##rep_kind_,			\
+		.keep = (keep_),					\
+		.size = (size_),					\
+		.segs_at = (segs_at_),					\
+		.rep_size = (rep_size_),				\
+	},
+
+static const struct dusk_msg_rule dusk_msg_rules[__DUSK_MSG_MAX] = {
+	DUSK_MSG_TABLE(DUSK_X_RULE)
+};
+
+#undef DUSK_X_RULE
+
+/* The rule of a type; NULL for DUSK_MSG_INVALID and unknown types. */
+const struct dusk_msg_rule *dusk_msg_rule(unsigned int type)
+{
+	if (type == DUSK_MSG_INVALID || type >= __DUSK_MSG_MAX)
+		return NULL;
+	return &dusk_msg_rules[type];
+}
+
+static bool dusk_size_fits(u8 kind, u32 size, u32 len)
+{
+	switch (kind) {
+	case DUSK_SIZE_EXACT:
+		return len == size;
+	case DUSK_SIZE_MIN:
+	case DUSK_SIZE_SEGS:	/* the segments are checked by the handler */
+		return len >= size;
+	}
+	return false;
+}
+
+/*
+ * A request as the table allows it: a type the runtime sends, on one of
+ * its channels, with a payload of its size. 0 or -EBADMSG.
+ */
+int dusk_msg_check(unsigned int type, unsigned int channel, u32 len)
+{
+	const struct dusk_msg_rule *rule = dusk_msg_rule(type);
+
+	if (!rule || rule->from != DUSK_FROM_RUNTIME ||
+	    !dusk_msg_chan_ok(rule, channel) ||
+	    !dusk_size_fits(rule->kind, rule->size, len))
+		return -EBADMSG;
+	return 0;
+}
+
+bool dusk_msg_chan_ok(const struct dusk_msg_rule *rule, unsigned int channel)
+{
+	return channel < __DUSK_CHAN_MAX && (rule->chans & (1U << channel));
+}
+
+bool dusk_msg_size_ok(const struct dusk_msg_rule *rule, u32 len)
+{
+	return dusk_size_fits(rule->kind, rule->size, len);
+}
+
+/* A successful reply's payload as the table describes it. */
+bool dusk_msg_reply_ok(const struct dusk_msg_rule *rule, u32 len)
+{
+	return dusk_size_fits(rule->rep_kind, rule->rep_size, len);
+}

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+"""PROG --trace FILE: every message that crosses the session's seam, one
+line each, in order. lwfw blocks 127.0.0.5; one datagram from it and one
+from elsewhere cross its PRE_ROUTING hook. The trace must show HELLO, the
+hook's registration, each HOOK answered by a VERDICT naming its packet
+(the blocked one dropped), and BYE, with request ids numbered 1, 2, 3...
+on the main channel."""
+
+import re
+
+from diff import Case, example, harness  # noqa: F401 (fixture)
+
+LWFW = example("lwfw")
+NF_DROP, NF_ACCEPT = 0, 1
+LINE = re.compile(r"^(\d+\.\d{6}) ([<>]) ([A-Z_]+)(/reply)? ch (main|watchdog)"
+                  r" id (\d+)(?: inv (\d+))?(.*)$")
+
+
+def test_trace_lwfw(harness, tmp_path):  # noqa: F811 (fixture)
+    trace = tmp_path / "lwfw.trace"
+    case = Case(
+        params=("--trace", str(trace), "block_ip=127.0.0.5"),
+        script="\n".join([
+            "$N udp -s 127.0.0.5:4005 127.0.0.1 9100 from-blocked",
+            "$N udp -s 127.0.0.6:4006 127.0.0.1 9100 from-another",
+        ]),
+        expect=["udp sent 1 received 0", "udp sent 1 received 1"])
+    ko = harness.run_ko(LWFW, case)
+    run = harness.run_user(LWFW, case, ko)
+    assert run.loaded and run.exit_status == 0, run.output[-3000:]
+    assert run.observations == case.expect, run.observations
+
+    lines = trace.read_text().splitlines()
+    parsed = [LINE.match(line) for line in lines]
+    assert all(parsed), [ln for ln, m in zip(lines, parsed) if not m][:5]
+    msgs = [(m[2], m[3], bool(m[4]), m[5], int(m[6]), m[8]) for m in parsed]
+    times = [float(m[1]) for m in parsed]
+    assert times == sorted(times)
+
+    # HELLO first, answered; BYE last, answered.
+    assert msgs[0][:3] == (">", "HELLO", False), lines[:2]
+    assert msgs[1][:3] == ("<", "HELLO", True), lines[:2]
+    assert msgs[-2][:3] == (">", "BYE", False), lines[-2:]
+    assert msgs[-1][:3] == ("<", "BYE", True), lines[-2:]
+    # The hook registered (PRE_ROUTING of IPv4) before any HOOK came.
+    reg = [i for i, m in enumerate(msgs) if m[:3] == (">", "HOOK_REGISTER", False)]
+    assert reg and "pf 2 hooknum 0" in lines[reg[0]], lines[:20]
+    first_hook = min(i for i, m in enumerate(msgs) if m[1] == "HOOK")
+    assert reg[0] < first_hook
+
+    # Every HOOK gets a VERDICT naming its packet, after it.
+    verdicts = {}
+    for i, (d, t, reply, ch, mid, rest) in enumerate(msgs):
+        if d == ">" and t == "VERDICT" and not reply:
+            packet = int(re.search(r"packet (\d+)", rest)[1])
+            verdict = int(re.search(r"verdict (\d+)", rest)[1])
+            verdicts.setdefault(packet, (i, verdict))
+    hooks = {}
+    for i, (d, t, reply, ch, mid, rest) in enumerate(msgs):
+        if d == "<" and t == "HOOK":
+            hooks.setdefault(mid, i)
+    assert len(hooks) >= 2, lines
+    for packet, i in hooks.items():
+        assert packet in verdicts, f"HOOK {packet} has no VERDICT"
+        assert verdicts[packet][0] > i
+    assert NF_DROP in {v for _, v in verdicts.values()}
+    assert NF_ACCEPT in {v for _, v in verdicts.values()}
+
+    # Requests on the main channel: ids 1, 2, 3... in order of first
+    # sending (a retransmission repeats its id).
+    ids = []
+    for d, t, reply, ch, mid, rest in msgs[2:]:
+        if d == ">" and ch == "main" and mid not in ids:
+            ids.append(mid)
+    assert ids == list(range(1, len(ids) + 1)), ids
