@@ -290,3 +290,46 @@ DUSK_EXPORT int dusk_kfree(struct dusk_session *s, uint64_t kaddr)
 		return -ENOTCONN;
 	return dusk_request(s, DUSK_MSG_FREE, &f, sizeof(f), NULL, 0, NULL);
 }
+
+/* ---- the shadow cache of a session (dusk.h) ---- */
+
+DUSK_EXPORT void *dusk_shadow(struct dusk_session *s, uint64_t kaddr,
+			      size_t size, int write)
+{
+	struct dusk_shadow *c;
+	void *user;
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	c = s->shadow;
+	if (kaddr < DUSK_KERNEL_MIN) {
+		uint64_t k = dusk_shadow_kaddr(c, (const void *)(uintptr_t)kaddr);
+
+		if (!k)
+			return (void *)(uintptr_t)kaddr;	/* a user address */
+		kaddr = k;
+	}
+	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(kaddr, size)))
+		return user;		/* a kernel copy of a user object */
+	if (dusk_shadow_frozen && (user = dusk_shadow_frozen(kaddr, size)))
+		return user;		/* a released packet, as it was */
+	err = dusk_shadow_get(c, kaddr, size, write, &user);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return user;
+}
+
+DUSK_EXPORT void dusk_refresh(struct dusk_session *s)
+{
+	if (!s)
+		s = dusk_session_current();
+	if (s)
+		dusk_shadow_invalidate(s->shadow);
+}

@@ -18,7 +18,6 @@
 #include "session.h"
 #include "shadow.h"
 #include "transport.h"
-#include "watchdog.h"
 
 struct dusk_session *dusk_session_cur;
 
@@ -468,17 +467,15 @@ static void dusk_session_key_derive(struct dusk_session *s)
 	dusk_memzero_explicit(key, sizeof(key));
 }
 
-static int dusk_session_open_common(const struct dusk_config *cfg,
-				    const uint8_t master[DUSK_KEY_LEN],
-				    struct dusk_transport *t,
-				    const struct sockaddr *addr,
-				    socklen_t addr_len,
-				    struct dusk_session **ret)
+int dusk_session_connect(const struct dusk_config *cfg,
+			 const uint8_t master[DUSK_KEY_LEN],
+			 struct dusk_transport *t, const struct sockaddr *addr,
+			 socklen_t addr_len, struct dusk_shadow_region *regions,
+			 unsigned int *nr, struct dusk_session **ret)
 {
-	struct dusk_shadow_region regions[DUSK_SHADOW_MAX_REGIONS];
 	struct dusk_stats stats;
 	struct dusk_session *s;
-	unsigned int nr = 0, i;
+	unsigned int i;
 	int err;
 
 	s = calloc(1, sizeof(*s));
@@ -520,13 +517,10 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 	for (i = 0; i < __DUSK_CHAN_MAX; i++)
 		atomic_store(&s->shared->next_id[i], 1);
 
-	err = dusk_hello(s, regions, &nr);
+	err = dusk_hello(s, regions, nr);
 	if (err)
 		goto out_shared;
 	dusk_session_key_derive(s);
-	err = dusk_shadow_create(s, regions, nr, !dusk_session_cur, &s->shadow);
-	if (err)
-		goto out_shared;
 	/* The session becomes dusk.ko's active one with its first
 	 * authenticated request: this one, which also proves both sides
 	 * derived the same session key. */
@@ -535,25 +529,11 @@ static int dusk_session_open_common(const struct dusk_config *cfg,
 	if (err) {
 		dusk_err("first request of session %08x: %s", s->id,
 			 strerror(-err));
-		goto out_shadow;
+		goto out_shared;
 	}
-	if (s->cfg.watchdog) {
-		err = dusk_watchdog_start(s);
-		if (err)
-			goto out_bye;
-	}
-	if (!dusk_session_cur)
-		dusk_session_cur = s;
-	dusk_info("session %08x with %s (Linux %s)", s->id, s->cfg.target,
-		  s->release);
 	*ret = s;
 	return 0;
 
-out_bye:
-	dusk_request(s, DUSK_MSG_BYE, NULL, 0, NULL, 0, NULL);
-	dusk_session_handlers_close(s);
-out_shadow:
-	dusk_shadow_destroy(s->shadow);
 out_shared:
 	munmap(s->shared, sizeof(*s->shared));
 out_wake:
@@ -570,72 +550,17 @@ out_transport:
 	return err;
 }
 
-int dusk_session_open_transport(const struct dusk_config *cfg,
-				const uint8_t master[DUSK_KEY_LEN],
-				struct dusk_transport *t,
-				struct dusk_session **ret)
-{
-	if (cfg->watchdog) {
-		dusk_transport_destroy(t);
-		return -EINVAL;	/* it needs an address to send to */
-	}
-	return dusk_session_open_common(cfg, master, t, NULL, 0, ret);
-}
-
-DUSK_EXPORT int dusk_session_open(const struct dusk_config *cfg,
-				  struct dusk_session **ret)
-{
-	struct sockaddr_storage addr;
-	uint8_t master[DUSK_KEY_LEN];
-	struct dusk_transport *t;
-	socklen_t addr_len;
-	int err;
-
-	if (!cfg || !ret)
-		return -EINVAL;
-	if (!cfg->target[0]) {
-		dusk_err("no target: start one with dusk-target up, or give --target");
-		return -ENOENT;
-	}
-	err = dusk_key_load(cfg->key_file, master);
-	if (err)
-		return err;
-	err = dusk_addr_parse(cfg->target, &addr, &addr_len);
-	if (err) {
-		dusk_err("bad target \"%s\": HOST:PORT expected", cfg->target);
-		goto out_key;
-	}
-	err = dusk_transport_udp_create((struct sockaddr *)&addr, addr_len, &t);
-	if (err) {
-		dusk_err("socket to %s: %s", cfg->target, strerror(-err));
-		goto out_key;
-	}
-	err = dusk_session_open_common(cfg, master, t, (struct sockaddr *)&addr,
-				       addr_len, ret);
-out_key:
-	dusk_memzero_explicit(master, sizeof(master));
-	return err;
-}
-
-DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
+void dusk_session_disconnect(struct dusk_session *s)
 {
 	struct dusk_list *pos, *tmp;
 	int err;
 
-	if (!s)
-		return;
-	err = dusk_commit(s);
-	if (err)
-		dusk_warn("commit at close: %s", strerror(-err));
-	/* The watchdog goes first: it must not ping a session that ended. */
-	dusk_watchdog_stop(s);
 	s->cfg.timeout_ms = DUSK_MIN(s->cfg.timeout_ms, 1000U);
 	err = dusk_request(s, DUSK_MSG_BYE, NULL, 0, NULL, 0, NULL);
 	if (err)
 		dusk_warn("BYE: %s (dusk.ko ends the session when its heartbeat stops)",
 			  strerror(-err));
 	dusk_session_handlers_close(s);
-	dusk_shadow_destroy(s->shadow);
 	dusk_list_for_each_safe(pos, tmp, &s->pending)
 		dusk_req_destroy(s, dusk_container_of(pos, struct dusk_req, node));
 	dusk_transport_destroy(s->t);

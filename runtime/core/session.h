@@ -143,10 +143,27 @@ struct dusk_session {
 	struct dusk_session_stats stats;
 };
 
+struct dusk_shadow_region;
+
+/*
+ * The connection: HELLO (the kernel's regions in regions[], *nr of
+ * them, at most DUSK_SHADOW_MAX_REGIONS), the session key, and the first
+ * request that makes it dusk.ko's active session. Takes ownership of t,
+ * even on failure. disconnect: BYE, then the handlers' close() and
+ * everything of the session freed. open.c builds dusk.h's session on
+ * these (the cache, the watchdog).
+ */
+int dusk_session_connect(const struct dusk_config *cfg,
+			 const uint8_t master[DUSK_KEY_LEN],
+			 struct dusk_transport *t, const struct sockaddr *addr,
+			 socklen_t addr_len, struct dusk_shadow_region *regions,
+			 unsigned int *nr, struct dusk_session **ret);
+void dusk_session_disconnect(struct dusk_session *s);
+
 /*
  * Open a session over an existing transport (the UDP one for
  * dusk_session_open(); the unit tests' fake kernel otherwise). Takes
- * ownership of t, even on failure.
+ * ownership of t, even on failure. (open.c)
  */
 int dusk_session_open_transport(const struct dusk_config *cfg,
 				const uint8_t master[DUSK_KEY_LEN],

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "codec.h"
 #include "log.h"
-#include "session.h"
 #include "shadow.h"
+#include "util.h"
 
 #define DUSK_SHADOW_MIN_SLOTS	1024
 /* Between windows: a stray pointer running off one window faults. */
@@ -334,8 +335,8 @@ static int dusk_shadow_fill(struct dusk_shadow *c, struct dusk_shadow_entry *e)
 	hi = 63 - (unsigned int)__builtin_clzll(missing);
 	off = (size_t)lo << DUSK_LINE_SHIFT;
 	len = ((size_t)(hi + 1) << DUSK_LINE_SHIFT) - off;
-	err = dusk_kread(c->s, (e->kpn << DUSK_PAGE_SHIFT) + off,
-			 c->scratch + off, len);
+	err = c->backing.read(c->backing.ctx, (e->kpn << DUSK_PAGE_SHIFT) + off,
+			      c->scratch + off, len);
 	if (err)
 		return err;
 	c->stats.fetches++;
@@ -873,7 +874,7 @@ static void dusk_shadow_unreserve(struct dusk_shadow *c)
 		munmap(c->stray, (size_t)DUSK_SHADOW_STRAY_PAGES * DUSK_PAGE_SIZE);
 }
 
-int dusk_shadow_create(struct dusk_session *s,
+int dusk_shadow_create(const struct dusk_shadow_backing *backing,
 		       const struct dusk_shadow_region *regions,
 		       unsigned int nr, int current, struct dusk_shadow **ret)
 {
@@ -886,7 +887,7 @@ int dusk_shadow_create(struct dusk_session *s,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->s = s;
+	c->backing = *backing;
 	c->tab = current ? &__dusk_shadow : &c->own;
 	c->scratch = malloc(DUSK_PAGE_SIZE);
 	c->stray_kpn = calloc(DUSK_SHADOW_STRAY_PAGES, sizeof(*c->stray_kpn));
@@ -976,47 +977,6 @@ DUSK_EXPORT void *__dusk_check_w(void *p, size_t size)
 	void *u = dusk_shadow_fast(p, size, 1);
 
 	return u ? u : dusk_shadow_check_slow(p, size, 1);
-}
-
-DUSK_EXPORT void *dusk_shadow(struct dusk_session *s, uint64_t kaddr,
-			      size_t size, int write)
-{
-	struct dusk_shadow *c;
-	void *user;
-	int err;
-
-	if (!s)
-		s = dusk_session_current();
-	if (!s) {
-		errno = ENOTCONN;
-		return NULL;
-	}
-	c = s->shadow;
-	if (kaddr < DUSK_KERNEL_MIN) {
-		uint64_t k = dusk_shadow_kaddr(c, (const void *)(uintptr_t)kaddr);
-
-		if (!k)
-			return (void *)(uintptr_t)kaddr;	/* a user address */
-		kaddr = k;
-	}
-	if (dusk_shadow_user_of && (user = dusk_shadow_user_of(kaddr, size)))
-		return user;		/* a kernel copy of a user object */
-	if (dusk_shadow_frozen && (user = dusk_shadow_frozen(kaddr, size)))
-		return user;		/* a released packet, as it was */
-	err = dusk_shadow_get(c, kaddr, size, write, &user);
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
-	return user;
-}
-
-DUSK_EXPORT void dusk_refresh(struct dusk_session *s)
-{
-	if (!s)
-		s = dusk_session_current();
-	if (s)
-		dusk_shadow_invalidate(s->shadow);
 }
 
 DUSK_EXPORT uint64_t dusk_kaddr(const void *user)

@@ -47,7 +47,6 @@
 #include "dusk_proto.h"
 #include "shadow_fast.h"
 
-struct dusk_session;
 
 #define DUSK_SHADOW_MAX_REGIONS	16
 #define DUSK_SHADOW_MAX_PAGES	16384
@@ -104,8 +103,15 @@ struct dusk_shadow_stats {
 	uint64_t bad_addresses;
 };
 
+/* Where the cache's missing lines come from: the session's READs
+ * (kernel.c's dusk_kread) in a program. 0 or a negative errno. */
+struct dusk_shadow_backing {
+	int (*read)(void *ctx, uint64_t kaddr, void *buf, size_t len);
+	void *ctx;
+};
+
 struct dusk_shadow {
-	struct dusk_session *s;
+	struct dusk_shadow_backing backing;
 	struct dusk_shadow_table *tab;	/* &__dusk_shadow when current */
 	struct dusk_shadow_table own;
 	uint64_t used;			/* occupied slots */
@@ -137,7 +143,7 @@ struct dusk_shadow {
 
 /* Reserve the windows. A region that cannot be mapped is logged and its
  * pages become stray pages. */
-int dusk_shadow_create(struct dusk_session *s,
+int dusk_shadow_create(const struct dusk_shadow_backing *backing,
 		       const struct dusk_shadow_region *regions,
 		       unsigned int nr, int current, struct dusk_shadow **ret);
 void dusk_shadow_destroy(struct dusk_shadow *c);
