@@ -255,6 +255,8 @@ struct dusk_hook {
 };
 
 void dusk_hooks_end(struct dusk_session *s);
+unsigned int dusk_nf_proxy(void *priv, struct sk_buff *skb,
+			   const struct nf_hook_state *state);
 struct dusk_hook *dusk_hook_of_entry(const struct nf_queue_entry *entry);
 bool dusk_hook_entry_fix(struct nf_queue_entry *entry,
 			 const struct dusk_hook *hook);

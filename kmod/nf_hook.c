@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Netfilter proxy hooks: for each hook the program registers, dusk.ko
- * registers this proxy at the same place and priority. The proxy queues
- * the packet (NF_QUEUE to dusk's queue handler, pktq.c), which hands it
- * to the program and later reinjects it with the program's verdict.
+ * registers its proxy (nf_proxy.c) at the same place and priority, and
+ * removes it when the program unregisters it or the session ends.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -18,102 +17,6 @@
 #include "dusk_kmod.h"
 
 #define DUSK_MAX_HOOKS	64
-
-/*
- * dusk's own datagrams cross the very hooks it proxies: let them through,
- * or a hook would feed on itself. Fragments carry no port; those from the
- * peer's address are taken to be ours (the peer sends little else).
- */
-static bool dusk_own_traffic(struct sk_buff *skb,
-			     const struct nf_hook_state *state)
-{
-	struct dusk_session *s = READ_ONCE(dusk.session);
-	const struct udphdr *uh;
-	const struct iphdr *iph;
-	struct udphdr _uh;
-
-	if (skb->sk && skb->sk == dusk.sock->sk)
-		return true;
-	if (state->pf != NFPROTO_IPV4 || !net_eq(state->net, &init_net))
-		return false;
-	iph = ip_hdr(skb);
-	if (iph->protocol != IPPROTO_UDP)
-		return false;
-	if (ip_is_fragment(iph))
-		return s && (iph->saddr == s->peer[DUSK_CHAN_MAIN].sin_addr.s_addr ||
-			     iph->daddr == s->peer[DUSK_CHAN_MAIN].sin_addr.s_addr);
-	uh = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4,
-				sizeof(_uh), &_uh);
-	return uh && (uh->dest == htons(dusk.port) ||
-		      uh->source == htons(dusk.port));
-}
-
-static unsigned int dusk_nf_proxy(void *priv, struct sk_buff *skb,
-				  const struct nf_hook_state *state)
-{
-	struct dusk_hook *hook = priv;
-
-	if (READ_ONCE(hook->dying) || dusk_own_traffic(skb, state))
-		return NF_ACCEPT;
-	/* Bypass: should no queue handler be there, accept. */
-	return NF_QUEUE_NR(DUSK_NF_QUEUE) | NF_VERDICT_FLAG_QUEUE_BYPASS;
-}
-
-static struct nf_hook_entries *dusk_hook_entries(const struct net *net, u8 pf,
-						 unsigned int hooknum)
-{
-	if (hooknum >= NF_INET_NUMHOOKS)
-		return NULL;
-	switch (pf) {
-	case NFPROTO_IPV4:
-		return rcu_dereference(net->nf.hooks_ipv4[hooknum]);
-	case NFPROTO_IPV6:
-		return rcu_dereference(net->nf.hooks_ipv6[hooknum]);
-	}
-	return NULL;
-}
-
-/* The dusk hook that queued entry, or NULL if another hook did. */
-struct dusk_hook *dusk_hook_of_entry(const struct nf_queue_entry *entry)
-{
-	const struct nf_hook_entries *e;
-
-	e = dusk_hook_entries(entry->state.net, entry->state.pf,
-			      entry->state.hook);
-	if (!e || entry->hook_index >= e->num_hook_entries ||
-	    e->hooks[entry->hook_index].hook != dusk_nf_proxy)
-		return NULL;
-	return e->hooks[entry->hook_index].priv;
-}
-
-/*
- * Hooks registered or unregistered while a packet waited move the others
- * in the hook array: find ours again so that nf_reinject() resumes right
- * after it. Called under rcu_read_lock(); false if the hook is gone.
- */
-bool dusk_hook_entry_fix(struct nf_queue_entry *entry,
-			 const struct dusk_hook *hook)
-{
-	const struct nf_hook_entries *e;
-	unsigned int i;
-
-	e = dusk_hook_entries(entry->state.net, entry->state.pf,
-			      entry->state.hook);
-	if (!e)
-		return false;
-	i = entry->hook_index;
-	if (i < e->num_hook_entries && e->hooks[i].priv == hook &&
-	    e->hooks[i].hook == dusk_nf_proxy)
-		return true;
-	for (i = 0; i < e->num_hook_entries; i++) {
-		if (e->hooks[i].priv == hook &&
-		    e->hooks[i].hook == dusk_nf_proxy) {
-			entry->hook_index = i;
-			return true;
-		}
-	}
-	return false;
-}
 
 static struct net *dusk_net_get(u64 addr)
 {
