@@ -37,18 +37,25 @@ def test_trace_lwfw(harness, tmp_path):  # noqa: F811 (fixture)
     times = [float(m[1]) for m in parsed]
     assert times == sorted(times)
 
-    # HELLO first, answered; BYE last, answered.
-    assert msgs[0][:3] == (">", "HELLO", False), lines[:2]
-    assert msgs[1][:3] == ("<", "HELLO", True), lines[:2]
-    assert msgs[-2][:3] == (">", "BYE", False), lines[-2:]
-    assert msgs[-1][:3] == ("<", "BYE", True), lines[-2:]
+    # HELLO first (sent again if its reply is slow), answered; BYE last,
+    # answered.
+    first_rx = next(i for i, m in enumerate(msgs) if m[0] == "<")
+    assert first_rx >= 1 and all(m[:3] == (">", "HELLO", False)
+                                 for m in msgs[:first_rx]), lines[:4]
+    assert msgs[first_rx][:3] == ("<", "HELLO", True), lines[:4]
+    bye = next(i for i, m in enumerate(msgs) if m[:3] == (">", "BYE", False))
+    assert all(m[:2] == (">", "BYE") for m in msgs[bye:-1]), lines[bye:]
+    assert msgs[-1][:3] == ("<", "BYE", True), lines[-3:]
     # The hook registered (PRE_ROUTING of IPv4) before any HOOK came.
     reg = [i for i, m in enumerate(msgs) if m[:3] == (">", "HOOK_REGISTER", False)]
     assert reg and "pf 2 hooknum 0" in lines[reg[0]], lines[:20]
     first_hook = min(i for i, m in enumerate(msgs) if m[1] == "HOOK")
     assert reg[0] < first_hook
 
-    # Every HOOK gets a VERDICT naming its packet, after it.
+    # Every HOOK gets a VERDICT naming its packet, after it. HOOKs run in
+    # arrival order, so those left unanswered when the program stopped
+    # (SIGINT; the target's own traffic crosses the hook too) are the last
+    # to have arrived: released by policy.
     verdicts = {}
     for i, (d, t, reply, ch, mid, rest) in enumerate(msgs):
         if d == ">" and t == "VERDICT" and not reply:
@@ -60,16 +67,21 @@ def test_trace_lwfw(harness, tmp_path):  # noqa: F811 (fixture)
         if d == "<" and t == "HOOK":
             hooks.setdefault(mid, i)
     assert len(hooks) >= 2, lines
+    answered = [i for p, i in hooks.items() if p in verdicts]
+    unanswered = [i for p, i in hooks.items() if p not in verdicts]
+    assert len(answered) >= 2, lines
+    assert not unanswered or max(answered) < min(unanswered), \
+        [lines[i] for i in unanswered]
     for packet, i in hooks.items():
-        assert packet in verdicts, f"HOOK {packet} has no VERDICT"
-        assert verdicts[packet][0] > i
+        if packet in verdicts:
+            assert verdicts[packet][0] > i
     assert NF_DROP in {v for _, v in verdicts.values()}
     assert NF_ACCEPT in {v for _, v in verdicts.values()}
 
     # Requests on the main channel: ids 1, 2, 3... in order of first
     # sending (a retransmission repeats its id).
     ids = []
-    for d, t, reply, ch, mid, rest in msgs[2:]:
+    for d, t, reply, ch, mid, rest in msgs[first_rx + 1:]:
         if d == ">" and ch == "main" and mid not in ids:
             ids.append(mid)
     assert ids == list(range(1, len(ids) + 1)), ids
