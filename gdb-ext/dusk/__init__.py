@@ -20,6 +20,7 @@ Modules, one per concern:
   show        the shadow and kernel side by side
   printers    pretty-printers for plain "print"
   skips       "step" steps over the runtime and the glue
+  xstate      inferior calls where gdb cannot write the XSAVE area back
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
               (status, ksym, kread, log)
@@ -51,7 +52,8 @@ def load():
         return
     import gdb
     from . import (cmd_cache, cmd_hooks, cmd_inspect, cmd_kcalls, cmd_target,
-                   commands, functions, printers, runtime, skips, types)
+                   commands, functions, printers, runtime, skips, types,
+                   xstate)
 
     # The program forks a watchdog that keeps its session alive while it
     # sits at a breakpoint: gdb must stay with the program and let the
@@ -61,6 +63,7 @@ def load():
                     # crashed program) must not leave the program in it.
                     "set unwindonsignal on"):
         gdb.execute(setting, to_string=True)
+    xstate.register()       # before the program runs
     types.register()
     runtime.register()
     functions.register()

@@ -116,7 +116,7 @@ class Layout:
             f = find_field(self.type, name)
             if f is None:
                 raise LayoutError(f"struct {self.tag} has no member {name} "
-                                   f"in the program's debug information")
+                                  f"in the program's debug information")
             got = (f[1], basic(f[0].type).sizeof)
             if None not in gen and got != gen:
                 raise LayoutError(
@@ -180,11 +180,6 @@ def find_field(t, name):
             if inner:
                 return inner[0], f.bitpos // 8 + inner[1]
     return None
-
-
-def offsetof(t, name, default=None):
-    f = find_field(t, name) if t is not None else None
-    return f[1] if f else default
 
 
 def enum_names(enumerator, prefix):

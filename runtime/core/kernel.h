@@ -26,12 +26,6 @@ int dusk_commit_prepare(struct dusk_session *s, struct dusk_segs *segs,
 int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs);
 
 /*
- * dusk_kcall() with what the caller knows of the function, for the
- * debugger's record of kernel calls (debug.h): its name (NULL: unknown)
- * and the glue's struct dusk_kfunc (NULL: none). Every kernel call goes
- * through here.
- */
-/*
  * Guards the module runtime installs (mod_packet.c) so that a late
  * invocation, whose packet the kernel may have released by policy, does
  * not reach that packet's objects: the first runs before every commit,
@@ -40,6 +34,12 @@ int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs);
 extern void (*dusk_commit_guard)(struct dusk_session *s);
 extern int (*dusk_call_guard)(struct dusk_session *s, const char *name,
 			      const uint64_t *args, unsigned int nargs);
+/*
+ * dusk_kcall() with what the caller knows of the function, for the
+ * observers (observe.h; the debugger records every call): its name (NULL:
+ * unknown) and the glue's struct dusk_kfunc (NULL: none). Every kernel
+ * call goes through here.
+ */
 int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		  uint64_t fn, const uint64_t *args, unsigned int nargs,
 		  uint64_t *ret);

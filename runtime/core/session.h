@@ -92,8 +92,8 @@ struct dusk_session_stats {
 /*
  * What a higher layer does with requests of one type from the kernel:
  * input() gets each, authenticated and fresh (rx_ns: when it arrived,
- * CLOCK_REALTIME); close() is called once when the session closes, before
- * the shadow cache goes, to drop what the layer keeps for it.
+ * CLOCK_REALTIME); close() is called once when the session is
+ * disconnected (after BYE), to drop what the layer keeps for it.
  */
 struct dusk_msg_handler {
 	void (*input)(struct dusk_session *s, const struct dusk_msg *m,

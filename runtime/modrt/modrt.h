@@ -19,8 +19,11 @@
  *   mod_nf.c      nf_register_net_hook(s) and their unregistration
  *   mod_packet.c  the packet of the invocation served (packet.h): its
  *                 objects, and guards once it may have been released
+ *   mod_klib.c    what klib, the layer below, is lent (struct
+ *                 dusk_klib_host)
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
- *                 main() calls it)
+ *                 main() calls it): options, --trace, the console as log
+ *                 sink, init, serving, exit
  *
  * Sessions. Everything here that holds a kernel address (resolved
  * variables and functions, per-CPU offsets, kernel copies, registered
