@@ -195,6 +195,7 @@ static int run_filtered(char *const argv[], const struct kbuild *kb)
 int kbuild_run(const struct kbuild *kb)
 {
 	char *cc = kbuild_cc(kb), *self, *ccvar, *m, *jobs, *cflags;
+	const char *mf;
 	int ret;
 
 	if (!cc) {
@@ -204,15 +205,19 @@ int kbuild_run(const struct kbuild *kb)
 	self = realpath("/proc/self/exe", NULL);
 	ccvar = xasprintf("CC=%s --kbuild-cc %s", self, cc);
 	m = xasprintf("M=%s", kb->moddir);
-	jobs = xasprintf("-j%d", kb->jobs);
+	/* Under make -j (examples/, a module's own Makefile), share its
+	 * jobserver: a -j of our own would reset it. */
+	mf = getenv("MAKEFLAGS");
+	jobs = mf && strstr(mf, "--jobserver-") ? NULL :
+		xasprintf("-j%d", kb->jobs);
 	setenv("DUSK_CC_MODDIR", kb->moddir, 1);
 	setenv("DUSK_CC_OUTDIR", kb->outdir, 1);
 	setenv("DUSK_CC_PLUGIN", kb->plugin, 1);
 	cflags = prefix_maps(kb);
 	setenv("DUSK_CC_CFLAGS", cflags, 1);
 	{
-		char *argv[] = { "make", "-C", (char *)kb->kdir, m, ccvar, jobs,
-				 cc_verbose ? "V=1" : "-s", "modules", NULL };
+		char *argv[] = { "make", "-C", (char *)kb->kdir, m, ccvar,
+				 cc_verbose ? "V=1" : "-s", "modules", jobs, NULL };
 
 		ret = run_filtered(argv, kb);
 	}
