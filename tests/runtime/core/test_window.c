@@ -60,5 +60,5 @@ int main(void)
 		if (!dusk_seq_window_accept(&r, s))
 			break;
 	CHECK_EQ(s, 3 * DUSK_REPLAY_WINDOW + 1);
-	return check_done("test_replay");
+	return check_done("test_window");
 }
