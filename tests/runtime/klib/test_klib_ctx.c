@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "console.h"
 #include "dusk.h"
 #include "fake_kernel.h"
 #include "klib.h"
@@ -517,6 +518,94 @@ static void test_errors(void)
 	CHECK_EQ(preempt_count(), 0);
 }
 
+/* ---- reports ------------------------------------------------------------------------ */
+
+/* The console's report stream, captured. */
+static char *report_buf;
+static size_t report_len;
+static FILE *report_f;
+
+static void reports_capture(void)
+{
+	report_f = open_memstream(&report_buf, &report_len);
+	dusk_console_set(NULL, report_f);
+}
+
+/* What was reported since reports_capture(), then back to stderr. */
+static char *reports_take(void)
+{
+	dusk_console_set(NULL, NULL);
+	fclose(report_f);
+	return report_buf;
+}
+
+static unsigned int count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	while ((text = strstr(text, what))) {
+		n++;
+		text += strlen(what);
+	}
+	return n;
+}
+
+/* One call site for every call (no inlining, no tail call). */
+static __attribute__((noinline)) void sleep_here(void)
+{
+	__dusk_impl_msleep(1);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The kernel's own words for what it would report, once per call site
+ * where the kernel says it once (CONFIG_DEBUG_ATOMIC_SLEEP), each time
+ * otherwise. */
+static void test_reports(void)
+{
+	unsigned int l = 0, m = 0;
+	struct dusk_ctx_saved sv;
+	char want[128], *text;
+	int i;
+
+	reports_capture();
+	/* unlocking an unlocked lock, twice */
+	__dusk_impl__raw_spin_lock(&l);
+	__dusk_impl__raw_spin_unlock(&l);
+	for (i = 0; i < 2; i++) {
+		*(unsigned int *)__dusk_preempt_count_ptr() += 1;
+		__dusk_impl__raw_spin_unlock(&l);
+	}
+	/* sleeping in atomic context: one site three times, another once */
+	__dusk_impl__raw_spin_lock(&l);
+	for (i = 0; i < 3; i++)
+		sleep_here();
+	__dusk_impl_msleep(1);
+	__dusk_impl__raw_spin_unlock(&l);
+	/* an invocation that ends holding a lock */
+	dusk_ctx_enter(DUSK_CTX_SOFTIRQ, 0, &sv);
+	__dusk_impl__raw_spin_lock(&m);
+	CHECK_EQ(dusk_ctx_leave(&sv), -EDEADLK);
+	/* leave put the count back; the lock stays held until released */
+	*(unsigned int *)__dusk_preempt_count_ptr() += 1;
+	__dusk_impl__raw_spin_unlock(&m);
+	/* rcu_read_unlock() without rcu_read_lock() */
+	__dusk_impl___rcu_read_unlock();
+	text = reports_take();
+
+	snprintf(want, sizeof(want), "BUG: spinlock %p unlocked but not locked\n",
+		 (void *)&l);
+	CHECK_EQ(count_of(text, want), 2);
+	CHECK_EQ(count_of(text, "BUG: sleeping function called from invalid context: msleep with in_atomic(): 1, irqs_disabled(): 0, rcu nesting: 0, preempt count 00000001\n"), 2);
+	CHECK_EQ(count_of(text, "softirq invocation ended unbalanced: preempt count 00000101 (entered with 00000100), rcu_read_lock nesting 0 (was 0), 1 lock(s) held (was 0):"), 1);
+	CHECK_EQ(count_of(text, "rcu_read_unlock() without rcu_read_lock()\n"), 1);
+	/* each a WARNING with its header, cut and end */
+	CHECK_EQ(count_of(text, "------------[ cut here ]------------\n"), 6);
+	CHECK_EQ(count_of(text, "---[ end trace ]---\n"), 6);
+	CHECK_EQ(count_of(text, "WARNING: CPU: "), 6);
+	CHECK_EQ(preempt_count(), 0);
+	free(text);
+}
+
 /* ---- RCU ------------------------------------------------------------------------------ */
 
 struct reader {
@@ -768,6 +857,7 @@ int main(void)
 	test_exclusion();
 	test_sleeping_locks();
 	test_errors();
+	test_reports();
 	test_rcu();
 	test_kernel();
 	return check_done("test_klib_ctx");
