@@ -23,7 +23,17 @@ Each run collects:
                 ": ")), timestamps dropped, less what the kernel's module
                 loader prints under a module's name (LOADER_LINES);
   trouble       kernel log lines of oopses, warnings, lockups: none allowed;
-  output        the program's own stdout and stderr (user runs).
+  output        the program's own stdout and stderr (user runs);
+  diagnostics   the program's own reports in it (WARNING, BUG, "dusk:
+                error/warning" lines: a kernel call not made, a packet
+                released before its verdict...): none allowed unless the
+                case names them;
+  released      packets dusk.ko released by policy while the scenario ran
+                (user runs, from /proc/dusk): none allowed, so that a drop
+                never passes as a verdict that came too late.
+
+The program runs with an explicit hold (HOLD_MS): a packet waits that long
+for its verdict before dusk.ko lets it go by policy.
 
 Harness.check() asserts a Case's expectations on a run and, for a user
 run, that it matches the .ko run of the same case (run first if needed).
@@ -84,7 +94,18 @@ READY_TIMEOUT = 120
 FAIL_TIMEOUT = 60       # for a program whose init fails to end
 STOP_TIMEOUT = 60
 SCENARIO_TIMEOUT = 180
+# Longer than any scenario's clients wait for a reply, so that a verdict
+# that is merely slow is not mistaken for the policy's accept.
+HOLD_MS = 5000
 
+# The program's own reports: what a clean run prints none of.
+PROGRAM_DIAGNOSTIC = re.compile(
+    r"^(WARNING: |BUG: |kernel BUG at |Kernel panic|dusk: (error|warning): |"
+    r"------------\[ cut here \]------------)")
+# What a failed init_module prints (mod_main.c), its errno as the .ko's.
+INIT_FAILED = re.compile(r": init_module failed: -E[A-Z0-9]+ \((.*)\)$", re.M)
+# A parameter the kernel's loader refuses: its words, and the program's.
+BAD_PARAM = re.compile(r"`(.*)' invalid for parameter `(.*)'$")
 
 @dataclasses.dataclass(frozen=True)
 class Module:
@@ -118,6 +139,8 @@ class Case:
                 observations and log lines of both runs before they are
                 compared; each one says in a comment why it is needed
     check       callable(run): further assertions on a raw run
+    diagnostics regexes of the program's own reports the case expects
+                (each must match a report; no other report is allowed)
     """
     params: tuple = ()
     script: str = ""
@@ -127,6 +150,7 @@ class Case:
     loaded: bool = True
     normalise: tuple = ()
     check: object = None
+    diagnostics: tuple = ()
 
 
 @dataclasses.dataclass
@@ -140,6 +164,14 @@ class Run:
     trouble: list = dataclasses.field(default_factory=list)
     output: str = ""
     exit_status: int = None
+    loader_log: list = dataclasses.field(default_factory=list)   # ko runs
+    released: int = None    # by policy during the scenario (user runs)
+    verdicts: int = None    # during the scenario (user runs)
+
+    def diagnostics(self):
+        """The program's own reports (user runs), one line each."""
+        return [line for line in self.output.splitlines()
+                if PROGRAM_DIAGNOSTIC.match(line)]
 
     def numbers(self, pattern):
         """The integers of the first group of pattern in the log, in order."""
@@ -269,6 +301,16 @@ class Harness:
                         timeout=timeout)
         return out.splitlines()
 
+    def dusk_counters(self):
+        """dusk.ko's counters (/proc/dusk) in the target."""
+        counters = {}
+        for line in self.exec("cat /proc/dusk").splitlines():
+            name, _, value = line.partition(" ")
+            if value.strip().isdigit():
+                counters[name] = int(value)
+        assert "released" in counters and "verdicts" in counters, counters
+        return counters
+
     def marker(self):
         token = f"dusk-diff {uuid.uuid4().hex}"
         self.exec(f"echo '{token}' >/dev/kmsg")
@@ -305,6 +347,13 @@ class Harness:
             lines.append(f"<{level}>{text}")
         return lines
 
+    def loader_log(self, module, entries):
+        """What the kernel's loader printed under the module's name."""
+        prefix = module.name + ": "
+        return [text[len(prefix):] for _, text in entries
+                if text.startswith(prefix) and
+                any(rx.match(text[len(prefix):]) for rx in LOADER_LINES)]
+
     @staticmethod
     def trouble(entries):
         return [text for _, text in entries if KERNEL_TROUBLE.search(text)]
@@ -332,6 +381,7 @@ class Harness:
                 self.exec(["rmmod", module.name])
         entries = self.kernel_log(token)
         run.log = self.module_log(module, entries)
+        run.loader_log = self.loader_log(module, entries)
         run.trouble = self.trouble(entries)
         return run
 
@@ -343,7 +393,8 @@ class Harness:
             self.script(case.setup)
         token = self.marker()
         proc = subprocess.Popen([str(prog), *case.params],
-                                env=self.target.env,
+                                env=dict(self.target.env,
+                                         DUSK_HOLD_MS=str(HOLD_MS)),
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
@@ -377,7 +428,11 @@ class Harness:
                 time.sleep(0.5)
             if run.loaded and ko_run.loaded:
                 run.init_log = got[:want]
+                before = self.dusk_counters()
                 run.observations = self.script(case.script)
+                after = self.dusk_counters()
+                run.released = after["released"] - before["released"]
+                run.verdicts = after["verdicts"] - before["verdicts"]
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
@@ -455,9 +510,43 @@ class Harness:
             if case.loaded:
                 assert run.exit_status == 0, \
                     f"{where}: exit status {run.exit_status} after SIGINT"
+                assert run.released == 0, (
+                    f"{where}: {run.released} packet(s) released by policy "
+                    f"during the scenario: a verdict came too late")
+            elif any(BAD_PARAM.match(line) for line in ko.loader_log):
+                # Refused before init, in the loader's words; exit 2. The
+                # kernel names an array's value as parsing left it: cut at
+                # its first comma.
+                said = re.findall(r": '(.*)' invalid for parameter '(.*)'$",
+                                  run.output, re.M)
+                for line in ko.loader_log:
+                    m = BAD_PARAM.match(line)
+                    if m:
+                        assert any(p == m.group(2) and
+                                   v.split(",")[0] == m.group(1)
+                                   for v, p in said), (
+                            f"{where}: the program said {said}, the "
+                            f"kernel {line!r}")
+                assert run.exit_status == 2, \
+                    f"{where}: exit status {run.exit_status}, expected 2"
             else:
-                assert run.exit_status != 0, \
-                    f"{where}: init failed but the program exited with 0"
+                # As insmod reports it: the same errno, exit status 1.
+                failed = INIT_FAILED.findall(run.output)
+                assert failed == [ko.load_error.removeprefix(
+                    "load failed: ")], (
+                    f"{where}: init_module failures {failed}, the .ko's "
+                    f"{ko.load_error!r}")
+                assert run.exit_status == 1, \
+                    f"{where}: exit status {run.exit_status}, expected 1"
+            reports = run.diagnostics()
+            for rx in case.diagnostics:
+                assert any(re.search(rx, r) for r in reports), \
+                    f"{where}: no report matching {rx!r} in {reports}"
+            unexpected = [r for r in reports
+                          if not any(re.search(rx, r)
+                                     for rx in case.diagnostics)]
+            assert not unexpected, \
+                f"{where}: the program reported:\n" + "\n".join(unexpected)
             assert_lines(obs, normalised(ko.observations, case.normalise),
                          f"{where}: what the traffic saw, against the .ko "
                          f"(expected)")
