@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "codec.h"
+#include "golden.h"
 #include "window.h"
 #include "shadow.h"
 #include "util.h"
@@ -359,10 +360,121 @@ static void test_segs_pack(void)
 	dusk_segs_deinit(&segs);
 }
 
+/* ---- golden datagrams of the independent wire client (golden.py) ---- */
+
+static struct dusk_hmac_key gkey;
+
+/* The runtime's requests, built by the codec, byte for byte as the
+ * protocol's text says. */
+static void test_golden_build(void)
+{
+	struct dusk_call call = { 0 };
+	struct dusk_verdict v = { 0 };
+	static const uint8_t commit[] = { 0x2a, 0, 0, 0, 7 };
+	uint8_t *p;
+	size_t len;
+
+	p = dusk_msg_init(buf, DUSK_MSG_CALL, 0, DUSK_CHAN_MAIN,
+			  GOLDEN_SESSION, 17, 99, 0);
+	call.fn = htole64(0xffffffff81234560ULL);
+	call.args[0] = htole64(1);
+	call.args[1] = htole64(0xffff888000001000ULL);
+	call.args[2] = htole64(3);
+	call.nargs = htole32(3);
+	call.nr_segs = htole32(1);
+	memcpy(p, &call, sizeof(call));
+	len = sizeof(call) + dusk_seg_put(p + sizeof(call), 0xffff888000002008ULL,
+					  commit, sizeof(commit));
+	len = dusk_msg_seal(buf, (uint32_t)len, 5, &gkey);
+	CHECK_EQ(len, sizeof(golden_call));
+	CHECK(!memcmp(buf, golden_call, sizeof(golden_call)));
+
+	p = dusk_msg_init(buf, DUSK_MSG_VERDICT, 0, DUSK_CHAN_MAIN,
+			  GOLDEN_SESSION, 18, 99, 0);
+	v.packet = htole64(99);
+	v.verdict = htole32(1);
+	memcpy(p, &v, sizeof(v));
+	len = dusk_msg_seal(buf, sizeof(v), 6, &gkey);
+	CHECK_EQ(len, sizeof(golden_verdict));
+	CHECK(!memcmp(buf, golden_verdict, sizeof(golden_verdict)));
+
+	dusk_msg_init(buf, DUSK_MSG_PING, 0, DUSK_CHAN_WATCHDOG, GOLDEN_SESSION,
+		      1, 0, 0);
+	len = dusk_msg_seal(buf, 0, 2, &gkey);
+	CHECK_EQ(len, sizeof(golden_watchdog_ping));
+	CHECK(!memcmp(buf, golden_watchdog_ping, sizeof(golden_watchdog_ping)));
+}
+
+/* The kernel's messages, as the protocol's text lays them out, parsed. */
+static void test_golden_parse(void)
+{
+	struct dusk_hook_msg hm;
+	struct dusk_seg_iter it;
+	const void *data;
+	struct dusk_msg m;
+	uint64_t addr;
+	uint32_t n;
+	uint8_t first[64];
+	unsigned int i;
+
+	CHECK_EQ(dusk_msg_parse(golden_hook, sizeof(golden_hook), &gkey,
+				DUSK_ROLE_RUNTIME, &m), 0);
+	CHECK_EQ(m.type, DUSK_MSG_HOOK);
+	CHECK_EQ(m.flags, 0);
+	CHECK_EQ(m.session, GOLDEN_SESSION);
+	CHECK_EQ(m.seq, 3);
+	CHECK_EQ(m.id, 99);
+	CHECK_EQ(m.invocation, 99);
+	memcpy(&hm, m.payload, sizeof(hm));
+	CHECK_EQ(le64toh(hm.cookie), 7);
+	CHECK_EQ(le64toh(hm.skb), 0xffff888000003000ULL);
+	CHECK_EQ(le64toh(hm.state), 0xffffc90000004000ULL);
+	CHECK_EQ(le32toh(hm.handle), 2);
+	CHECK_EQ(le32toh(hm.cpu), 1);
+	CHECK_EQ(dusk_segs_validate(m.payload + sizeof(hm), m.len - sizeof(hm),
+				    le32toh(hm.nr_segs)), 0);
+	dusk_seg_iter_init(&it, m.payload + sizeof(hm), m.len - sizeof(hm),
+			   le32toh(hm.nr_segs));
+	for (i = 0; i < sizeof(first); i++)
+		first[i] = (uint8_t)i;
+	CHECK_EQ(dusk_seg_next(&it, &addr, &data, &n), 1);
+	CHECK_EQ(addr, 0xffff888000003000ULL);
+	CHECK_EQ(n, 64);
+	CHECK(!memcmp(data, first, sizeof(first)));
+	CHECK_EQ(dusk_seg_next(&it, &addr, &data, &n), 1);
+	CHECK_EQ(addr, 0xffff888000003ec0ULL);
+	CHECK_EQ(n, 4);
+	CHECK(!memcmp(data, "\x45\0\0\x54", 4));
+	CHECK_EQ(dusk_seg_next(&it, &addr, &data, &n), 0);
+
+	CHECK_EQ(dusk_msg_parse(golden_read_reply, sizeof(golden_read_reply),
+				&gkey, DUSK_ROLE_RUNTIME, &m), 0);
+	CHECK_EQ(m.flags, DUSK_F_REPLY);
+	CHECK_EQ(m.type, DUSK_MSG_READ);
+	CHECK_EQ(m.id, 16);
+	CHECK_EQ(m.status, 0);
+	CHECK_EQ(m.len, 12);
+	CHECK(!memcmp(m.payload, "dusk golden", 12));
+
+	CHECK_EQ(dusk_msg_parse(golden_efault, sizeof(golden_efault), &gkey,
+				DUSK_ROLE_RUNTIME, &m), 0);
+	CHECK_EQ(m.status, -EFAULT);
+	CHECK_EQ(m.len, 0);
+
+	/* The same bytes, one flipped: not authentic. */
+	memcpy(buf, golden_hook, sizeof(golden_hook));
+	buf[sizeof(golden_hook) - 1] ^= 1;
+	CHECK_EQ(dusk_msg_parse(buf, sizeof(golden_hook), &gkey,
+				DUSK_ROLE_RUNTIME, &m), -EBADMSG);
+}
+
 int main(void)
 {
 	dusk_hmac_key_init(&key, "0123456789abcdef0123456789abcdef", 32);
 	dusk_hmac_key_init(&other, "0123456789abcdef0123456789abcdeF", 32);
+	dusk_hmac_key_init(&gkey, golden_key, sizeof(golden_key));
+	test_golden_build();
+	test_golden_parse();
 	test_round_trips();
 	test_rejections();
 	test_segs_pack();
