@@ -1017,6 +1017,100 @@ static void test_nf(void)
 	}
 }
 
+/* ---- a late packet ---- */
+
+#define LATE_SKB	(FK_AREA_DIRECT + 0x5000)
+#define LATE_STATE	(FK_AREA_DIRECT + 0x5100)
+
+static struct {
+	uint8_t read[8];	/* the skb's first bytes, as the hook read them */
+	int call_err;		/* a kernel call given the skb */
+	uint64_t call_ret;
+	unsigned int calls_made;
+} late;
+
+static int late_warnings;
+
+static void count_warnings(enum dusk_log_level level, const char *fmt,
+			   va_list ap)
+{
+	(void)fmt;
+	(void)ap;
+	if (level == DUSK_LOG_WARN)
+		late_warnings++;
+}
+
+/* Goes on past its packet's hold (the program was stopped, or slow): it
+ * writes the skb, reads it, and hands it to a kernel function. */
+static unsigned int late_hook(void *priv, void *skb, const void *state)
+{
+	uint64_t arg = (uint64_t)(uintptr_t)skb;
+	unsigned int before;
+	uint8_t *w;
+
+	(void)priv;
+	(void)state;
+	usleep(250 * 1000);	/* hold 300 ms: late from 200 ms on */
+	w = __dusk_check_w(skb, 8);
+	w[0] = 0x77;
+	memcpy(late.read, __dusk_check(skb, 8), sizeof(late.read));
+	before = fk.executed[DUSK_MSG_CALL];
+	late.call_err = dusk_kcall(s, KF(KF_PLAIN), &arg, 1, &late.call_ret);
+	late.calls_made = fk.executed[DUSK_MSG_CALL] - before;
+	dusk_stop(NULL);
+	return NF_ACCEPT;
+}
+
+static struct test_nf_ops late_ops = { { 0 }, late_hook, NULL, NULL,
+				       NFPROTO_IPV4, 0, NF_INET_PRE_ROUTING, 0 };
+
+/*
+ * mod_packet.c's promises for a hook still running when its packet may
+ * have been released by policy: its changes to the packet are discarded
+ * (no WRITE, a VERDICT without segments), its reads get the bytes its
+ * HOOK carried (not what the memory holds now), a kernel call given the
+ * packet is not made (-ESTALE), and one warning per packet says so.
+ */
+static void test_late_packet(void)
+{
+	void *net = __dusk_gvar(__dusk_kv_init_net);
+	static const uint8_t carried[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct fk_range pre[] = { { LATE_SKB, 64 }, { LATE_STATE, 64 } };
+	unsigned int writes = fk.executed[DUSK_MSG_WRITE];
+	unsigned int hold = s->cfg.hold_ms;
+	const struct fk_verdict *v;
+
+	memcpy(fk_mem(&fk, LATE_SKB, 8), carried, sizeof(carried));
+	CHECK_EQ(__dusk_impl_nf_register_net_hook(net, &late_ops), 0);
+	s->cfg.hold_ms = 300;
+	fk_hook(&fk, 2001, fk.nr_hooks, LATE_SKB, LATE_STATE, pre, 2);
+	/* The kernel let it go and the memory is something else now. */
+	memset(fk_mem(&fk, LATE_SKB, 8), 0xee, 8);
+	late_warnings = 0;
+	dusk_set_log(count_warnings);
+	CHECK_EQ(dusk_run(s), 0);
+	dusk_session_timers(s);
+	dusk_session_poll(s, 50, -1);
+	dusk_set_log(NULL);
+	s->cfg.hold_ms = hold;
+
+	/* The HOOK's bytes (its own write in the copy of them), not the
+	 * memory's 0xee. */
+	CHECK_EQ(late.read[0], 0x77);
+	CHECK(!memcmp(late.read + 1, carried + 1, sizeof(carried) - 1));
+	CHECK_EQ(late.call_err, -ESTALE);
+	CHECK_EQ(late.calls_made, 0);
+	/* "packet 2001 has waited", "kernel call ... not made" */
+	CHECK_EQ(late_warnings, 2);
+	CHECK_EQ(fk.executed[DUSK_MSG_WRITE], writes);
+	CHECK(fk.nr_verdicts >= 1);
+	v = &fk.verdicts[fk.nr_verdicts - 1];
+	CHECK_EQ(v->packet, 2001);
+	CHECK_EQ(v->nr_segs, 0);
+	CHECK(!memcmp(fk_mem(&fk, LATE_SKB, 8), "\xee\xee\xee\xee\xee\xee\xee\xee", 8));
+	__dusk_impl_nf_unregister_net_hook(net, &late_ops);
+}
+
 int main(void)
 {
 	dusk_mod_klib_host();	/* as __dusk_main() does */
@@ -1034,6 +1128,7 @@ int main(void)
 	test_kptr();
 	test_fnptr();
 	test_nf();
+	test_late_packet();
 	dusk_session_close(s);
 	fk_deinit(&fk);
 	return check_done("test_modrt");
