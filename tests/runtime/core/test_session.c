@@ -23,6 +23,7 @@
 #include "dusk.h"
 #include "fake_kernel.h"
 #include "observe.h"
+#include "trace.h"
 #include "session.h"
 #include "shadow.h"
 #include "util.h"
@@ -132,6 +133,46 @@ static void test_seam(void)
 	CHECK_EQ(dusk_session_set_handler(s, DUSK_MSG_READ, &h), -EINVAL);
 	CHECK_EQ(dusk_session_set_handler(s, DUSK_MSG_INVALID, &h), -EINVAL);
 	CHECK_EQ(dusk_session_set_handler(s, __DUSK_MSG_MAX, &h), -EINVAL);
+}
+
+/* --trace: one line per message, in order, saying what it carries. */
+static void test_trace(void)
+{
+	char path[] = "/tmp/dusk-test-trace-XXXXXX", line[512], want[256];
+	uint8_t buf[8];
+	uint64_t id;
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(dusk_trace_open(path), 0);
+	CHECK_EQ(dusk_trace_open(path), -EBUSY);
+	id = s->shared->next_id[DUSK_CHAN_MAIN];
+	CHECK_EQ(dusk_kread(s, PAGE(0) + 8, buf, sizeof(buf)), 0);
+	CHECK_EQ(dusk_kread(s, 8, buf, sizeof(buf)), -EFAULT);
+	dusk_trace_close();
+	CHECK_EQ(dusk_kread(s, PAGE(0), buf, sizeof(buf)), 0);	/* not traced */
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	snprintf(want, sizeof(want), " > READ ch main id %llu addr 0x%llx len 8\n",
+		 (unsigned long long)id, (unsigned long long)(PAGE(0) + 8));
+	CHECK(fgets(line, sizeof(line), f) && strstr(line, want));
+	snprintf(want, sizeof(want), " < READ/reply ch main id %llu bytes 8\n",
+		 (unsigned long long)id);
+	CHECK(fgets(line, sizeof(line), f) && strstr(line, want));
+	snprintf(want, sizeof(want), " > READ ch main id %llu addr 0x8 len 8\n",
+		 (unsigned long long)id + 1);
+	CHECK(fgets(line, sizeof(line), f) && strstr(line, want));
+	snprintf(want, sizeof(want), " < READ/reply ch main id %llu status -14 (Bad address)\n",
+		 (unsigned long long)id + 1);
+	CHECK(fgets(line, sizeof(line), f) && strstr(line, want));
+	CHECK(!fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
 }
 
 static void test_retransmission(void)
@@ -466,6 +507,7 @@ int main(void)
 	fk_init(&fk);
 	test_handshake_and_ids();
 	test_seam();
+	test_trace();
 	test_retransmission();
 	test_bad_datagrams();
 	test_hooks();

@@ -23,6 +23,7 @@
 
 #include "check.h"
 #include "dusk.h"
+#include "dusk_debug.h"
 #include "dusk_module.h"
 #include "fake_kernel.h"
 #include "modrt.h"
@@ -687,6 +688,16 @@ static void test_calls(void)
 	/* Kernel addresses only: no copy, no allocation. */
 	before = allocs();
 	CHECK_EQ(__dusk_k_k_fill(FK_AREA_DIRECT + 0x2000, 16, 0x5a, 0, 0, 0), 16);
+	/* Observed: the debugger's record has it, with its arguments and
+	 * result (debug/ attached its observer when the program started). */
+	{
+		const char *rec = dusk_dbg_kcalls(1);
+		char want[128];
+
+		snprintf(want, sizeof(want), "\tk_fill\t0x%llx,0x10,0x5a\t0x10\t0\t",
+			 (unsigned long long)(FK_AREA_DIRECT + 0x2000));
+		CHECK(rec && strstr(rec, want));
+	}
 	CHECK_EQ(last_args[0], FK_AREA_DIRECT + 0x2000);
 	CHECK_EQ(allocs(), before);
 	CHECK_EQ(fk_mem(&fk, FK_AREA_DIRECT + 0x2000, 16)[15], 0x5a);
