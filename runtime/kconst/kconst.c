@@ -14,7 +14,8 @@
  * Unsigned constants are widened to unsigned long, so that a value with
  * its top bit set comes out positive.
  *
- * Who uses what: runtime/modrt/mod_nf.c (nf_hook_ops, NFPROTO_*),
+ * Who uses what: runtime/modrt/mod_nf.c (nf_hook_ops, NFPROTO_*, and
+ * sk_buff, sock and socket to tell who sent a packet at LOCAL_OUT),
  * runtime/modrt/mod_param.c (kernel_param and friends),
  * runtime/klib/klib_printk.c (ratelimit_state, log levels),
  * runtime/klib/klib_ctx.c (semaphore, the preempt count's layout, EFLAGS,
@@ -25,10 +26,14 @@
 #include <linux/errno.h>
 #include <linux/kern_levels.h>
 #include <linux/moduleparam.h>
+#include <linux/net.h>
 #include <linux/netfilter.h>
 #include <linux/preempt.h>
 #include <linux/ratelimit_types.h>
 #include <linux/semaphore.h>
+#include <linux/skbuff.h>
+#include <net/sock.h>
+#include <net/tcp_states.h>
 #include <asm/processor-flags.h>
 
 #define SIZE(sym, s) DEFINE(DUSK_K_SIZEOF_##sym, sizeof(struct s))
@@ -57,6 +62,19 @@ void dusk_kconst(void)
 	CONST(NFPROTO_NETDEV);
 	CONST(NFPROTO_BRIDGE);
 	CONST(NFPROTO_IPV6);
+	CONST(NF_INET_LOCAL_OUT);
+	CONST(NF_INET_POST_ROUTING);
+	BLANK();
+
+	/* include/linux/skbuff.h, include/net/sock.h, include/linux/net.h:
+	 * who sent a packet a LOCAL_OUT or POST_ROUTING hook sees (the
+	 * context the kernel runs the hook in) */
+	FIELD(SK_BUFF, SK, sk_buff, sk);
+	FIELD(SOCK, STATE, sock, __sk_common.skc_state);
+	FIELD(SOCK, SOCKET, sock, sk_socket);
+	FIELD(SOCKET, FILE, socket, file);
+	CONST(TCP_TIME_WAIT);
+	CONST(TCP_NEW_SYN_RECV);
 	BLANK();
 
 	/* include/linux/moduleparam.h */

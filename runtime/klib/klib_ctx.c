@@ -79,6 +79,11 @@ struct dusk_ctx {
 	struct dusk_held held[DUSK_CTX_MAX_HELD];
 	struct dusk_ctx_saved mod_saved[DUSK_CTX_MOD_DEPTH];
 	unsigned int mod_depth;
+	/* A hook invocation's context, not known yet (dusk_ctx_enter_hook):
+	 * resolve(resolve_arg) gives it, for mod_saved[resolve_slot]. */
+	dusk_ctx_resolve_fn resolve;
+	void *resolve_arg;
+	unsigned int resolve_slot;
 	int tid;
 	struct dusk_list node;		/* in dusk_ctx_all, when registered */
 };
@@ -134,6 +139,24 @@ static inline struct dusk_ctx *dusk_ctx_self(void)
 	return c;
 }
 
+static void dusk_ctx_resolve(struct dusk_ctx *c);
+
+/*
+ * This thread's context with its preempt count as the kernel has it: a
+ * hook invocation's context not known yet (dusk_ctx_enter_hook()) is
+ * found first. What only adds to the count and takes it back (locks,
+ * bottom halves, the RCU nesting) does not need it; what reads the count
+ * or reports it does.
+ */
+static inline struct dusk_ctx *dusk_ctx_known(void)
+{
+	struct dusk_ctx *c = dusk_ctx_self();
+
+	if (__builtin_expect(c->resolve != NULL, 0))
+		dusk_ctx_resolve(c);
+	return c;
+}
+
 static inline unsigned int dusk_ctx_count(const struct dusk_ctx *c)
 {
 	return __atomic_load_n(&c->preempt, __ATOMIC_RELAXED) &
@@ -170,6 +193,11 @@ static void dusk_ctx_sub(struct dusk_ctx *c, unsigned int cnt, const char *what)
 			    cnt >= DUSK_SOFTIRQ_OFFSET ? DUSK_SOFTIRQ_MASK :
 			    DUSK_PREEMPT_MASK;
 
+	if (((pc & mask) < (cnt & mask) || pc < cnt) && c->resolve) {
+		/* Not an underflow, maybe, over the hook's own context. */
+		dusk_ctx_resolve(c);
+		pc = dusk_ctx_count(c);
+	}
 	if ((pc & mask) < (cnt & mask) || pc < cnt) {
 		dusk_klib_warn(1, NULL,
 			       "%s: preempt count %08x underflows by %#x (unbalanced disable/enable)",
@@ -208,7 +236,7 @@ int dusk_ctx_cpu(void)
 
 unsigned int dusk_ctx_preempt_count(void)
 {
-	return dusk_ctx_count(&dusk_ctx_tls);
+	return dusk_ctx_count(dusk_ctx_known());
 }
 
 bool dusk_ctx_irqs_disabled(void)
@@ -233,6 +261,8 @@ static unsigned int dusk_ctx_kind_offset(enum dusk_ctx_kind kind)
 		return DUSK_SOFTIRQ_OFFSET;
 	case DUSK_CTX_HARDIRQ:
 		return DUSK_HARDIRQ_OFFSET;
+	case DUSK_CTX_SOFTIRQ_BH:
+		return DUSK_SOFTIRQ_OFFSET + DUSK_SOFTIRQ_DISABLE_OFFSET;
 	default:
 		return 0;
 	}
@@ -241,7 +271,8 @@ static unsigned int dusk_ctx_kind_offset(enum dusk_ctx_kind kind)
 void dusk_ctx_enter(enum dusk_ctx_kind kind, int cpu,
 		    struct dusk_ctx_saved *saved)
 {
-	struct dusk_ctx *c = dusk_ctx_self();
+	/* An invocation inside a hook's: the hook's context first. */
+	struct dusk_ctx *c = dusk_ctx_known();
 
 	saved->preempt = c->preempt;
 	saved->flags = c->flags;
@@ -249,6 +280,7 @@ void dusk_ctx_enter(enum dusk_ctx_kind kind, int cpu,
 	saved->rcu = c->rcu;
 	saved->locks = c->locks;
 	saved->kind = kind;
+	saved->rcu_held = 0;
 	if (cpu >= 0)
 		c->cpu = cpu;
 	dusk_ctx_add(c, dusk_ctx_kind_offset(kind));
@@ -260,6 +292,7 @@ static const char *const dusk_ctx_kind_names[] = {
 	[DUSK_CTX_TASK] = "task",
 	[DUSK_CTX_SOFTIRQ] = "softirq",
 	[DUSK_CTX_HARDIRQ] = "hardirq",
+	[DUSK_CTX_SOFTIRQ_BH] = "softirq",
 };
 
 int dusk_ctx_leave(const struct dusk_ctx_saved *saved)
@@ -268,9 +301,10 @@ int dusk_ctx_leave(const struct dusk_ctx_saved *saved)
 	unsigned int want = saved->preempt + dusk_ctx_kind_offset(saved->kind);
 	unsigned long want_if = saved->kind == DUSK_CTX_HARDIRQ ? 0 :
 				saved->flags & DUSK_X86_EFLAGS_IF;
+	int want_rcu = saved->rcu + saved->rcu_held;
 	int err = 0;
 
-	if (c->preempt != want || c->rcu != saved->rcu ||
+	if (c->preempt != want || c->rcu != want_rcu ||
 	    c->locks != saved->locks ||
 	    (c->flags & DUSK_X86_EFLAGS_IF) != want_if) {
 		char held[256] = "";
@@ -285,7 +319,7 @@ int dusk_ctx_leave(const struct dusk_ctx_saved *saved)
 			       dusk_ctx_kind_names[saved->kind],
 			       c->preempt & ~DUSK_PREEMPT_NEED_RESCHED,
 			       want & ~DUSK_PREEMPT_NEED_RESCHED, c->rcu,
-			       saved->rcu, c->locks, saved->locks,
+			       want_rcu, c->locks, saved->locks,
 			       *held ? ":" : "", held,
 			       c->flags & DUSK_X86_EFLAGS_IF ? "enabled" :
 							       "disabled");
@@ -302,27 +336,65 @@ int dusk_ctx_leave(const struct dusk_ctx_saved *saved)
 	return err;
 }
 
-void dusk_mod_ctx_softirq(int enter)
+/* The context of the hook invocation in mod_saved[resolve_slot] is looked
+ * at for the first time: find it, and count it from now on. */
+static void dusk_ctx_resolve(struct dusk_ctx *c)
+{
+	dusk_ctx_resolve_fn fn = c->resolve;
+	struct dusk_ctx_saved *sv = &c->mod_saved[c->resolve_slot];
+	enum dusk_ctx_kind kind;
+
+	c->resolve = NULL;	/* fn may look at the context: as entered */
+	kind = fn(c->resolve_arg);
+	if (kind == DUSK_CTX_HARDIRQ)	/* not a hook's: keep IF alone */
+		kind = DUSK_CTX_SOFTIRQ;
+	sv->kind = kind;
+	dusk_ctx_add(c, dusk_ctx_kind_offset(kind));
+}
+
+void dusk_ctx_enter_hook(enum dusk_ctx_kind kind, dusk_ctx_resolve_fn resolve,
+			 void *arg)
 {
 	struct dusk_ctx *c = dusk_ctx_self();
+	struct dusk_ctx_saved *sv;
 
-	if (enter) {
-		if (c->mod_depth < DUSK_CTX_MOD_DEPTH)
-			dusk_ctx_enter(DUSK_CTX_SOFTIRQ, -1,
-				       &c->mod_saved[c->mod_depth]);
-		c->mod_depth++;
-	} else if (c->mod_depth) {
-		c->mod_depth--;
-		if (c->mod_depth < DUSK_CTX_MOD_DEPTH)
-			dusk_ctx_leave(&c->mod_saved[c->mod_depth]);
+	if (c->mod_depth < DUSK_CTX_MOD_DEPTH) {
+		sv = &c->mod_saved[c->mod_depth];
+		/* Until resolved, counted as the task context it adds
+		 * nothing to. */
+		dusk_ctx_enter(resolve ? DUSK_CTX_TASK : kind, -1, sv);
+		/* nf_hook(): rcu_read_lock() around the hooks. */
+		sv->rcu_held = 1;
+		__atomic_store_n(&c->rcu, c->rcu + 1, __ATOMIC_RELAXED);
+		if (resolve) {
+			c->resolve_arg = arg;
+			c->resolve_slot = c->mod_depth;
+			c->resolve = resolve;
+		}
 	}
+	c->mod_depth++;
+}
+
+int dusk_ctx_leave_hook(void)
+{
+	struct dusk_ctx *c = &dusk_ctx_tls;
+
+	if (!c->mod_depth)
+		return 0;
+	c->mod_depth--;
+	if (c->mod_depth >= DUSK_CTX_MOD_DEPTH)
+		return 0;
+	/* Never looked at: nothing to find now. */
+	if (c->resolve && c->resolve_slot == c->mod_depth)
+		c->resolve = NULL;
+	return dusk_ctx_leave(&c->mod_saved[c->mod_depth]);
 }
 
 /* ---- called by instrumented code ---------------------------------------- */
 
 DUSK_EXPORT void *__dusk_preempt_count_ptr(void)
 {
-	return &dusk_ctx_self()->preempt;
+	return &dusk_ctx_known()->preempt;
 }
 
 DUSK_EXPORT unsigned long __dusk_irq_flags(void)
@@ -363,6 +435,7 @@ static void dusk_ctx_might_sleep(const char *what, const void *site)
 	pthread_mutex_unlock(&dusk_ctx_mu);
 	if (seen)
 		return;
+	c = dusk_ctx_known();	/* the numbers, as the kernel has them */
 	dusk_klib_warn(1, NULL,
 		       "BUG: sleeping function called from invalid context: %s with in_atomic(): %d, irqs_disabled(): %d, rcu nesting: %d, preempt count %08x",
 		       what, !!dusk_ctx_count(c),

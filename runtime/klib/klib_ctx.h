@@ -19,9 +19,21 @@
  *  - the RCU read-side nesting (__rcu_read_lock);
  *  - the CPU it runs on (the invocation's: dusk_ctx_enter()).
  * The module runtime brackets each invocation with dusk_ctx_enter() and
- * dusk_ctx_leave(): a netfilter hook runs "serving softirq"
- * (SOFTIRQ_OFFSET), as the kernel runs it, so in_softirq() and
- * in_interrupt() are true there and a mutex_lock() there is reported.
+ * dusk_ctx_leave(), in the context the kernel runs that callback in. A
+ * netfilter hook (dusk_ctx_enter_hook()) runs in an RCU read-side section,
+ * as nf_hook() calls hooks, and in the context of the kernel code that
+ * passed the packet to netfilter, which on 6.1 is (checked on the target:
+ * tests/examples/mods/hookctx):
+ *  - receiving (PRE_ROUTING, LOCAL_IN, FORWARD): serving NET_RX softirq
+ *    (SOFTIRQ_OFFSET): in_softirq(), in_interrupt() true, in_task() false;
+ *  - sending (LOCAL_OUT, POST_ROUTING) a packet a task's socket sends
+ *    (sendmsg, connect): that task's context, in_task() true, preempt
+ *    count 0 (PREEMPT_RCU: rcu_read_lock() does not count);
+ *  - sending a packet the kernel answers with (an ICMP echo reply, a TCP
+ *    SYN-ACK or RST: a control socket, a request or timewait socket):
+ *    the softirq that received what it answers, with bottom halves
+ *    disabled on top (SOFTIRQ_OFFSET + SOFTIRQ_DISABLE_OFFSET);
+ * so a mutex_lock() or msleep() in any hook is reported.
  *
  * Locks. Spin locks, rwlocks, mutexes, rw_semaphores and semaphores give
  * real mutual exclusion among the program's own threads: a table keyed by
@@ -104,6 +116,8 @@ enum dusk_ctx_kind {
 	DUSK_CTX_TASK = 0,	/* process context (init, exit, file ops) */
 	DUSK_CTX_SOFTIRQ,	/* serving a softirq (netfilter hooks, timers) */
 	DUSK_CTX_HARDIRQ,	/* a hard interrupt handler (IF cleared) */
+	DUSK_CTX_SOFTIRQ_BH,	/* serving a softirq, bottom halves disabled
+				 * on top (the kernel's replies) */
 };
 
 struct dusk_ctx_saved {
@@ -113,6 +127,8 @@ struct dusk_ctx_saved {
 	int rcu;
 	unsigned int locks;
 	enum dusk_ctx_kind kind;
+	int rcu_held;		/* read-side sections the caller holds around
+				 * the invocation (nf_hook()'s) */
 };
 
 /*
@@ -130,9 +146,22 @@ void dusk_ctx_enter(enum dusk_ctx_kind kind, int cpu,
  * way.
  */
 int dusk_ctx_leave(const struct dusk_ctx_saved *saved);
-/* dusk_ctx_enter(DUSK_CTX_SOFTIRQ, dusk_mod_cpu()) with enter != 0, its
- * leave with enter == 0 (nestable; modrt.h). */
-void dusk_mod_ctx_softirq(int enter);
+/*
+ * A netfilter hook's invocation starts on this thread (nestable): inside
+ * an RCU read-side section (nf_hook()'s rcu_read_lock()), in context kind;
+ * or, if resolve is not NULL, in the context resolve(arg) returns (TASK,
+ * SOFTIRQ or SOFTIRQ_BH), asked the first time the invocation's preempt
+ * count is read (in_softirq(), in_task(), preempt_count(), an inline
+ * preempt_disable()) or reported (sleeping in atomic context, an
+ * underflow), not for what only adds to it and takes it back again (spin
+ * locks, bottom halves): a hook that never looks never pays for what
+ * resolve reads from the kernel. dusk_ctx_leave_hook() ends it (see
+ * dusk_ctx_leave()).
+ */
+typedef enum dusk_ctx_kind (*dusk_ctx_resolve_fn)(void *arg);
+void dusk_ctx_enter_hook(enum dusk_ctx_kind kind, dusk_ctx_resolve_fn resolve,
+			 void *arg);
+int dusk_ctx_leave_hook(void);
 
 /* The emulated CPU of this thread: the current invocation's. */
 int dusk_ctx_cpu(void);

@@ -6,7 +6,8 @@
  * read through __dusk_check() either way) is read by the type records'
  * layout; dusk.ko installs a proxy hook (dusk_nf_hook_register) whose
  * packets come to a trampoline here, which calls ops->hook(priv, skb,
- * state) in an emulated softirq context, on the CPU the hook ran on.
+ * state) on the CPU the hook ran on, in the context the kernel ran the
+ * hook in (dusk_nf_context()).
  *
  * The ops is the key for unregistration, as in the kernel: the same
  * pointer the module registered (a mirror address counts as its kernel
@@ -115,9 +116,90 @@ static uintptr_t dusk_nf_key(const void *ops)
 	return a;
 }
 
+/* The kernel memory of a sender's object (see dusk_nf_sender()). */
+static int dusk_nf_peek(uint64_t k, void *buf, size_t len)
+{
+	const void *p;
+
+	if (k < DUSK_KERNEL_MIN)
+		return -EFAULT;
+	p = dusk_shadow(dusk_mod_session(), k, len, 0);
+	if (!p)
+		return -errno;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+/*
+ * Who sent the packet a LOCAL_OUT or POST_ROUTING hook sees, and so in
+ * which context the kernel runs the hook (klib_ctx.h; what 6.1 does is
+ * checked by tests/examples/mods/hookctx). The HOOK message does not say:
+ * it is found from the packet's socket, skb->sk (prefetched with the
+ * skb), the first time the module looks at its context:
+ *  - a full socket that a program opened (its struct socket has a file):
+ *    the task that called sendmsg/connect on it;
+ *  - a request or timewait socket (TCP's SYN-ACKs, timewait ACKs and
+ *    RSTs) or a kernel socket (the per-CPU control sockets that send
+ *    ICMP replies and RSTs): the softirq that received what the kernel
+ *    answers, with bottom halves disabled on top;
+ *  - no socket (forwarded at POST_ROUTING, or built by the kernel): the
+ *    receiving softirq.
+ * Not told apart (the kernel's own state, not the packet's): a TCP
+ * segment of a program's socket that the kernel sends from softirq (an
+ * ACK, data clocked out by one, a retransmission from a timer) looks as
+ * if the task sent it; a kernel socket used from a kernel thread (a
+ * network file system's) as if softirq did.
+ */
+static enum dusk_ctx_kind dusk_nf_sender(void *skb)
+{
+	uint64_t sk = 0, sock = 0, file = 0;
+	uint8_t state;
+	int err;
+
+	err = dusk_nf_peek((uintptr_t)skb + DUSK_K_SK_BUFF__SK, &sk, sizeof(sk));
+	if (!err && !sk)
+		return DUSK_CTX_SOFTIRQ;
+	if (!err)
+		err = dusk_nf_peek(sk + DUSK_K_SOCK__STATE, &state,
+				   sizeof(state));
+	if (!err && (state == DUSK_K_TCP_TIME_WAIT ||
+		     state == DUSK_K_TCP_NEW_SYN_RECV))
+		return DUSK_CTX_SOFTIRQ_BH;
+	if (!err)
+		err = dusk_nf_peek(sk + DUSK_K_SOCK__SOCKET, &sock,
+				   sizeof(sock));
+	if (!err && sock)
+		err = dusk_nf_peek(sock + DUSK_K_SOCKET__FILE, &file,
+				   sizeof(file));
+	if (err) {
+		dusk_dbg("skb %p: its socket 0x%llx could not be read (%s): softirq context",
+			 skb, (unsigned long long)sk, strerror(-err));
+		return DUSK_CTX_SOFTIRQ;
+	}
+	return file ? DUSK_CTX_TASK : DUSK_CTX_SOFTIRQ_BH;
+}
+
+/* The context of an invocation of r's hook: the receiving hooks always
+ * run in NET_RX softirq; the sending ones, in their sender's. */
+static void dusk_nf_context(const struct dusk_nf_reg *r, void *skb)
+{
+	_Static_assert(DUSK_K_SIZEOF_SK_BUFF__SK == 8 &&
+		       DUSK_K_SIZEOF_SOCK__STATE == 1 &&
+		       DUSK_K_SIZEOF_SOCK__SOCKET == 8 &&
+		       DUSK_K_SIZEOF_SOCKET__FILE == 8,
+		       "the target kernel's sk_buff, sock and socket are not read as kconst.h says");
+
+	if (r->hooknum == DUSK_K_NF_INET_LOCAL_OUT ||
+	    r->hooknum == DUSK_K_NF_INET_POST_ROUTING)
+		dusk_ctx_enter_hook(DUSK_CTX_TASK, dusk_nf_sender, skb);
+	else
+		dusk_ctx_enter_hook(DUSK_CTX_SOFTIRQ, NULL, NULL);
+}
+
 /* The packet's trip through the module: a new invocation (refresh what
- * the kernel may have changed in shared objects), softirq context, the
- * hook, then the module's changes to shared objects go out. */
+ * the kernel may have changed in shared objects), the kernel's context
+ * (softirq, or the sending task's), the hook, then the module's changes
+ * to shared objects go out. */
 static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 {
 	struct dusk_nf_reg *r = priv;
@@ -129,9 +211,9 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	if (err)
 		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	dusk_mod_ctx_softirq(1);
+	dusk_nf_context(r, skb);
 	verdict = r->hook(r->priv, skb, state);
-	dusk_mod_ctx_softirq(0);
+	dusk_ctx_leave_hook();
 	err = dusk_kcopy_sync(0);
 	if (err)
 		dusk_mod_fatal(1, "sending user objects shared with the kernel: %s",

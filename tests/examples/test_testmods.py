@@ -16,6 +16,10 @@ paramtest   module parameters of every common type, arrays, strings, and
             init failures on bad values
 markdrop    skb->mark written in one hook and read back by another (and
             the receiving socket); dusk-gdb's test module (tests/gdb-ext)
+hookctx     in_task(), in_softirq(), in_serving_softirq(), irqs_disabled(),
+            softirq_count()... at LOCAL_OUT and PRE_ROUTING: the context the
+            kernel runs each hook in, for packets a task sends and for the
+            replies the kernel sends from softirq
 """
 
 import pytest
@@ -372,3 +376,74 @@ MARKDROP_CASES = {
 @pytest.mark.parametrize("key", MARKDROP_CASES)
 def test_markdrop(harness, key, mode):
     harness.check(MARKDROP, key, MARKDROP_CASES[key], mode)
+
+
+HOOKCTX = mod("hookctx")
+
+# What hookctx prints of each context (hc_show), as 6.1 runs hooks:
+# the context of a task (init, exit, sendmsg and connect reaching
+# LOCAL_OUT), NET_RX softirq (PRE_ROUTING), and that softirq with bottom
+# halves disabled on top (LOCAL_OUT of the echo reply and the SYN-ACK the
+# kernel answers with).
+HC_TASK = ("in_task 1 in_interrupt 0 in_softirq 0 in_serving_softirq 0 "
+           "in_hardirq 0 in_nmi 0 in_atomic 0 irqs_disabled 0 "
+           "softirq_count 0x0 hardirq_count 0x0")
+HC_SOFTIRQ = ("in_task 0 in_interrupt 1 in_softirq 1 in_serving_softirq 1 "
+              "in_hardirq 0 in_nmi 0 in_atomic 1 irqs_disabled 0 "
+              "softirq_count 0x100 hardirq_count 0x0")
+HC_SOFTIRQ_BH = HC_SOFTIRQ.replace("softirq_count 0x100",
+                                   "softirq_count 0x300")
+
+
+def hookctx_log(watching, packets, counts):
+    return ([f"<6>hookctx: init: {HC_TASK}",
+             f"<6>hookctx: watching UDP to port 9600{watching}, 4 packets "
+             f"per hook"] +
+            [f"<6>hookctx: {where}: {ctx}" for where, ctx in packets] +
+            [f"<6>hookctx: exit: {HC_TASK}"] +
+            [f"<6>hookctx: {kind}: {n} at LOCAL_OUT, {n} at PRE_ROUTING"
+             for kind, n in counts])
+
+
+HOOKCTX_CASES = {
+    # Datagrams and a ping a task sends: LOCAL_OUT in its context;
+    # PRE_ROUTING in softirq; the kernel's echo reply leaves from softirq.
+    "udp-and-ping": Case(
+        params=("icmp=1",),
+        script="\n".join([
+            "$N udp 127.0.0.1 9600 first",
+            "$N udp 127.0.0.1 9600 second",
+            "$N udp 127.0.0.1 9601 not-watched",
+            "$N magic -c 0 127.0.0.1",
+        ]),
+        expect=["udp sent 1 received 1"] * 3 + ["magic echo code 0x0"],
+        log=hookctx_log(", ICMP echo", [
+            ("LOCAL_OUT udp #1", HC_TASK),
+            ("PRE_ROUTING udp #1", HC_SOFTIRQ),
+            ("LOCAL_OUT udp #2", HC_TASK),
+            ("PRE_ROUTING udp #2", HC_SOFTIRQ),
+            ("LOCAL_OUT echo #1", HC_TASK),
+            ("PRE_ROUTING echo #1", HC_SOFTIRQ),
+            ("LOCAL_OUT echo-reply #1", HC_SOFTIRQ_BH),
+            ("PRE_ROUTING echo-reply #1", HC_SOFTIRQ),
+        ], [("udp", 2), ("echo", 1), ("echo-reply", 1)])),
+
+    # connect()'s SYN leaves in the task's context, the SYN-ACK (a request
+    # socket's) from the softirq that received the SYN.
+    "tcp-handshake": Case(
+        params=("tcp=1",),
+        script="$N tcp 127.0.0.1 9600 hello",
+        expect=["tcp connected sent 5 received 5 sum 0x00000214 reply ok"],
+        log=hookctx_log(", TCP SYN", [
+            ("LOCAL_OUT syn #1", HC_TASK),
+            ("PRE_ROUTING syn #1", HC_SOFTIRQ),
+            ("LOCAL_OUT syn-ack #1", HC_SOFTIRQ_BH),
+            ("PRE_ROUTING syn-ack #1", HC_SOFTIRQ),
+        ], [("udp", 0), ("syn", 1), ("syn-ack", 1)])),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", HOOKCTX_CASES)
+def test_hookctx(harness, key, mode):
+    harness.check(HOOKCTX, key, HOOKCTX_CASES[key], mode)

@@ -10,6 +10,14 @@
  *	badaddr	every access path refuses a bad address with an error
  *	hooks	two LOCAL_OUT hooks: drop ICMP echo to 127.0.0.9; mark echo to
  *		127.0.0.10 in the first hook, drop it in the second on the mark
+ *	watchdog HEARTBEAT_MS [nowatchdog]
+ *		a session with that heartbeat (and no watchdog process, when
+ *		asked), one IPv6 LOCAL_OUT hook dropping ICMPv6 echo requests
+ *		to ::1 ("hook drop ::1"; IPv6, so that the target's own IPv4
+ *		traffic does not wait on a stopped program); serves it until
+ *		SIGTERM; on SIGUSR1 reads linux_banner ("request ok" and its
+ *		first words) and goes on serving. test_libdusk.py stops and
+ *		kills it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +28,8 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/ip6.h>
+#include <netinet/icmp6.h>
 
 #include "dusk.h"
 #include "kernel_offsets.h"
@@ -215,8 +225,12 @@ static unsigned int hook_second(void *priv, void *skb, const void *state)
 	return KNF_ACCEPT;
 }
 
+static volatile sig_atomic_t got_usr1;
+
 static void on_signal(int sig)
 {
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
 	dusk_stop(sess);
 }
 
@@ -248,6 +262,64 @@ static int cmd_hooks(void)
 	return 0;
 }
 
+/* ---- watchdog ---- */
+
+/* uapi/linux/netfilter.h: the ABI's value. */
+#define KNFPROTO_IPV6	10
+
+static unsigned int hook_drop_lo6(void *priv, void *skb, const void *state)
+{
+	const char *data = (const char *)skb_field(skb, SKB_DATA, 8);
+	const struct ip6_hdr *ip6 = __dusk_check(data, sizeof(*ip6));
+	const struct icmp6_hdr *icmp;
+
+	if ((ip6->ip6_vfc >> 4) != 6 || ip6->ip6_nxt != IPPROTO_ICMPV6 ||
+	    !IN6_IS_ADDR_LOOPBACK(&ip6->ip6_dst))
+		return KNF_ACCEPT;
+	icmp = __dusk_check(data + sizeof(*ip6), sizeof(*icmp));
+	if (icmp->icmp6_type != ICMP6_ECHO_REQUEST)
+		return KNF_ACCEPT;
+	printf("hook drop ::1\n");
+	return KNF_DROP;
+}
+
+static int cmd_watchdog(void)
+{
+	struct dusk_nf_hook hook = {
+		.pf = KNFPROTO_IPV6, .hooknum = KNF_INET_LOCAL_OUT,
+		.priority = 0, .fn = hook_drop_lo6,
+	};
+	char banner[64];
+	uint64_t addr;
+	uint32_t h;
+	int ret;
+
+	ret = dusk_nf_hook_register(sess, &hook, &h);
+	if (ret)
+		return fail("register", ret);
+	if (sym("linux_banner", &addr))
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
+	printf("ready\n");
+	for (;;) {
+		ret = dusk_run(sess);
+		if (ret)
+			return fail("run", ret);
+		if (!got_usr1)
+			break;
+		got_usr1 = 0;
+		memset(banner, 0, sizeof(banner));
+		ret = dusk_kread(sess, addr, banner, 13);
+		if (ret)
+			return fail("kread linux_banner", ret);
+		printf("request ok %s\n", banner);
+	}
+	printf("stopped\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -256,7 +328,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "banner", cmd_banner }, { "call", cmd_call },
 		{ "alloc", cmd_alloc }, { "badaddr", cmd_badaddr },
-		{ "hooks", cmd_hooks },
+		{ "hooks", cmd_hooks }, { "watchdog", cmd_watchdog },
 	};
 	struct dusk_config cfg;
 	unsigned int i;
@@ -264,13 +336,19 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dusk_set_log(dusk_log_stderr);
-	if (argc != 2) {
-		fprintf(stderr, "usage: libdusk-selftest banner|call|alloc|badaddr|hooks\n");
+	if (argc < 2 || (argc > 2 && strcmp(argv[1], "watchdog")) ||
+	    (!strcmp(argv[1], "watchdog") && (argc < 3 || argc > 4 ||
+	     (argc == 4 && strcmp(argv[3], "nowatchdog"))))) {
+		fprintf(stderr, "usage: libdusk-selftest banner|call|alloc|badaddr|hooks|watchdog HEARTBEAT_MS [nowatchdog]\n");
 		return 2;
 	}
 	ret = dusk_config_init(&cfg);
 	if (ret)
 		return fail("config", ret);
+	if (!strcmp(argv[1], "watchdog")) {
+		cfg.heartbeat_ms = (unsigned int)strtoul(argv[2], NULL, 10);
+		cfg.watchdog = argc < 4;
+	}
 	ret = dusk_session_open(&cfg, &sess);
 	if (ret)
 		return fail("session", ret);

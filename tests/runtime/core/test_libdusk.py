@@ -1,5 +1,9 @@
 """libdusk's C API against the real target kernel (libdusk-selftest)."""
+import os
+import queue
+import signal
 import subprocess
+import threading
 import time
 
 from conftest import BUILDDIR
@@ -106,3 +110,156 @@ def test_killed_program_leaves_the_kernel_clean(target):
         time.sleep(0.2)
     assert 'session none' in state
     assert ping(target, '127.0.0.9') == 0
+
+
+# ---- the watchdog keeps a stopped program's session, ends a dead one's ----
+
+# Short, so that a stopped program outlives many of them; long enough that
+# a loaded host still gets the watchdog's PINGs (every heartbeat / 4) out.
+HEARTBEAT_MS = 1500
+STOPPED_HEARTBEATS = 6
+# From SIGKILL to the session's end: the watchdog reads EOF at once and
+# sends BYE (retransmitted for a second at most).
+KILL_BOUND_S = 10
+
+
+def proc_dusk(target):
+    rc, out, _ = target.exec('cat /proc/dusk')
+    assert rc == 0
+    return dict(line.split(' ', 1) for line in out.splitlines()
+                if ' ' in line)
+
+
+def ping6(target):
+    """ICMPv6 echo to ::1: 0 when answered (the selftest's hook drops
+    it)."""
+    return target.exec('ping -6 -c 1 -W 2 ::1')[0]
+
+
+def proc_state(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        return f.read().rpartition(')')[2].split()[0]
+
+
+def poll(cond, timeout, what):
+    """cond()'s first true value, polled until timeout s have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f'{what}: not within {timeout} s'
+        time.sleep(0.2)
+
+
+class Watched:
+    """libdusk-selftest watchdog HEARTBEAT_MS [nowatchdog], its stdout
+    lines read as they come."""
+
+    def __init__(self, target, *args):
+        self.prog = subprocess.Popen(
+            [str(SELFTEST), 'watchdog', str(HEARTBEAT_MS), *args],
+            env=target.env, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.line().startswith('release ')
+        assert self.line() == 'ready'
+
+    def _read(self):
+        for line in self.prog.stdout:
+            self.lines.put(line.rstrip('\n'))
+        self.lines.put(None)
+
+    def line(self, timeout=60):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f'no output from the program in {timeout} s')
+
+    def signal(self, sig):
+        os.kill(self.prog.pid, sig)
+
+    def stop(self):
+        self.signal(signal.SIGSTOP)
+        poll(lambda: proc_state(self.prog.pid) == 'T', 10,
+             'the program stopped')
+
+    def kill(self):
+        if self.prog.poll() is None:
+            self.prog.kill()
+        self.prog.wait(timeout=30)
+
+
+def session_ended(target, session):
+    """The kernel's words for session's end, once it has ended."""
+    rc, log, _ = target.exec('dmesg')
+    assert rc == 0
+    ends = [line.partition('] ')[2] for line in log.splitlines()
+            if f'dusk: session {session} ended: ' in line]
+    return ends[-1] if ends else None
+
+
+def test_watchdog_keeps_a_stopped_programs_session(target):
+    """SIGSTOPped for many heartbeats, the program keeps its session and
+    hook (its watchdog pings for it); it goes on after SIGCONT; killed,
+    its watchdog ends the session with BYE and the hook goes."""
+    w = Watched(target)
+    try:
+        st = proc_dusk(target)
+        session = st['session']
+        assert st['hooks'] == '1', st
+        assert ping6(target) != 0           # the hook drops it
+        assert w.line() == 'hook drop ::1'
+
+        w.stop()
+        stopped = time.monotonic()
+        polls = 0
+        while (polls < 3 or time.monotonic() - stopped <
+               STOPPED_HEARTBEATS * HEARTBEAT_MS / 1000):
+            st = proc_dusk(target)
+            assert (st.get('session'), st.get('hooks')) == (session, '1'), (
+                f'{time.monotonic() - stopped:.1f} s after SIGSTOP: {st}')
+            polls += 1
+            time.sleep(0.3)
+        assert proc_state(w.prog.pid) == 'T'    # stopped all along
+        assert session_ended(target, session) is None
+
+        # Back: it serves requests again, its own and the kernel's.
+        w.signal(signal.SIGCONT)
+        w.signal(signal.SIGUSR1)
+        assert w.line() == 'request ok Linux version'
+        assert ping6(target) != 0
+        assert w.line() == 'hook drop ::1'
+        assert proc_dusk(target)['session'] == session
+
+        # Killed: nothing of the program runs; its watchdog says BYE.
+        w.kill()
+        killed = time.monotonic()
+        poll(lambda: proc_dusk(target).get('session') == 'none',
+             KILL_BOUND_S, 'the session ended after SIGKILL')
+        assert time.monotonic() - killed < KILL_BOUND_S
+        assert session_ended(target, session) == \
+            f'dusk: session {session} ended: bye'
+        assert ping6(target) == 0           # the hook is gone
+    finally:
+        w.kill()
+
+
+def test_without_watchdog_a_stopped_program_loses_its_session(target):
+    """The control: the same program with no watchdog process, stopped,
+    loses its session to the heartbeat (so the test above shows the
+    watchdog at work, not a heartbeat too long to matter)."""
+    w = Watched(target, 'nowatchdog')
+    try:
+        st = proc_dusk(target)
+        session = st['session']
+        assert st['hooks'] == '1', st
+        w.stop()
+        poll(lambda: proc_dusk(target).get('session') != session,
+             HEARTBEAT_MS / 1000 + 20, 'the session ended')
+        assert session_ended(target, session) == \
+            f'dusk: session {session} ended: heartbeat lost'
+        assert ping6(target) == 0           # its hook went with it
+    finally:
+        w.kill()

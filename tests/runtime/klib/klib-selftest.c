@@ -18,9 +18,16 @@
  *			in4_pton/in6_pton, simple_strto*, hex2bin, sscanf
  *			here and in the kernel on the same kernel strings
  *	ctx		a lock in kernel memory taken here leaves the word
- *			alone; synchronize_rcu and kfree_rcu reach the kernel
+ *			alone; synchronize_rcu reaches the kernel; kfree_rcu
+ *			frees a kernel object only after the grace period:
+ *			not while another thread of the program holds
+ *			rcu_read_lock (the object stays intact, rcu_barrier
+ *			waits), and then really (the kernel's allocator has
+ *			poisoned it as free: a slab cache of its own, with
+ *			SLAB_POISON, so nothing else allocates from it)
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,6 +71,8 @@ int __dusk_impl_sscanf(const char *buf, const char *fmt, ...);
 void __dusk_impl__dev_info(const void *dev, const char *fmt, ...);
 void __dusk_impl__raw_spin_lock(void *lock);
 void __dusk_impl__raw_spin_unlock(void *lock);
+void __dusk_impl___rcu_read_lock(void);
+void __dusk_impl___rcu_read_unlock(void);
 void __dusk_impl_synchronize_rcu(void);
 void __dusk_impl_kvfree_call_rcu(void *head, void *func);
 void __dusk_impl_rcu_barrier(void);
@@ -622,10 +631,106 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * kfree_rcu's grace period. A reader thread holds rcu_read_lock from
+ * before kfree_rcu until RCU_HOLD_MS after rcu_barrier has been entered,
+ * reading the object meanwhile; then rcu_barrier must return, and the
+ * object be free in the kernel.
+ */
+
+/* 6.1 include/linux/slab.h and include/linux/poison.h: what SLUB writes
+ * over a freed object of a SLAB_POISON cache. */
+#define K_SLAB_POISON	0x00000800UL
+#define K_POISON_FREE	0x6b
+#define K_POISON_END	0xa5
+#define RCU_OBJ_SIZE	64
+#define RCU_PATTERN	0x5c
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int reading;		/* the reader holds rcu_read_lock */
+	int barrier_entered;	/* the main thread is in rcu_barrier */
+	int barrier_done;	/* rcu_barrier has returned */
+	uint64_t obj, hold_ms;
+	/* the reader's findings */
+	uint64_t held_ms, unlocked_ms;
+	unsigned int reads, intact, done_early;
+	int err;
+} rr = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+
+static int obj_is(uint64_t k, int (*want)(const uint8_t *b, size_t i))
+{
+	uint8_t b[RCU_OBJ_SIZE];
+	size_t i;
+	int err = dusk_kread(sess, k, b, sizeof(b));
+
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(b); i++)
+		if (!want(b, i))
+			return 0;
+	return 1;
+}
+
+static int is_pattern(const uint8_t *b, size_t i)
+{
+	return b[i] == RCU_PATTERN;
+}
+
+static int is_free_poison(const uint8_t *b, size_t i)
+{
+	return b[i] == (i == RCU_OBJ_SIZE - 1 ? K_POISON_END : K_POISON_FREE);
+}
+
+static void *rcu_reader(void *arg)
+{
+	uint64_t t0, deadline;
+	int ok;
+
+	(void)arg;
+	__dusk_impl___rcu_read_lock();
+	pthread_mutex_lock(&rr.mu);
+	rr.reading = 1;
+	pthread_cond_broadcast(&rr.cv);
+	deadline = now_ms() + 30000;
+	while (!rr.barrier_entered && now_ms() < deadline) {
+		pthread_mutex_unlock(&rr.mu);
+		usleep(1000);
+		pthread_mutex_lock(&rr.mu);
+	}
+	pthread_mutex_unlock(&rr.mu);
+	/* rcu_barrier is running (or about to): it must wait for us. The
+	 * main thread makes no request while it waits, so the session is
+	 * this thread's. */
+	t0 = now_ms();
+	do {
+		ok = obj_is(rr.obj, is_pattern);
+		if (ok < 0) {
+			rr.err = ok;
+			break;
+		}
+		rr.reads++;
+		rr.intact += ok;
+		pthread_mutex_lock(&rr.mu);
+		rr.done_early += rr.barrier_done;
+		pthread_mutex_unlock(&rr.mu);
+		usleep(50000);
+	} while (now_ms() - t0 < rr.hold_ms);
+	rr.held_ms = now_ms() - t0;
+	rr.unlocked_ms = now_ms();
+	__dusk_impl___rcu_read_unlock();
+	return NULL;
+}
+
 static int cmd_ctx(void)
 {
-	uint64_t lock, obj, t0;
+	uint64_t lock, cache, obj, t0, sync_ms, done_ms;
 	uint32_t word = 0xdead;
+	uint8_t fill[RCU_OBJ_SIZE];
+	char name[64];
+	pthread_t reader;
+	int freed;
 
 	arena_used = 0;
 	lock = kput("\0\0\0\0", 4);
@@ -637,14 +742,60 @@ static int cmd_ctx(void)
 
 	t0 = now_ms();
 	__dusk_impl_synchronize_rcu();
-	printf("synchronize_rcu %llu ms\n", (unsigned long long)(now_ms() - t0));
+	sync_ms = now_ms() - t0;
+	printf("synchronize_rcu %llu ms\n", (unsigned long long)sync_ms);
 
-	/* kmalloc'ed in the kernel, freed with kfree_rcu after a grace
-	 * period; then the object's memory is no longer ours to read. */
-	obj = kcall("__kmalloc", 2, 64ULL, 0xcc0ULL);
+	/* An object of a cache of its own, filled with a pattern. */
+	snprintf(name, sizeof(name), "klib_selftest_rcu_%d", (int)getpid());
+	cache = kcall("kmem_cache_create", 5, kstr(name),
+		      (uint64_t)RCU_OBJ_SIZE, 0ULL, K_SLAB_POISON, 0ULL);
+	if (!cache)
+		die("kmem_cache_create", -ENOMEM);
+	obj = kcall("kmem_cache_alloc", 2, cache, 0xcc0ULL);	/* GFP_KERNEL */
+	if (!obj)
+		die("kmem_cache_alloc", -ENOMEM);
+	memset(fill, RCU_PATTERN, sizeof(fill));
+	if (dusk_kwrite(sess, obj, fill, sizeof(fill)))
+		die("kwrite", -EIO);
+	printf("kfree_rcu object pattern %s\n",
+	       obj_is(obj, is_pattern) == 1 ? "yes" : "no");
+
+	/* A reader in another thread; kfree_rcu; rcu_barrier. */
+	rr.obj = obj;
+	rr.hold_ms = sync_ms * 10 > 1000 ? sync_ms * 10 : 1000;
+	if (rr.hold_ms > 10000)
+		rr.hold_ms = 10000;	/* well before the RCU stall warning */
+	if (pthread_create(&reader, NULL, rcu_reader, NULL))
+		die("pthread_create", -EAGAIN);
+	pthread_mutex_lock(&rr.mu);
+	while (!rr.reading)
+		pthread_cond_wait(&rr.cv, &rr.mu);
+	pthread_mutex_unlock(&rr.mu);
 	__dusk_impl_kvfree_call_rcu(NULL, KP(obj));
+	pthread_mutex_lock(&rr.mu);
+	rr.barrier_entered = 1;
+	pthread_mutex_unlock(&rr.mu);
 	__dusk_impl_rcu_barrier();
-	printf("kfree_rcu done %s\n", obj ? "yes" : "no");
+	done_ms = now_ms();
+	pthread_mutex_lock(&rr.mu);
+	rr.barrier_done = 1;
+	pthread_mutex_unlock(&rr.mu);
+	pthread_join(reader, NULL);
+	if (rr.err)
+		die("kread in the reader", rr.err);
+	printf("kfree_rcu reader held %llu ms reads %u intact %u barrier-returned %u\n",
+	       (unsigned long long)rr.held_ms, rr.reads, rr.intact,
+	       rr.done_early);
+	printf("kfree_rcu barrier after reader %s\n",
+	       done_ms >= rr.unlocked_ms ? "yes" : "no");
+
+	/* Freed by the kernel's allocator: poisoned as free. */
+	freed = obj_is(obj, is_free_poison);
+	printf("kfree_rcu freed %s\n", freed == 1 ? "yes" : "no");
+	if (freed == 1)
+		kcall("kmem_cache_destroy", 1, cache);
+	else
+		printf("kfree_rcu cache %s left (an object may be live)\n", name);
 	return 0;
 }
 

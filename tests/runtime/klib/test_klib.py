@@ -94,7 +94,21 @@ def test_locks_leave_kernel_words_alone_and_rcu_reaches_the_kernel(target):
     out = selftest(target, 'ctx')
     assert 'lock word while held 0' in out
     assert re.search(r'^synchronize_rcu \d+ ms$', out, re.M)
-    assert 'kfree_rcu done yes' in out
+    # kfree_rcu: the object (its own slab cache, filled with a pattern)
+    # is left alone while another thread of the program holds
+    # rcu_read_lock: every read of it then finds the pattern, and
+    # rcu_barrier has not returned ...
+    assert 'kfree_rcu object pattern yes' in out, out
+    m = re.search(r'^kfree_rcu reader held (\d+) ms reads (\d+) intact (\d+) '
+                  r'barrier-returned (\d+)$', out, re.M)
+    assert m, out
+    held, reads, intact, early = map(int, m.groups())
+    assert held >= 1000 and reads >= 5, out
+    assert intact == reads and early == 0, out
+    # ... which it does once the reader has left, and the kernel's
+    # allocator has then freed the object (SLAB_POISON's free poison).
+    assert 'kfree_rcu barrier after reader yes' in out, out
+    assert 'kfree_rcu freed yes' in out, out
     rc, log, _ = target.exec('dmesg')
     assert rc == 0
     assert 'BUG:' not in log and 'Oops' not in log

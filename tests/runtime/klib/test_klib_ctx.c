@@ -130,12 +130,12 @@ static void test_counts(void)
 	CHECK_EQ(dusk_ctx_leave(&sv), 0);
 	CHECK(!irqs_disabled());
 
-	/* the module runtime's nestable form */
-	dusk_mod_ctx_softirq(1);
-	dusk_mod_ctx_softirq(1);
+	/* the module runtime's nestable form, for hooks */
+	dusk_ctx_enter_hook(DUSK_CTX_SOFTIRQ, NULL, NULL);
+	dusk_ctx_enter_hook(DUSK_CTX_SOFTIRQ, NULL, NULL);
 	CHECK_EQ(preempt_count(), 2 * DUSK_SOFTIRQ_OFFSET);
-	dusk_mod_ctx_softirq(0);
-	dusk_mod_ctx_softirq(0);
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
 	CHECK_EQ(preempt_count(), 0);
 
 	/* leaving unbalanced: reported (a WARNING), and repaired */
@@ -606,11 +606,109 @@ static void test_reports(void)
 	free(text);
 }
 
+/* ---- a netfilter hook's context ------------------------------------------------------ */
+
+static unsigned int resolves, resolve_saw;
+static enum dusk_ctx_kind resolve_kind;
+
+static enum dusk_ctx_kind resolve_to(void *arg)
+{
+	resolves++;
+	CHECK_EQ((uintptr_t)arg, 0x5eed);
+	/* what the resolver itself looks at: the count without the hook's
+	 * own context (no recursion) */
+	resolve_saw = preempt_count();
+	return resolve_kind;
+}
+
+/* dusk_ctx_enter_hook(): in nf_hook()'s RCU section, in the context the
+ * kernel ran the hook in, found only when the module looks at it. */
+static void test_hook_context(void)
+{
+	unsigned int l = 0;
+	char *text;
+
+	/* a receiving hook: serving NET_RX softirq */
+	dusk_ctx_enter_hook(DUSK_CTX_SOFTIRQ, NULL, NULL);
+	CHECK_EQ(preempt_count(), DUSK_SOFTIRQ_OFFSET);
+	CHECK(in_serving_softirq() && in_interrupt() && !in_task());
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+	CHECK(in_task() && preempt_count() == 0);
+
+	/* a sending hook that never looks (it may lock and unlock): never
+	 * resolved */
+	resolves = 0;
+	resolve_kind = DUSK_CTX_SOFTIRQ_BH;
+	dusk_ctx_enter_hook(DUSK_CTX_TASK, resolve_to, (void *)0x5eed);
+	__dusk_impl__raw_spin_lock_bh(&l);
+	__dusk_impl__raw_spin_unlock_bh(&l);
+	__dusk_impl_local_bh_disable();
+	__dusk_impl_local_bh_enable();
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+	CHECK_EQ(resolves, 0);
+	CHECK(in_task() && preempt_count() == 0);
+
+	/* a task sent it: the task's context, resolved once */
+	resolve_kind = DUSK_CTX_TASK;
+	dusk_ctx_enter_hook(DUSK_CTX_TASK, resolve_to, (void *)0x5eed);
+	CHECK(in_task() && !in_softirq() && !in_interrupt());
+	CHECK_EQ(resolve_saw, 0);
+	CHECK_EQ(preempt_count(), 0);
+	CHECK_EQ(resolves, 1);
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+
+	/* the kernel's reply: serving softirq with bottom halves disabled,
+	 * under what the hook added before it looked */
+	resolves = 0;
+	resolve_kind = DUSK_CTX_SOFTIRQ_BH;
+	dusk_ctx_enter_hook(DUSK_CTX_TASK, resolve_to, (void *)0x5eed);
+	__dusk_impl__raw_spin_lock_bh(&l);
+	CHECK_EQ(resolves, 0);
+	CHECK_EQ(preempt_count(), 0x300 + DUSK_SOFTIRQ_LOCK_OFFSET);
+	CHECK_EQ(resolves, 1);
+	CHECK_EQ(resolve_saw, DUSK_SOFTIRQ_LOCK_OFFSET);
+	__dusk_impl__raw_spin_unlock_bh(&l);
+	CHECK_EQ(preempt_count(), 0x300);
+	CHECK(in_softirq() && in_serving_softirq() && in_interrupt() &&
+	      !in_task());
+	CHECK_EQ(resolves, 1);
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+	CHECK(in_task() && preempt_count() == 0);
+
+	/* an enable without its disable is no underflow over the reply's
+	 * disabled bottom halves: found before it is reported */
+	resolves = 0;
+	dusk_ctx_enter_hook(DUSK_CTX_TASK, resolve_to, (void *)0x5eed);
+	__dusk_impl__local_bh_enable();
+	CHECK_EQ(resolves, 1);
+	CHECK_EQ(preempt_count(), DUSK_SOFTIRQ_OFFSET);
+	__dusk_impl_local_bh_disable();
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+
+	/* in any hook, a task's too, the thread is an RCU reader: sleeping
+	 * is reported; an rcu_read_unlock() of nf_hook()'s section is
+	 * reported when the hook returns */
+	reports_capture();
+	resolve_kind = DUSK_CTX_TASK;
+	dusk_ctx_enter_hook(DUSK_CTX_TASK, resolve_to, (void *)0x5eed);
+	__dusk_impl_msleep(1);
+	CHECK_EQ(dusk_ctx_leave_hook(), 0);
+	dusk_ctx_enter_hook(DUSK_CTX_SOFTIRQ, NULL, NULL);
+	__dusk_impl___rcu_read_unlock();
+	CHECK_EQ(dusk_ctx_leave_hook(), -EDEADLK);
+	text = reports_take();
+	CHECK_EQ(count_of(text, "BUG: sleeping function called from invalid context: msleep with in_atomic(): 0, irqs_disabled(): 0, rcu nesting: 1, preempt count 00000000\n"), 1);
+	CHECK_EQ(count_of(text, "softirq invocation ended unbalanced: preempt count 00000100 (entered with 00000100), rcu_read_lock nesting 0 (was 1), 0 lock(s) held (was 0), interrupts enabled"), 1);
+	CHECK(in_task() && preempt_count() == 0);
+	free(text);
+}
+
 /* ---- RCU ------------------------------------------------------------------------------ */
 
 struct reader {
 	int hold_ms;
-	int how;	/* 0 rcu_read_lock, 1 preempt, 2 irqs off, 3 softirq */
+	int how;	/* 0 rcu_read_lock, 1 preempt, 2 irqs off, 3 softirq,
+			 * 4 a hook in a task's context */
 	volatile int in;
 	volatile int left;
 };
@@ -635,6 +733,9 @@ static void *read_side(void *arg)
 	case 3:
 		dusk_ctx_enter(DUSK_CTX_SOFTIRQ, 0, &sv);
 		break;
+	case 4:
+		dusk_ctx_enter_hook(DUSK_CTX_TASK, NULL, NULL);
+		break;
 	}
 	r->in = 1;
 	usleep((useconds_t)r->hold_ms * 1000);
@@ -652,6 +753,9 @@ static void *read_side(void *arg)
 		break;
 	case 3:
 		dusk_ctx_leave(&sv);
+		break;
+	case 4:
+		dusk_ctx_leave_hook();
 		break;
 	}
 	return NULL;
@@ -709,7 +813,7 @@ static void test_rcu(void)
 	CHECK(now_ms() - t0 < 1000);
 
 	/* each kind of read-side section holds a grace period up */
-	for (how = 0; how < 4; how++) {
+	for (how = 0; how < 5; how++) {
 		r = (struct reader){ .hold_ms = 200, .how = how };
 		pthread_create(&t, NULL, read_side, &r);
 		while (!r.in)
@@ -858,6 +962,7 @@ int main(void)
 	test_sleeping_locks();
 	test_errors();
 	test_reports();
+	test_hook_context();
 	test_rcu();
 	test_kernel();
 	return check_done("test_klib_ctx");
