@@ -138,6 +138,18 @@ class Reply:
         self.payload = payload
 
 
+def hook_segments(r):
+    """The (addr, bytes) segments a HOOK message carries."""
+    (_, _, _, _, nr_segs, _, _) = HOOK_MSG.unpack_from(r.payload)
+    off, out = HOOK_MSG.size, []
+    for _ in range(nr_segs):
+        addr, length, _ = SEG.unpack_from(r.payload, off)
+        off += SEG.size
+        out.append((addr, r.payload[off:off + length]))
+        off += length + (-length % 8)
+    return out
+
+
 class Session:
     """One session with dusk.ko; every datagram it sends is kept in .sent."""
 
@@ -160,7 +172,7 @@ class Session:
 
     def datagram(self, msg_type, payload=b'', req_id=None, seq=None,
                  channel=K.DUSK_CHAN_MAIN, version=K.DUSK_PROTO_VERSION,
-                 key=None):
+                 key=None, invocation=0):
         if req_id is None:
             self.next_id[channel] += 1
             req_id = self.next_id[channel]
@@ -168,7 +180,8 @@ class Session:
             self.seq[channel] += 1
             seq = self.seq[channel]
         hdr = HDR.pack(b'\0' * 32, K.DUSK_MAGIC, version, msg_type, channel,
-                       0, self.session, len(payload), seq, req_id, 0, 0, 0)
+                       0, self.session, len(payload), seq, req_id, invocation,
+                       0, 0)
         return req_id, seal(key or self.key, hdr + payload)
 
     def send_raw(self, dgram):
@@ -196,12 +209,12 @@ class Session:
         return self.wait(req_id, channel)
 
     def hello(self, hold_ms=2000, heartbeat_ms=3000, policy=None,
-              version=K.DUSK_PROTO_VERSION):
+              version=K.DUSK_PROTO_VERSION, hold_max=64, window=8):
         nonce = os.urandom(K.DUSK_NONCE_LEN)
         policy = K.DUSK_POLICY_ACCEPT if policy is None else policy
         r = self.request(K.DUSK_MSG_HELLO,
-                         HELLO.pack(nonce, 60000, heartbeat_ms, hold_ms, 64,
-                                    policy, 256, 8, 0),
+                         HELLO.pack(nonce, 60000, heartbeat_ms, hold_ms,
+                                    hold_max, policy, 256, window, 0),
                          version=version, seq=1)
         if r.status:
             return r
@@ -252,6 +265,16 @@ class Session:
         r = self.request(K.DUSK_MSG_HOOK_REGISTER,
                          HOOK_REGISTER.pack(0, cookie, pf, hooknum, priority, 0))
         return r.status, (HOOK_HANDLE.unpack(r.payload)[0] if not r.status else None)
+
+    def hook_unregister(self, handle):
+        r = self.request(K.DUSK_MSG_HOOK_UNREGISTER, HOOK_HANDLE.pack(handle, 0))
+        return r.status
+
+    def verdict(self, packet, verdict, **kw):
+        """VERDICT for packet (a HOOK's id), on behalf of its invocation."""
+        r = self.request(K.DUSK_MSG_VERDICT, VERDICT.pack(packet, verdict, 0),
+                         invocation=packet, **kw)
+        return r.status
 
     def ping(self, **kw):
         return self.request(K.DUSK_MSG_PING, **kw).status

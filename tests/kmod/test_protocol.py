@@ -16,6 +16,9 @@ import pytest
 
 import dusk_constants as K
 from duskwire import CHANNELS, Session, HDR, MSGS, seal
+from kmodtest import (BgPing, LONG_HOLD_MS, POLICIES, PROMPT,
+                      is_echo6_to_loopback, no_session, snmp6,
+                      wait_for_hooks, wait_until)
 
 MAIN, WATCHDOG = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_WATCHDOG
 
@@ -296,38 +299,76 @@ def ping(target, addr, count=1, wait=2):
 # sees, the target agent's too: these tests hook IPv6 and ping ::1, which
 # the agent (IPv4) never crosses.
 
-def test_session_end_releases_hooks_and_packets(target, sess):
-    status, handle = sess.hook_register(NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0)
-    assert status == 0
-    assert proc_dusk(target)['hooks'] == '1'
-    # Nobody answers the HOOK: the packet waits until BYE releases it.
-    target.exec('(ping -6 -c 1 -W 10 ::1 > /tmp/ping.out 2>&1; echo $? >> /tmp/ping.out) &')
-    deadline = time.time() + 10
-    while not sess.hooks and time.time() < deadline:
-        sess.ping()
-    assert sess.hooks, 'no HOOK message for the ping'
-    released = counter(target, 'released')
-    assert sess.bye() == 0
+@pytest.mark.parametrize('policy', ['accept', 'drop'])
+def test_bye_releases_queued_packets_by_policy(target, policy):
+    """BYE releases the packet its session holds, by the session's policy,
+    at once: the hold (LONG_HOLD_MS) is ten times longer than the bound
+    the release must meet, so the hold cannot pass this test.
+
+    The guest's own IPv6 (neighbour discovery, MLD: a fresh boot has some)
+    may wait in the hook beside the ping; each such packet gets its HOOK
+    too, so the counts below hold all the same."""
+    released = int(no_session(target, key_of(target))['released'])
+    s = Session(target.endpoint, key_of(target))
+    assert s.hello(hold_ms=LONG_HOLD_MS, heartbeat_ms=60000,
+                   policy=POLICIES[policy]).status == 0
+    assert s.hook_register(NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0)[0] == 0
+    echos = snmp6(target)['Icmp6InEchos']
+    t_start = time.monotonic()
+    p = BgPing(target, 'bye', wait=LONG_HOLD_MS // 1000 + 10)
+    # Nobody answers the HOOK: the echo request waits.
+    wait_for_hooks(s, is_echo6_to_loopback, 1, 20,
+                   'no HOOK message for the ping')
     state = proc_dusk(target)
-    assert state['session'] == 'none' and state['queued'] == '0'
-    assert int(state['released']) > released
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        out = target.exec('cat /tmp/ping.out')[1]
-        if out.strip().endswith(('0', '1')):
-            break
-        time.sleep(0.2)
-    assert out.strip().endswith('0'), out          # accepted by policy
+    assert (state['hooks'], state['policy'], state['hold_ms']) == (
+        '1', policy, str(LONG_HOLD_MS))
+    assert int(state['queued']) >= 1 and int(state['released']) == released
+    assert p.result() is None, p.output()          # still held
+    t_bye = time.monotonic()
+    assert s.bye() == 0          # HOOKs sent before it are in s.hooks now
+    s.close()
+    state = proc_dusk(target)
+    assert (state['session'], state['queued']) == ('none', '0')
+    # Every packet the session held was released (each had its HOOK).
+    assert int(state['released']) == released + len({h.id for h in s.hooks})
+    if policy == 'accept':
+        # Delivered: the ping ends, and its round trip (the guest's own
+        # clock, from after t_start) says the request was let go within
+        # PROMPT of BYE, however slowly the polling here saw it end.
+        rc, rtt = wait_until(p.result, 20, 'the released ping never ended')
+        assert rc == 0 and rtt is not None, p.output()
+        assert rtt / 1000 < (t_bye - t_start) + PROMPT, (rtt, t_bye - t_start)
+        assert rtt < LONG_HOLD_MS
+        assert snmp6(target)['Icmp6InEchos'] == echos + 1
+    else:
+        # Dropped: never delivered. A ping after it (no hook now) is
+        # delivered, and is the only echo request that was.
+        assert ping(target, '-6 ::1') == 0
+        assert snmp6(target)['Icmp6InEchos'] == echos + 1
+        assert 'bytes from' not in p.output()
+        p.kill()
+        rc, _ = wait_until(p.result, 10,
+                           'the held ping did not end when killed')
+        assert rc != 0
 
 
 def test_silent_session_ends_after_its_heartbeat(target):
+    """Talking keeps a session with a 2 s heartbeat alive for longer than
+    two heartbeats; silence ends it (polled, not slept for), its hook
+    gone."""
+    ended = dmesg(target).count('ended: heartbeat lost')
     s = Session(target.endpoint, key_of(target))
-    assert s.hello(heartbeat_ms=1000).status == 0
+    assert s.hello(heartbeat_ms=2000).status == 0
     assert s.hook_register(NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0)[0] == 0
     assert proc_dusk(target)['hooks'] == '1'
-    time.sleep(2.5)
-    state = proc_dusk(target)
-    assert state['session'] == 'none'
+    t_end = time.monotonic() + 5
+    while time.monotonic() < t_end:
+        # Answered (an ended session's are not): still running.
+        assert s.ping() == 0
+        time.sleep(0.2)                        # pacing, well under 2 s
+    state = wait_until(lambda: (st := proc_dusk(target))['session'] == 'none'
+                       and st, 10, 'the silent session did not end')
     assert 'hooks' not in state
+    assert dmesg(target).count('ended: heartbeat lost') == ended + 1
     assert ping(target, '-6 ::1') == 0
     s.close()
