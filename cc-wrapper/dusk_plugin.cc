@@ -1091,6 +1091,35 @@ static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
 	return true;
 }
 
+/*
+ * The kernel's user-space accessors: what they read or write is the memory
+ * of the process the kernel runs for, which a user-level program cannot
+ * reach. get_user() and put_user() are inline asm (refused with the rest,
+ * by these names); these are functions, refused at the module's call (not
+ * again inside one another: copy_from_user() calls _copy_from_user()).
+ */
+static const char *const dusk_uaccess[] = {
+	"copy_from_user", "copy_to_user", "_copy_from_user", "_copy_to_user",
+	"__copy_from_user", "__copy_to_user", "__copy_from_user_inatomic",
+	"__copy_to_user_inatomic", "__copy_from_user_inatomic_nocache",
+	"__copy_from_user_flushcache", "raw_copy_from_user",
+	"raw_copy_to_user", "copy_user_generic", "copy_struct_from_user",
+	"check_zeroed_user", "clear_user", "__clear_user", "strncpy_from_user",
+	"strnlen_user", "memdup_user", "memdup_user_nul", "vmemdup_user",
+	"strndup_user", "copy_from_user_nofault", "copy_to_user_nofault",
+	"strncpy_from_user_nofault", "strnlen_user_nofault",
+};
+
+static bool dusk_uaccess_fn(tree fndecl)
+{
+	if (!fndecl || !DECL_NAME(fndecl))
+		return false;
+	for (const char *u : dusk_uaccess)
+		if (!strcmp(dusk_decl_name(fndecl), u))
+			return true;
+	return false;
+}
+
 static const char *const dusk_privileged[] = {
 	"gs:", "cli", "sti", "hlt", "pushf", "popf", "ud2", "call", "jmp",
 	"wrmsr", "rdmsr", "%cr", "swapgs", "iret", "sysret", "lgdt", "lidt",
@@ -1169,6 +1198,13 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 		return true;
 	}
 
+	for (const char *u : { "get_user", "put_user" }) {
+		if (dusk_has(all, (std::string("call __") + u + "_").c_str())) {
+			error_at(site->loc, "dusk: %qs accesses user space (uaccess), "
+				 "which cannot run at user level", u);
+			return false;
+		}
+	}
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {
 			std::string first = lines.empty() ? tmpl : lines[0];
@@ -1336,6 +1372,12 @@ static unsigned int dusk_execute(function *fun)
 			gimple *stmt = gsi_stmt(gsi);
 			dusk_site site = { &gsi, gimple_location(stmt) };
 
+			if (is_gimple_call(stmt) &&
+			    dusk_uaccess_fn(gimple_call_fndecl(stmt)) &&
+			    !dusk_uaccess_fn(fun->decl))
+				error_at(site.loc, "dusk: %qs accesses user space "
+					 "(uaccess), which cannot run at user level",
+					 dusk_decl_name(gimple_call_fndecl(stmt)));
 			if (gimple_code(stmt) == GIMPLE_ASM &&
 			    dusk_asm(&site, as_a<gasm *>(stmt))) {
 				gsi_remove(&gsi, true);

@@ -26,9 +26,17 @@ static const char *const kernel_sections[] = {
 	".altinstr_aux", ".static_call_sites", ".static_call.text",
 	".retpoline_sites", ".return_sites", ".call_sites", "__mcount_loc",
 	".orc_unwind", ".orc_unwind_ip", ".orc_header", "__ex_table",
-	".parainstructions", ".smp_locks", "__bug_table", ".discard.*",
+	".parainstructions", ".smp_locks", "__bug_table",
 	".ibt_endbr_seal", "__patchable_function_entries",
 };
+
+/*
+ * The kernel's link discards .discard.* (EXPORT_SYMBOL's __ADDRESSABLE
+ * among them). Removing them here would fail when the debug information
+ * refers to them (the __addressable_ variable of an exported symbol):
+ * excluded, the program's link drops them as the kernel's does.
+ */
+#define DISCARD_FLAGS	"--set-section-flags=.discard.*=exclude,contents,readonly"
 
 /* Symbols the toolchain and libc provide to compiled C code. */
 static bool toolchain_symbol(const char *name)
@@ -351,6 +359,7 @@ static int rename_object(const char *in, const char *out, const char *map)
 	strvec_pushf(&argv, "--redefine-syms=%s", map);
 	/* the linker would fold the kernel's name into .data (dusk_module.h) */
 	strvec_push(&argv, "--rename-section=.data..percpu=" DUSK_PERCPU_SECTION);
+	strvec_push(&argv, DISCARD_FLAGS);
 	for (size_t i = 0; i < sizeof(kernel_sections) / sizeof(*kernel_sections); i++)
 		strvec_pushf(&argv, "--remove-section=%s", kernel_sections[i]);
 	strvec_push(&argv, in);

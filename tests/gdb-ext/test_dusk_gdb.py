@@ -287,6 +287,86 @@ def test_packet_released_by_policy(harness, program, tmp_path):
     assert "exited normally" in out and "SIGSEGV" not in out, out
 
 
+FUNCTIONS = f"""
+{BREAK}
+run port=9100
+{PID}
+print $dusk(skb)->len
+print $dusk_kernel(skb).len
+print $dusk(skb)->mark
+dusk set skb->mark = 7
+print $dusk(skb)->mark
+print $dusk_kernel(skb).mark
+print/d $dusk(state)->hook
+print/d $dusk_kernel(state).hook
+python dusk_try("print $dusk_kernel(&port)")
+echo dusk-test-diff\\n
+dusk print -d skb
+echo dusk-test-full\\n
+dusk print skb
+echo dusk-test-first-end\\n
+continue
+echo dusk-test-map\\n
+dusk map
+echo dusk-test-map-all\\n
+dusk map -a
+echo dusk-test-end\\n
+"""
+MAP_ROW = re.compile(r"^0x([0-9a-f]{16})  0x[0-9a-f]+ +\d+  (\w+|-) +.*$",
+                     re.M)
+
+
+def between(out, start, end):
+    return out[out.index(start + "\n") + len(start) + 1:out.index(end + "\n")]
+
+
+def test_functions_diff_and_stale_map(harness, program, tmp_path):
+    """$dusk(p) reads the program's shadow, $dusk_kernel(p) the kernel's
+    live bytes: after "dusk set skb->mark = 7" they differ (7 and 0) until
+    the verdict commits it (the receiver sees mark 7). "dusk print -d"
+    shows only the differing members; "dusk map" leaves out the earlier
+    invocation's stale ranges, which "dusk map -a" lists."""
+    traffic = "\n".join([
+        UDP.format(sport=4005, port=9104, payload="first"),
+        UDP.format(sport=4006, port=9105, payload="second"),
+    ])
+    out, seen = debug(harness, program, tmp_path, FUNCTIONS, traffic, 30000)
+    assert seen == ["udp sent 1 received 1 marks 0x7",
+                    "udp sent 1 received 1 marks 0x0"], out
+    values = re.findall(r"^\$\d+ = (.*)$", out, re.M)
+    # len (28 + 5 bytes) both ways; the mark 0, set to 7 in the shadow
+    # only; the hook state's hook number (LOCAL_OUT) both ways.
+    assert values[:7] == ["33", "33", "0", "7", "0", "3", "3"], out
+    assert re.search(r"dusk-test-error: print \$dusk_kernel\(&port\) -> "
+                     r"\$dusk_kernel: 0x[0-9a-f]+ is the program's own "
+                     r"memory with no kernel copy", out), out
+
+    diff = between(out, "dusk-test-diff", "dusk-test-full")
+    full = between(out, "dusk-test-full", "dusk-test-first-end")
+    rows = [r for r in re.findall(r"^  ([* ]) (\S+) +(.*?) +(\S+)$", diff,
+                                  re.M)
+            if r[1:] != ("field", "shadow", "kernel")]      # the header
+    assert ("*", "mark", "7", "0") in rows, diff
+    assert rows and all(mark == "*" for mark, *_ in rows), diff
+    assert not [r for r in rows if r[1] == "len"], diff
+    # Without -d, the members that do not differ too.
+    assert re.search(r"^    len +33 +33$", full, re.M), full
+    assert re.search(r"^  \* mark +7 +0$", full, re.M), full
+    assert len(re.findall(r"^  [* ] ", full, re.M)) > len(rows) + 10, full
+
+    plain = between(out, "dusk-test-map", "dusk-test-map-all")
+    every = between(out, "dusk-test-map-all", "dusk-test-end")
+    plain_rows = MAP_ROW.findall(plain)
+    every_rows = MAP_ROW.findall(every)
+    stale = [r for r in every_rows if r[1] == "stale"]
+    assert plain_rows and stale, out
+    assert not [r for r in plain_rows if r[1] == "stale"], plain
+    assert sorted(plain_rows + stale) == sorted(every_rows), (plain, every)
+    assert f"({len(stale)} stale ranges not shown: dusk map -a)" in plain, \
+        plain
+    assert "stale ranges not shown" not in every, every
+
+
 def test_mi(harness, program, tmp_path):
     """Through gdb's MI (what IDEs use): the break, the pretty-printed
     skb in the stopped frame's arguments and -data-evaluate-expression,
@@ -347,9 +427,10 @@ def test_mi(harness, program, tmp_path):
 
 def test_help_and_errors_without_a_program(harness, program):
     """Every command has help; misuse is one clear line, before "run";
-    dusk log shows the target's kernel log (markdrop's lines from the
-    tests above)."""
+    dusk log shows the target's kernel log (a line this test writes
+    there)."""
     import subprocess
+    token = harness.marker()
     cmds = ["break-hook", "print", "set", "commit", "refresh", "map",
             "kcalls", "step-kcall", "status", "ksym", "kread", "log"]
     args = []
@@ -362,7 +443,8 @@ def test_help_and_errors_without_a_program(harness, program):
              "-ex", "dusk break-hook markdrop_out iffy",
              "-ex", "dusk break-hook all",
              "-ex", "info breakpoints",
-             "-ex", "dusk log 0"]
+             "-ex", "echo dusk-test-log\\n", "-ex", "dusk log 0",
+             "-ex", "echo dusk-test-log-end\\n"]
     p = subprocess.run([str(SRCDIR / "bin" / "dusk-gdb"), "--", "-batch",
                         "-nx", *args, str(program)], capture_output=True,
                        text=True, timeout=120, env=harness.target.env)
@@ -384,4 +466,5 @@ def test_help_and_errors_without_a_program(harness, program):
         in out
     assert re.search(r"breakpoint +keep y .* in markdrop_in at .*markdrop\.c",
                      out), out
-    assert re.search(r"\] markdrop: loaded: ports 9100-9115", out), out
+    log = out[out.index("dusk-test-log\n"):out.index("dusk-test-log-end\n")]
+    assert re.search(rf"^\[ *\d+\.\d+\] {token}$", log, re.M), log

@@ -292,8 +292,6 @@ def test_target_and_key_options_override_the_default(target, tmp_path):
 
 @pytest.fixture(scope='module')
 def hello(tmp_path_factory):
-    if not DUSK_CC.exists():
-        pytest.skip('bin/dusk-cc is not there yet')
     work = tmp_path_factory.mktemp('hello')
     for name in ('hello.c', 'Kbuild'):
         shutil.copy(SRCDIR / 'tests' / 'runtime' / 'modrt' / 'hello' / name, work / name)

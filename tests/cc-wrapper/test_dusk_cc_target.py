@@ -1,0 +1,330 @@
+"""dusk-cc's programs against the session's target: the two ways of
+building (loose sources with gcc options; a module directory whose own
+Kbuild/Makefile sets ccflags-y), each run both ways, and the registration
+APIs dusk does not proxy yet, refused at run time naming the API."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from conftest import SRCDIR
+
+sys.path.insert(0, str(SRCDIR / 'tests' / 'examples'))
+from diff import Case, Module, harness  # noqa: E402,F401 (fixture)
+
+DUSK_CC = SRCDIR / 'bin' / 'dusk-cc'
+TIMEOUT = 120
+
+
+def dusk_cc(*args, env=None):
+    return subprocess.run([str(DUSK_CC), *map(str, args)],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(env or os.environ, LANG='C'))
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+
+
+def run_until(prog, env, line, params=()):
+    """Run prog until its stdout shows line (polled, with a deadline),
+    then SIGINT: (exit status, stdout, stderr)."""
+    p = subprocess.Popen([str(prog), *params], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out = []
+    reader = threading.Thread(target=lambda: out.extend(p.stdout),
+                              daemon=True)
+    reader.start()
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while line + '\n' not in out and p.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=TIMEOUT)
+        reader.join(timeout=10)
+        err = p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, ''.join(out), err
+
+
+# ---- loose sources -------------------------------------------------------------
+
+LOOSE_A = '''\
+    #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+    #include <linux/module.h>
+    #include <loose_conf.h>
+    #ifndef LOOSE_ANSWER
+    #error "LOOSE_ANSWER is not defined: -D did not reach this compile"
+    #endif
+    int loose_twice(int x);
+    static int __init loose_init(void)
+    {
+    \tpr_info("answer %d word %s twice %d\\n", LOOSE_ANSWER, LOOSE_WORD,
+    \t\tloose_twice(LOOSE_ANSWER));
+    \treturn 0;
+    }
+    static void __exit loose_exit(void)
+    {
+    \tpr_info("bye\\n");
+    }
+    module_init(loose_init);
+    module_exit(loose_exit);
+    MODULE_LICENSE("GPL");
+'''
+LOOSE_B = '''\
+    #include <linux/module.h>
+    #ifndef LOOSE_ANSWER
+    #error "LOOSE_ANSWER is not defined: -D did not reach this compile"
+    #endif
+    int loose_twice(int x)
+    {
+    \treturn 2 * x;
+    }
+'''
+
+
+def test_loose_sources_with_gcc_options(harness, tmp_path):
+    """dusk-cc -DLOOSE_ANSWER=21 -I INC -o loose a.c b.c: the define and
+    the include directory (apart from the sources) reach every compile
+    of both builds (without the -D the build fails at the #error); the
+    program runs the two files' code against the target, and the .ko
+    dusk-cc built beside it, loaded there, logs the same lines."""
+    src, inc = tmp_path / 'src', tmp_path / 'inc'
+    write(src / 'loose_a.c', LOOSE_A)
+    write(src / 'loose_b.c', LOOSE_B)
+    write(inc / 'loose_conf.h', '#define LOOSE_WORD "from-the-include-dir"\n')
+    prog = tmp_path / 'loose'
+    srcs = (src / 'loose_a.c', src / 'loose_b.c')
+
+    p = dusk_cc('-I', inc, '-o', prog, *srcs)
+    assert p.returncode == 1 and not prog.exists(), p.stderr
+    assert 'LOOSE_ANSWER is not defined' in p.stderr, p.stderr
+
+    p = dusk_cc('--keep', '-DLOOSE_ANSWER=21', '-I', inc, '-o', prog, *srcs)
+    work = re.search(r'work directory kept: (\S+)', p.stderr)
+    assert p.returncode == 0 and prog.exists() and work, p.stderr
+    ko = tmp_path / 'loose.ko'
+    os.replace(f'{work.group(1)}/module/loose.ko', ko)
+    subprocess.run(['rm', '-rf', work.group(1)], check=True)
+
+    lines = ['loose: answer 21 word from-the-include-dir twice 42',
+             'loose: bye']
+    token = harness.marker()
+    status, out, err = run_until(prog, harness.target.env, f'<6>{lines[0]}')
+    assert status == 0, out + err
+    assert out.splitlines() == [f'<6>{ln}' for ln in lines], out + err
+    assert harness.module_log(Module('loose', src),
+                              harness.kernel_log(token)) == \
+        [f'<6>{ln}' for ln in lines]
+
+    token = harness.marker()
+    harness.target.push(ko, '/tmp/loose.ko')
+    assert harness.exec([harness.nettest(), 'load', '/tmp/loose.ko']) == \
+        'load ok\n'
+    harness.exec(['rmmod', 'loose'])
+    assert harness.module_log(Module('loose', src),
+                              harness.kernel_log(token)) == \
+        [f'<6>{ln}' for ln in lines]
+
+
+# ---- ccflags-y in the module's own Kbuild or Makefile ----------------------------
+
+CCFL_MAIN = '''\
+    #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+    #include <linux/module.h>
+    #include <ccfl_conf.h>
+    #ifndef CCFL_ANSWER
+    #error "CCFL_ANSWER is not defined: ccflags-y did not reach this compile"
+    #endif
+    int ccfl_twice(int x);
+    static int __init ccfl_init(void)
+    {
+    \tpr_info("answer %d word %s twice %d\\n", CCFL_ANSWER, CCFL_WORD,
+    \t\tccfl_twice(CCFL_ANSWER));
+    \treturn 0;
+    }
+    static void __exit ccfl_exit(void)
+    {
+    \tpr_info("bye\\n");
+    }
+    module_init(ccfl_init);
+    module_exit(ccfl_exit);
+    MODULE_LICENSE("GPL");
+'''
+# The other object exports its function, as a library module would.
+CCFL_UTIL = '''\
+    #include <linux/module.h>
+    #ifndef CCFL_ANSWER
+    #error "CCFL_ANSWER is not defined: ccflags-y did not reach this compile"
+    #endif
+    int ccfl_twice(int x)
+    {
+    \treturn 2 * x;
+    }
+    EXPORT_SYMBOL(ccfl_twice);
+'''
+KBUILD_VARS = '''\
+    obj-m := {name}.o
+    {name}-y := ccfl_main.o ccfl_util.o
+    ccflags-y := -DCCFL_ANSWER=21 -I$(src)/include
+'''
+MAKEFILE_RULES = '''\
+
+    KDIR ?= /lib/modules/$(shell uname -r)/build
+
+    all:
+    \t$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+'''
+
+
+@pytest.mark.parametrize('style', ['Kbuild', 'Makefile'])
+def test_ccflags_of_the_module_reach_both_builds(harness, tmp_path, style):
+    """A define and an include directory set only by ccflags-y in the
+    module's Kbuild (or its Makefile) reach each object's compile in
+    both builds (or the #error stops that build): the .ko and the
+    program log the same lines, computed from them."""
+    name = f'ccfl{style.lower()}'
+    d = tmp_path / name
+    write(d / 'ccfl_main.c', CCFL_MAIN)
+    write(d / 'ccfl_util.c', CCFL_UTIL)
+    write(d / 'include' / 'ccfl_conf.h', '#define CCFL_WORD "from-ccflags"\n')
+    rules = textwrap.dedent(KBUILD_VARS).format(name=name)
+    if style == 'Makefile':
+        rules += textwrap.dedent(MAKEFILE_RULES)
+    (d / style).write_text(rules)
+    module = Module(name, d)
+    case = Case(log=[f'<6>{name}: answer 21 word from-ccflags twice 42',
+                     f'<6>{name}: bye'])
+    harness.check(module, 'ccflags', case, 'ko')
+    harness.check(module, 'ccflags', case, 'user')
+
+    # The flags are what makes it build: without them, no program.
+    (d / style).write_text(rules.replace('ccflags-y', 'unused-y'))
+    p = dusk_cc('-M', d, '-o', tmp_path / 'noflags', env=harness.target.env)
+    assert p.returncode == 1, p.stderr
+    assert 'CCFL_ANSWER is not defined' in p.stderr, p.stderr
+
+
+# ---- registration APIs dusk does not proxy ------------------------------------------
+
+HEADER = '''\
+    #include <linux/module.h>
+    MODULE_LICENSE("GPL");
+'''
+REGISTRATIONS = {
+    # A char device: its file_operations hold user functions.
+    'chrdev': ('''\
+        #include <linux/fs.h>
+        static ssize_t refused_write(struct file *f, const char __user *u,
+        \t\t\t     size_t len, loff_t *off)
+        {
+        \treturn len;
+        }
+        static const struct file_operations refused_fops = {
+        \t.owner = THIS_MODULE,
+        \t.write = refused_write,
+        };
+        static int major;
+        static int __init refused_init(void)
+        {
+        \tmajor = register_chrdev(0, "dusk_refused", &refused_fops);
+        \treturn major < 0 ? major : 0;
+        }
+        static void __exit refused_exit(void)
+        {
+        \tunregister_chrdev(major, "dusk_refused");
+        }
+    ''', 'struct_file_operations.write (offset 24 of refused_fops), reached '
+         'from argument 5 of __register_chrdev: user function refused_write',
+        'grep -c dusk_refused /proc/devices || true'),
+    'procfs': ('''\
+        #include <linux/proc_fs.h>
+        #include <linux/seq_file.h>
+        static int refused_show(struct seq_file *m, void *v)
+        {
+        \tseq_puts(m, "hello\\n");
+        \treturn 0;
+        }
+        static struct proc_dir_entry *entry;
+        static int __init refused_init(void)
+        {
+        \tentry = proc_create_single("dusk_refused", 0444, NULL,
+        \t\t\t\t   refused_show);
+        \treturn entry ? 0 : -ENOMEM;
+        }
+        static void __exit refused_exit(void)
+        {
+        \tproc_remove(entry);
+        }
+    ''', 'argument 4 of proc_create_single_data: user function refused_show',
+        'ls /proc | grep -c dusk_refused || true'),
+    'timer': ('''\
+        #include <linux/timer.h>
+        #include <linux/jiffies.h>
+        static struct timer_list refused_timer;
+        static void refused_fire(struct timer_list *t)
+        {
+        \tpr_info("refused: fired\\n");
+        }
+        static int __init refused_init(void)
+        {
+        \ttimer_setup(&refused_timer, refused_fire, 0);
+        \tmod_timer(&refused_timer, jiffies + HZ);
+        \treturn 0;
+        }
+        static void __exit refused_exit(void)
+        {
+        \tdel_timer_sync(&refused_timer);
+        }
+    ''', 'argument 2 of init_timer_key: user function refused_fire', None),
+}
+
+
+@pytest.mark.parametrize('api', REGISTRATIONS)
+def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
+                                                         api):
+    """README: registration APIs other than netfilter's are refused. The
+    module builds; run, its init's registration stops the program (exit
+    status 1) with one line naming the kernel function and the module's
+    function the kernel would have called, before the kernel gets it:
+    nothing registered in the target, the session over."""
+    body, said, check = REGISTRATIONS[api]
+    d = tmp_path / 'refused'
+    write(d / 'refused.c', HEADER + body +
+          'module_init(refused_init);\nmodule_exit(refused_exit);\n')
+    (d / 'Kbuild').write_text('obj-m := refused.o\n')
+    prog = tmp_path / 'bin' / 'refused'      # its name starts its messages
+    prog.parent.mkdir()
+    p = dusk_cc('-M', d, '-o', prog, env=harness.target.env)
+    assert p.returncode == 0, p.stderr
+    token = harness.marker()
+    p = subprocess.run([str(prog)], capture_output=True, text=True,
+                       timeout=TIMEOUT, env=harness.target.env)
+    assert (p.returncode, p.stdout) == (1, ''), p.stdout + p.stderr
+    assert p.stderr == (f'refused: {said} cannot be given to the kernel (no '
+                        f'kernel proxy for it: the kernel must never call '
+                        f'user code)\n'), p.stderr
+    if check:
+        assert harness.exec(check).strip() == '0'
+    # The session ends (the watchdog's BYE): polled, with a deadline.
+    deadline = time.monotonic() + 30
+    while True:
+        log = [text for _, text in harness.kernel_log(token)]
+        if any(re.match(r'dusk: session [0-9a-f]+ ended: ', t) for t in log):
+            break
+        assert time.monotonic() < deadline, log
+        time.sleep(0.5)
+    assert 'session none' in harness.exec('cat /proc/dusk').splitlines()
+    assert not [t for t in log if t.startswith('refused: ')], log
