@@ -303,15 +303,14 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 	dusk_req_complete(s, r, m.status);
 }
 
-int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd)
+/* Receive and act on one datagram within timeout_ms: 0, -ETIMEDOUT,
+ * -EINTR (wake_fd), or a transport error. */
+static int dusk_session_recv(struct dusk_session *s, int timeout_ms,
+			     int wake_fd)
 {
 	uint64_t rx_ns = 0;
 	ssize_t n;
-	int next;
 
-	next = dusk_session_timers(s);
-	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
-		timeout_ms = next;
 	n = dusk_transport_recv(s->t, s->rxbuf, DUSK_MAX_DGRAM, timeout_ms,
 				wake_fd, &rx_ns);
 	if (n >= 0) {
@@ -333,6 +332,22 @@ int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd)
 	default:
 		return (int)n;
 	}
+}
+
+int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd)
+{
+	int next, err;
+
+	/* What has arrived first: a program stopped (in gdb, by SIGSTOP)
+	 * past a request's timeout finds its reply waiting, and must not
+	 * give up on the request before reading it. */
+	err = dusk_session_recv(s, 0, -1);
+	if (err != -ETIMEDOUT)
+		return err;
+	next = dusk_session_timers(s);
+	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+		timeout_ms = next;
+	return dusk_session_recv(s, timeout_ms, wake_fd);
 }
 
 int dusk_req_wait(struct dusk_session *s, struct dusk_req *r)

@@ -175,6 +175,28 @@ static void test_trace(void)
 	unlink(path);
 }
 
+/* A program stopped (gdb, SIGSTOP) past a request's timeout finds the
+ * reply waiting when it resumes: the request succeeds, it does not time
+ * out with its answer unread. */
+static void test_stopped_past_timeout(void)
+{
+	struct dusk_read rd = { .addr = htole64(PAGE(0)), .len = htole32(8) };
+	unsigned int executed = fk.executed[DUSK_MSG_READ];
+	uint8_t got[8];
+	struct dusk_req *r;
+
+	CHECK_EQ(dusk_req_create(s, DUSK_MSG_READ, sizeof(rd), got,
+				 sizeof(got), &r), 0);
+	memcpy(dusk_req_payload(r), &rd, sizeof(rd));
+	CHECK_EQ(dusk_req_submit(s, r, sizeof(rd)), 0);
+	usleep((s->cfg.timeout_ms + 200) * 1000);	/* "stopped" */
+	CHECK_EQ(dusk_req_wait(s, r), 0);
+	CHECK_EQ(r->reply_len, 8);
+	CHECK(!memcmp(got, fk_mem(&fk, PAGE(0), 8), 8));
+	CHECK_EQ(fk.executed[DUSK_MSG_READ] - executed, 1);
+	dusk_req_destroy(s, r);
+}
+
 static void test_retransmission(void)
 {
 	unsigned int received, executed, again, applied;
@@ -508,6 +530,7 @@ int main(void)
 	test_handshake_and_ids();
 	test_seam();
 	test_trace();
+	test_stopped_past_timeout();
 	test_retransmission();
 	test_bad_datagrams();
 	test_hooks();
