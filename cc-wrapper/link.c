@@ -343,6 +343,14 @@ static int write_glue(const struct symtab *st, const char *path)
 				k->impl ? "impl" : "k", k->name, i);
 	}
 	fprintf(f, "\t{ 0 }\n};\nconst size_t __dusk_nr_kfuncs = %zu;\n", nfunc);
+	/* Handed to libdusk before main(): it names nothing of ours. */
+	if (nvar)
+		fputs("\nextern char __start_dusk_kdata[], __stop_dusk_kdata[];\n", f);
+	fprintf(f, "\n__attribute__((constructor)) static void dusk_glue_register(void)\n"
+		"{\n\tstatic const struct dusk_glue glue = {\n"
+		"\t\t__dusk_kvars, %zu, __dusk_kfuncs, %zu,\n\t\t%s\n\t};\n\n"
+		"\t__dusk_glue_register(&glue);\n}\n", nvar, nfunc,
+		nvar ? "__start_dusk_kdata, __stop_dusk_kdata" : "NULL, NULL");
 	if (fclose(f) && !err)
 		err = -errno;
 	return err;

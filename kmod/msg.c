@@ -7,41 +7,8 @@
  * cannot disagree on a rule. Nothing here calls into another file.
  */
 #include <linux/kernel.h>
-#include <linux/build_bug.h>
 
 #include "dusk_kmod.h"
-
-/*
- * The wire structures, as the header lays them out: every field naturally
- * aligned, so these sizes hold on every architecture and compiler; a
- * change to the header that breaks that fails the build here.
- */
-static_assert(sizeof(struct dusk_hdr) == 80);
-static_assert(sizeof(struct dusk_seg) == 16);
-static_assert(sizeof(struct dusk_hello) == 48);
-static_assert(sizeof(struct dusk_region) == 24);
-static_assert(sizeof(struct dusk_hello_reply) == 120);
-static_assert(sizeof(struct dusk_stats) == 96);
-static_assert(sizeof(struct dusk_read) == 16);
-static_assert(sizeof(struct dusk_write) == 8);
-static_assert(sizeof(struct dusk_call) == 72);
-static_assert(sizeof(struct dusk_call_reply) == 8);
-static_assert(sizeof(struct dusk_sym_reply) == 16);
-static_assert(sizeof(struct dusk_alloc) == 16);
-static_assert(sizeof(struct dusk_alloc_reply) == 8);
-static_assert(sizeof(struct dusk_free) == 8);
-static_assert(sizeof(struct dusk_hook_register) == 32);
-static_assert(sizeof(struct dusk_hook_handle) == 8);
-static_assert(sizeof(struct dusk_hook_msg) == 40);
-static_assert(sizeof(struct dusk_verdict) == 16);
-
-/* A SEGS message's segment count lies within its fixed part. */
-#define DUSK_X_SEGS_AT(name, from, chans, kind, size, segs_at, rep_kind, \
-		       rep_size, keep)					\
-	static_assert(DUSK_SIZE_##kind != DUSK_SIZE_SEGS ||		\
-		      (segs_at) + sizeof(__le32) <= (size));
-DUSK_MSG_TABLE(DUSK_X_SEGS_AT)
-#undef DUSK_X_SEGS_AT
 
 #define DUSK_X_RULE(name_, from_, chans_, kind_, size_, segs_at_,	\
 		    rep_kind_, rep_size_, keep_)			\

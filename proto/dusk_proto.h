@@ -362,4 +362,40 @@ struct dusk_verdict {
 	__le32 nr_segs;
 };
 
+/*
+ * Every field is naturally aligned, so these sizes hold with every
+ * compiler on both sides: a change to a structure above that breaks them
+ * fails the build of dusk.ko and of the runtime alike.
+ */
+#define DUSK_WIRE_SIZE(type, bytes)	\
+	_Static_assert(sizeof(struct type) == (bytes), #type " on the wire")
+DUSK_WIRE_SIZE(dusk_hdr, 80);
+DUSK_WIRE_SIZE(dusk_seg, 16);
+DUSK_WIRE_SIZE(dusk_hello, 48);
+DUSK_WIRE_SIZE(dusk_region, 24);
+DUSK_WIRE_SIZE(dusk_hello_reply, 120);
+DUSK_WIRE_SIZE(dusk_stats, 96);
+DUSK_WIRE_SIZE(dusk_read, 16);
+DUSK_WIRE_SIZE(dusk_write, 8);
+DUSK_WIRE_SIZE(dusk_call, 72);
+DUSK_WIRE_SIZE(dusk_call_reply, 8);
+DUSK_WIRE_SIZE(dusk_sym_reply, 16);
+DUSK_WIRE_SIZE(dusk_alloc, 16);
+DUSK_WIRE_SIZE(dusk_alloc_reply, 8);
+DUSK_WIRE_SIZE(dusk_free, 8);
+DUSK_WIRE_SIZE(dusk_hook_register, 32);
+DUSK_WIRE_SIZE(dusk_hook_handle, 8);
+DUSK_WIRE_SIZE(dusk_hook_msg, 40);
+DUSK_WIRE_SIZE(dusk_verdict, 16);
+#undef DUSK_WIRE_SIZE
+
+/* A SEGS message's segment count lies within its fixed part. */
+#define DUSK_X_SEGS_AT(name, from, chans, kind, size, segs_at, rep_kind, \
+		       rep_size, keep)					\
+	_Static_assert(DUSK_SIZE_##kind != DUSK_SIZE_SEGS ||		\
+		       (segs_at) + sizeof(__le32) <= (size),		\
+		       #name "'s segment count");
+DUSK_MSG_TABLE(DUSK_X_SEGS_AT)
+#undef DUSK_X_SEGS_AT
+
 #endif /* DUSK_PROTO_H */

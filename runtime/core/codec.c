@@ -13,25 +13,6 @@
 #include "codec.h"
 #include "util.h"
 
-_Static_assert(sizeof(struct dusk_hdr) == 80, "wire header layout");
-_Static_assert(sizeof(struct dusk_seg) == 16, "wire segment layout");
-_Static_assert(sizeof(struct dusk_hello) == 48, "wire layout");
-_Static_assert(sizeof(struct dusk_region) == 24, "wire layout");
-_Static_assert(sizeof(struct dusk_hello_reply) == 120, "wire layout");
-_Static_assert(sizeof(struct dusk_stats) == 96, "wire layout");
-_Static_assert(sizeof(struct dusk_read) == 16, "wire layout");
-_Static_assert(sizeof(struct dusk_write) == 8, "wire layout");
-_Static_assert(sizeof(struct dusk_call) == 72, "wire layout");
-_Static_assert(sizeof(struct dusk_call_reply) == 8, "wire layout");
-_Static_assert(sizeof(struct dusk_sym_reply) == 16, "wire layout");
-_Static_assert(sizeof(struct dusk_alloc) == 16, "wire layout");
-_Static_assert(sizeof(struct dusk_alloc_reply) == 8, "wire layout");
-_Static_assert(sizeof(struct dusk_free) == 8, "wire layout");
-_Static_assert(sizeof(struct dusk_hook_register) == 32, "wire layout");
-_Static_assert(sizeof(struct dusk_hook_handle) == 8, "wire layout");
-_Static_assert(sizeof(struct dusk_hook_msg) == 40, "wire layout");
-_Static_assert(sizeof(struct dusk_verdict) == 16, "wire layout");
-
 struct dusk_msg_rule {
 	const char *name;
 	uint8_t sender;		/* enum dusk_msg_from of its requests */

@@ -209,6 +209,18 @@ struct dusk_kfunc_stub {
 extern const struct dusk_kfunc_stub __dusk_kfuncs[];
 extern const size_t __dusk_nr_kfuncs;
 
+/* The glue hands its tables to libdusk before main() (a constructor it
+ * has): libdusk names nothing of the program's. kdata_start/kdata_stop
+ * bound the section dusk_kdata, the placeholders (NULL: none). */
+struct dusk_glue {
+	const struct dusk_kvar *kvars;
+	size_t nr_kvars;
+	const struct dusk_kfunc_stub *kfuncs;
+	size_t nr_kfuncs;
+	const char *kdata_start, *kdata_stop;
+};
+DUSK_EXPORT void __dusk_glue_register(const struct dusk_glue *glue);
+
 #ifdef __cplusplus
 }
 #endif

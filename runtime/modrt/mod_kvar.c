@@ -34,15 +34,14 @@
 #include "session.h"
 #include "shadow.h"
 
-/* The glue's tables: weak, a program without the glue (libdusk's own test
- * programs) has none. */
-#pragma weak __dusk_kvars
-#pragma weak __dusk_nr_kvars
-#pragma weak __dusk_kfuncs
-#pragma weak __dusk_nr_kfuncs
+/* The glue's tables, as it registered them (none in a program without
+ * glue: libdusk's own test programs). */
+static struct dusk_glue dusk_glue;
 
-extern char __start_dusk_kdata[] __attribute__((weak));
-extern char __stop_dusk_kdata[] __attribute__((weak));
+DUSK_EXPORT void __dusk_glue_register(const struct dusk_glue *glue)
+{
+	dusk_glue = *glue;
+}
 
 struct dusk_kvar_state {
 	uint64_t kaddr;
@@ -80,12 +79,12 @@ static struct {
 
 static size_t dusk_nr_kvars_get(void)
 {
-	return &__dusk_nr_kvars && __dusk_kvars ? __dusk_nr_kvars : 0;
+	return dusk_glue.kvars ? dusk_glue.nr_kvars : 0;
 }
 
 static size_t dusk_nr_kfuncs_get(void)
 {
-	return &__dusk_nr_kfuncs && __dusk_kfuncs ? __dusk_nr_kfuncs : 0;
+	return dusk_glue.kfuncs ? dusk_glue.nr_kfuncs : 0;
 }
 
 /* Everything that held a kernel address of the old session goes. */
@@ -95,8 +94,8 @@ static void dusk_mod_session_changed(struct dusk_session *s)
 
 	dusk_kv.gen++;
 	for (i = 0; i < n; i++)
-		if (__dusk_kfuncs[i].f)
-			__dusk_kfuncs[i].f->kaddr = 0;
+		if (dusk_glue.kfuncs[i].f)
+			dusk_glue.kfuncs[i].f->kaddr = 0;
 	free(dusk_kv.percpu);
 	dusk_kv.percpu = NULL;
 	dusk_kv.nr_cpus = 0;
@@ -143,7 +142,7 @@ static int dusk_kv_sort(void)
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++)
-		dusk_kv.kv[i] = &__dusk_kvars[i];
+		dusk_kv.kv[i] = &dusk_glue.kvars[i];
 	qsort(dusk_kv.kv, n, sizeof(*dusk_kv.kv), dusk_kv_cmp);
 	dusk_kv.nr_kv = n;
 	return 0;
@@ -178,7 +177,7 @@ const struct dusk_kvar *dusk_kvar_of(uintptr_t p, uint64_t *ret_off)
 {
 	ptrdiff_t i;
 
-	if (p < (uintptr_t)__start_dusk_kdata || p >= (uintptr_t)__stop_dusk_kdata)
+	if (p < (uintptr_t)dusk_glue.kdata_start || p >= (uintptr_t)dusk_glue.kdata_stop)
 		return NULL;
 	i = dusk_kv_index(p, ret_off);
 	return i < 0 ? NULL : dusk_kv.kv[i];
@@ -247,7 +246,7 @@ DUSK_EXPORT void *__dusk_gvar(const void *placeholder)
 	char ebuf[64];
 	int err;
 
-	if (p < (uintptr_t)__start_dusk_kdata || p >= (uintptr_t)__stop_dusk_kdata)
+	if (p < (uintptr_t)dusk_glue.kdata_start || p >= (uintptr_t)dusk_glue.kdata_stop)
 		return (void *)placeholder;	/* the module's own variable */
 	kv = dusk_kvar_of(p, &off);
 	if (!kv)
@@ -439,7 +438,7 @@ static int dusk_kf_sort(void)
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++)
-		dusk_kv.kf[i] = &__dusk_kfuncs[i];
+		dusk_kv.kf[i] = &dusk_glue.kfuncs[i];
 	qsort(dusk_kv.kf, n, sizeof(*dusk_kv.kf), dusk_kf_cmp);
 	dusk_kv.nr_kf = n;
 	return 0;

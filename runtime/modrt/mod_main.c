@@ -34,7 +34,6 @@
 #include "session.h"
 #include "trace.h"
 
-struct dusk_mod_opts dusk_mod_opts = { .kernel_log = 1, .local_log = 1 };
 
 const char *dusk_errno_text(int err, char *buf, size_t len)
 {
@@ -151,6 +150,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	const char *prog = program_invocation_short_name;
 	const char *target = NULL, *key = NULL, *hold = NULL, *policy = NULL;
 	const char *trace = getenv("DUSK_TRACE");
+	unsigned int printk_allowed = DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL;
 	struct dusk_config cfg;
 	struct dusk_session *s;
 	struct sigaction sa;
@@ -194,9 +194,9 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		} else if (!strncmp(a, "--policy=", 9)) {
 			policy = a + 9;
 		} else if (!strcmp(a, "--no-kernel-log")) {
-			dusk_mod_opts.kernel_log = 0;
+			printk_allowed &= ~DUSK_PRINTK_KERNEL;
 		} else if (!strcmp(a, "--no-local-log")) {
-			dusk_mod_opts.local_log = 0;
+			printk_allowed &= ~DUSK_PRINTK_LOCAL;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help = 1;
 		} else {
@@ -212,8 +212,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		return 0;
 	}
 
-	dusk_printk_allow((dusk_mod_opts.local_log ? DUSK_PRINTK_LOCAL : 0) |
-			  (dusk_mod_opts.kernel_log ? DUSK_PRINTK_KERNEL : 0));
+	dusk_printk_allow(printk_allowed);
 
 	/* Each CPU's copy of the module's per-CPU variables starts from
 	 * them as they are before any module code ran. */

@@ -387,14 +387,6 @@ void dusk_nf_foreach(void (*fn)(const struct dusk_nf_info *h, void *arg),
 
 /* ---- the program ------------------------------------------------------------------ */
 
-/* Options of the program that other parts of the runtime read (klib's
- * printk): set by __dusk_main before init_module runs. */
-struct dusk_mod_opts {
-	int kernel_log;		/* printk also goes to the target's log */
-	int local_log;		/* printk is printed locally (stderr) */
-};
-extern struct dusk_mod_opts dusk_mod_opts;
-
 /* What libdusk-main.a's main() hands over: the module's own symbols,
  * weak there (a module without init, exit or parameters is fine). */
 struct dusk_module_desc {

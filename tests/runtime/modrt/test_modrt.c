@@ -210,6 +210,19 @@ const struct dusk_kfunc_stub __dusk_kfuncs[] = {
 };
 const size_t __dusk_nr_kfuncs = 8;
 
+/* Handed to libdusk before main(), as dusk-cc's glue does. */
+extern char __start_dusk_kdata[], __stop_dusk_kdata[];
+
+__attribute__((constructor)) static void glue_register(void)
+{
+	static const struct dusk_glue glue = {
+		__dusk_kvars, 5, __dusk_kfuncs, 8,
+		__start_dusk_kdata, __stop_dusk_kdata
+	};
+
+	__dusk_glue_register(&glue);
+}
+
 /* ---- helpers ---- */
 
 static void quiet(enum dusk_log_level level, const char *fmt, va_list ap)
