@@ -257,19 +257,42 @@ out:
 	return err;
 }
 
-/* -M mode: a clean copy of the module's directory. */
-static int copy_module_dir(const struct opts *o, const char *kdir, const char *moddir)
+/*
+ * -M mode: a clean copy of the module's directory, at root/ followed by its
+ * own absolute path, beside links to everything else around it (see
+ * mirror_ancestors): kbuild reads the module's headers in ../include, or
+ * wherever its flags point, as in place, and writes only into the copy.
+ * work/module leads to the copy, for --keep.
+ */
+static int copy_module_dir(const struct opts *o, const char *kdir,
+			   const char *root, const char *work, char **ret_moddir)
 {
-	char *m = xasprintf("M=%s", moddir);
-	char *argv[] = { "make", "-C", (char *)kdir, m, "-s", "clean", NULL };
+	char *orig = realpath(o->moddir, NULL), *moddir = NULL, *m = NULL, *link;
+	char *argv[] = { "make", "-C", (char *)kdir, NULL, "-s", "clean", NULL };
 	int err;
 
-	err = copy_tree(o->moddir, moddir);
+	if (!orig) {
+		err = -errno;
+		goto out;
+	}
+	moddir = xasprintf("%s%s", root, orig);
+	err = mirror_ancestors(root, orig);
 	if (!err)
-		err = run_cmd(argv, NULL, "/dev/null") ? -EIO : 0;
-	free(m);
+		err = copy_tree(orig, moddir);
+	link = xasprintf("%s/module", work);
+	if (!err && symlink(moddir, link))
+		err = -errno;
+	free(link);
+	m = xasprintf("M=%s", moddir);
+	argv[3] = m;
+	if (!err)
+		err = run_cmd(argv, moddir, "/dev/null") ? -EIO : 0;
+out:
 	if (err)
 		cc_error(err, "copying %s", o->moddir);
+	free(m);
+	free(orig);
+	*ret_moddir = moddir;
 	return err;
 }
 
@@ -306,7 +329,8 @@ int main(int argc, char **argv)
 	struct dusk_paths paths;
 	struct kbuild kb = { 0 };
 	struct strvec objs = { 0 };
-	char tmpl[PATH_MAX], *work, *moddir, *outdir, *name = NULL, *prog;
+	char tmpl[PATH_MAX], *work, *root, *moddir = NULL, *outdir, *name = NULL;
+	char *prog;
 	const char *tmp = getenv("TMPDIR");
 	double t0, t1, t2;
 	int err;
@@ -328,27 +352,33 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(tmpl, sizeof(tmpl), "%s/dusk-cc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	work = mkdtemp(tmpl);
-	if (!work) {
+	if (!mkdtemp(tmpl)) {
 		cc_error(-errno, "mkdtemp %s", tmpl);
 		return 1;
 	}
-	moddir = xasprintf("%s/module", work);
+	/* kbuild's paths, and the names in diagnostics, have no symlinks */
+	work = realpath(tmpl, NULL);
+	if (!work) {
+		cc_error(-errno, "%s", tmpl);
+		return 1;
+	}
+	root = xasprintf("%s/root", work);
 	outdir = xasprintf("%s/user", work);
 	prog = absolute(o.prog);
 	t0 = now_seconds();
 
-	err = o.moddir ? copy_module_dir(&o, kb.kdir, moddir)
-		       : make_module_dir(&o, moddir, &name, &kb);
+	if (o.moddir) {
+		err = copy_module_dir(&o, kb.kdir, root, work, &moddir);
+		/* root/home/dev/fw/include/x.h is /home/dev/fw/include/x.h */
+		strvec_push(&kb.map_from, root);
+		strvec_push(&kb.map_to, "");
+		kb.root = root;
+	} else {
+		moddir = xasprintf("%s/module", work);
+		err = make_module_dir(&o, moddir, &name, &kb);
+	}
 	if (err)
 		goto out;
-	if (o.moddir) {
-		char *orig = absolute(o.moddir);
-
-		strvec_push(&kb.map_from, moddir);
-		strvec_push(&kb.map_to, orig);
-		free(orig);
-	}
 	kb.moddir = moddir;
 	kb.outdir = outdir;
 	kb.plugin = paths.plugin;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kbuild.h"
+#include "layout.h"
 #include "paths.h"
 
 /*
@@ -98,18 +99,31 @@ char *kbuild_kdir(const char *opt)
 	return kdir;
 }
 
-/* kbuild's own compiler command ("gcc-12" on Debian 12), asked of make. */
-static char *kbuild_cc(const struct kbuild *kb)
+/*
+ * kbuild's own compiler command ("gcc-12" on Debian 12), asked of make, and
+ * the kernel's source tree (Debian's headers are split in two: -common,
+ * and the configured tree kdir): where the kernel's own types are declared.
+ */
+static char *kbuild_cc(const struct kbuild *kb, char **ret_srctree)
 {
 	char *m = xasprintf("M=%s", kb->moddir);
 	char *argv[] = { "make", "-C", (char *)kb->kdir, m, "--no-print-directory",
-			 "-s", "--eval=dusk-print-cc: ; @echo dusk-cc=$(CC)",
+			 "-s", "--eval=dusk-print-cc: ; @echo "
+			 "'dusk-cc=$(abspath $(srctree))|$(CC)'",
 			 "dusk-print-cc", NULL };
 	char *cc = run_line(argv, NULL, "dusk-cc="), *p;
 
 	free(m);
 	if (!cc)
 		return NULL;
+	p = strchr(cc, '|');
+	if (!p) {
+		free(cc);
+		return NULL;
+	}
+	*p = '\0';
+	*ret_srctree = xstrdup(cc);
+	memmove(cc, p + 1, strlen(p + 1) + 1);
 	for (p = cc; *p == ' '; p++)
 		;
 	memmove(cc, p, strlen(p) + 1);
@@ -165,13 +179,14 @@ static char *prefix_maps(const struct kbuild *kb)
 	return flags;
 }
 
-static int run_filtered(char *const argv[], const struct kbuild *kb)
+static int run_filtered(char *const argv[], const char *cwd,
+			const struct kbuild *kb)
 {
 	int fds[2], status;
 	pid_t pid;
 
 	if (cc_verbose || !kb->map_from.n)
-		return run_cmd(argv, NULL, NULL);
+		return run_cmd(argv, cwd, NULL);
 	if (pipe(fds))
 		return -errno;
 	fflush(NULL);
@@ -182,6 +197,8 @@ static int run_filtered(char *const argv[], const struct kbuild *kb)
 		close(fds[0]);
 		dup2(fds[1], 2);
 		close(fds[1]);
+		if (cwd && chdir(cwd))
+			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -194,7 +211,8 @@ static int run_filtered(char *const argv[], const struct kbuild *kb)
 
 int kbuild_run(const struct kbuild *kb)
 {
-	char *cc = kbuild_cc(kb), *self, *ccvar, *m, *jobs, *cflags;
+	char *srctree = NULL, *cc = kbuild_cc(kb, &srctree), *self, *ccvar, *m;
+	char *jobs, *cflags, *kdir, *kernel_dirs, *pwd;
 	const char *mf;
 	int ret;
 
@@ -215,20 +233,38 @@ int kbuild_run(const struct kbuild *kb)
 	setenv("DUSK_CC_PLUGIN", kb->plugin, 1);
 	cflags = prefix_maps(kb);
 	setenv("DUSK_CC_CFLAGS", cflags, 1);
+	setenv("DUSK_CC_USER_CFLAGS", kb->cflags ? kb->cflags : "", 1);
+	kdir = realpath(kb->kdir, NULL);
+	kernel_dirs = xasprintf("%s:%s", srctree, kdir ? kdir : kb->kdir);
+	setenv("DUSK_CC_KERNEL_DIRS", kernel_dirs, 1);
+	if (cc_verbose)
+		setenv("DUSK_CC_VERBOSE", "1", 1);
+	/* As when the developer runs make in the module's folder: some
+	 * Makefiles say -I$(PWD)/../include. */
+	pwd = getenv("PWD") ? xstrdup(getenv("PWD")) : NULL;
+	setenv("PWD", kb->moddir, 1);
 	{
 		char *argv[] = { "make", "-C", (char *)kb->kdir, m, ccvar,
 				 cc_verbose ? "V=1" : "-s", "modules", jobs, NULL };
 
-		ret = run_filtered(argv, kb);
+		ret = run_filtered(argv, kb->moddir, kb);
 	}
+	if (pwd)
+		setenv("PWD", pwd, 1);
+	else
+		unsetenv("PWD");
 	if (ret)
 		cc_error(ret < 0 ? ret : 0, "kbuild failed");
+	free(pwd);
+	free(kernel_dirs);
+	free(kdir);
 	free(cflags);
 	free(jobs);
 	free(m);
 	free(ccvar);
 	free(self);
 	free(cc);
+	free(srctree);
 	return ret ? -EIO : 0;
 }
 
@@ -368,15 +404,162 @@ static int reap(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * Does kbuild's command give the object full DWARF types? Not with -g0 or
+ * -g1 or without -g (a kernel without CONFIG_DEBUG_INFO), nor with split
+ * DWARF or reduced struct debug information (CONFIG_DEBUG_INFO_SPLIT,
+ * _REDUCED): then the layouts come from a compile of our own.
+ */
+static bool full_dwarf(int argc, char **argv)
+{
+	bool full = false, other = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-g0") || !strcmp(a, "-g1"))
+			full = false;
+		else if (!strcmp(a, "-gsplit-dwarf") || str_starts(a, "-femit-struct-debug"))
+			other = true;
+		else if (str_starts(a, "-g") && strcmp(a, "-gz") && !str_starts(a, "-gz=") &&
+			 !str_starts(a, "-gno-"))
+			full = true;
+	}
+	return full && !other;
+}
+
+/* What gives an object full DWARF types, last on a command line. */
+static void push_full_dwarf(struct strvec *v)
+{
+	strvec_push(v, "-g");
+	strvec_push(v, "-gno-split-dwarf");
+	strvec_push(v, "-femit-struct-debug-detailed=any");
+}
+
+/*
+ * An object kbuild would write outside the module's folder (foo-objs :=
+ * ../lib/x.o, or a subfolder that is a symlink): in -M mode its directory
+ * is the developer's own, reached through dusk-cc's links. Refused before
+ * anything is written there.
+ */
+static bool outside_module(int argc, char **argv, const char *moddir)
+{
+	const char *out = NULL;
+	char *dir, *real, *slash;
+	size_t mlen = strlen(moddir);
+	bool compile = false, outside;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-c"))
+			compile = true;
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			out = argv[++i];
+	}
+	if (!compile || !out || !str_ends(out, ".o") || strncmp(out, moddir, mlen))
+		return false;
+	dir = xstrdup(out);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	real = realpath(dir, NULL);
+	outside = real && (strncmp(real, moddir, mlen) ||
+			   (real[mlen] && real[mlen] != '/'));
+	if (outside)
+		fprintf(stderr, "dusk-cc: %s: an object outside the module's folder: "
+			"kbuild would write it into %s, and dusk-cc writes nothing "
+			"outside the module's folder; move its source into the "
+			"folder (or link it there)\n", out, real);
+	free(real);
+	free(dir);
+	return outside;
+}
+
+/* NULL-terminated list of a colon-separated string's parts. */
+static void split_colons(const char *s, struct strvec *ret)
+{
+	char *copy = xstrdup(s ? s : ""), *tok, *save;
+
+	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+		strvec_push(ret, tok);
+	free(copy);
+}
+
+#define LAYOUT_DIFFS_SHOWN 8
+
+/*
+ * The proof that dropping the kernel-only flags kept every layout: the
+ * structs and unions both objects describe, compared. 0 if alike.
+ */
+static int check_layouts(const char *src, const char *rel, const char *kobj,
+			 const char *uobj)
+{
+	struct layout k, u;
+	struct layout_diff *diffs = NULL;
+	struct strvec kernel_dirs = { 0 };
+	const char *user_cflags = getenv("DUSK_CC_USER_CFLAGS");
+	size_t n = 0, common = 0, i;
+	double t0 = now_seconds();
+	char line[1024];
+	int err;
+
+	err = layout_read(kobj, &k);
+	if (err) {
+		fprintf(stderr, "dusk-cc: %s: cannot read the types of its .ko build's "
+			"object: %s\n", src, strerror(-err));
+		return err;
+	}
+	err = layout_read(uobj, &u);
+	if (err) {
+		fprintf(stderr, "dusk-cc: %s: cannot read the types of its user-level "
+			"object: %s%s\n", src, strerror(-err), err == -ENODATA ?
+			" (no debug information: -g0 in --user-cflags?)" : "");
+		layout_free(&k);
+		return err;
+	}
+	split_colons(getenv("DUSK_CC_KERNEL_DIRS"), &kernel_dirs);
+	err = layout_compare(&k, &u, (const char *const *)kernel_dirs.v, &diffs,
+			     &n, &common);
+	if (err) {
+		fprintf(stderr, "dusk-cc: %s: comparing layouts: %s\n", src,
+			strerror(-err));
+	} else if (n) {
+		fprintf(stderr, "dusk-cc: %s: the user-level build lays out types "
+			"differently from the .ko build:\n", src);
+		for (i = 0; i < n && i < LAYOUT_DIFFS_SHOWN; i++) {
+			layout_diff_describe(&diffs[i], ".ko build", "user-level build",
+					     line, sizeof(line));
+			fprintf(stderr, "dusk-cc:   %s\n", line);
+		}
+		if (n > LAYOUT_DIFFS_SHOWN)
+			fprintf(stderr, "dusk-cc:   ... and %zu more differences\n",
+				n - LAYOUT_DIFFS_SHOWN);
+		fprintf(stderr, "dusk-cc: the module's user-level code would read and "
+			"write these where the kernel does not keep them: a flag that "
+			"only one build has changes them%s%s%s\n",
+			user_cflags && *user_cflags ? " (--user-cflags '" : "",
+			user_cflags && *user_cflags ? user_cflags : "",
+			user_cflags && *user_cflags ? "'?)" : "");
+		err = -EPROTO;
+	} else if (getenv("DUSK_CC_VERBOSE")) {
+		fprintf(stderr, "dusk-cc: layouts of %s: %zu structs and unions alike "
+			"in both builds (%.2f s)\n", rel, common, now_seconds() - t0);
+	}
+	free(diffs);
+	strvec_free(&kernel_dirs);
+	layout_free(&u);
+	layout_free(&k);
+	return err;
+}
+
 int kbuild_cc_main(int argc, char **argv)
 {
 	const char *moddir = getenv("DUSK_CC_MODDIR");
 	const char *outdir = getenv("DUSK_CC_OUTDIR");
 	const char *cc, *rel, *src;
-	struct strvec kv = { 0 }, uv = { 0 };
-	char *outpath, *slash;
-	pid_t kpid, upid;
-	int i, kst, ust;
+	struct strvec kv = { 0 }, uv = { 0 }, gv = { 0 };
+	char *outpath, *slash, *gpath = NULL;
+	pid_t kpid, upid, gpid = -1;
+	int i, kst, ust, gst = 0;
+	bool full;
 
 	if (argc < 3 || !moddir || !outdir || !getenv("DUSK_CC_PLUGIN")) {
 		fputs("dusk-cc: --kbuild-cc is dusk-cc's own role inside kbuild\n", stderr);
@@ -389,6 +572,8 @@ int kbuild_cc_main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		strvec_push(&kv, argv[i]);
 
+	if (outside_module(argc, argv, moddir))
+		return 1;
 	rel = module_object(argc, argv, moddir, &src);
 	if (!rel) {
 		execvp(kv.v[0], kv.v);
@@ -401,14 +586,57 @@ int kbuild_cc_main(int argc, char **argv)
 	mkdir_p(outpath);
 	*slash = '/';
 	user_args(&uv, cc, argc, argv, outpath);
+	full = full_dwarf(argc, argv);
+	if (!full) {
+		/* the user-level object's types, for the check and for gdb */
+		uv.n -= 2;
+		free(uv.v[uv.n]);
+		free(uv.v[uv.n + 1]);
+		uv.v[uv.n] = NULL;
+		push_full_dwarf(&uv);
+		strvec_push(&uv, "-o");
+		strvec_push(&uv, outpath);
+		/* kbuild's own command, with types, to an object of ours */
+		gpath = xasprintf("%s.kernel-dwarf.o", outpath);
+		for (i = 0; i < (int)kv.n; i++) {
+			if (!strcmp(kv.v[i], "-o")) {
+				i++;
+				continue;
+			}
+			if (!str_starts(kv.v[i], "-Wp,-MMD,") && !str_starts(kv.v[i], "-Wp,-MD,"))
+				strvec_push(&gv, kv.v[i]);
+		}
+		push_full_dwarf(&gv);
+		strvec_push(&gv, "-o");
+		strvec_push(&gv, gpath);
+	}
 
-	/* Both compiles at once: the user-level one costs little extra time. */
+	/* All compiles at once: the user-level one costs little extra time. */
 	kpid = spawn(kv.v);
 	upid = spawn(uv.v);
+	if (gpath)
+		gpid = spawn(gv.v);
 	kst = reap(kpid);
 	ust = reap(upid);
+	if (gpath)
+		gst = reap(gpid);
 	if (!kst && ust)
 		fprintf(stderr, "dusk-cc: %s compiles as a kernel object but not "
 			"as a user-level one (see above)\n", src);
+	if (!kst && !ust && gst) {
+		fprintf(stderr, "dusk-cc: %s: kbuild's command with -g added failed "
+			"(see above)\n", src);
+		ust = gst;
+	} else if (!kst && !ust) {
+		char *kobj = xasprintf("%s/%s", moddir, rel);
+
+		if (check_layouts(src, rel, gpath ? gpath : kobj, outpath))
+			ust = 1;
+		free(kobj);
+	}
+	if (gpath)
+		unlink(gpath);
+	if (ust)
+		unlink(outpath);
 	return kst ? kst : ust;
 }

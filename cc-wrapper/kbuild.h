@@ -7,7 +7,9 @@
  * compiler command runs unchanged (so the .ko builds as always) and, beside
  * it, the same command minus what only kernel code generation needs, plus
  * the GCC plugin, makes the user-level object. Nothing about the flags is
- * hard-coded but that list of kernel-only ones.
+ * hard-coded but that list of kernel-only ones. The DWARF of both objects
+ * then proves that both builds lay out every struct and union they share
+ * alike (layout.h).
  */
 #ifndef DUSK_CC_KBUILD_H
 #define DUSK_CC_KBUILD_H
@@ -17,6 +19,7 @@
 struct kbuild {
 	const char *kdir;	/* the kernel's kbuild tree */
 	const char *moddir;	/* the module's (copied) directory */
+	const char *root;	/* -M: the mirror moddir lies in (mirror_ancestors) */
 	const char *outdir;	/* where user-level objects go */
 	const char *plugin;	/* dusk.so */
 	const char *cflags;	/* extra flags for the user-level compiles */

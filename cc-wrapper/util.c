@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dusk-cc's small helpers. Allocation failure ends the tool: it is one. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -228,6 +229,71 @@ int copy_tree(const char *from, const char *to)
 	if (!ret)
 		ret = run_cmd(argv, NULL, NULL) ? -EIO : 0;
 	free(src);
+	return ret;
+}
+
+/* Link every entry of dir but skip into root/dir. */
+static int link_entries(const char *root, const char *dir, const char *skip)
+{
+	DIR *d = opendir(*dir ? dir : "/");
+	struct dirent *e;
+	int ret = 0;
+
+	/* an unreadable ancestor: nothing of it is reachable by listing */
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char *from, *to;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, skip))
+			continue;
+		from = xasprintf("%s/%s", dir, e->d_name);
+		to = xasprintf("%s%s/%s", root, dir, e->d_name);
+		if (symlink(from, to) && errno != EEXIST)
+			ret = -errno;
+		free(to);
+		free(from);
+		if (ret)
+			break;
+	}
+	closedir(d);
+	return ret;
+}
+
+int mirror_ancestors(const char *root, const char *dir)
+{
+	char *path = xstrdup(dir), *next, *here;
+	int ret = 0;
+
+	if (path[0] != '/') {
+		free(path);
+		return -EINVAL;
+	}
+	/* path[0..i) is an ancestor, the component after it is on our way */
+	for (char *s = path; s && !ret; s = next) {
+		char *comp = s + 1, save;
+
+		next = strchr(comp, '/');
+		if (next)
+			*next = '\0';
+		save = *s;
+		*s = '\0';
+		here = xasprintf("%s%s", root, path);
+		ret = mkdir_p(here);
+		if (!ret && *comp)
+			ret = link_entries(root, path, comp);
+		free(here);
+		*s = save;
+		if (next)
+			*next = '/';
+	}
+	if (!ret) {
+		here = xasprintf("%s%s", root, path);
+		ret = mkdir_p(here);
+		free(here);
+	}
+	free(path);
 	return ret;
 }
 

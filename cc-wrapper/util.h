@@ -41,6 +41,14 @@ char *run_line(char *const argv[], const char *cwd, const char *prefix);
 int mkdir_p(const char *path);
 int rm_rf(const char *path);
 int copy_tree(const char *from, const char *to);
+/*
+ * Make root/DIR (DIR absolute, symlinks resolved) an empty directory whose
+ * ancestors up to root are real directories holding a symlink to every
+ * other entry of their originals: relative paths that leave root/DIR
+ * ("../include/x.h", $(src)/../include) reach the developer's files,
+ * read-only, as they would from DIR itself.
+ */
+int mirror_ancestors(const char *root, const char *dir);
 char *read_file(const char *path, size_t *ret_len);
 int write_file(const char *path, const char *text);
 double now_seconds(void);

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tinyfw - a tiny netfilter firewall.
+ *
+ * Rules come as a module parameter, "action:addr/bits:proto:port,...",
+ * e.g. rules="drop:10.0.0.0/8:tcp:23,log:0.0.0.0/0:udp:53".
+ */
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+
+#include "../include/fw_rules.h"
+#include "src/hook.h"
+
+static char *rules = "";
+module_param(rules, charp, 0444);
+MODULE_PARM_DESC(rules, "Rules: action:addr/bits:proto:port,...");
+
+struct fw_stats fw_stats;
+
+static int __init tinyfw_init(void)
+{
+	int ret;
+
+	ret = fw_rules_init(rules);
+	if (ret < 0) {
+		printk(KERN_ERR FW_NAME ": bad rules '%s'\n", rules);
+		return ret;
+	}
+	fw_stats.enabled = 1;
+	fw_stats.nrules = fw_nrules;
+	ret = fw_hooks_register();
+	if (ret) {
+		printk(KERN_ERR FW_NAME ": cannot register hooks (%d)\n", ret);
+		return ret;
+	}
+	printk(KERN_INFO FW_NAME ": loaded, %d rules, hooks at %s\n",
+	       fw_nrules, TINYFW_HOOKS);
+	return 0;
+}
+
+static void __exit tinyfw_exit(void)
+{
+	fw_hooks_unregister();
+	printk(KERN_INFO FW_NAME ": unloaded, %lu packets dropped\n",
+	       fw_stats.dropped);
+}
+
+module_init(tinyfw_init);
+module_exit(tinyfw_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("tiny netfilter firewall");
