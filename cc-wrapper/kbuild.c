@@ -489,7 +489,7 @@ static void split_colons(const char *s, struct strvec *ret)
  * The proof that dropping the kernel-only flags kept every layout: the
  * structs and unions both objects describe, compared. 0 if alike.
  */
-static int check_layouts(const char *src, const char *rel, const char *kobj,
+static int check_layouts(const char *src, const char *shown, const char *kobj,
 			 const char *uobj)
 {
 	struct layout k, u;
@@ -541,7 +541,7 @@ static int check_layouts(const char *src, const char *rel, const char *kobj,
 		err = -EPROTO;
 	} else if (getenv("DUSK_CC_VERBOSE")) {
 		fprintf(stderr, "dusk-cc: layouts of %s: %zu structs and unions alike "
-			"in both builds (%.2f s)\n", rel, common, now_seconds() - t0);
+			"in both builds (%.2f s)\n", shown, common, now_seconds() - t0);
 	}
 	free(diffs);
 	strvec_free(&kernel_dirs);
@@ -630,7 +630,12 @@ int kbuild_cc_main(int argc, char **argv)
 	} else if (!kst && !ust) {
 		char *kobj = xasprintf("%s/%s", moddir, rel);
 
-		if (check_layouts(src, rel, gpath ? gpath : kobj, outpath))
+		size_t mlen = strlen(moddir);
+		/* verbose output is not filtered: the module's own name */
+		const char *shown = !strncmp(src, moddir, mlen) && src[mlen] == '/' ?
+			src + mlen + 1 : src;
+
+		if (check_layouts(src, shown, gpath ? gpath : kobj, outpath))
 			ust = 1;
 		free(kobj);
 	}

@@ -5,6 +5,7 @@
  * Rules come as a module parameter, "action:addr/bits:proto:port,...",
  * e.g. rules="drop:10.0.0.0/8:tcp:23,log:0.0.0.0/0:udp:53".
  */
+#include <linux/in.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -18,15 +19,26 @@ MODULE_PARM_DESC(rules, "Rules: action:addr/bits:proto:port,...");
 
 struct fw_stats fw_stats;
 
+static const char *const action_names[] = {
+	[FW_ACCEPT] = "accept",
+	[FW_DROP] = "drop",
+	[FW_LOG] = "log",
+};
+
 static int __init tinyfw_init(void)
 {
-	int ret;
+	int ret, i;
 
 	ret = fw_rules_init(rules);
 	if (ret < 0) {
 		printk(KERN_ERR FW_NAME ": bad rules '%s'\n", rules);
 		return ret;
 	}
+	for (i = 0; i < fw_nrules; i++)
+		printk(KERN_INFO FW_NAME ": rule %d: %pI4/%pI4 proto %u port %u: %s\n",
+		       i, &fw_rules[i].saddr, &fw_rules[i].smask,
+		       fw_rules[i].proto, ntohs(fw_rules[i].dport),
+		       action_names[fw_rules[i].action]);
 	fw_stats.enabled = 1;
 	fw_stats.nrules = fw_nrules;
 	ret = fw_hooks_register();
