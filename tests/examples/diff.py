@@ -109,9 +109,12 @@ BAD_PARAM = re.compile(r"`(.*)' invalid for parameter `(.*)'$")
 
 @dataclasses.dataclass(frozen=True)
 class Module:
-    """A module's source directory (a kbuild Makefile with obj-m)."""
+    """A module's source directory (a kbuild Makefile with obj-m); tree,
+    if given, is the project folder holding it, copied whole (headers
+    beside the module: ../include)."""
     name: str
     srcdir: pathlib.Path
+    tree: pathlib.Path = None
 
 
 def example(name):
@@ -197,13 +200,15 @@ def normalised(lines, rules):
 
 
 def _copy_source(module, dest):
+    """A copy of the module's source in dest: the module's folder in it."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(module.srcdir, dest,
+    shutil.copytree(module.tree or module.srcdir, dest,
                     ignore=shutil.ignore_patterns(
                         "*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
                         "modules.order", "Module.symvers", "kbuild.log"))
-    return dest
+    return dest / module.srcdir.relative_to(module.tree) if module.tree \
+        else dest
 
 
 class Harness:
