@@ -629,7 +629,6 @@ int kbuild_cc_main(int argc, char **argv)
 		ust = gst;
 	} else if (!kst && !ust) {
 		char *kobj = xasprintf("%s/%s", moddir, rel);
-
 		size_t mlen = strlen(moddir);
 		/* verbose output is not filtered: the module's own name */
 		const char *shown = !strncmp(src, moddir, mlen) && src[mlen] == '/' ?

@@ -270,7 +270,7 @@ int mirror_ancestors(const char *root, const char *dir)
 		free(path);
 		return -EINVAL;
 	}
-	/* path[0..i) is an ancestor, the component after it is on our way */
+	/* what precedes s is an ancestor; comp, after it, is on our way */
 	for (char *s = path; s && !ret; s = next) {
 		char *comp = s + 1, save;
 
