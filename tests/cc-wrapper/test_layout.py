@@ -75,10 +75,18 @@ def test_short_enums_in_the_user_build_stops_it_naming_type_and_members(
     assert "--user-cflags '-fshort-enums'" in p.stderr
 
 
-def test_ms_bitfields_in_the_user_build_moves_bitfields(tmp_path):
+@pytest.mark.parametrize('dwarf', ['', '-gdwarf-4'])
+def test_ms_bitfields_in_the_user_build_moves_bitfields(tmp_path, dwarf):
     """-mms-bitfields starts struct fw_stats's bitfields in a new storage
-    unit: same size, but the bitfields' bit offsets differ."""
+    unit: same size, but the bitfields' bit offsets differ. Also with a
+    kernel configured for DWARF 4 (CONFIG_DEBUG_INFO_DWARF4: -gdwarf-4),
+    which describes bitfields another way."""
     root = project(tmp_path, 'tinyfw')
+    if dwarf:
+        mk = root / 'kmod' / 'Makefile'
+        mk.write_text(mk.read_text().replace(
+            'EXTRA_CFLAGS += -DFW_MAX_RULES=32',
+            f'EXTRA_CFLAGS += -DFW_MAX_RULES=32 {dwarf}'))
     p = dusk_cc('--user-cflags=-mms-bitfields', '-M', root / 'kmod',
                 '-o', tmp_path / 'prog')
     assert p.returncode != 0
@@ -89,6 +97,18 @@ def test_ms_bitfields_in_the_user_build_moves_bitfields(tmp_path):
         ".ko build, 32 in the user-level build",
         f"struct fw_stats ({header}): member 'verbose' at bit offset 16 in "
         "the .ko build, 40 in the user-level build"], report
+
+
+def test_dwarf_versions_of_the_two_builds_may_differ(tmp_path):
+    """The .ko's objects in DWARF 5, the user-level ones in DWARF 4
+    (--user-cflags=-gdwarf-4): bitfields described two ways, the same
+    layouts, so the build goes through."""
+    root = project(tmp_path, 'tinyfw')
+    p = dusk_cc('-v', '--user-cflags=-gdwarf-4', '-M', root / 'kmod',
+                '-o', tmp_path / 'prog')
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert re.search(r'^dusk-cc: layouts of fw_main.c: [1-9]\d* structs',
+                     p.stderr, re.M), p.stderr[-3000:]
 
 
 def test_kernel_without_debug_information_is_checked_too(tmp_path):
