@@ -129,24 +129,27 @@ def test_kernel_without_debug_information_is_checked_too(tmp_path):
                " the .ko build, 11 in" in r for r in report), report
 
     p = dusk_cc('-v', '--keep', '-M', root / 'kmod', '-o', tmp_path / 'good')
-    assert p.returncode == 0, p.stderr
-    counts = re.findall(r'^dusk-cc: layouts of (\S+): (\d+) structs and '
-                        r'unions alike', p.stderr, re.M)
-    assert {c[0] for c in counts} == {'fw_main.c', 'src/rules.c',
-                                      'src/hook.c'}, p.stderr
-    assert all(int(c[1]) > 0 for c in counts), counts
-    # the .ko's objects themselves stay as kbuild made them: no -g
     work = pathlib.Path(p.stderr.split('work directory kept: ')[1].split()[0])
-    sections = subprocess.run(['objdump', '-h', str(work / 'module' /
-                                                    'fw_main.o')],
-                              capture_output=True, text=True).stdout
-    assert '.text' in sections and '.debug_info' not in sections, sections
-    # the user-level ones have types, for the check and for gdb
-    sections = subprocess.run(['objdump', '-h', str(work / 'user' /
-                                                    'fw_main.o')],
-                              capture_output=True, text=True).stdout
-    assert '.debug_info' in sections, sections
-    shutil.rmtree(work)
+    try:
+        assert p.returncode == 0, p.stderr
+        counts = re.findall(r'^dusk-cc: layouts of (\S+): (\d+) structs and '
+                            r'unions alike', p.stderr, re.M)
+        assert {c[0] for c in counts} == {'fw_main.c', 'src/rules.c',
+                                          'src/hook.c'}, p.stderr
+        assert all(int(c[1]) > 0 for c in counts), counts
+        # the .ko's objects themselves stay as kbuild made them: no -g
+        sections = subprocess.run(['objdump', '-h', str(work / 'module' /
+                                                        'fw_main.o')],
+                                  capture_output=True, text=True).stdout
+        assert '.text' in sections and '.debug_info' not in sections, \
+            sections
+        # the user-level ones have types, for the check and for gdb
+        sections = subprocess.run(['objdump', '-h', str(work / 'user' /
+                                                        'fw_main.o')],
+                                  capture_output=True, text=True).stdout
+        assert '.debug_info' in sections, sections
+    finally:
+        shutil.rmtree(work)
 
 
 def modules():
