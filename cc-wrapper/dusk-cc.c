@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 		/* root/home/dev/fw/include/x.h is /home/dev/fw/include/x.h */
 		strvec_push(&kb.map_from, root);
 		strvec_push(&kb.map_to, "");
+		kb.root = root;
 	} else {
 		moddir = xasprintf("%s/module", work);
 		err = make_module_dir(&o, moddir, &name, &kb);

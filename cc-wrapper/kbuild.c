@@ -231,6 +231,8 @@ int kbuild_run(const struct kbuild *kb)
 	setenv("DUSK_CC_MODDIR", kb->moddir, 1);
 	setenv("DUSK_CC_OUTDIR", kb->outdir, 1);
 	setenv("DUSK_CC_PLUGIN", kb->plugin, 1);
+	if (kb->root)
+		setenv("DUSK_CC_ROOT", kb->root, 1);
 	cflags = prefix_maps(kb);
 	setenv("DUSK_CC_CFLAGS", cflags, 1);
 	setenv("DUSK_CC_USER_CFLAGS", kb->cflags ? kb->cflags : "", 1);
@@ -266,6 +268,24 @@ int kbuild_run(const struct kbuild *kb)
 	free(cc);
 	free(srctree);
 	return ret ? -EIO : 0;
+}
+
+/*
+ * Where the user-level object of rel (an object's path from the module's
+ * folder) goes: under outdir, a ".." of ../lib/x.o named "dotdot" so that
+ * it stays there.
+ */
+static char *user_object(const char *outdir, const char *rel)
+{
+	char *path = xstrdup(outdir), *copy = xstrdup(rel), *tok, *save, *next;
+
+	for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		next = xasprintf("%s/%s", path, strcmp(tok, "..") ? tok : "dotdot");
+		free(path);
+		path = next;
+	}
+	free(copy);
+	return path;
 }
 
 int kbuild_modules(const char *moddir, struct strvec *ret)
@@ -307,7 +327,12 @@ int kbuild_module_objects(const struct kbuild *kb, const char *name,
 		/* kbuild lists objects by path, absolute or from the module dir */
 		if (!strncmp(tok, kb->moddir, mlen) && tok[mlen] == '/')
 			rel = tok + mlen + 1;
-		strvec_pushf(ret, "%s/%s", kb->outdir, rel);
+		{
+			char *obj = user_object(kb->outdir, rel);
+
+			strvec_push(ret, obj);
+			free(obj);
+		}
 		if (access(ret->v[ret->n - 1], R_OK)) {
 			cc_error(0, "no user-level object for %s (did kbuild compile it with dusk-cc?)",
 				 rel);
@@ -436,18 +461,27 @@ static void push_full_dwarf(struct strvec *v)
 	strvec_push(v, "-femit-struct-debug-detailed=any");
 }
 
-/*
- * An object kbuild would write outside the module's folder (foo-objs :=
- * ../lib/x.o, or a subfolder that is a symlink): in -M mode its directory
- * is the developer's own, reached through dusk-cc's links. Refused before
- * anything is written there.
- */
-static bool outside_module(int argc, char **argv, const char *moddir)
+static bool under(const char *path, const char *dir)
 {
-	const char *out = NULL;
-	char *dir, *real, *slash;
-	size_t mlen = strlen(moddir);
-	bool compile = false, outside;
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * An object kbuild writes outside the module's folder (foo-objs :=
+ * ../lib/x.o, or in a subfolder that links outside): in -M mode its
+ * directory is, in the mirror, a link to the developer's own. It becomes a
+ * directory of copies (shadow_dir) before anything is written there; an
+ * object that still lands outside the mirror (an absolute link in the
+ * module's folder) is refused. 0, or 1 if refused.
+ */
+static int keep_inside(int argc, char **argv, const char *moddir)
+{
+	const char *root = getenv("DUSK_CC_ROOT"), *out = NULL;
+	char *dir, *real, *slash, *lock;
+	bool compile = false;
+	int err = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-c"))
@@ -455,22 +489,32 @@ static bool outside_module(int argc, char **argv, const char *moddir)
 		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
 	}
-	if (!compile || !out || !str_ends(out, ".o") || strncmp(out, moddir, mlen))
-		return false;
+	if (!compile || !out || !str_ends(out, ".o") || !under(out, moddir))
+		return 0;
 	dir = xstrdup(out);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
 	real = realpath(dir, NULL);
-	outside = real && (strncmp(real, moddir, mlen) ||
-			   (real[mlen] && real[mlen] != '/'));
-	if (outside)
-		fprintf(stderr, "dusk-cc: %s: an object outside the module's folder: "
-			"kbuild would write it into %s, and dusk-cc writes nothing "
-			"outside the module's folder; move its source into the "
-			"folder (or link it there)\n", out, real);
+	if (real && !under(real, moddir) && root && !under(real, root)) {
+		lock = xasprintf("%s.lock", root);
+		err = shadow_dir(root, real, lock);
+		free(lock);
+		free(real);
+		real = err ? NULL : realpath(dir, NULL);
+		if (err)
+			fprintf(stderr, "dusk-cc: %s: cannot make a place for it in "
+				"dusk-cc's copy: %s\n", out, strerror(-err));
+	}
+	if (real && !under(real, moddir) && !(root && under(real, root))) {
+		fprintf(stderr, "dusk-cc: %s: an object outside the module's folder, "
+			"that kbuild would write into %s: dusk-cc writes nothing "
+			"there; link its folder relatively, or move its source into "
+			"the module's folder\n", out, real);
+		err = -EPERM;
+	}
 	free(real);
 	free(dir);
-	return outside;
+	return err ? 1 : 0;
 }
 
 /* NULL-terminated list of a colon-separated string's parts. */
@@ -572,7 +616,7 @@ int kbuild_cc_main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		strvec_push(&kv, argv[i]);
 
-	if (outside_module(argc, argv, moddir))
+	if (keep_inside(argc, argv, moddir))
 		return 1;
 	rel = module_object(argc, argv, moddir, &src);
 	if (!rel) {
@@ -580,7 +624,7 @@ int kbuild_cc_main(int argc, char **argv)
 		fprintf(stderr, "dusk-cc: cannot run %s: %s\n", cc, strerror(errno));
 		return 127;
 	}
-	outpath = xasprintf("%s/%s", outdir, rel);
+	outpath = user_object(outdir, rel);
 	slash = strrchr(outpath, '/');
 	*slash = '\0';
 	mkdir_p(outpath);

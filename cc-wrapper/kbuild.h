@@ -19,6 +19,7 @@
 struct kbuild {
 	const char *kdir;	/* the kernel's kbuild tree */
 	const char *moddir;	/* the module's (copied) directory */
+	const char *root;	/* -M: the mirror it lies in (mirror_ancestors) */
 	const char *outdir;	/* where user-level objects go */
 	const char *plugin;	/* dusk.so */
 	const char *cflags;	/* extra flags for the user-level compiles */

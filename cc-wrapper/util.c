@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -293,6 +294,128 @@ int mirror_ancestors(const char *root, const char *dir)
 		ret = mkdir_p(here);
 		free(here);
 	}
+	free(path);
+	return ret;
+}
+
+static int copy_file(const char *from, const char *to, const struct stat *st)
+{
+	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out, ret = 0;
+
+	in = open(from, O_RDONLY);
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL, st->st_mode & 07777);
+	if (out < 0) {
+		ret = -errno;
+		close(in);
+		return ret;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0)
+		ret = errno ? -errno : -EIO;
+	/* the copy is as old as its original: make sees no change */
+	if (!ret && futimens(out, times))
+		ret = -errno;
+	if (close(out) && !ret)
+		ret = -errno;
+	close(in);
+	return ret;
+}
+
+/* root+dir, a link to dir, becomes a directory of copies and links. */
+static int shadow_one(const char *root, const char *dir)
+{
+	char *mirror = xasprintf("%s%s", root, dir);
+	char *tmp = xasprintf("%s.dusk-shadow", mirror);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d) {
+		ret = -errno;
+		goto out;
+	}
+	if (mkdir(tmp, 0755)) {
+		ret = -errno;
+		goto out;
+	}
+	while (!ret && (e = readdir(d))) {
+		char *from, *to;
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		from = xasprintf("%s/%s", dir, e->d_name);
+		to = xasprintf("%s/%s", tmp, e->d_name);
+		if (lstat(from, &st))
+			ret = -errno;
+		else if (S_ISREG(st.st_mode))
+			ret = copy_file(from, to, &st);
+		else if (symlink(from, to))
+			ret = -errno;
+		free(to);
+		free(from);
+	}
+	if (!ret && renameat2(AT_FDCWD, tmp, AT_FDCWD, mirror, RENAME_EXCHANGE))
+		ret = -errno;
+	/* tmp is now the link, or (on error) the unfinished directory */
+	if (ret)
+		rm_rf(tmp);
+	else if (unlink(tmp))
+		ret = -errno;
+out:
+	if (d)
+		closedir(d);
+	free(tmp);
+	free(mirror);
+	return ret;
+}
+
+int shadow_dir(const char *root, const char *dir, const char *lock_path)
+{
+	char *path = xstrdup(dir), *mirror;
+	int lock, ret = 0;
+	struct stat st;
+
+	if (path[0] != '/') {
+		free(path);
+		return -EINVAL;
+	}
+	lock = open(lock_path, O_RDWR | O_CREAT, 0644);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		ret = -errno;
+		goto out;
+	}
+	/* each ancestor from the top, then dir itself */
+	for (char *s = path + 1; !ret; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		mirror = xasprintf("%s%s", root, path);
+		if (lstat(mirror, &st))
+			ret = -errno;
+		else if (S_ISLNK(st.st_mode))
+			ret = shadow_one(root, path);
+		else if (!S_ISDIR(st.st_mode))
+			ret = -ENOTDIR;
+		free(mirror);
+		*s = c;
+		if (!c)
+			break;
+	}
+out:
+	if (lock >= 0)
+		close(lock);
 	free(path);
 	return ret;
 }

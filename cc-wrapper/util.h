@@ -49,6 +49,15 @@ int copy_tree(const char *from, const char *to);
  * read-only, as they would from DIR itself.
  */
 int mirror_ancestors(const char *root, const char *dir);
+/*
+ * Make root/DIR (DIR absolute, symlinks resolved), and each of its
+ * ancestors that is one of mirror_ancestors' links, a real directory
+ * holding copies of the original's files and links to its subfolders, so
+ * that what is written there stays under root. Each swap is atomic (other
+ * compiles may be reading through the link) and done under a lock on
+ * lock_path (make -j runs several at once).
+ */
+int shadow_dir(const char *root, const char *dir, const char *lock_path);
 char *read_file(const char *path, size_t *ret_len);
 int write_file(const char *path, const char *text);
 double now_seconds(void);

@@ -166,19 +166,54 @@ def test_error_in_a_sibling_header_names_the_developers_file(tmp_path):
     assert listing(tmp_path / 'src') == before
 
 
-def test_object_outside_the_module_folder_writes_nothing_there(tmp_path):
-    """tinyfw-objs naming ../lib/x.o: kbuild would write the object into
-    the sibling folder; dusk-cc must not (it says which object and why)."""
-    root = project(tmp_path, 'tinyfw')
+def with_lib(root, obj):
+    """tinyfw with a helper in ../lib/fw_util.c, linked in as obj."""
     (root / 'lib').mkdir()
     (root / 'lib' / 'fw_util.c').write_text(
-        '#include <linux/kernel.h>\nint fw_util(int x) { return x + 1; }\n')
+        '// SPDX-License-Identifier: GPL-2.0\n'
+        '#include <linux/kernel.h>\n'
+        '#include "../include/fw_rules.h"\n\n'
+        'int fw_util_count(void)\n{\n\treturn fw_nrules;\n}\n')
     mk = root / 'kmod' / 'Makefile'
-    mk.write_text(mk.read_text().replace(
-        'src/hook.o', 'src/hook.o ../lib/fw_util.o'))
+    mk.write_text(mk.read_text().replace('src/hook.o', f'src/hook.o {obj}'))
+
+
+def test_object_outside_the_module_folder_builds_and_writes_nothing_there(
+        tmp_path):
+    """tinyfw-objs naming ../lib/fw_util.o (shared code beside the
+    module): kbuild writes the object into lib/; dusk-cc builds it too,
+    in its own copy of lib/, and leaves the developer's lib/ (here with
+    the objects of an earlier in-place kbuild) as it was."""
+    root = project(tmp_path, 'tinyfw')
+    with_lib(root, '../lib/fw_util.o')
+    p = subprocess.run(['make', '-C', kdir(), f'M={root / "kmod"}',
+                        'modules'], cwd=root / 'kmod', capture_output=True,
+                       text=True, timeout=600,
+                       env=dict(os.environ, PWD=str(root / 'kmod')))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (root / 'lib' / 'fw_util.o').exists()
+    before = listing(tmp_path / 'src')
+    p = dusk_cc('-M', root / 'kmod', '-o', tmp_path / 'tinyfw-prog',
+                cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert {'fw_util_count', 'fw_match'} <= \
+        defined_text_symbols(tmp_path / 'tinyfw-prog')
+    assert listing(tmp_path / 'src') == before
+
+
+def test_object_through_an_absolute_link_is_refused(tmp_path):
+    """kmod/common, an absolute link to ../lib, and tinyfw-objs naming
+    common/fw_util.o: the object would land in the developer's lib/
+    whatever dusk-cc's copy looks like, so it is refused, by name, before
+    anything is written."""
+    root = project(tmp_path, 'tinyfw')
+    with_lib(root, 'common/fw_util.o')
+    (root / 'kmod' / 'common').symlink_to(root / 'lib')
     before = listing(tmp_path / 'src')
     p = dusk_cc('-M', root / 'kmod', '-o', tmp_path / 'tinyfw-prog',
                 cwd=tmp_path)
     assert listing(tmp_path / 'src') == before
     assert p.returncode != 0
-    assert 'fw_util.o' in p.stderr and 'outside' in p.stderr, p.stderr
+    assert f'{root}/kmod/common/fw_util.o: an object outside the ' \
+        f"module's folder, that kbuild would write into {root}/lib" \
+        in p.stderr, p.stderr
