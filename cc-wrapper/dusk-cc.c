@@ -267,7 +267,8 @@ out:
  * -M mode: a clean copy of the module's directory, at root/ followed by its
  * own absolute path, beside links to everything else around it (see
  * mirror_ancestors): kbuild reads the module's headers in ../include, or
- * wherever its flags point, as in place, and writes only into the copy.
+ * wherever its flags point, as in place, and writes only into the copy (or
+ * into copies of the folders beside it where it puts objects: shadow_dir).
  * work/module leads to the copy, for --keep.
  */
 static int copy_module_dir(const struct opts *o, const char *kdir,
