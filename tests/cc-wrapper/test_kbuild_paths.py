@@ -1,7 +1,8 @@
 """dusk-cc -M builds a module where kbuild would: includes and -I flags
 that reach outside the module's folder (../include, $(src)/.., $(PWD)/..),
-sources in subfolders, a Kbuild file or a Makefile in the classic
-`ifneq ($(KERNELRELEASE),)` form; and it leaves no file behind, in the
+sources in subfolders and beside the folder (../lib/x.o), a Kbuild file
+or a Makefile in the classic `ifneq ($(KERNELRELEASE),)` form; and it
+leaves no file behind, in the
 module's folder or beside it. The test modules (tests/cc-wrapper/mods) are
 projects laid out as on GitHub: tinyfw (headers in ../include, objects in
 src/), pscan (a Kbuild file, headers in include/ and ../common)."""
