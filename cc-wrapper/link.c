@@ -455,6 +455,7 @@ int link_program(const struct link *l)
 	strvec_push(&argv, l->paths->libdusk_main);
 	strvec_push(&argv, l->paths->libdusk);
 	strvec_push(&argv, "-lelf");
+	strvec_push(&argv, "-ldwarf");	/* crash reports' lines (mod_lines.c) */
 	strvec_push(&argv, "-lpthread");
 	for (i = 0; l->ldflags && i < l->ldflags->n; i++)
 		strvec_push(&argv, l->ldflags->v[i]);

@@ -30,6 +30,7 @@
 #include "klib_ctx.h"
 #include "klib_printk.h"
 #include "log.h"
+#include "mod_lines.h"
 #include "modrt.h"
 #include "session.h"
 #include "trace.h"
@@ -52,10 +53,18 @@ void dusk_mod_fatal(int status, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
+	char where[600];
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(dusk_console_err(), "%s: %s\n", program_invocation_short_name, msg);
+	/* The module's own line first, as a compiler's diagnostic. */
+	if (*dusk_lines_caller_text(where, sizeof(where)))
+		fprintf(dusk_console_err(), "%s: %s: %s\n", where,
+			program_invocation_short_name, msg);
+	else
+		fprintf(dusk_console_err(), "%s: %s\n",
+			program_invocation_short_name, msg);
 	dusk_console_exit(status);
 }
 
@@ -276,6 +285,11 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		return 1;
 	}
 	dusk_main_session = s;
+	/* A crash of the module from now on is reported as an oops and
+	 * ends the session at once. */
+	err = dusk_crash_install();
+	if (err)
+		dusk_warn("crash reports: %s", strerror(-err));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = dusk_main_signal;
 	/* A second ^C kills a program stuck in its exit. */
