@@ -227,6 +227,18 @@ static int lines_udata(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at,
 	if (dwarf_attr(die, at, &a, &e) != DW_DLV_OK)
 		return 0;
 	ok = dwarf_formudata(a, ret, &e) == DW_DLV_OK;
+	if (!ok) {
+		/* This libdwarf reads DW_FORM_implicit_const (GCC's
+		 * DW_AT_call_file) only as signed. */
+		Dwarf_Signed v;
+
+		if (e)
+			dwarf_dealloc(dbg, e, DW_DLA_ERROR);
+		e = NULL;
+		ok = dwarf_formsdata(a, &v, &e) == DW_DLV_OK && v >= 0;
+		if (ok)
+			*ret = (Dwarf_Unsigned)v;
+	}
 	dwarf_dealloc(dbg, a, DW_DLA_ATTR);
 	return ok;
 }
