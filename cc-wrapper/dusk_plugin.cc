@@ -1120,6 +1120,33 @@ static bool dusk_uaccess_fn(tree fndecl)
 	return false;
 }
 
+/*
+ * Where the module's own source asks for what is refused: an asm or call
+ * inside a kernel header's inline function or macro (get_user(), an
+ * inline's asm) is the module's doing at the outermost inlined call site
+ * of the statement's block, then at the outermost macro expansion point.
+ * The error goes there; a note keeps the kernel header's place.
+ */
+static location_t dusk_module_loc(const dusk_site *site)
+{
+	location_t loc = site->loc;
+
+	for (tree b = gimple_block(gsi_stmt(*site->gsi));
+	     b && TREE_CODE(b) == BLOCK; b = BLOCK_SUPERCONTEXT(b))
+		if (inlined_function_outer_scope_p(b))
+			loc = BLOCK_SOURCE_LOCATION(b);
+	return linemap_resolve_location(line_table, loc,
+					LRK_MACRO_EXPANSION_POINT, NULL);
+}
+
+static void dusk_refused_note(const dusk_site *site, location_t at)
+{
+	if (expand_location(at).line != expand_location_to_spelling_point(site->loc).line ||
+	    expand_location(at).file != expand_location_to_spelling_point(site->loc).file)
+		inform(site->loc, "dusk: refused here, in kernel code "
+		       "the module uses");
+}
+
 static const char *const dusk_privileged[] = {
 	"gs:", "cli", "sti", "hlt", "pushf", "popf", "ud2", "call", "jmp",
 	"wrmsr", "rdmsr", "%cr", "swapgs", "iret", "sysret", "lgdt", "lidt",
@@ -1162,8 +1189,11 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 			dusk_call(site, rt_irq_enable, 0);
 			return true;
 		}
-		error_at(site->loc, "dusk: paravirt operation %qs cannot run at user level",
+		location_t at = dusk_module_loc(site);
+
+		error_at(at, "dusk: paravirt operation %qs cannot run at user level",
 			 pv.c_str());
+		dusk_refused_note(site, at);
 		return false;
 	}
 	if (lines.size() == 1 && (lines[0] == "cli" || lines[0] == "sti")) {
@@ -1200,17 +1230,22 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 
 	for (const char *u : { "get_user", "put_user" }) {
 		if (dusk_has(all, (std::string("call __") + u + "_").c_str())) {
-			error_at(site->loc, "dusk: %qs accesses user space (uaccess), "
+			location_t at = dusk_module_loc(site);
+
+			error_at(at, "dusk: %qs accesses user space (uaccess), "
 				 "which cannot run at user level", u);
+			dusk_refused_note(site, at);
 			return false;
 		}
 	}
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {
 			std::string first = lines.empty() ? tmpl : lines[0];
+			location_t at = dusk_module_loc(site);
 
-			error_at(site->loc, "dusk: inline assembly %qs cannot run "
+			error_at(at, "dusk: inline assembly %qs cannot run "
 				 "at user level", first.c_str());
+			dusk_refused_note(site, at);
 			return false;
 		}
 	}
@@ -1374,10 +1409,14 @@ static unsigned int dusk_execute(function *fun)
 
 			if (is_gimple_call(stmt) &&
 			    dusk_uaccess_fn(gimple_call_fndecl(stmt)) &&
-			    !dusk_uaccess_fn(fun->decl))
-				error_at(site.loc, "dusk: %qs accesses user space "
+			    !dusk_uaccess_fn(fun->decl)) {
+				location_t at = dusk_module_loc(&site);
+
+				error_at(at, "dusk: %qs accesses user space "
 					 "(uaccess), which cannot run at user level",
 					 dusk_decl_name(gimple_call_fndecl(stmt)));
+				dusk_refused_note(&site, at);
+			}
 			if (gimple_code(stmt) == GIMPLE_ASM &&
 			    dusk_asm(&site, as_a<gasm *>(stmt))) {
 				gsi_remove(&gsi, true);
