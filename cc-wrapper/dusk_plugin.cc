@@ -1127,16 +1127,54 @@ static bool dusk_uaccess_fn(tree fndecl)
  * of the statement's block, then at the outermost macro expansion point.
  * The error goes there; a note keeps the kernel header's place.
  */
+static bool dusk_in_module_file(location_t loc)
+{
+	expanded_location x = expand_location(loc);
+
+	return x.file && main_input_filename &&
+	       !strcmp(x.file, main_input_filename);
+}
+
+/* A call of node's function from the module's own file, through callers
+ * that are kernel headers' inlines themselves (this pass runs before
+ * inlining, on each inline's own body): UNKNOWN_LOCATION if none. */
+static location_t dusk_module_call_site(cgraph_node *node, int depth)
+{
+	if (!node || depth > 8)
+		return UNKNOWN_LOCATION;
+	for (cgraph_edge *e = node->callers; e; e = e->next_caller) {
+		location_t l;
+
+		if (!e->call_stmt)
+			continue;
+		l = linemap_resolve_location(line_table,
+					     gimple_location(e->call_stmt),
+					     LRK_MACRO_EXPANSION_POINT, NULL);
+		if (dusk_in_module_file(l))
+			return l;
+		l = dusk_module_call_site(e->caller, depth + 1);
+		if (l != UNKNOWN_LOCATION)
+			return l;
+	}
+	return UNKNOWN_LOCATION;
+}
+
 static location_t dusk_module_loc(const dusk_site *site)
 {
-	location_t loc = site->loc;
+	location_t loc = site->loc, call;
 
 	for (tree b = gimple_block(gsi_stmt(*site->gsi));
 	     b && TREE_CODE(b) == BLOCK; b = BLOCK_SUPERCONTEXT(b))
 		if (inlined_function_outer_scope_p(b))
 			loc = BLOCK_SOURCE_LOCATION(b);
-	return linemap_resolve_location(line_table, loc,
-					LRK_MACRO_EXPANSION_POINT, NULL);
+	loc = linemap_resolve_location(line_table, loc,
+				       LRK_MACRO_EXPANSION_POINT, NULL);
+	if (!dusk_in_module_file(loc) && cfun) {
+		call = dusk_module_call_site(cgraph_node::get(cfun->decl), 0);
+		if (call != UNKNOWN_LOCATION)
+			loc = call;
+	}
+	return loc;
 }
 
 static void dusk_refused_note(const dusk_site *site, location_t at)

@@ -69,6 +69,7 @@
 
 #include "kernel.h"
 #include "log.h"
+#include "mod_lines.h"
 #include "modrt.h"
 #include "session.h"
 #include "shadow.h"
@@ -106,6 +107,7 @@ struct dusk_deferred {
 	uint64_t kaddr;			/* where the user function was stored */
 	uintptr_t fn;
 	int claimed;
+	char site[160];			/* the module's FILE:LINE of the store */
 };
 
 struct dusk_karena {
@@ -627,6 +629,8 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 		if (kc.deferred[i].kaddr == kaddr) {
 			kc.deferred[i].fn = fn;
 			kc.deferred[i].claimed = 0;
+			dusk_lines_caller_text(kc.deferred[i].site,
+					       sizeof(kc.deferred[i].site));
 			return;
 		}
 	}
@@ -635,6 +639,10 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 	kc.deferred[kc.nr_deferred].kaddr = kaddr;
 	kc.deferred[kc.nr_deferred].fn = fn;
 	kc.deferred[kc.nr_deferred].claimed = 0;
+	/* The refusal comes later (no registration took it): it names
+	 * where the module stored it. */
+	dusk_lines_caller_text(kc.deferred[kc.nr_deferred].site,
+			       sizeof(kc.deferred[kc.nr_deferred].site));
 	kc.nr_deferred++;
 	kc.stats.deferred_fns++;
 }
@@ -687,7 +695,7 @@ void dusk_kcopy_check_deferred(const char *when)
 	for (i = 0; i < kc.nr_deferred; i++) {
 		if (kc.deferred[i].claimed)
 			continue;
-		dusk_mod_fatal(1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko",
+		dusk_mod_fatal_at(kc.deferred[i].site, 1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko",
 			       dusk_fn_name(kc.deferred[i].fn, name, sizeof(name)),
 			       (unsigned long long)kc.deferred[i].kaddr, when);
 	}

@@ -48,24 +48,38 @@ const char *dusk_errno_text(int err, char *buf, size_t len)
 	return buf;
 }
 
-void dusk_mod_fatal(int status, const char *fmt, ...)
+static void __attribute__((noreturn))
+dusk_mod_vfatal(const char *where, int status, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 
-	char where[600];
-
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* The module's own line first, as a compiler's diagnostic. */
-	if (*dusk_lines_caller_text(where, sizeof(where)))
+	if (where && *where)
 		fprintf(dusk_console_err(), "%s: %s: %s\n", where,
 			program_invocation_short_name, msg);
 	else
 		fprintf(dusk_console_err(), "%s: %s\n",
 			program_invocation_short_name, msg);
 	dusk_console_exit(status);
+}
+
+void dusk_mod_fatal(int status, const char *fmt, ...)
+{
+	char where[600];
+	va_list ap;
+
+	dusk_lines_caller_text(where, sizeof(where));
+	va_start(ap, fmt);
+	dusk_mod_vfatal(where, status, fmt, ap);
+}
+
+void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dusk_mod_vfatal(where, status, fmt, ap);
 }
 
 static struct dusk_session *dusk_main_session;

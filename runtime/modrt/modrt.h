@@ -61,6 +61,9 @@ struct dusk_session;
  */
 void dusk_mod_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/* The same naming where (the module's "FILE:LINE", "" or NULL: none). */
+void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 /* "-ENODEV (No such device)" for err = -ENODEV. */
 const char *dusk_errno_text(int err, char *buf, size_t len);
 
