@@ -507,10 +507,17 @@ static int lines_read(void)
 int dusk_lines_load(void)
 {
 	if (!dusk_lines.loaded) {
+		uint64_t t0 = dusk_now_ms();
+
 		dusk_lines.err = lines_read();
 		if (dusk_lines.err)
 			dusk_dbg("the module's lines (DWARF): %s",
 				 strerror(-dusk_lines.err));
+		else
+			dusk_dbg("the module's lines (DWARF): %zu rows, %zu function ranges, %zu inlined, read in %llu ms",
+				 dusk_lines.rows.n, dusk_lines.funcs.n,
+				 dusk_lines.inl.n,
+				 (unsigned long long)(dusk_now_ms() - t0));
 		/* The unwinder, loaded now: dusk_lines_caller() and crash
 		 * reports then never load it from where loading is unsafe. */
 		{
