@@ -123,8 +123,10 @@ static void cb_u(struct cbuf *c, uint64_t v)
 
 /* ---- the report ---- */
 
-/* "func+0x5e/0x140 [prog] /src/x.c:57" of pc (the lines of line_pc). */
-static void crash_frame(struct cbuf *c, uintptr_t pc, uintptr_t line_pc)
+/* "func+0x5e/0x140 [prog] /src/x.c:57" of pc (the lines of line_pc),
+ * then end. */
+static void crash_frame(struct cbuf *c, uintptr_t pc, uintptr_t line_pc,
+			const char *end)
 {
 	const struct dusk_msym *sym = dusk_image_func(pc);
 	struct dusk_line l;
@@ -157,7 +159,7 @@ static void crash_frame(struct cbuf *c, uintptr_t pc, uintptr_t line_pc)
 			cb_s(c, ")");
 		}
 	}
-	cb_s(c, "\n");
+	cb_s(c, end);
 }
 
 static const char *crash_hook_name(unsigned int hooknum)
@@ -272,11 +274,11 @@ static void crash_trace(struct cbuf *c, const greg_t *g, int in_irq)
 
 		if (dusk_lines_module(rip)) {
 			cb_s(c, " ");
-			crash_frame(c, rip, rip);
+			crash_frame(c, rip, rip, "\n");
 		}
 		if (dusk_lines_module(ret - 1)) {
 			cb_s(c, " ");
-			crash_frame(c, ret, ret - 1);
+			crash_frame(c, ret, ret - 1, "\n");
 		}
 	} else {
 		for (i = from; i < n; i++) {
@@ -286,7 +288,7 @@ static void crash_trace(struct cbuf *c, const greg_t *g, int in_irq)
 			if (!dusk_lines_module(line_pc))
 				continue;
 			cb_s(c, " ");
-			crash_frame(c, pc, line_pc);
+			crash_frame(c, pc, line_pc, "\n");
 		}
 	}
 	cb_s(c, in_irq ? " </IRQ>\n" : " </TASK>\n");
@@ -347,13 +349,11 @@ static void crash_handler(int sig, siginfo_t *si, void *ucv)
 	in_hook = !dusk_nf_current(&h);
 	crash_header(&c, sig, si, g);
 	cb_s(&c, "RIP: 0010:");
-	crash_frame(&c, rip, rip);
+	crash_frame(&c, rip, rip, "\n");
 	mpc = crash_module_pc(g, &line_pc);
 	if (mpc && mpc != rip) {
 		cb_s(&c, "(in the module: ");
-		crash_frame(&c, mpc, line_pc);
-		c.n--;		/* the newline */
-		cb_s(&c, ")\n");
+		crash_frame(&c, mpc, line_pc, ")\n");
 	}
 	crash_regs(&c, g);
 	crash_trace(&c, g, in_hook && h.hooknum != DUSK_K_NF_INET_LOCAL_OUT &&

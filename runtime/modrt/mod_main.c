@@ -48,13 +48,10 @@ const char *dusk_errno_text(int err, char *buf, size_t len)
 	return buf;
 }
 
+/* The module's own line first, as a compiler's diagnostic. */
 static void __attribute__((noreturn))
-dusk_mod_vfatal(const char *where, int status, const char *fmt, va_list ap)
+dusk_mod_die(const char *where, int status, const char *msg)
 {
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* The module's own line first, as a compiler's diagnostic. */
 	if (where && *where)
 		fprintf(dusk_console_err(), "%s: %s: %s\n", where,
 			program_invocation_short_name, msg);
@@ -66,20 +63,24 @@ dusk_mod_vfatal(const char *where, int status, const char *fmt, va_list ap)
 
 void dusk_mod_fatal(int status, const char *fmt, ...)
 {
-	char where[600];
+	char where[600], msg[1024];
 	va_list ap;
 
-	dusk_lines_caller_text(where, sizeof(where));
 	va_start(ap, fmt);
-	dusk_mod_vfatal(where, status, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dusk_mod_die(dusk_lines_caller_text(where, sizeof(where)), status, msg);
 }
 
 void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	dusk_mod_vfatal(where, status, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dusk_mod_die(where, status, msg);
 }
 
 static struct dusk_session *dusk_main_session;
