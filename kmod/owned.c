@@ -87,9 +87,9 @@ static const char *const dusk_own_gives_back[] = { DUSK_OWN_GIVES_BACK };
 static const char *const dusk_own_no_release[] = { DUSK_OWN_NO_RELEASE };
 
 /*
- * Resolve the table's names on this kernel. A name it lacks is left out;
- * an acquire whose release it lacks is refused when called (fn stays 0 and
- * the name still marks it as known: see dusk_own_prepare()).
+ * Resolve the table's names on this kernel. A function it lacks is never
+ * called; an acquire whose release it lacks is refused when called (see
+ * dusk_own_prepare()).
  */
 int dusk_own_init(void)
 {
@@ -138,12 +138,12 @@ static bool dusk_own_name_is(const char *name, const char *const *list,
 	return false;
 }
 
-static const struct dusk_own_acq *dusk_own_acq_by_name(const char *name)
+static const struct dusk_own_acq *dusk_own_acq_of(unsigned long fn)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(dusk_own_acqs); i++)
-		if (!strcmp(dusk_own_acqs[i].fn_name, name))
+		if (dusk_own_acqs[i].fn && dusk_own_acqs[i].fn == fn)
 			return &dusk_own_acqs[i];
 	return NULL;
 }
@@ -168,7 +168,7 @@ static bool dusk_own_is_release(unsigned long fn)
 int dusk_own_prepare(struct dusk_session *s, unsigned long fn,
 		     const char *name, struct dusk_own_call *oc)
 {
-	const struct dusk_own_acq *a = dusk_own_acq_by_name(name);
+	const struct dusk_own_acq *a = dusk_own_acq_of(fn);
 
 	oc->acq = NULL;
 	oc->rec = NULL;
@@ -410,11 +410,15 @@ void dusk_own_cancel(struct dusk_own_call *oc)
 
 typedef u64 (*dusk_own_fn4)(u64, u64, u64, u64);
 
+/* Things named one by one in the log when a session ends; the rest are
+ * counted in its summary line. */
+#define DUSK_OWN_LOG_MAX	16
+
 /*
  * The session ends: release what the module left, newest first, each with
  * its table's call, and what went with it goes from the list unreleased.
- * Memory is summed up in one line; every other thing is named, since the
- * module left it behind.
+ * Memory is summed up in one line; other things are named (the first
+ * DUSK_OWN_LOG_MAX), since the module left them behind.
  */
 void dusk_own_release_all(struct dusk_session *s)
 {
@@ -432,8 +436,7 @@ void dusk_own_release_all(struct dusk_session *s)
 		if (a->kind == DUSK_OWN_MEM) {
 			mem++;
 			mem_bytes += rec->val[1];
-		} else {
-			things++;
+		} else if (++things <= DUSK_OWN_LOG_MAX) {
 			pr_info("dusk: session %08x: %s(%#llx, %#llx) left by %s: releasing\n",
 				s->id, a->release_name, args[0], args[1],
 				a->fn_name);

@@ -114,9 +114,12 @@ enum dusk_own_kind {
 	ACQ(kstrdup, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N, N)	\
 	ACQ(kstrndup, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N, N)	\
 	ACQ(kmemdup, PTR, MEM, kfree, 1, 0, NP, R, A(1), N, N)		\
-	ACQ(kmemdup_nul, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N, N)	\
-	ACQ(kasprintf, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N, N)	\
-	ACQ(kvasprintf, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N, N)	\
+	ACQ(kmemdup_nul, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE,	\
+	    N, N)							\
+	ACQ(kasprintf, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N,	\
+	    N)								\
+	ACQ(kvasprintf, PTR, MEM, kfree, 1, 0, NP, R, DUSK_V_KSIZE, N,	\
+	    N)								\
 	ACQ(kvmalloc_node, PTR, MEM, kvfree, 1, 0, NP, R, A(0), N, N)	\
 	ACQ(vmalloc, PTR, MEM, vfree, 1, 0, NP, R, A(0), N, N)		\
 	ACQ(vzalloc, PTR, MEM, vfree, 1, 0, NP, R, A(0), N, N)		\
@@ -130,114 +133,168 @@ enum dusk_own_kind {
 	REL(kfree_const, MEM, M(0, 0), DUSK_M_NONE)			\
 	REL(krealloc, MEM, M(0, 0), DUSK_M_NONE)			\
 	ACQ(__get_free_pages, PTR, PAGES, free_pages, 2, 0, NP, R, A(1), N, N) \
-	ACQ(get_zeroed_page, PTR, PAGES, free_pages, 2, 0, NP, R, DUSK_V_ZERO, N, N) \
+	ACQ(get_zeroed_page, PTR, PAGES, free_pages, 2, 0, NP, R,	\
+	    DUSK_V_ZERO, N, N)						\
 	REL(free_pages, PAGES, M(0, 0), DUSK_M_NONE)			\
 	ACQ(__alloc_percpu, PTR, PERCPU, free_percpu, 1, 0, NP, R, N, N, N) \
-	ACQ(__alloc_percpu_gfp, PTR, PERCPU, free_percpu, 1, 0, NP, R, N, N, N) \
+	ACQ(__alloc_percpu_gfp, PTR, PERCPU, free_percpu, 1, 0, NP, R,	\
+	    N, N, N)							\
 	REL(free_percpu, PERCPU, M(0, 0), DUSK_M_NONE)			\
-	ACQ(kmem_cache_create, PTR, CACHE, kmem_cache_destroy, 1, 0, NP, R, N, N, N) \
-	ACQ(kmem_cache_create_usercopy, PTR, CACHE, kmem_cache_destroy, 1, 0, NP, R, N, N, N) \
+	ACQ(kmem_cache_create, PTR, CACHE, kmem_cache_destroy, 1, 0,	\
+	    NP, R, N, N, N)						\
+	ACQ(kmem_cache_create_usercopy, PTR, CACHE,			\
+	    kmem_cache_destroy, 1, 0, NP, R, N, N, N)			\
 	REL(kmem_cache_destroy, CACHE, M(0, 0), DUSK_M_NONE)		\
-	ACQ(kmem_cache_alloc, PTR, CACHE_OBJ, kmem_cache_free, 2, 1, 0, A(0), R, N, N) \
-	ACQ(kmem_cache_alloc_lru, PTR, CACHE_OBJ, kmem_cache_free, 2, 1, 0, A(0), R, N, N) \
-	ACQ(kmem_cache_alloc_node, PTR, CACHE_OBJ, kmem_cache_free, 2, 1, 0, A(0), R, N, N) \
+	ACQ(kmem_cache_alloc, PTR, CACHE_OBJ, kmem_cache_free, 2, 1,	\
+	    0, A(0), R, N, N)						\
+	ACQ(kmem_cache_alloc_lru, PTR, CACHE_OBJ, kmem_cache_free, 2,	\
+	    1, 0, A(0), R, N, N)					\
+	ACQ(kmem_cache_alloc_node, PTR, CACHE_OBJ, kmem_cache_free, 2,	\
+	    1, 0, A(0), R, N, N)					\
 	REL(kmem_cache_free, CACHE_OBJ, M(1, 1), DUSK_M_NONE)		\
 	REL(kfree, CACHE_OBJ, M(0, 1), DUSK_M_NONE)			\
 	/* char devices */						\
-	ACQ(alloc_chrdev_region, ZERO, CHRDEV_REGION, unregister_chrdev_region, 2, 0, NP, DUSK_V_U32_AT(0), A(2), N, N) \
-	ACQ(register_chrdev_region, ZERO, CHRDEV_REGION, unregister_chrdev_region, 2, 0, NP, A(0), A(1), N, N) \
+	ACQ(alloc_chrdev_region, ZERO, CHRDEV_REGION,			\
+	    unregister_chrdev_region, 2, 0, NP, DUSK_V_U32_AT(0), A(2), N, N) \
+	ACQ(register_chrdev_region, ZERO, CHRDEV_REGION,		\
+	    unregister_chrdev_region, 2, 0, NP, A(0), A(1), N, N)	\
 	REL(unregister_chrdev_region, CHRDEV_REGION, M(0, 0), M(1, 1))	\
-	ACQ(__register_chrdev, NONNEG, CHRDEV, __unregister_chrdev, 4, 0, NP, DUSK_V_ARG_OR_RET(0), A(1), A(2), A(3)) \
+	ACQ(__register_chrdev, NONNEG, CHRDEV, __unregister_chrdev, 4,	\
+	    0, NP, DUSK_V_ARG_OR_RET(0), A(1), A(2), A(3))		\
 	REL(__unregister_chrdev, CHRDEV, M(0, 0), M(1, 1))		\
 	ACQ(cdev_alloc, PTR, CDEV_ALLOC, kobject_put, 1, 0, NP, R, N, N, N) \
 	REL(kobject_put, CDEV_ALLOC, M(0, 0), DUSK_M_NONE)		\
 	REL(cdev_del, CDEV_ALLOC, M(0, 0), DUSK_M_NONE)		\
 	ACQ(cdev_add, ZERO, CDEV, cdev_del, 1, 0, NP, A(0), N, N, N)	\
 	REL(cdev_del, CDEV, M(0, 0), DUSK_M_NONE)			\
-	ACQ(cdev_device_add, ZERO, CDEV, cdev_device_del, 2, 0, NP, A(0), A(1), N, N) \
+	ACQ(cdev_device_add, ZERO, CDEV, cdev_device_del, 2, 0, NP,	\
+	    A(0), A(1), N, N)						\
 	REL(cdev_device_del, CDEV, M(0, 0), DUSK_M_NONE)		\
 	ACQ(__class_create, PTR, CLASS, class_destroy, 1, 0, NP, R, N, N, N) \
 	REL(class_destroy, CLASS, M(0, 0), DUSK_M_NONE)		\
 	/* device_destroy(class, devt) finds what device_create made. */ \
-	ACQ(device_create, PTR, DEVICE, device_unregister, 1, 0, NP, R, A(0), A(2), N) \
-	ACQ(device_create_with_groups, PTR, DEVICE, device_unregister, 1, 0, NP, R, A(0), A(2), N) \
+	ACQ(device_create, PTR, DEVICE, device_unregister, 1, 0, NP,	\
+	    R, A(0), A(2), N)						\
+	ACQ(device_create_with_groups, PTR, DEVICE, device_unregister,	\
+	    1, 0, NP, R, A(0), A(2), N)					\
 	REL(device_unregister, DEVICE, M(0, 0), DUSK_M_NONE)		\
 	REL(device_destroy, DEVICE, M(0, 1), M(1, 2))			\
-	ACQ(device_create_file, ZERO, DEVICE_FILE, device_remove_file, 2, 1, 0, A(0), A(1), N, N) \
+	ACQ(device_create_file, ZERO, DEVICE_FILE, device_remove_file,	\
+	    2, 1, 0, A(0), A(1), N, N)					\
 	REL(device_remove_file, DEVICE_FILE, M(0, 0), M(1, 1))		\
-	ACQ(misc_register, ZERO, MISC, misc_deregister, 1, 0, NP, A(0), N, N, N) \
+	ACQ(misc_register, ZERO, MISC, misc_deregister, 1, 0, NP,	\
+	    A(0), N, N, N)						\
 	REL(misc_deregister, MISC, M(0, 0), DUSK_M_NONE)		\
 	/* procfs: an entry goes with the directory it is in */		\
-	ACQ(proc_create, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_create_data, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_create_single_data, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_create_seq_private, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_create_net_data, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_create_net_single, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_mkdir, PTR, PROC, proc_remove, 1, 0, 1, R, A(1), DUSK_V_STR(0), N) \
-	ACQ(proc_mkdir_mode, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_mkdir_data, PTR, PROC, proc_remove, 1, 0, 1, R, A(2), DUSK_V_STR(0), N) \
-	ACQ(proc_symlink, PTR, PROC, proc_remove, 1, 0, 1, R, A(1), DUSK_V_STR(0), N) \
+	ACQ(proc_create, PTR, PROC, proc_remove, 1, 0, 1, R, A(2),	\
+	    DUSK_V_STR(0), N)						\
+	ACQ(proc_create_data, PTR, PROC, proc_remove, 1, 0, 1, R,	\
+	    A(2), DUSK_V_STR(0), N)					\
+	ACQ(proc_create_single_data, PTR, PROC, proc_remove, 1, 0, 1,	\
+	    R, A(2), DUSK_V_STR(0), N)					\
+	ACQ(proc_create_seq_private, PTR, PROC, proc_remove, 1, 0, 1,	\
+	    R, A(2), DUSK_V_STR(0), N)					\
+	ACQ(proc_create_net_data, PTR, PROC, proc_remove, 1, 0, 1, R,	\
+	    A(2), DUSK_V_STR(0), N)					\
+	ACQ(proc_create_net_single, PTR, PROC, proc_remove, 1, 0, 1,	\
+	    R, A(2), DUSK_V_STR(0), N)					\
+	ACQ(proc_mkdir, PTR, PROC, proc_remove, 1, 0, 1, R, A(1),	\
+	    DUSK_V_STR(0), N)						\
+	ACQ(proc_mkdir_mode, PTR, PROC, proc_remove, 1, 0, 1, R, A(2),	\
+	    DUSK_V_STR(0), N)						\
+	ACQ(proc_mkdir_data, PTR, PROC, proc_remove, 1, 0, 1, R, A(2),	\
+	    DUSK_V_STR(0), N)						\
+	ACQ(proc_symlink, PTR, PROC, proc_remove, 1, 0, 1, R, A(1),	\
+	    DUSK_V_STR(0), N)						\
 	REL(proc_remove, PROC, M(0, 0), DUSK_M_NONE)			\
 	REL(remove_proc_entry, PROC, DUSK_M_STR(0), M(1, 1))		\
 	REL(remove_proc_subtree, PROC, DUSK_M_STR(0), M(1, 1))		\
 	/* sysfs: files go with their kobject */			\
-	ACQ(kobject_create_and_add, PTR, KOBJ, kobject_put, 1, 0, NP, R, N, N, N) \
+	ACQ(kobject_create_and_add, PTR, KOBJ, kobject_put, 1, 0, NP,	\
+	    R, N, N, N)							\
 	REL(kobject_put, KOBJ, M(0, 0), DUSK_M_NONE)			\
-	ACQ(sysfs_create_file_ns, ZERO, SYSFS_FILE, sysfs_remove_file_ns, 3, 1, 0, A(0), A(1), A(2), N) \
+	ACQ(sysfs_create_file_ns, ZERO, SYSFS_FILE,			\
+	    sysfs_remove_file_ns, 3, 1, 0, A(0), A(1), A(2), N)		\
 	REL(sysfs_remove_file_ns, SYSFS_FILE, M(0, 0), M(1, 1))	\
-	ACQ(sysfs_create_group, ZERO, SYSFS_GROUP, sysfs_remove_group, 2, 1, 0, A(0), A(1), N, N) \
+	ACQ(sysfs_create_group, ZERO, SYSFS_GROUP, sysfs_remove_group,	\
+	    2, 1, 0, A(0), A(1), N, N)					\
 	REL(sysfs_remove_group, SYSFS_GROUP, M(0, 0), M(1, 1))		\
-	ACQ(sysfs_create_groups, ZERO, SYSFS_GROUPS, sysfs_remove_groups, 2, 1, 0, A(0), A(1), N, N) \
+	ACQ(sysfs_create_groups, ZERO, SYSFS_GROUPS,			\
+	    sysfs_remove_groups, 2, 1, 0, A(0), A(1), N, N)		\
 	REL(sysfs_remove_groups, SYSFS_GROUPS, M(0, 0), M(1, 1))	\
-	ACQ(debugfs_create_dir, PTR, DEBUGFS, debugfs_remove, 1, 0, 1, R, A(1), N, N) \
-	ACQ(debugfs_create_file, PTR, DEBUGFS, debugfs_remove, 1, 0, 1, R, A(2), N, N) \
+	ACQ(debugfs_create_dir, PTR, DEBUGFS, debugfs_remove, 1, 0, 1,	\
+	    R, A(1), N, N)						\
+	ACQ(debugfs_create_file, PTR, DEBUGFS, debugfs_remove, 1, 0,	\
+	    1, R, A(2), N, N)						\
 	REL(debugfs_remove, DEBUGFS, M(0, 0), DUSK_M_NONE)		\
 	/* notifiers and registrations */				\
-	ACQ(register_netdevice_notifier, ZERO, NETDEV_NOTIFIER, unregister_netdevice_notifier, 1, 0, NP, A(0), N, N, N) \
-	REL(unregister_netdevice_notifier, NETDEV_NOTIFIER, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_inetaddr_notifier, ZERO, INETADDR_NOTIFIER, unregister_inetaddr_notifier, 1, 0, NP, A(0), N, N, N) \
-	REL(unregister_inetaddr_notifier, INETADDR_NOTIFIER, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_inet6addr_notifier, ZERO, INET6ADDR_NOTIFIER, unregister_inet6addr_notifier, 1, 0, NP, A(0), N, N, N) \
-	REL(unregister_inet6addr_notifier, INET6ADDR_NOTIFIER, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_reboot_notifier, ZERO, REBOOT_NOTIFIER, unregister_reboot_notifier, 1, 0, NP, A(0), N, N, N) \
+	ACQ(register_netdevice_notifier, ZERO, NETDEV_NOTIFIER,		\
+	    unregister_netdevice_notifier, 1, 0, NP, A(0), N, N, N)	\
+	REL(unregister_netdevice_notifier, NETDEV_NOTIFIER, M(0, 0),	\
+	    DUSK_M_NONE)						\
+	ACQ(register_inetaddr_notifier, ZERO, INETADDR_NOTIFIER,	\
+	    unregister_inetaddr_notifier, 1, 0, NP, A(0), N, N, N)	\
+	REL(unregister_inetaddr_notifier, INETADDR_NOTIFIER, M(0, 0),	\
+	    DUSK_M_NONE)						\
+	ACQ(register_inet6addr_notifier, ZERO, INET6ADDR_NOTIFIER,	\
+	    unregister_inet6addr_notifier, 1, 0, NP, A(0), N, N, N)	\
+	REL(unregister_inet6addr_notifier, INET6ADDR_NOTIFIER, M(0,	\
+	    0), DUSK_M_NONE)						\
+	ACQ(register_reboot_notifier, ZERO, REBOOT_NOTIFIER,		\
+	    unregister_reboot_notifier, 1, 0, NP, A(0), N, N, N)	\
 	REL(unregister_reboot_notifier, REBOOT_NOTIFIER, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_pernet_subsys, ZERO, PERNET_SUBSYS, unregister_pernet_subsys, 1, 0, NP, A(0), N, N, N) \
+	ACQ(register_pernet_subsys, ZERO, PERNET_SUBSYS,		\
+	    unregister_pernet_subsys, 1, 0, NP, A(0), N, N, N)		\
 	REL(unregister_pernet_subsys, PERNET_SUBSYS, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_pernet_device, ZERO, PERNET_DEVICE, unregister_pernet_device, 1, 0, NP, A(0), N, N, N) \
+	ACQ(register_pernet_device, ZERO, PERNET_DEVICE,		\
+	    unregister_pernet_device, 1, 0, NP, A(0), N, N, N)		\
 	REL(unregister_pernet_device, PERNET_DEVICE, M(0, 0), DUSK_M_NONE) \
-	ACQ(nf_register_sockopt, ZERO, SOCKOPT, nf_unregister_sockopt, 1, 0, NP, A(0), N, N, N) \
+	ACQ(nf_register_sockopt, ZERO, SOCKOPT, nf_unregister_sockopt,	\
+	    1, 0, NP, A(0), N, N, N)					\
 	REL(nf_unregister_sockopt, SOCKOPT, M(0, 0), DUSK_M_NONE)	\
-	ACQ(register_sysctl, PTR, SYSCTL, unregister_sysctl_table, 1, 0, NP, R, N, N, N) \
-	ACQ(register_sysctl_table, PTR, SYSCTL, unregister_sysctl_table, 1, 0, NP, R, N, N, N) \
+	ACQ(register_sysctl, PTR, SYSCTL, unregister_sysctl_table, 1,	\
+	    0, NP, R, N, N, N)						\
+	ACQ(register_sysctl_table, PTR, SYSCTL,				\
+	    unregister_sysctl_table, 1, 0, NP, R, N, N, N)		\
 	REL(unregister_sysctl_table, SYSCTL, M(0, 0), DUSK_M_NONE)	\
-	ACQ(register_net_sysctl, PTR, NET_SYSCTL, unregister_net_sysctl_table, 1, 0, NP, R, N, N, N) \
+	ACQ(register_net_sysctl, PTR, NET_SYSCTL,			\
+	    unregister_net_sysctl_table, 1, 0, NP, R, N, N, N)		\
 	REL(unregister_net_sysctl_table, NET_SYSCTL, M(0, 0), DUSK_M_NONE) \
-	ACQ(register_kprobe, ZERO, KPROBE, unregister_kprobe, 1, 0, NP, A(0), N, N, N) \
+	ACQ(register_kprobe, ZERO, KPROBE, unregister_kprobe, 1, 0,	\
+	    NP, A(0), N, N, N)						\
 	REL(unregister_kprobe, KPROBE, M(0, 0), DUSK_M_NONE)		\
-	ACQ(alloc_netdev_mqs, PTR, NETDEV_ALLOC, free_netdev, 1, 0, NP, R, N, N, N) \
+	ACQ(alloc_netdev_mqs, PTR, NETDEV_ALLOC, free_netdev, 1, 0,	\
+	    NP, R, N, N, N)						\
 	REL(free_netdev, NETDEV_ALLOC, M(0, 0), DUSK_M_NONE)		\
-	ACQ(register_netdev, ZERO, NETDEV, unregister_netdev, 1, 0, NP, A(0), N, N, N) \
+	ACQ(register_netdev, ZERO, NETDEV, unregister_netdev, 1, 0,	\
+	    NP, A(0), N, N, N)						\
 	REL(unregister_netdev, NETDEV, M(0, 0), DUSK_M_NONE)		\
 	/* timers, work, threads */					\
 	ACQ(add_timer, ANY, TIMER, timer_delete_sync, 1, 0, NP, A(0), N, N, N) \
-	ACQ(add_timer_on, ANY, TIMER, timer_delete_sync, 1, 0, NP, A(0), N, N, N) \
+	ACQ(add_timer_on, ANY, TIMER, timer_delete_sync, 1, 0, NP,	\
+	    A(0), N, N, N)						\
 	ACQ(mod_timer, ANY, TIMER, timer_delete_sync, 1, 0, NP, A(0), N, N, N) \
-	ACQ(timer_reduce, ANY, TIMER, timer_delete_sync, 1, 0, NP, A(0), N, N, N) \
+	ACQ(timer_reduce, ANY, TIMER, timer_delete_sync, 1, 0, NP,	\
+	    A(0), N, N, N)						\
 	REL(timer_delete_sync, TIMER, M(0, 0), DUSK_M_NONE)		\
 	REL(timer_delete, TIMER, M(0, 0), DUSK_M_NONE)			\
 	REL(timer_shutdown_sync, TIMER, M(0, 0), DUSK_M_NONE)		\
 	REL(timer_shutdown, TIMER, M(0, 0), DUSK_M_NONE)		\
-	ACQ(queue_work_on, ANY, WORK, cancel_work_sync, 1, 0, NP, A(2), N, N, N) \
+	ACQ(queue_work_on, ANY, WORK, cancel_work_sync, 1, 0, NP,	\
+	    A(2), N, N, N)						\
 	REL(cancel_work_sync, WORK, M(0, 0), DUSK_M_NONE)		\
 	REL(cancel_work, WORK, M(0, 0), DUSK_M_NONE)			\
-	ACQ(queue_delayed_work_on, ANY, DWORK, cancel_delayed_work_sync, 1, 0, NP, A(2), N, N, N) \
-	ACQ(mod_delayed_work_on, ANY, DWORK, cancel_delayed_work_sync, 1, 0, NP, A(2), N, N, N) \
+	ACQ(queue_delayed_work_on, ANY, DWORK,				\
+	    cancel_delayed_work_sync, 1, 0, NP, A(2), N, N, N)		\
+	ACQ(mod_delayed_work_on, ANY, DWORK, cancel_delayed_work_sync,	\
+	    1, 0, NP, A(2), N, N, N)					\
 	REL(cancel_delayed_work_sync, DWORK, M(0, 0), DUSK_M_NONE)	\
 	REL(cancel_delayed_work, DWORK, M(0, 0), DUSK_M_NONE)		\
-	ACQ(alloc_workqueue, PTR, WORKQUEUE, destroy_workqueue, 1, 0, NP, R, N, N, N) \
+	ACQ(alloc_workqueue, PTR, WORKQUEUE, destroy_workqueue, 1, 0,	\
+	    NP, R, N, N, N)						\
 	REL(destroy_workqueue, WORKQUEUE, M(0, 0), DUSK_M_NONE)	\
-	ACQ(kthread_create_on_node, PTR, KTHREAD, kthread_stop, 1, 0, NP, R, N, N, N) \
+	ACQ(kthread_create_on_node, PTR, KTHREAD, kthread_stop, 1, 0,	\
+	    NP, R, N, N, N)						\
 	REL(kthread_stop, KTHREAD, M(0, 0), DUSK_M_NONE)
 
 /*
