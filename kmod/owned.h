@@ -170,6 +170,8 @@ enum dusk_own_kind {
 	ACQ(cdev_device_add, ZERO, CDEV, cdev_device_del, 2, 0, NP,	\
 	    A(0), A(1), N, N)						\
 	REL(cdev_device_del, CDEV, M(0, 0), DUSK_M_NONE)		\
+	/* class_create(name) since 6.4; a macro of __class_create before */ \
+	ACQ(class_create, PTR, CLASS, class_destroy, 1, 0, NP, R, N, N, N) \
 	ACQ(__class_create, PTR, CLASS, class_destroy, 1, 0, NP, R, N, N, N) \
 	REL(class_destroy, CLASS, M(0, 0), DUSK_M_NONE)		\
 	/* device_destroy(class, devt) finds what device_create made. */ \
@@ -280,6 +282,9 @@ enum dusk_own_kind {
 	REL(timer_delete, TIMER, M(0, 0), DUSK_M_NONE)			\
 	REL(timer_shutdown_sync, TIMER, M(0, 0), DUSK_M_NONE)		\
 	REL(timer_shutdown, TIMER, M(0, 0), DUSK_M_NONE)		\
+	/* functions before timer_delete*() replaced them */		\
+	REL(del_timer_sync, TIMER, M(0, 0), DUSK_M_NONE)		\
+	REL(del_timer, TIMER, M(0, 0), DUSK_M_NONE)		\
 	ACQ(queue_work_on, ANY, WORK, cancel_work_sync, 1, 0, NP,	\
 	    A(2), N, N, N)						\
 	REL(cancel_work_sync, WORK, M(0, 0), DUSK_M_NONE)		\

@@ -13,6 +13,8 @@ ownres      a char region (dynamic major), a class, a /proc directory, a
             kobject under /sys/kernel and a kzalloc'ed block; its init
             succeeds. The program is then SIGKILLed, or dusk.ko is removed
             under it.
+leakyexit   an exit that forgets its region and its /proc directory (its
+            .ko would leave them in the kernel for good: not loaded here).
 """
 
 import re
@@ -24,6 +26,7 @@ from diff import harness, mod  # noqa: F401 (fixture)
 
 SCULLREG = mod("scullreg")
 OWNRES = mod("ownres")
+LEAKYEXIT = mod("leakyexit")
 # A fixed major from the range left for local use (LANANA 240-254).
 MAJOR = 240
 
@@ -206,4 +209,27 @@ def test_rmmod_dusk_under_a_running_program(harness):
     assert_as_before(target, before, "after dusk.ko is back")
     ko_loads(harness, OWNRES, f"major={MAJOR}",
              expect=f"ownres: ready, major {MAJOR}")
+    assert_healthy(target, since)
+
+
+def test_what_module_exit_forgot_is_released(harness):
+    """leakyexit's exit runs (SIGINT) and forgets its region and /proc
+    directory: dusk.ko releases them when the program says BYE, and says
+    which."""
+    target = harness.target
+    before = places(target)
+    since = len(kernel_log(target))
+    p = Program(harness, LEAKYEXIT)
+    wait_log(target, since, "leakyexit: major ")
+    p.proc.send_signal(signal.SIGINT)
+    rc, out = p.wait()
+    assert rc == 0, out
+    assert_as_before(target, before, "after its exit")
+    log = kernel_log(target)[since:]
+    assert "leakyexit: unloaded" in log
+    assert re.search(r"proc_remove\(0x[0-9a-f]+, 0x0\) left by proc_mkdir", log)
+    assert re.search(r"unregister_chrdev_region\(0x[0-9a-f]+, 0x1\) left by "
+                     r"alloc_chrdev_region", log)
+    # Its kfree removed the block's record: nothing else was left.
+    assert "released 2 thing(s) and 0 allocation(s)" in log, log
     assert_healthy(target, since)
