@@ -276,3 +276,31 @@ def test_unknown_acquires_are_refused(target, k):
     assert 'crypto_alloc_shash acquires what dusk.ko cannot give back' in \
         log_since(target, token)
     assert owned(target) == 0
+
+
+def test_what_goes_with_a_released_thing_is_not_released_again(target, k):
+    """kobject_put of a kobject takes its sysfs files with it: their
+    records go too (released again at the end, they would touch a freed
+    kobject). Likewise cdev_del of a cdev_alloc()ed cdev puts it: its
+    cdev_alloc record goes with it."""
+    token = marker(target)
+    kobj = k.ok('kobject_create_and_add', k.string('duskown_k'), 0)
+    # struct attribute { const char *name; umode_t mode; }, no show():
+    # nothing reads it.
+    attr = k.s.alloc(16)[1]
+    assert k.s.write(attr, struct.pack('<QH6x', k.string('f'), 0o400)) == 0
+    assert k.ok('sysfs_create_file_ns', kobj, attr, 0) == 0
+    assert target.exec('test -f /sys/duskown_k/f')[0] == 0
+    assert owned(target) == 2
+    k.ok('kobject_put', kobj)
+    assert owned(target) == 0
+    assert target.exec('test -e /sys/duskown_k')[0] != 0
+
+    cdev = k.ok('cdev_alloc')
+    assert k.ok('cdev_add', cdev, MAJOR << MINORBITS, 1) == 0
+    assert owned(target) == 2
+    k.ok('cdev_del', cdev)
+    assert owned(target) == 0
+    k.bye()
+    assert 'left by' not in log_since(target, token)
+    assert_healthy(target, token)
