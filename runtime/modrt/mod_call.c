@@ -200,6 +200,17 @@ static uint64_t dusk_call_refused(const struct dusk_kfunc *f)
 	return mf && mf->ret.kind == DUSK_MK_INT ? (uint64_t)(int64_t)-ESTALE : 0;
 }
 
+/* Why dusk.ko refused a call, in words: the two refusals of its table of
+ * session-owned resources (kmod/owned.h), else the errno's text. */
+static const char *dusk_call_error(int err, char *buf, size_t len)
+{
+	if (err == -EOPNOTSUPP)
+		return "refused by dusk.ko: it acquires something dusk.ko does not know how to give back when the program ends (kmod/owned.h lists what it knows)";
+	if (err == -EDQUOT)
+		return "refused by dusk.ko: the program holds as many kernel resources as dusk.ko allows (its own_max parameter)";
+	return dusk_errno_text(err, buf, len);
+}
+
 /* The call itself, with f (the glue's record) or without (a kernel
  * function reached through a pointer). Stops the program on failure
  * (but for a call refused for a late packet). */
@@ -236,7 +247,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 			return dusk_call_refused(f);
 		if (err)
 			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
-				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+				       dusk_call_error(err, ebuf, sizeof(ebuf)));
 		return ret;
 	}
 
@@ -255,7 +266,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	}
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: %s", name,
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+			       dusk_call_error(err, ebuf, sizeof(ebuf)));
 	mf = f ? dusk_types_func(dusk_mod_types(), f->name) : NULL;
 	err = dusk_kcopy_call_end(1, &ret, !mf || mf->ret.kind == DUSK_MK_PTR);
 	if (err)
