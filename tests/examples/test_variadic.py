@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Variadic kernel functions and dynamic debug, as a .ko and at user level.
+
+dbgfmt      pr_debug in a netfilter hook, in init and exit (off unless
+            enabled) and in a helper file built with DEBUG (on unless
+            disabled); kasprintf, snprintf into a kmalloc'ed buffer, and
+            alloc_workqueue() naming its workqueue with a format (a
+            variadic kernel function libdusk has no version of: formatted
+            at user level, called with "%s"). dyndbg= as insmod takes it:
+            "+p", "func NAME", "file NAME", "format STR", several queries.
+synthev     synth_event_trace(), variadic without a format: dusk-cc
+            refuses it, naming the module's file:line and function.
+"""
+
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from diff import DUSK_CC, MODES, Case, harness, mod  # noqa: F401 (fixture)
+
+DBGFMT = mod("dbgfmt")
+
+# Two datagrams to the watched port, one elsewhere; the workqueue's rescuer
+# thread carries the name alloc_workqueue() formatted.
+SCRIPT = "\n".join([
+    "$N udp -n 2 -s 127.0.0.1:4000 -r 9400 127.0.0.1 9400 hello",
+    "$N udp -s 127.0.0.1:4000 -r 9401 127.0.0.1 9401 other",
+    "ps | grep -o '\\[dbgfmt_wq[0-9]*\\]'",
+])
+SEEN = ["udp sent 2 received 2", "udp sent 1 received 1", "[dbgfmt_wq3]"]
+PARAMS = ("port=9400", "instance=3")
+
+INIT = ["<7>dbgfmt: init: port 9400, instance 3"]
+LOADED = ["<6>dbgfmt: watching udp/9400"]
+HOOK = "<7>dbgfmt: dbgfmt_hook: 127.0.0.1:4000 -> 127.0.0.1:9400, 13 bytes on lo"
+DATAGRAM = "<6>dbgfmt: udp/9400: datagram from 127.0.0.1:4000"
+COUNT = "<7>dbgfmt: count: packet {}, 5 bytes from 127.0.0.1:4000"
+REPORT = ["<6>dbgfmt: 2 datagrams, 10 bytes, 1 sender changes, last from "
+          "127.0.0.1:4000"]
+REPORT_DEBUG = ["<7>dbgfmt: report: done"]
+EXIT = ["<7>dbgfmt: exit: udp/9400 done"]
+
+
+def packets(hook, count):
+    lines = []
+    for n in (1, 2):
+        lines += ([HOOK] if hook else []) + [DATAGRAM]
+        lines += [COUNT.format(n)] if count else []
+    return lines
+
+
+DBGFMT_CASES = {
+    # pr_debug silent, but for the file built with DEBUG.
+    "default": Case(
+        params=PARAMS, script=SCRIPT, expect=SEEN,
+        log=LOADED + packets(False, True) + REPORT + REPORT_DEBUG),
+    "all": Case(
+        params=PARAMS + ("dyndbg=+p",), script=SCRIPT, expect=SEEN,
+        log=INIT + LOADED + packets(True, True) + REPORT + REPORT_DEBUG +
+        EXIT),
+    "func": Case(
+        params=PARAMS + ('dyndbg="func dbgfmt_hook +p"',), script=SCRIPT,
+        expect=SEEN,
+        log=LOADED + packets(True, True) + REPORT + REPORT_DEBUG),
+    "file-off": Case(
+        params=PARAMS + ('dyndbg="file dbgfmt_stats.c -p"',), script=SCRIPT,
+        expect=SEEN, log=LOADED + packets(False, False) + REPORT),
+    # Two queries; a format match, and a wildcard function with =p.
+    "format-and-wildcard": Case(
+        params=PARAMS + ('dyndbg="format exit: +p; func *_count =_"',),
+        script=SCRIPT, expect=SEEN,
+        log=LOADED + packets(False, False) + REPORT + REPORT_DEBUG + EXIT),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", DBGFMT_CASES)
+def test_dbgfmt(harness, key, mode):
+    harness.check(DBGFMT, key, DBGFMT_CASES[key], mode)
+
+
+def test_dyndbg_query_unquoted(harness):
+    """The program takes a query with spaces as one argument, as a shell
+    user passes it ('dyndbg=func dbgfmt_hook +p'), and prints the flags'
+    prefixes (+f function, +l line) as the kernel does."""
+    prog = harness.build_prog(DBGFMT)
+    src = (DBGFMT.srcdir / "dbgfmt_main.c").read_text().splitlines()
+    line = next(i + 1 for i, text in enumerate(src)
+                if 'pr_debug("%s: %pI4' in text)
+    token = harness.marker()
+    proc = subprocess.Popen(
+        [str(prog), "port=9402", "dyndbg=func dbgfmt_hook +pfl"],
+        env=harness.target.env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("watching udp/9402" in t
+                      for _, t in harness.kernel_log(token)):
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        harness.script("$N udp -s 127.0.0.1:4000 -r 9402 127.0.0.1 9402 x")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    want = (f"dbgfmt_hook:{line}: dbgfmt: dbgfmt_hook: 127.0.0.1:4000 -> "
+            f"127.0.0.1:9402, 9 bytes on lo")
+    assert f"<7>{want}\n" in out, out
+    assert (7, want) in harness.kernel_log(token)
+    assert "init: port" not in out, out
+
+
+SYNTHEV = mod("synthev")
+
+
+def test_variadic_without_format_is_refused(harness, tmp_path):
+    """synth_event_trace() takes its values as variable arguments with no
+    format: dusk-cc cannot know what they are, and refuses the module
+    naming the call's file:line and function first."""
+    src = (SYNTHEV.srcdir / "synthev.c").read_text().splitlines()
+    line = next(i + 1 for i, text in enumerate(src)
+                if "synth_event_trace(" in text and "*" not in text)
+    p = subprocess.run([str(DUSK_CC), "--kdir", str(harness.kdir), "-M",
+                        str(SYNTHEV.srcdir), "-o", str(tmp_path / "synthev")],
+                       env=harness.target.env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 1, p.stdout + p.stderr
+    said = [x for x in p.stderr.splitlines() if "synth_event_trace" in x]
+    assert len(said) == 1, p.stderr
+    assert re.match(rf"^{re.escape(str(SYNTHEV.srcdir))}/synthev\.c:{line}: "
+                    r"error: dusk: in synthev_hook: synth_event_trace ",
+                    said[0]), said[0]
+    assert "variable arguments" in said[0] and "no printf format" in said[0]
+    assert not (tmp_path / "synthev").exists()
