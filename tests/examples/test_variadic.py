@@ -15,6 +15,7 @@ synthev     synth_event_trace(), variadic without a format: dusk-cc
 import re
 import signal
 import subprocess
+import textwrap
 import time
 
 import pytest
@@ -136,3 +137,102 @@ def test_variadic_without_format_is_refused(harness, tmp_path):
                     said[0]), said[0]
     assert "variable arguments" in said[0] and "no printf format" in said[0]
     assert not (tmp_path / "synthev").exists()
+
+
+# A driver of the usual shape: a class and a device, a sysfs attribute, a
+# debugfs-style seq_file, a kthread, netdev messages. Built, not run (dusk
+# refuses its registrations at run time): every printf-like kernel function
+# it calls gets a stub that formats at user level.
+PRINTF_FUNCS = ("seq_printf", "sysfs_emit", "device_create",
+                "kthread_create_on_node", "netdev_info", "dev_set_name",
+                "__dynamic_netdev_dbg")
+DRIVER = """\
+    #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+    #include <linux/device.h>
+    #include <linux/kthread.h>
+    #include <linux/module.h>
+    #include <linux/netdevice.h>
+    #include <linux/seq_file.h>
+    #include <linux/slab.h>
+
+    static struct class *vdrv_class;
+    static struct device *vdrv_dev;
+    static struct task_struct *vdrv_task;
+    static int unit = 1;
+    module_param(unit, int, 0444);
+
+    static ssize_t unit_show(struct device *dev, struct device_attribute *a,
+    \t\t\t char *buf)
+    {
+    \treturn sysfs_emit(buf, "%d\\n", unit);
+    }
+    static DEVICE_ATTR_RO(unit);
+
+    int vdrv_show(struct seq_file *m, void *v)
+    {
+    \tseq_printf(m, "unit %d on %s\\n", unit, dev_name(vdrv_dev));
+    \treturn 0;
+    }
+
+    void vdrv_rename(struct device *dev, struct net_device *nd)
+    {
+    \tdev_set_name(dev, "vdrv%d.%d", unit, 2);
+    \tnetdev_info(nd, "unit %d\\n", unit);
+    \tnetdev_dbg(nd, "renamed to %s\\n", dev_name(dev));
+    }
+
+    static int vdrv_thread(void *data)
+    {
+    \twhile (!kthread_should_stop())
+    \t\tschedule_timeout_interruptible(HZ);
+    \treturn 0;
+    }
+
+    static int __init vdrv_init(void)
+    {
+    \tvdrv_class = class_create(THIS_MODULE, "vdrv");
+    \tif (IS_ERR(vdrv_class))
+    \t\treturn PTR_ERR(vdrv_class);
+    \tvdrv_dev = device_create(vdrv_class, NULL, MKDEV(0, 0), NULL,
+    \t\t\t\t "vdrv%d", unit);
+    \tif (IS_ERR(vdrv_dev)) {
+    \t\tclass_destroy(vdrv_class);
+    \t\treturn PTR_ERR(vdrv_dev);
+    \t}
+    \tdevice_create_file(vdrv_dev, &dev_attr_unit);
+    \tvdrv_task = kthread_run(vdrv_thread, NULL, "vdrv/%d", unit);
+    \treturn 0;
+    }
+
+    static void __exit vdrv_exit(void)
+    {
+    \tkthread_stop(vdrv_task);
+    \tdevice_remove_file(vdrv_dev, &dev_attr_unit);
+    \tdevice_destroy(vdrv_class, MKDEV(0, 0));
+    \tclass_destroy(vdrv_class);
+    }
+
+    module_init(vdrv_init);
+    module_exit(vdrv_exit);
+    MODULE_LICENSE("GPL");
+"""
+
+
+def test_printf_like_kernel_functions_get_stubs(harness, tmp_path):
+    """seq_printf, sysfs_emit, device_create, kthread_create_on_node,
+    netdev_info, dev_set_name, __dynamic_netdev_dbg: variadic with a
+    printf format and no libdusk version, so the program has a stub for
+    each (formatting at user level), where dusk-cc refused them all."""
+    d = tmp_path / "vdrv"
+    d.mkdir()
+    (d / "vdrv.c").write_text(textwrap.dedent(DRIVER))
+    (d / "Kbuild").write_text("obj-m := vdrv.o\n")
+    prog = tmp_path / "vdrv.prog"
+    p = subprocess.run([str(DUSK_CC), "--kdir", str(harness.kdir), "-M",
+                        str(d), "-o", str(prog)], env=harness.target.env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    syms = subprocess.run(["nm", str(prog)], capture_output=True, text=True,
+                          check=True).stdout
+    for name in PRINTF_FUNCS:
+        assert re.search(rf" T __dusk_k_{name}$", syms, re.M), name
