@@ -8,6 +8,8 @@ dbgfmt      pr_debug in a netfilter hook, in init and exit (off unless
             variadic kernel function libdusk has no version of: formatted
             at user level, called with "%s"). dyndbg= as insmod takes it:
             "+p", "func NAME", "file NAME", "format STR", several queries.
+            A static key of the module's own (DEFINE_STATIC_KEY_FALSE,
+            static_branch_enable() in init), tested in the hook.
 synthev     synth_event_trace(), variadic without a format: dusk-cc
             refuses it, naming the module's file:line and function.
 """
@@ -45,10 +47,14 @@ REPORT_DEBUG = ["<7>dbgfmt: report: done"]
 EXIT = ["<7>dbgfmt: exit: udp/9400 done"]
 
 
-def packets(hook, count):
+PAYLOAD = "<6>dbgfmt: udp/9400: payload 68 65 6c 6c 6f"
+
+
+def packets(hook, count, payload=False):
     lines = []
     for n in (1, 2):
         lines += ([HOOK] if hook else []) + [DATAGRAM]
+        lines += [PAYLOAD] if payload else []
         lines += [COUNT.format(n)] if count else []
     return lines
 
@@ -70,6 +76,10 @@ DBGFMT_CASES = {
         params=PARAMS + ('dyndbg="file dbgfmt_stats.c -p"',), script=SCRIPT,
         expect=SEEN, log=LOADED + packets(False, False) + REPORT),
     # Two queries; a format match, and a wildcard function with =p.
+    # The static key: the payload dumps only once it is enabled.
+    "static-key": Case(
+        params=PARAMS + ("verbose=1",), script=SCRIPT, expect=SEEN,
+        log=LOADED + packets(False, True, True) + REPORT + REPORT_DEBUG),
     "format-and-wildcard": Case(
         params=PARAMS + ('dyndbg="format exit: +p; func *_count =_"',),
         script=SCRIPT, expect=SEEN,

@@ -4,7 +4,8 @@
  * debugging a module keeps while it is being written: pr_debug in the
  * hook, in init and exit, and in a helper file built with DEBUG; names
  * made with the kernel's formats (kasprintf, snprintf into a kmalloc'ed
- * buffer, a workqueue named with a format).
+ * buffer, a workqueue named with a format); a static key for the
+ * payload dumps of verbose=1, off the fast path otherwise.
  *
  *   insmod dbgfmt.ko port=9400 dyndbg=+p
  */
@@ -12,6 +13,7 @@
 
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
@@ -33,6 +35,11 @@ static int instance;
 module_param(instance, int, 0444);
 MODULE_PARM_DESC(instance, "Instance number, in the workqueue's name");
 
+static bool verbose;
+module_param(verbose, bool, 0444);
+MODULE_PARM_DESC(verbose, "Dump the payload of each datagram");
+
+static DEFINE_STATIC_KEY_FALSE(dbgfmt_verbose);
 static struct workqueue_struct *dbgfmt_wq;
 static char *dbgfmt_name;
 static struct dbgfmt_stats stats;
@@ -60,6 +67,16 @@ static unsigned int dbgfmt_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	snprintf(from, 32, "%pI4:%u", &iph->saddr, ntohs(uh->source));
 	pr_info("%s: datagram from %s\n", dbgfmt_name, from);
+	if (static_branch_unlikely(&dbgfmt_verbose)) {
+		u8 buf[16];
+		unsigned int n = min_t(unsigned int, sizeof(buf),
+				       ntohs(uh->len) - sizeof(*uh));
+		const u8 *data = skb_header_pointer(skb, ip_hdrlen(skb) +
+						    sizeof(*uh), n, buf);
+
+		if (data)
+			pr_info("%s: payload %*ph\n", dbgfmt_name, n, data);
+	}
 	dbgfmt_count(&stats, from, ntohs(uh->len) - sizeof(*uh));
 	kfree(from);
 	return NF_ACCEPT;
@@ -86,6 +103,8 @@ static int __init dbgfmt_init(void)
 		err = -ENOMEM;
 		goto free_name;
 	}
+	if (verbose)
+		static_branch_enable(&dbgfmt_verbose);
 	err = nf_register_net_hook(&init_net, &dbgfmt_ops);
 	if (err)
 		goto free_wq;
@@ -103,6 +122,7 @@ static void __exit dbgfmt_exit(void)
 {
 	nf_unregister_net_hook(&init_net, &dbgfmt_ops);
 	destroy_workqueue(dbgfmt_wq);
+	static_branch_disable(&dbgfmt_verbose);
 	dbgfmt_report(&stats);
 	pr_debug("exit: %s done\n", dbgfmt_name);
 	kfree(dbgfmt_name);
