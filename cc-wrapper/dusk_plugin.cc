@@ -306,9 +306,8 @@ static void dusk_record_func(tree fndecl)
 
 /*
  * The first call in this unit of each variadic kernel function without a
- * printf format: "vcall
- * NAME LINE CALLER FILE", so that dusk-cc can refuse one it cannot call
- * at the module's line (file names are remapped as the debug information's).
+ * printf format, "vcall NAME LINE CALLER FILE": dusk-cc refuses to call
+ * one at the module's line (FILE remapped as in the debug information).
  */
 static hash_set<tree> dusk_vcalls;
 
