@@ -92,6 +92,34 @@ static void test_local(void)
 	dusk_printk_set_outputs(DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
 }
 
+/* struct _ddebug of 6.1 with CONFIG_JUMP_LABEL, as modules define them. */
+struct ddebug {
+	const char *modname, *function, *filename, *format;
+	unsigned int lineno:18;
+	unsigned int class_id:6;
+	unsigned int flags:8;
+	struct {
+		int enabled;
+		unsigned long type;
+	} key;
+} __attribute__((aligned(8)));
+
+#define P 1	/* _DPRINTK_FLAGS_PRINT */
+#define M 2	/* _DPRINTK_FLAGS_INCL_MODNAME */
+#define F 4
+#define L 8
+#define DFLT 63	/* _DPRINTK_CLASS_DFLT */
+
+static struct ddebug dd[] = {
+	{ "m", "m_init", "/src/m/m_main.c", "m: init %d\n", 10, DFLT, 0, { 0, 0 } },
+	{ "m", "m_hook", "/src/m/m_main.c", "m: hook %s\n", 20, DFLT, 0, { 0, 0 } },
+	/* a file built with DEBUG: on from the start */
+	{ "m", "m_count", "/src/m/m_stats.c", "m: count\tdone\n", 5, DFLT, P,
+	  { 1, 1 } },
+	/* a class'd site (DECLARE_DYNDBG_CLASSMAP): plain queries skip it */
+	{ "m", "m_class", "/src/m/m_main.c", "m: classed\n", 30, 3, 0, { 0, 0 } },
+};
+
 /* ---- forwarded to the (fake) kernel ------------------------------------------------ */
 
 static struct fake_kernel fk;
@@ -203,6 +231,36 @@ static void test_kernel_log(void)
 		LOCAL_IS("<3>(NULL device *): no device\n");
 		__dusk_impl__dev_printk("\0015", (void *)(uintptr_t)DEV, "%d\n", 5);
 		LOCAL_IS("<5>e1000e eth42: 5\n");
+	}
+
+	/* a static key of the kernel's: read through the cache, as it is
+	 * now (the cache is refreshed after kernel calls) */
+	{
+		uint64_t key = DEV + 0x400;
+		int one = 1;
+
+		memset(fk_mem(&fk, key, 16), 0, 16);
+		dusk_refresh(sess);
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 2));
+		CHECK(__dusk_static_branch((void *)(uintptr_t)key, 3));
+		memcpy(fk_mem(&fk, key, 4), &one, 4);
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 2));
+		dusk_refresh(sess);
+		CHECK(__dusk_static_branch((void *)(uintptr_t)key, 2));
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 3));
+	}
+
+	/* dev_dbg(): the flags' prefix, then dev_printk()'s */
+	{
+		struct ddebug d = { "m", "m_probe", "/src/m/m.c", "m: up\n", 7,
+				    DFLT, P | F | L, { 1, 0 } };
+
+		local();
+		__dusk_impl___dynamic_dev_dbg(&d, (void *)(uintptr_t)DEV,
+					      "link %s\n", "up");
+		LOCAL_IS("<7>m_probe:7: e1000e eth42: link up\n");
+		CHECK(!strcmp(klog[nr_klog - 1],
+			      "\0017m_probe:7: e1000e eth42: link up\n"));
 	}
 
 	/* --no-kernel-log */
@@ -367,34 +425,6 @@ static void test_reports(void)
 	CHECK(died_of_abort(do_fortify));
 	CHECK(died_of_abort(do_strlcat_bug));
 }
-
-/* struct _ddebug of 6.1 with CONFIG_JUMP_LABEL, as modules define them. */
-struct ddebug {
-	const char *modname, *function, *filename, *format;
-	unsigned int lineno:18;
-	unsigned int class_id:6;
-	unsigned int flags:8;
-	struct {
-		int enabled;
-		unsigned long type;
-	} key;
-} __attribute__((aligned(8)));
-
-#define P 1	/* _DPRINTK_FLAGS_PRINT */
-#define M 2	/* _DPRINTK_FLAGS_INCL_MODNAME */
-#define F 4
-#define L 8
-#define DFLT 63	/* _DPRINTK_CLASS_DFLT */
-
-static struct ddebug dd[] = {
-	{ "m", "m_init", "/src/m/m_main.c", "m: init %d\n", 10, DFLT, 0, { 0, 0 } },
-	{ "m", "m_hook", "/src/m/m_main.c", "m: hook %s\n", 20, DFLT, 0, { 0, 0 } },
-	/* a file built with DEBUG: on from the start */
-	{ "m", "m_count", "/src/m/m_stats.c", "m: count\tdone\n", 5, DFLT, P,
-	  { 1, 1 } },
-	/* a class'd site (DECLARE_DYNDBG_CLASSMAP): plain queries skip it */
-	{ "m", "m_class", "/src/m/m_main.c", "m: classed\n", 30, 3, 0, { 0, 0 } },
-};
 
 static unsigned int dd_on(void)
 {
