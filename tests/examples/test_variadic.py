@@ -246,3 +246,15 @@ def test_printf_like_kernel_functions_get_stubs(harness, tmp_path):
                           check=True).stdout
     for name in PRINTF_FUNCS:
         assert re.search(rf" T __dusk_k_{name}$", syms, re.M), name
+
+
+@pytest.mark.parametrize("module", (DBGFMT, SYNTHEV), ids=lambda m: m.name)
+def test_plain_kernel_module(harness, module):
+    """Like test_sources.py's: no hint of dusk in the sources, and the .ko
+    builds without warnings."""
+    for path in module.srcdir.iterdir():
+        assert not re.search(r"dusk", path.read_text(), re.I), path
+    harness.build_ko(module)
+    out = harness.kbuild_output[module.name]
+    assert not [line for line in out.splitlines()
+                if re.search(r"warning|error", line, re.I)], out

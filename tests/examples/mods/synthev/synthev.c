@@ -4,9 +4,6 @@
  * destination port of every UDP datagram delivered to this host:
  *
  *   cat /sys/kernel/tracing/trace_pipe
- *
- * synth_event_trace() takes the field values as variable arguments
- * without a format: dusk-cc refuses to build it for user level.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
