@@ -52,6 +52,8 @@
 #include "hash-set.h"
 #include "tree-iterator.h"
 #include "varasm.h"
+#include "tree-cfg.h"
+#include "file-prefix-map.h"
 
 #include <string>
 #include <vector>
@@ -61,6 +63,7 @@ int plugin_is_GPL_compatible;
 #define DUSK_TYPES_SECTION "dusk_types"	/* dusk_module.h */
 
 static const char *dusk_decl_name(tree t);
+static bool dusk_runtime_fn(tree fndecl);
 
 static struct plugin_info dusk_plugin_info = {
 	.version = "0.1",
@@ -75,6 +78,7 @@ static tree rt_check, rt_check_w, rt_check_str, rt_check_strn, rt_kptr, rt_uptr;
 static tree rt_gvar, rt_this_cpu_ptr, rt_preempt_count_ptr, rt_fnptr;
 static tree rt_enter, rt_leave, rt_bug, rt_hint;
 static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
+static tree rt_static_branch;
 
 static tree dusk_decl(const char *name, tree ret, int nargs, ...)
 {
@@ -120,6 +124,8 @@ static void dusk_runtime_decls(void *gcc_data, void *user_data)
 	rt_irq_disable = dusk_decl("__dusk_irq_disable", v, 0);
 	rt_irq_enable = dusk_decl("__dusk_irq_enable", v, 0);
 	rt_hint = dusk_decl("__dusk_hint", v, 3, u, cvp, sz);
+	rt_static_branch = dusk_decl("__dusk_static_branch", boolean_type_node, 2,
+				     cvp, ul);
 }
 
 
@@ -252,6 +258,31 @@ static std::string dusk_kind(tree type)
 	return "int";
 }
 
+/*
+ * A printf-like function's format attribute (the kernel's __printf(m, n)):
+ * " printf:M:N", M the format's argument number and N the first
+ * variadic one (0: a va_list), else "".
+ */
+static std::string dusk_printf_format(tree fntype)
+{
+	for (tree a = lookup_attribute("format", TYPE_ATTRIBUTES(fntype)); a;
+	     a = lookup_attribute("format", TREE_CHAIN(a))) {
+		tree args = TREE_VALUE(a), m, n;
+
+		if (!args || TREE_CODE(TREE_VALUE(args)) != IDENTIFIER_NODE ||
+		    !strstr(IDENTIFIER_POINTER(TREE_VALUE(args)), "printf") ||
+		    !TREE_CHAIN(args) || !TREE_CHAIN(TREE_CHAIN(args)))
+			continue;
+		m = TREE_VALUE(TREE_CHAIN(args));
+		n = TREE_VALUE(TREE_CHAIN(TREE_CHAIN(args)));
+		if (!tree_fits_uhwi_p(m) || !tree_fits_uhwi_p(n))
+			continue;
+		return " printf:" + std::to_string(tree_to_uhwi(m)) + ":" +
+		       std::to_string(tree_to_uhwi(n));
+	}
+	return "";
+}
+
 static void dusk_record_func(tree fndecl)
 {
 	tree type = TREE_TYPE(fndecl), a;
@@ -269,7 +300,38 @@ static void dusk_record_func(tree fndecl)
 	}
 	dusk_records.push_back(std::string("func ") + dusk_decl_name(fndecl) + " " +
 			       dusk_kind(TREE_TYPE(type)) + " " + std::to_string(n) +
-			       " " + (variadic ? "1" : "0") + args);
+			       " " + (variadic ? "1" : "0") + args +
+			       dusk_printf_format(type));
+}
+
+/*
+ * The first call in this unit of each variadic kernel function without a
+ * printf format, "vcall NAME LINE CALLER FILE": dusk-cc refuses to call
+ * one at the module's line (FILE remapped as in the debug information).
+ */
+static hash_set<tree> dusk_vcalls;
+
+static void dusk_note_vcall(gimple *stmt, tree caller)
+{
+	tree fndecl = is_gimple_call(stmt) ? gimple_call_fndecl(stmt) : NULL_TREE;
+	tree type;
+	expanded_location xl;
+	const char *file;
+
+	if (!fndecl || !DECL_EXTERNAL(fndecl) || fndecl_built_in_p(fndecl) ||
+	    dusk_runtime_fn(fndecl))
+		return;
+	type = TREE_TYPE(fndecl);
+	if ((prototype_p(type) && !stdarg_p(type)) ||
+	    !dusk_printf_format(type).empty())
+		return;
+	xl = expand_location(gimple_location(stmt));
+	file = xl.file ? remap_debug_filename(xl.file) : NULL;
+	if (!file || strpbrk(file, "\\\"\n") || dusk_vcalls.add(fndecl))
+		return;
+	dusk_records.push_back(std::string("vcall ") + dusk_decl_name(fndecl) +
+			       " " + std::to_string(xl.line) + " " +
+			       dusk_decl_name(caller) + " " + file);
 }
 
 static void dusk_record_var(tree decl)
@@ -1193,6 +1255,47 @@ static const char *const dusk_privileged[] = {
 };
 
 /*
+ * A jump label (arch_static_branch(key, branch): asm goto with a
+ * __jump_table entry of the key's address plus the branch bit) becomes a
+ * test of the key as the kernel patches it (kernel/jump_label.c
+ * jump_label_type()): the label is taken iff static_key_enabled(key) XOR
+ * branch. The key may be the module's own (its dynamic debug descriptors)
+ * or the kernel's. Returns true if the asm is to be removed: it is
+ * replaced here by a condition, or means nothing (one successor).
+ */
+static bool dusk_static_branch(dusk_site *site, gasm *stmt)
+{
+	basic_block bb = gimple_bb(stmt), yes;
+	tree key, branch, taken;
+	gcond *cond;
+	edge e;
+	edge_iterator ei;
+
+	if (gimple_asm_ninputs(stmt) != 2 || gimple_asm_noutputs(stmt) ||
+	    gimple_asm_nlabels(stmt) != 1) {
+		error_at(site->loc, "dusk: a jump label of an unknown shape");
+		return false;
+	}
+	if (EDGE_COUNT(bb->succs) != 2)
+		return true;
+	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
+	key = TREE_VALUE(gimple_asm_input_op(stmt, 0));
+	branch = TREE_VALUE(gimple_asm_input_op(stmt, 1));
+	taken = dusk_call(site, rt_static_branch, 2,
+			  dusk_val(site, fold_convert(const_ptr_type_node, key)),
+			  dusk_val(site, fold_convert(long_unsigned_type_node, branch)));
+	cond = gimple_build_cond(NE_EXPR, taken, boolean_false_node, NULL_TREE,
+				 NULL_TREE);
+	gimple_set_location(cond, site->loc);
+	gsi_replace(site->gsi, cond, false);
+	FOR_EACH_EDGE(e, ei, bb->succs) {
+		e->flags &= ~EDGE_FALLTHRU;
+		e->flags |= e->dest == yes ? EDGE_TRUE_VALUE : EDGE_FALSE_VALUE;
+	}
+	return false;
+}
+
+/*
  * Replace an asm statement by what it means at user level. Returns true
  * if replacement statements were inserted (the asm is then removed).
  */
@@ -1208,7 +1311,7 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 	if (dusk_has(tmpl, "__bug_table"))
 		return dusk_asm_bug(site, stmt);
 	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, "__jump_table"))
-		return false;	/* static branch: the default path stays */
+		return dusk_static_branch(site, stmt);
 
 	pv = dusk_pv_op(stmt);
 	/* callee-save ops are struct paravirt_callee_save { void *func; } */
@@ -1473,6 +1576,7 @@ static unsigned int dusk_execute(function *fun)
 				continue;
 			for (unsigned int i = 0; i < gimple_num_ops(stmt); i++)
 				walk_tree(gimple_op_ptr(stmt, i), dusk_note_fn, NULL, NULL);
+			dusk_note_vcall(stmt, fun->decl);
 			dusk_stmt(&site, stmt);
 			if (gimple_code(stmt) == GIMPLE_RETURN &&
 			    dusk_counts_depth(fun))

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "klib.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -323,4 +324,44 @@ DUSK_EXPORT void *__dusk_fnptr(void *fn)
 		return ks->stub;
 	dusk_tramp_target = a;
 	return (void *)dusk_kernel_tramp;
+}
+
+/* ---- variadic functions with a printf format ---- */
+
+/* What one message may take on the program's stack: the kernel's own
+ * limits (a seq_file's page, a workqueue's name...) are far below it. */
+#define DUSK_KFMT_MAX	(64 << 10)
+
+DUSK_EXPORT uint64_t __dusk_kcall_printf(struct dusk_kfunc *f,
+					 const uint64_t *args,
+					 unsigned int fmt_arg,
+					 unsigned int str_arg, va_list ap)
+{
+	static const char fmt_s[] = "%s";
+	uint64_t call[DUSK_MAX_CALL_ARGS] = { 0 };
+	const char *fmt = (const char *)(uintptr_t)args[fmt_arg];
+	int len;
+
+	if (str_arg >= DUSK_MAX_CALL_ARGS || fmt_arg >= str_arg)
+		dusk_mod_fatal(1, "kernel call %s: format argument %u, first variable argument %u: dusk calls kernel functions with six arguments at most",
+			       f->name, fmt_arg + 1, str_arg + 1);
+	memcpy(call, args, str_arg * sizeof(*call));
+	len = dusk_kvsnprintf(NULL, 0, fmt, ap);
+	if (len < 0)
+		len = 0;
+	if (len >= DUSK_KFMT_MAX) {
+		dusk_warn("kernel call %s: a message of %d bytes is cut to %d",
+			  f->name, len, DUSK_KFMT_MAX - 1);
+		len = DUSK_KFMT_MAX - 1;
+	}
+	{
+		/* On the stack: its kernel copy lives for this call only. */
+		char text[len + 1];
+
+		dusk_kvsnprintf(text, sizeof(text), fmt, ap);
+		call[fmt_arg] = (uintptr_t)fmt_s;
+		call[str_arg] = (uintptr_t)text;
+		__dusk_hint(str_arg, text, sizeof(text));
+		return dusk_call(f, 0, call, str_arg + 1);
+	}
 }

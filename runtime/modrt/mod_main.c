@@ -150,7 +150,10 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		"  --trace FILE        write every message to and from the target to FILE,\n"
 		"                      one line each (\"-\": stderr; default: $DUSK_TRACE)\n"
 		"  --help              this text\n"
-		"  param=value         module parameters, as insmod takes them\n");
+		"  param=value         module parameters, as insmod takes them\n"
+		"  dyndbg=QUERY        the module's pr_debug()/dev_dbg() on or off, as insmod\n"
+		"                      takes it: dyndbg=+p (all), 'dyndbg=func NAME +p',\n"
+		"                      'dyndbg=file NAME.c -p', line, format; +mflt prefixes\n");
 	dusk_params_describe(m->param_start, m->param_stop, params, sizeof(params));
 	if (params[0])
 		fprintf(f, "\nParameters:\n%s", params);
