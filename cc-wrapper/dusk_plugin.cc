@@ -583,7 +583,7 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 		dusk_wrap_arg(site, call, 1, rt_check_str, NULL_TREE);
 	size = code == BUILT_IN_STRNCAT ? gimple_call_arg(call, 2)
 					: dusk_strlen(site, gimple_call_arg(call, 1));
-	if (code != BUILT_IN_STRCPY) {
+	if (code == BUILT_IN_STRCAT || code == BUILT_IN_STRNCAT) {
 		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
 		dst = dusk_strlen(site, gimple_call_arg(call, 0));
 		size = fold_build2(PLUS_EXPR, size_type_node, dst,
@@ -594,12 +594,50 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 	dusk_wrap_arg(site, call, 0, rt_check_w, size);
 }
 
-/* Pointer arguments of the memory and string builtins. */
+/*
+ * The call goes to libdusk's version of the function (__dusk_impl_NAME),
+ * an ordinary extern function of the same type: GCC can no longer fold
+ * or lower it into stores or other calls on pointers nothing checked.
+ */
+static void dusk_call_impl(gcall *call, const char *name)
+{
+	std::string impl = std::string("__dusk_impl_") + name;
+	tree fndecl = gimple_call_fndecl(call);
+	tree decl = build_fn_decl(impl.c_str(), TREE_TYPE(fndecl));
+
+	TREE_PUBLIC(decl) = 1;
+	DECL_EXTERNAL(decl) = 1;
+	DECL_ARTIFICIAL(decl) = 1;
+	gimple_call_set_fndecl(call, decl);
+}
+
+/*
+ * Pointer arguments of the memory and string builtins. Whatever GCC later
+ * makes of a builtin left here (inline code on the checked pointers, or a
+ * call to memcpy, strncpy...) acts on the checked range; libdusk has a
+ * user-level version of every function such a call can name (the link
+ * refuses a call to any other function it has no prototype for).
+ */
 static void dusk_builtin(dusk_site *site, gcall *call)
 {
 	tree fndecl = gimple_call_fndecl(call), n;
 
 	switch (DECL_FUNCTION_CODE(fndecl)) {
+	/* How much they write is known only once formatted, and GCC folds
+	 * sprintf(buf, "lit") into stores, sprintf(buf, "%s", s) into
+	 * strcpy(buf, s). */
+	case BUILT_IN_SPRINTF:
+		dusk_call_impl(call, "sprintf");
+		break;
+	case BUILT_IN_SNPRINTF:
+		dusk_call_impl(call, "snprintf");
+		break;
+	case BUILT_IN_VSPRINTF:
+		dusk_call_impl(call, "vsprintf");
+		break;
+	case BUILT_IN_VSNPRINTF:
+		dusk_call_impl(call, "vsnprintf");
+		break;
 	case BUILT_IN_MEMCPY:
 	case BUILT_IN_MEMMOVE:
 	case BUILT_IN_MEMPCPY:
@@ -644,6 +682,7 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 		dusk_wrap_arg(site, call, 0, rt_check_w, n);
 		break;
 	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
 	case BUILT_IN_STRCAT:
 	case BUILT_IN_STRNCAT:
 		dusk_strcpy(site, call, DECL_FUNCTION_CODE(fndecl));
@@ -687,7 +726,10 @@ static void dusk_hints(dusk_site *site, gcall *call)
  * register, which no access check can see: calls to them go to libdusk's
  * C versions (__dusk_impl_<name>), which read through the cache.
  */
-static const char *const dusk_asm_helpers[] = { "ip_fast_csum" };
+static const char *const dusk_asm_helpers[] = {
+	"ip_fast_csum",
+	"memset16", "memset32", "memset64",	/* rep stos: they write */
+};
 
 static void dusk_redirect_helper(gcall *call, tree fndecl)
 {

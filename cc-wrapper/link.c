@@ -235,8 +235,15 @@ static int func_args(const struct ksym *k, struct strvec *kinds, struct strvec *
 	char ret[256], *copy, *tok, *save;
 	int nargs, variadic, i, err = 0;
 
-	if (!k->func)
-		return 0;
+	if (!k->func) {
+		/* Not a call in the source (the plugin records each): GCC
+		 * made it, lowering a builtin after dusk's pass. Its
+		 * arguments are unknown: no kernel call can stand for it. */
+		cc_error(0, "the compiler made a call to %s (a builtin it "
+			 "lowered), which libdusk has no user-level version of",
+			 k->name);
+		return -EINVAL;
+	}
 	if (sscanf(k->func, "func %*s %255s %d %d", ret, &nargs, &variadic) != 3)
 		return -EINVAL;
 	if (variadic) {
