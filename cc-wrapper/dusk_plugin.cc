@@ -595,6 +595,40 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 }
 
 /*
+ * A builtin's result that points into its first argument (the destination
+ * memcpy or strcpy returns, what strchr found) points into the mirror the
+ * call was given: make it point into what the module passed, which the
+ * module compares with its own pointers and subtracts from them. NULL
+ * stays NULL. orig is the argument before its check.
+ */
+static void dusk_rebase_result(dusk_site *site, gcall *call, tree orig)
+{
+	tree lhs = gimple_call_lhs(call), t = gimple_call_arg(call, 0);
+	tree ut = pointer_sized_int_node, r, v, found;
+	gimple_stmt_iterator after = *site->gsi;
+	gassign *as;
+
+	if (!lhs || !POINTER_TYPE_P(TREE_TYPE(lhs)) || orig == t)
+		return;
+	r = create_tmp_reg(TREE_TYPE(lhs), "dusk");
+	gimple_call_set_lhs(call, r);
+	v = fold_build2(PLUS_EXPR, ut, fold_convert(ut, orig),
+			fold_build2(MINUS_EXPR, ut, fold_convert(ut, r),
+				    fold_convert(ut, t)));
+	/* all ones unless r is NULL: no branch inside the block */
+	found = fold_build1(NEGATE_EXPR, ut, fold_convert(ut,
+		fold_build2(NE_EXPR, boolean_type_node, r,
+			    build_int_cst(TREE_TYPE(r), 0))));
+	v = fold_build2(BIT_AND_EXPR, ut, v, found);
+	v = force_gimple_operand_gsi(&after, fold_convert(TREE_TYPE(lhs), v),
+				     true, NULL_TREE, false,
+				     GSI_CONTINUE_LINKING);
+	as = gimple_build_assign(lhs, v);
+	gimple_set_location(as, site->loc);
+	gsi_insert_after(&after, as, GSI_CONTINUE_LINKING);
+}
+
+/*
  * The call goes to libdusk's version of the function (__dusk_impl_NAME),
  * an ordinary extern function of the same type: GCC can no longer fold
  * or lower it into stores or other calls on pointers nothing checked.
@@ -621,6 +655,7 @@ static void dusk_call_impl(gcall *call, const char *name)
 static void dusk_builtin(dusk_site *site, gcall *call)
 {
 	tree fndecl = gimple_call_fndecl(call), n;
+	tree orig = gimple_call_num_args(call) ? gimple_call_arg(call, 0) : NULL;
 
 	switch (DECL_FUNCTION_CODE(fndecl)) {
 	/* How much they write is known only once formatted, and GCC folds
@@ -686,6 +721,25 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 	case BUILT_IN_STRCAT:
 	case BUILT_IN_STRNCAT:
 		dusk_strcpy(site, call, DECL_FUNCTION_CODE(fndecl));
+		break;
+	default:
+		return;
+	}
+	switch (DECL_FUNCTION_CODE(fndecl)) {
+	case BUILT_IN_MEMCPY:
+	case BUILT_IN_MEMMOVE:
+	case BUILT_IN_MEMPCPY:
+	case BUILT_IN_MEMSET:
+	case BUILT_IN_MEMCHR:
+	case BUILT_IN_STRCHR:
+	case BUILT_IN_STRRCHR:
+	case BUILT_IN_STRSTR:
+	case BUILT_IN_STRNCPY:
+	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
+	case BUILT_IN_STRCAT:
+	case BUILT_IN_STRNCAT:
+		dusk_rebase_result(site, call, orig);
 		break;
 	default:
 		break;
