@@ -11,7 +11,9 @@
  *    reference through __dusk_check(addr, size) (loads) or
  *    __dusk_check_w(addr, size) (stores), which return the user-level
  *    mirror of a kernel address and user addresses unchanged; the pointer
- *    arguments of the memory and string builtins likewise;
+ *    arguments of the memory and string builtins likewise (their results
+ *    rebased from the mirror to the module's pointer; the sprintf family,
+ *    which GCC would fold into unchecked stores, called in libdusk);
  *  - a store of a pointer value through a pointer goes through
  *    __dusk_kptr(dest, value), so kernel memory only ever receives kernel
  *    addresses;
@@ -778,7 +780,7 @@ static void dusk_hints(dusk_site *site, gcall *call)
 /*
  * Kernel inline helpers whose asm reads memory through a pointer held in a
  * register, which no access check can see: calls to them go to libdusk's
- * C versions (__dusk_impl_<name>), which read through the cache.
+ * C versions (__dusk_impl_<name>), which read and write through the cache.
  */
 static const char *const dusk_asm_helpers[] = {
 	"ip_fast_csum",
