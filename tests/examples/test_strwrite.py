@@ -171,3 +171,18 @@ SSHBANNER_CASES = {
 @pytest.mark.parametrize("key", SSHBANNER_CASES)
 def test_sshbanner(harness, key, mode):
     harness.check(SSHBANNER, key, SSHBANNER_CASES[key], mode)
+
+
+def test_strwrite_restores_the_hostname(harness):
+    """After both runs the kernel global holds what it held before: the
+    user-level module_exit's plain stores into it were committed too."""
+    case = STRWRITE_CASES["matrix"]
+    seen = set()
+    for mode in MODES:
+        run = harness.run(STRWRITE, "matrix", case, mode)
+        seen |= {line.split(" ", 1)[1] for line in run.observations
+                 if line.startswith("hostname ")}
+        assert run.log[-1] == f"<6>strwrite: {len(FUNCTIONS)} applied, " \
+                              f"0 unknown", run.log[-1:]
+    now = harness.exec("cat /proc/sys/kernel/hostname").strip()
+    assert now not in seen, (now, seen)
