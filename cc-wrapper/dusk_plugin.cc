@@ -11,7 +11,9 @@
  *    reference through __dusk_check(addr, size) (loads) or
  *    __dusk_check_w(addr, size) (stores), which return the user-level
  *    mirror of a kernel address and user addresses unchanged; the pointer
- *    arguments of the memory and string builtins likewise;
+ *    arguments of the memory and string builtins likewise (their results
+ *    rebased from the mirror to the module's pointer; the sprintf family,
+ *    which GCC would fold into unchecked stores, called in libdusk);
  *  - a store of a pointer value through a pointer goes through
  *    __dusk_kptr(dest, value), so kernel memory only ever receives kernel
  *    addresses;
@@ -645,7 +647,7 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 		dusk_wrap_arg(site, call, 1, rt_check_str, NULL_TREE);
 	size = code == BUILT_IN_STRNCAT ? gimple_call_arg(call, 2)
 					: dusk_strlen(site, gimple_call_arg(call, 1));
-	if (code != BUILT_IN_STRCPY) {
+	if (code == BUILT_IN_STRCAT || code == BUILT_IN_STRNCAT) {
 		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
 		dst = dusk_strlen(site, gimple_call_arg(call, 0));
 		size = fold_build2(PLUS_EXPR, size_type_node, dst,
@@ -656,12 +658,85 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 	dusk_wrap_arg(site, call, 0, rt_check_w, size);
 }
 
-/* Pointer arguments of the memory and string builtins. */
+/*
+ * A builtin's result that points into its first argument (the destination
+ * memcpy or strcpy returns, what strchr found) points into the mirror the
+ * call was given: make it point into what the module passed, which the
+ * module compares with its own pointers and subtracts from them. NULL
+ * stays NULL. orig is the argument before its check.
+ */
+static void dusk_rebase_result(dusk_site *site, gcall *call, tree orig)
+{
+	tree lhs = gimple_call_lhs(call), t = gimple_call_arg(call, 0);
+	tree ut = pointer_sized_int_node, r, v, found;
+	gimple_stmt_iterator after = *site->gsi;
+	gassign *as;
+
+	if (!lhs || !POINTER_TYPE_P(TREE_TYPE(lhs)) || orig == t)
+		return;
+	r = create_tmp_reg(TREE_TYPE(lhs), "dusk");
+	gimple_call_set_lhs(call, r);
+	v = fold_build2(PLUS_EXPR, ut, fold_convert(ut, orig),
+			fold_build2(MINUS_EXPR, ut, fold_convert(ut, r),
+				    fold_convert(ut, t)));
+	/* all ones unless r is NULL: no branch inside the block */
+	found = fold_build1(NEGATE_EXPR, ut, fold_convert(ut,
+		fold_build2(NE_EXPR, boolean_type_node, r,
+			    build_int_cst(TREE_TYPE(r), 0))));
+	v = fold_build2(BIT_AND_EXPR, ut, v, found);
+	v = force_gimple_operand_gsi(&after, fold_convert(TREE_TYPE(lhs), v),
+				     true, NULL_TREE, false,
+				     GSI_CONTINUE_LINKING);
+	as = gimple_build_assign(lhs, v);
+	gimple_set_location(as, site->loc);
+	gsi_insert_after(&after, as, GSI_CONTINUE_LINKING);
+}
+
+/*
+ * The call goes to libdusk's version of the function (__dusk_impl_NAME),
+ * an ordinary extern function of the same type: GCC can no longer fold
+ * or lower it into stores or other calls on pointers nothing checked.
+ */
+static void dusk_call_impl(gcall *call, const char *name)
+{
+	std::string impl = std::string("__dusk_impl_") + name;
+	tree fndecl = gimple_call_fndecl(call);
+	tree decl = build_fn_decl(impl.c_str(), TREE_TYPE(fndecl));
+
+	TREE_PUBLIC(decl) = 1;
+	DECL_EXTERNAL(decl) = 1;
+	DECL_ARTIFICIAL(decl) = 1;
+	gimple_call_set_fndecl(call, decl);
+}
+
+/*
+ * Pointer arguments of the memory and string builtins. Whatever GCC later
+ * makes of a builtin left here (inline code on the checked pointers, or a
+ * call to memcpy, strncpy...) acts on the checked range; libdusk has a
+ * user-level version of every function such a call can name (the link
+ * refuses a call to any other function it has no prototype for).
+ */
 static void dusk_builtin(dusk_site *site, gcall *call)
 {
 	tree fndecl = gimple_call_fndecl(call), n;
+	tree orig = gimple_call_num_args(call) ? gimple_call_arg(call, 0) : NULL;
 
 	switch (DECL_FUNCTION_CODE(fndecl)) {
+	/* How much they write is known only once formatted, and GCC folds
+	 * sprintf(buf, "lit") into stores, sprintf(buf, "%s", s) into
+	 * strcpy(buf, s). */
+	case BUILT_IN_SPRINTF:
+		dusk_call_impl(call, "sprintf");
+		break;
+	case BUILT_IN_SNPRINTF:
+		dusk_call_impl(call, "snprintf");
+		break;
+	case BUILT_IN_VSPRINTF:
+		dusk_call_impl(call, "vsprintf");
+		break;
+	case BUILT_IN_VSNPRINTF:
+		dusk_call_impl(call, "vsnprintf");
+		break;
 	case BUILT_IN_MEMCPY:
 	case BUILT_IN_MEMMOVE:
 	case BUILT_IN_MEMPCPY:
@@ -706,9 +781,29 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 		dusk_wrap_arg(site, call, 0, rt_check_w, n);
 		break;
 	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
 	case BUILT_IN_STRCAT:
 	case BUILT_IN_STRNCAT:
 		dusk_strcpy(site, call, DECL_FUNCTION_CODE(fndecl));
+		break;
+	default:
+		return;
+	}
+	switch (DECL_FUNCTION_CODE(fndecl)) {
+	case BUILT_IN_MEMCPY:
+	case BUILT_IN_MEMMOVE:
+	case BUILT_IN_MEMPCPY:
+	case BUILT_IN_MEMSET:
+	case BUILT_IN_MEMCHR:
+	case BUILT_IN_STRCHR:
+	case BUILT_IN_STRRCHR:
+	case BUILT_IN_STRSTR:
+	case BUILT_IN_STRNCPY:
+	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
+	case BUILT_IN_STRCAT:
+	case BUILT_IN_STRNCAT:
+		dusk_rebase_result(site, call, orig);
 		break;
 	default:
 		break;
@@ -747,9 +842,12 @@ static void dusk_hints(dusk_site *site, gcall *call)
 /*
  * Kernel inline helpers whose asm reads memory through a pointer held in a
  * register, which no access check can see: calls to them go to libdusk's
- * C versions (__dusk_impl_<name>), which read through the cache.
+ * C versions (__dusk_impl_<name>), which read and write through the cache.
  */
-static const char *const dusk_asm_helpers[] = { "ip_fast_csum" };
+static const char *const dusk_asm_helpers[] = {
+	"ip_fast_csum",
+	"memset16", "memset32", "memset64",	/* rep stos: they write */
+};
 
 static void dusk_redirect_helper(gcall *call, tree fndecl)
 {

@@ -67,6 +67,7 @@ struct symtab {
 	size_t n, cap;
 	struct strvec defined;	/* by the module's objects */
 	struct strvec impls;	/* __dusk_impl_* in libdusk */
+	struct strvec libgcc;	/* __* helpers libgcc defines */
 	bool dyndbg;		/* a section __dyndbg (pr_debug descriptors) */
 };
 
@@ -205,8 +206,13 @@ out:
 	return err;
 }
 
-/* libdusk's user-level versions of kernel symbols: __dusk_impl_*. */
-static int scan_impls(struct symtab *st, const char *archive)
+/*
+ * The global symbols an archive defines whose names start with prefix,
+ * without it: libdusk's user-level versions of kernel symbols
+ * (__dusk_impl_*), libgcc's helpers.
+ */
+static int scan_archive(const char *archive, const char *prefix,
+			struct strvec *out)
 {
 	int fd = open(archive, O_RDONLY);
 	Elf *ar, *elf;
@@ -233,9 +239,9 @@ static int scan_impls(struct symtab *st, const char *archive)
 				name = elf_strptr(elf, sh.sh_link, sym.st_name);
 				if (name && sym.st_shndx != SHN_UNDEF &&
 				    GELF_ST_BIND(sym.st_info) != STB_LOCAL &&
-				    str_starts(name, "__dusk_impl_") &&
-				    !strvec_has(&st->impls, name + 12))
-					strvec_push(&st->impls, name + 12);
+				    str_starts(name, prefix) &&
+				    !strvec_has(out, name + strlen(prefix)))
+					strvec_push(out, name + strlen(prefix));
 			}
 		}
 		elf_next(elf);
@@ -257,8 +263,15 @@ static int func_args(const struct ksym *k, struct strvec *kinds, struct strvec *
 	char ret[256], *copy, *tok, *save;
 	int nargs, variadic, i, err = 0;
 
-	if (!k->func)
-		return 0;
+	if (!k->func) {
+		/* Not a call in the source (the plugin records each): GCC
+		 * made it, lowering a builtin after dusk's pass. Its
+		 * arguments are unknown: no kernel call can stand for it. */
+		cc_error(0, "the compiler made a call to %s (a builtin it "
+			 "lowered), which libdusk has no user-level version of",
+			 k->name);
+		return -EINVAL;
+	}
 	if (sscanf(k->func, "func %*s %255s %d %d", ret, &nargs, &variadic) != 3)
 		return -EINVAL;
 	/* with a format: formatted here, called with "%s" (write_glue()) */
@@ -467,11 +480,22 @@ int link_program(const struct link *l)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	if ((err = scan_impls(&st, l->paths->libdusk)) ||
-	    (err = scan_impls(&st, l->paths->libdusk_main))) {
+	if ((err = scan_archive(l->paths->libdusk, "__dusk_impl_", &st.impls)) ||
+	    (err = scan_archive(l->paths->libdusk_main, "__dusk_impl_",
+				&st.impls))) {
 		cc_error(err, "reading libdusk (%s, %s)", l->paths->libdusk,
 			 l->paths->libdusk_main);
 		return err;
+	}
+	/* What GCC lowers some builtins to (__popcountdi2 for hweight32
+	 * without popcnt...): the program's link takes it from libgcc. */
+	{
+		char *argv[] = { "gcc", "-print-libgcc-file-name", NULL };
+		char *libgcc = run_line(argv, NULL, "");
+
+		if (libgcc && *libgcc)
+			scan_archive(libgcc, "__", &st.libgcc);
+		free(libgcc);
 	}
 	for (i = 0; i < l->objs->n; i++) {
 		err = scan_object(&st, l->objs->v[i], &undef);
@@ -487,7 +511,8 @@ int link_program(const struct link *l)
 		const char *name = undef.v[i];
 		struct ksym *k;
 
-		if (strvec_has(&st.defined, name) || toolchain_symbol(name))
+		if (strvec_has(&st.defined, name) || toolchain_symbol(name) ||
+		    (str_starts(name, "__") && strvec_has(&st.libgcc, name + 2)))
 			continue;
 		k = ksym_get(&st, name, true);
 		k->needed = true;
