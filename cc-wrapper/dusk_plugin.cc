@@ -11,7 +11,9 @@
  *    reference through __dusk_check(addr, size) (loads) or
  *    __dusk_check_w(addr, size) (stores), which return the user-level
  *    mirror of a kernel address and user addresses unchanged; the pointer
- *    arguments of the memory and string builtins likewise;
+ *    arguments of the memory and string builtins likewise (their results
+ *    rebased from the mirror to the module's pointer; the sprintf family,
+ *    which GCC would fold into unchecked stores, called in libdusk);
  *  - a store of a pointer value through a pointer goes through
  *    __dusk_kptr(dest, value), so kernel memory only ever receives kernel
  *    addresses;
@@ -52,6 +54,8 @@
 #include "hash-set.h"
 #include "tree-iterator.h"
 #include "varasm.h"
+#include "tree-cfg.h"
+#include "file-prefix-map.h"
 
 #include <string>
 #include <vector>
@@ -61,6 +65,7 @@ int plugin_is_GPL_compatible;
 #define DUSK_TYPES_SECTION "dusk_types"	/* dusk_module.h */
 
 static const char *dusk_decl_name(tree t);
+static bool dusk_runtime_fn(tree fndecl);
 
 static struct plugin_info dusk_plugin_info = {
 	.version = "0.1",
@@ -75,6 +80,7 @@ static tree rt_check, rt_check_w, rt_check_str, rt_check_strn, rt_kptr, rt_uptr;
 static tree rt_gvar, rt_this_cpu_ptr, rt_preempt_count_ptr, rt_fnptr;
 static tree rt_enter, rt_leave, rt_bug, rt_hint;
 static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
+static tree rt_static_branch;
 
 static tree dusk_decl(const char *name, tree ret, int nargs, ...)
 {
@@ -120,6 +126,8 @@ static void dusk_runtime_decls(void *gcc_data, void *user_data)
 	rt_irq_disable = dusk_decl("__dusk_irq_disable", v, 0);
 	rt_irq_enable = dusk_decl("__dusk_irq_enable", v, 0);
 	rt_hint = dusk_decl("__dusk_hint", v, 3, u, cvp, sz);
+	rt_static_branch = dusk_decl("__dusk_static_branch", boolean_type_node, 2,
+				     cvp, ul);
 }
 
 
@@ -252,6 +260,31 @@ static std::string dusk_kind(tree type)
 	return "int";
 }
 
+/*
+ * A printf-like function's format attribute (the kernel's __printf(m, n)):
+ * " printf:M:N", M the format's argument number and N the first
+ * variadic one (0: a va_list), else "".
+ */
+static std::string dusk_printf_format(tree fntype)
+{
+	for (tree a = lookup_attribute("format", TYPE_ATTRIBUTES(fntype)); a;
+	     a = lookup_attribute("format", TREE_CHAIN(a))) {
+		tree args = TREE_VALUE(a), m, n;
+
+		if (!args || TREE_CODE(TREE_VALUE(args)) != IDENTIFIER_NODE ||
+		    !strstr(IDENTIFIER_POINTER(TREE_VALUE(args)), "printf") ||
+		    !TREE_CHAIN(args) || !TREE_CHAIN(TREE_CHAIN(args)))
+			continue;
+		m = TREE_VALUE(TREE_CHAIN(args));
+		n = TREE_VALUE(TREE_CHAIN(TREE_CHAIN(args)));
+		if (!tree_fits_uhwi_p(m) || !tree_fits_uhwi_p(n))
+			continue;
+		return " printf:" + std::to_string(tree_to_uhwi(m)) + ":" +
+		       std::to_string(tree_to_uhwi(n));
+	}
+	return "";
+}
+
 static void dusk_record_func(tree fndecl)
 {
 	tree type = TREE_TYPE(fndecl), a;
@@ -269,7 +302,38 @@ static void dusk_record_func(tree fndecl)
 	}
 	dusk_records.push_back(std::string("func ") + dusk_decl_name(fndecl) + " " +
 			       dusk_kind(TREE_TYPE(type)) + " " + std::to_string(n) +
-			       " " + (variadic ? "1" : "0") + args);
+			       " " + (variadic ? "1" : "0") + args +
+			       dusk_printf_format(type));
+}
+
+/*
+ * The first call in this unit of each variadic kernel function without a
+ * printf format, "vcall NAME LINE CALLER FILE": dusk-cc refuses to call
+ * one at the module's line (FILE remapped as in the debug information).
+ */
+static hash_set<tree> dusk_vcalls;
+
+static void dusk_note_vcall(gimple *stmt, tree caller)
+{
+	tree fndecl = is_gimple_call(stmt) ? gimple_call_fndecl(stmt) : NULL_TREE;
+	tree type;
+	expanded_location xl;
+	const char *file;
+
+	if (!fndecl || !DECL_EXTERNAL(fndecl) || fndecl_built_in_p(fndecl) ||
+	    dusk_runtime_fn(fndecl))
+		return;
+	type = TREE_TYPE(fndecl);
+	if ((prototype_p(type) && !stdarg_p(type)) ||
+	    !dusk_printf_format(type).empty())
+		return;
+	xl = expand_location(gimple_location(stmt));
+	file = xl.file ? remap_debug_filename(xl.file) : NULL;
+	if (!file || strpbrk(file, "\\\"\n") || dusk_vcalls.add(fndecl))
+		return;
+	dusk_records.push_back(std::string("vcall ") + dusk_decl_name(fndecl) +
+			       " " + std::to_string(xl.line) + " " +
+			       dusk_decl_name(caller) + " " + file);
 }
 
 static void dusk_record_var(tree decl)
@@ -583,7 +647,7 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 		dusk_wrap_arg(site, call, 1, rt_check_str, NULL_TREE);
 	size = code == BUILT_IN_STRNCAT ? gimple_call_arg(call, 2)
 					: dusk_strlen(site, gimple_call_arg(call, 1));
-	if (code != BUILT_IN_STRCPY) {
+	if (code == BUILT_IN_STRCAT || code == BUILT_IN_STRNCAT) {
 		dusk_wrap_arg(site, call, 0, rt_check_str, NULL_TREE);
 		dst = dusk_strlen(site, gimple_call_arg(call, 0));
 		size = fold_build2(PLUS_EXPR, size_type_node, dst,
@@ -594,12 +658,85 @@ static void dusk_strcpy(dusk_site *site, gcall *call, enum built_in_function cod
 	dusk_wrap_arg(site, call, 0, rt_check_w, size);
 }
 
-/* Pointer arguments of the memory and string builtins. */
+/*
+ * A builtin's result that points into its first argument (the destination
+ * memcpy or strcpy returns, what strchr found) points into the mirror the
+ * call was given: make it point into what the module passed, which the
+ * module compares with its own pointers and subtracts from them. NULL
+ * stays NULL. orig is the argument before its check.
+ */
+static void dusk_rebase_result(dusk_site *site, gcall *call, tree orig)
+{
+	tree lhs = gimple_call_lhs(call), t = gimple_call_arg(call, 0);
+	tree ut = pointer_sized_int_node, r, v, found;
+	gimple_stmt_iterator after = *site->gsi;
+	gassign *as;
+
+	if (!lhs || !POINTER_TYPE_P(TREE_TYPE(lhs)) || orig == t)
+		return;
+	r = create_tmp_reg(TREE_TYPE(lhs), "dusk");
+	gimple_call_set_lhs(call, r);
+	v = fold_build2(PLUS_EXPR, ut, fold_convert(ut, orig),
+			fold_build2(MINUS_EXPR, ut, fold_convert(ut, r),
+				    fold_convert(ut, t)));
+	/* all ones unless r is NULL: no branch inside the block */
+	found = fold_build1(NEGATE_EXPR, ut, fold_convert(ut,
+		fold_build2(NE_EXPR, boolean_type_node, r,
+			    build_int_cst(TREE_TYPE(r), 0))));
+	v = fold_build2(BIT_AND_EXPR, ut, v, found);
+	v = force_gimple_operand_gsi(&after, fold_convert(TREE_TYPE(lhs), v),
+				     true, NULL_TREE, false,
+				     GSI_CONTINUE_LINKING);
+	as = gimple_build_assign(lhs, v);
+	gimple_set_location(as, site->loc);
+	gsi_insert_after(&after, as, GSI_CONTINUE_LINKING);
+}
+
+/*
+ * The call goes to libdusk's version of the function (__dusk_impl_NAME),
+ * an ordinary extern function of the same type: GCC can no longer fold
+ * or lower it into stores or other calls on pointers nothing checked.
+ */
+static void dusk_call_impl(gcall *call, const char *name)
+{
+	std::string impl = std::string("__dusk_impl_") + name;
+	tree fndecl = gimple_call_fndecl(call);
+	tree decl = build_fn_decl(impl.c_str(), TREE_TYPE(fndecl));
+
+	TREE_PUBLIC(decl) = 1;
+	DECL_EXTERNAL(decl) = 1;
+	DECL_ARTIFICIAL(decl) = 1;
+	gimple_call_set_fndecl(call, decl);
+}
+
+/*
+ * Pointer arguments of the memory and string builtins. Whatever GCC later
+ * makes of a builtin left here (inline code on the checked pointers, or a
+ * call to memcpy, strncpy...) acts on the checked range; libdusk has a
+ * user-level version of every function such a call can name (the link
+ * refuses a call to any other function it has no prototype for).
+ */
 static void dusk_builtin(dusk_site *site, gcall *call)
 {
 	tree fndecl = gimple_call_fndecl(call), n;
+	tree orig = gimple_call_num_args(call) ? gimple_call_arg(call, 0) : NULL;
 
 	switch (DECL_FUNCTION_CODE(fndecl)) {
+	/* How much they write is known only once formatted, and GCC folds
+	 * sprintf(buf, "lit") into stores, sprintf(buf, "%s", s) into
+	 * strcpy(buf, s). */
+	case BUILT_IN_SPRINTF:
+		dusk_call_impl(call, "sprintf");
+		break;
+	case BUILT_IN_SNPRINTF:
+		dusk_call_impl(call, "snprintf");
+		break;
+	case BUILT_IN_VSPRINTF:
+		dusk_call_impl(call, "vsprintf");
+		break;
+	case BUILT_IN_VSNPRINTF:
+		dusk_call_impl(call, "vsnprintf");
+		break;
 	case BUILT_IN_MEMCPY:
 	case BUILT_IN_MEMMOVE:
 	case BUILT_IN_MEMPCPY:
@@ -644,9 +781,29 @@ static void dusk_builtin(dusk_site *site, gcall *call)
 		dusk_wrap_arg(site, call, 0, rt_check_w, n);
 		break;
 	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
 	case BUILT_IN_STRCAT:
 	case BUILT_IN_STRNCAT:
 		dusk_strcpy(site, call, DECL_FUNCTION_CODE(fndecl));
+		break;
+	default:
+		return;
+	}
+	switch (DECL_FUNCTION_CODE(fndecl)) {
+	case BUILT_IN_MEMCPY:
+	case BUILT_IN_MEMMOVE:
+	case BUILT_IN_MEMPCPY:
+	case BUILT_IN_MEMSET:
+	case BUILT_IN_MEMCHR:
+	case BUILT_IN_STRCHR:
+	case BUILT_IN_STRRCHR:
+	case BUILT_IN_STRSTR:
+	case BUILT_IN_STRNCPY:
+	case BUILT_IN_STRCPY:
+	case BUILT_IN_STPCPY:
+	case BUILT_IN_STRCAT:
+	case BUILT_IN_STRNCAT:
+		dusk_rebase_result(site, call, orig);
 		break;
 	default:
 		break;
@@ -685,9 +842,12 @@ static void dusk_hints(dusk_site *site, gcall *call)
 /*
  * Kernel inline helpers whose asm reads memory through a pointer held in a
  * register, which no access check can see: calls to them go to libdusk's
- * C versions (__dusk_impl_<name>), which read through the cache.
+ * C versions (__dusk_impl_<name>), which read and write through the cache.
  */
-static const char *const dusk_asm_helpers[] = { "ip_fast_csum" };
+static const char *const dusk_asm_helpers[] = {
+	"ip_fast_csum",
+	"memset16", "memset32", "memset64",	/* rep stos: they write */
+};
 
 static void dusk_redirect_helper(gcall *call, tree fndecl)
 {
@@ -1120,12 +1280,118 @@ static bool dusk_uaccess_fn(tree fndecl)
 	return false;
 }
 
+/*
+ * Where the module's own source asks for what is refused: an asm or call
+ * inside a kernel header's inline function or macro (get_user(), an
+ * inline's asm) is the module's doing at the outermost inlined call site
+ * of the statement's block, then at the outermost macro expansion point.
+ * The error goes there; a note keeps the kernel header's place.
+ */
+static bool dusk_in_module_file(location_t loc)
+{
+	expanded_location x = expand_location(loc);
+
+	return x.file && main_input_filename &&
+	       !strcmp(x.file, main_input_filename);
+}
+
+/* A call of node's function from the module's own file, through callers
+ * that are kernel headers' inlines themselves (this pass runs before
+ * inlining, on each inline's own body): UNKNOWN_LOCATION if none. */
+static location_t dusk_module_call_site(cgraph_node *node, int depth)
+{
+	if (!node || depth > 8)
+		return UNKNOWN_LOCATION;
+	for (cgraph_edge *e = node->callers; e; e = e->next_caller) {
+		location_t l;
+
+		if (!e->call_stmt)
+			continue;
+		l = linemap_resolve_location(line_table,
+					     gimple_location(e->call_stmt),
+					     LRK_MACRO_EXPANSION_POINT, NULL);
+		if (dusk_in_module_file(l))
+			return l;
+		l = dusk_module_call_site(e->caller, depth + 1);
+		if (l != UNKNOWN_LOCATION)
+			return l;
+	}
+	return UNKNOWN_LOCATION;
+}
+
+static location_t dusk_module_loc(const dusk_site *site)
+{
+	location_t loc = site->loc, call;
+
+	for (tree b = gimple_block(gsi_stmt(*site->gsi));
+	     b && TREE_CODE(b) == BLOCK; b = BLOCK_SUPERCONTEXT(b))
+		if (inlined_function_outer_scope_p(b))
+			loc = BLOCK_SOURCE_LOCATION(b);
+	loc = linemap_resolve_location(line_table, loc,
+				       LRK_MACRO_EXPANSION_POINT, NULL);
+	if (!dusk_in_module_file(loc) && cfun) {
+		call = dusk_module_call_site(cgraph_node::get(cfun->decl), 0);
+		if (call != UNKNOWN_LOCATION)
+			loc = call;
+	}
+	return loc;
+}
+
+static void dusk_refused_note(const dusk_site *site, location_t at)
+{
+	if (expand_location(at).line != expand_location_to_spelling_point(site->loc).line ||
+	    expand_location(at).file != expand_location_to_spelling_point(site->loc).file)
+		inform(site->loc, "dusk: refused here, in kernel code "
+		       "the module uses");
+}
+
 static const char *const dusk_privileged[] = {
 	"gs:", "cli", "sti", "hlt", "pushf", "popf", "ud2", "call", "jmp",
 	"wrmsr", "rdmsr", "%cr", "swapgs", "iret", "sysret", "lgdt", "lidt",
 	"invlpg", "wbinvd", "stac", "clac", "outb", "outw", "outl", "inb",
 	"inw", "inl", "xsave", "xrstor", "vmcall", "vmmcall",
 };
+
+/*
+ * A jump label (arch_static_branch(key, branch): asm goto with a
+ * __jump_table entry of the key's address plus the branch bit) becomes a
+ * test of the key as the kernel patches it (kernel/jump_label.c
+ * jump_label_type()): the label is taken iff static_key_enabled(key) XOR
+ * branch. The key may be the module's own (its dynamic debug descriptors)
+ * or the kernel's. Returns true if the asm is to be removed: it is
+ * replaced here by a condition, or means nothing (one successor).
+ */
+static bool dusk_static_branch(dusk_site *site, gasm *stmt)
+{
+	basic_block bb = gimple_bb(stmt), yes;
+	tree key, branch, taken;
+	gcond *cond;
+	edge e;
+	edge_iterator ei;
+
+	if (gimple_asm_ninputs(stmt) != 2 || gimple_asm_noutputs(stmt) ||
+	    gimple_asm_nlabels(stmt) != 1) {
+		error_at(site->loc, "dusk: a jump label of an unknown shape");
+		return false;
+	}
+	if (EDGE_COUNT(bb->succs) != 2)
+		return true;
+	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
+	key = TREE_VALUE(gimple_asm_input_op(stmt, 0));
+	branch = TREE_VALUE(gimple_asm_input_op(stmt, 1));
+	taken = dusk_call(site, rt_static_branch, 2,
+			  dusk_val(site, fold_convert(const_ptr_type_node, key)),
+			  dusk_val(site, fold_convert(long_unsigned_type_node, branch)));
+	cond = gimple_build_cond(NE_EXPR, taken, boolean_false_node, NULL_TREE,
+				 NULL_TREE);
+	gimple_set_location(cond, site->loc);
+	gsi_replace(site->gsi, cond, false);
+	FOR_EACH_EDGE(e, ei, bb->succs) {
+		e->flags &= ~EDGE_FALLTHRU;
+		e->flags |= e->dest == yes ? EDGE_TRUE_VALUE : EDGE_FALSE_VALUE;
+	}
+	return false;
+}
 
 /*
  * Replace an asm statement by what it means at user level. Returns true
@@ -1143,7 +1409,7 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 	if (dusk_has(tmpl, "__bug_table"))
 		return dusk_asm_bug(site, stmt);
 	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, "__jump_table"))
-		return false;	/* static branch: the default path stays */
+		return dusk_static_branch(site, stmt);
 
 	pv = dusk_pv_op(stmt);
 	/* callee-save ops are struct paravirt_callee_save { void *func; } */
@@ -1162,8 +1428,11 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 			dusk_call(site, rt_irq_enable, 0);
 			return true;
 		}
-		error_at(site->loc, "dusk: paravirt operation %qs cannot run at user level",
+		location_t at = dusk_module_loc(site);
+
+		error_at(at, "dusk: paravirt operation %qs cannot run at user level",
 			 pv.c_str());
+		dusk_refused_note(site, at);
 		return false;
 	}
 	if (lines.size() == 1 && (lines[0] == "cli" || lines[0] == "sti")) {
@@ -1200,17 +1469,22 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 
 	for (const char *u : { "get_user", "put_user" }) {
 		if (dusk_has(all, (std::string("call __") + u + "_").c_str())) {
-			error_at(site->loc, "dusk: %qs accesses user space (uaccess), "
+			location_t at = dusk_module_loc(site);
+
+			error_at(at, "dusk: %qs accesses user space (uaccess), "
 				 "which cannot run at user level", u);
+			dusk_refused_note(site, at);
 			return false;
 		}
 	}
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {
 			std::string first = lines.empty() ? tmpl : lines[0];
+			location_t at = dusk_module_loc(site);
 
-			error_at(site->loc, "dusk: inline assembly %qs cannot run "
+			error_at(at, "dusk: inline assembly %qs cannot run "
 				 "at user level", first.c_str());
+			dusk_refused_note(site, at);
 			return false;
 		}
 	}
@@ -1374,10 +1648,14 @@ static unsigned int dusk_execute(function *fun)
 
 			if (is_gimple_call(stmt) &&
 			    dusk_uaccess_fn(gimple_call_fndecl(stmt)) &&
-			    !dusk_uaccess_fn(fun->decl))
-				error_at(site.loc, "dusk: %qs accesses user space "
+			    !dusk_uaccess_fn(fun->decl)) {
+				location_t at = dusk_module_loc(&site);
+
+				error_at(at, "dusk: %qs accesses user space "
 					 "(uaccess), which cannot run at user level",
 					 dusk_decl_name(gimple_call_fndecl(stmt)));
+				dusk_refused_note(&site, at);
+			}
 			if (gimple_code(stmt) == GIMPLE_ASM &&
 			    dusk_asm(&site, as_a<gasm *>(stmt))) {
 				gsi_remove(&gsi, true);
@@ -1396,6 +1674,7 @@ static unsigned int dusk_execute(function *fun)
 				continue;
 			for (unsigned int i = 0; i < gimple_num_ops(stmt); i++)
 				walk_tree(gimple_op_ptr(stmt, i), dusk_note_fn, NULL, NULL);
+			dusk_note_vcall(stmt, fun->decl);
 			dusk_stmt(&site, stmt);
 			if (gimple_code(stmt) == GIMPLE_RETURN &&
 			    dusk_counts_depth(fun))

@@ -16,14 +16,15 @@
 
 /*
  * Flags that only kernel code generation needs: the kernel code model,
- * ftrace's entry hooks, retpoline/return thunks and SLS hardening (their
+ * ftrace's entry hooks (not -DCC_USING_FENTRY: asm/ftrace.h, which
+ * trace_events.h and kprobes.h include, stops the build without it), retpoline/return thunks and SLS hardening (their
  * thunks live in the kernel), the %gs stack-protector guard, the kernel's
  * stack alignment, patchable entries, kernel sanitizers, and kbuild's
  * dependency files.
  */
 static const char *const kernel_only[] = {
 	"-mcmodel=kernel", "-pg", "-mfentry", "-mrecord-mcount",
-	"-DCC_USING_FENTRY", "-mindirect-branch-register",
+	"-mindirect-branch-register",
 	"-mindirect-branch-cs-prefix", "-mskip-rax-setup",
 	/* the kernel's 8-byte stack alignment: user-level ABI wants 16 */
 	"-mpreferred-stack-boundary=3",

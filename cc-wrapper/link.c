@@ -56,6 +56,10 @@ struct ksym {
 	bool called;		/* a call relocation refers to it */
 	char *func;		/* its "func" record, if any */
 	unsigned long size;	/* its "var" record's size, if any */
+	char *vcall;		/* "FILE:LINE: error: dusk: in CALLER" of a
+				 * variadic call (a "vcall" record) */
+	const char *object;	/* the object of its "func" record */
+	int fmt_arg, va_arg;	/* __printf(fmt_arg, va_arg), 1-based; 0 */
 };
 
 struct symtab {
@@ -63,6 +67,8 @@ struct symtab {
 	size_t n, cap;
 	struct strvec defined;	/* by the module's objects */
 	struct strvec impls;	/* __dusk_impl_* in libdusk */
+	struct strvec libgcc;	/* __* helpers libgcc defines */
+	bool dyndbg;		/* a section __dyndbg (pr_debug descriptors) */
 };
 
 static struct ksym *ksym_get(struct symtab *st, const char *name, bool create)
@@ -87,17 +93,32 @@ static struct ksym *ksym_get(struct symtab *st, const char *name, bool create)
 
 /* ---- ELF ------------------------------------------------------------------- */
 
-static void records(struct symtab *st, const char *data, size_t len)
+static void records(struct symtab *st, const char *data, size_t len,
+		    const char *object)
 {
 	const char *p = data, *end = data + len;
 
 	for (; p < end; p += strlen(p) + 1) {
-		char name[256];
-		unsigned long size;
+		char name[256], caller[256];
+		unsigned long size, line;
+		int at = 0;
+		struct ksym *k;
 
-		if (sscanf(p, "func %255s", name) == 1)
-			ksym_get(st, name, true)->func = xstrdup(p);
-		else if (sscanf(p, "var %255s %lu", name, &size) == 2)
+		if (sscanf(p, "func %255s", name) == 1) {
+			const char *fmt = strstr(p, " printf:");
+
+			k = ksym_get(st, name, true);
+			k->func = xstrdup(p);
+			k->object = object;
+			if (fmt)
+				sscanf(fmt, " printf:%d:%d", &k->fmt_arg, &k->va_arg);
+		} else if (sscanf(p, "vcall %255s %lu %255s %n", name, &line,
+				  caller, &at) == 3 && at) {
+			k = ksym_get(st, name, true);
+			if (!k->vcall)
+				k->vcall = xasprintf("%s:%lu: error: dusk: in %s",
+						     p + at, line, caller);
+		} else if (sscanf(p, "var %255s %lu", name, &size) == 2)
 			ksym_get(st, name, true)->size = size;
 	}
 }
@@ -133,7 +154,9 @@ static int scan_object(struct symtab *st, const char *path, struct strvec *undef
 			Elf_Data *d = elf_getdata(scn, NULL);
 
 			if (d && d->d_size)
-				records(st, d->d_buf, d->d_size);
+				records(st, d->d_buf, d->d_size, path);
+		} else if (sname && !strcmp(sname, "__dyndbg")) {
+			st->dyndbg = true;
 		}
 	}
 	if (!symscn || !symdata)
@@ -183,8 +206,13 @@ out:
 	return err;
 }
 
-/* libdusk's user-level versions of kernel symbols: __dusk_impl_*. */
-static int scan_impls(struct symtab *st, const char *archive)
+/*
+ * The global symbols an archive defines whose names start with prefix,
+ * without it: libdusk's user-level versions of kernel symbols
+ * (__dusk_impl_*), libgcc's helpers.
+ */
+static int scan_archive(const char *archive, const char *prefix,
+			struct strvec *out)
 {
 	int fd = open(archive, O_RDONLY);
 	Elf *ar, *elf;
@@ -211,9 +239,9 @@ static int scan_impls(struct symtab *st, const char *archive)
 				name = elf_strptr(elf, sh.sh_link, sym.st_name);
 				if (name && sym.st_shndx != SHN_UNDEF &&
 				    GELF_ST_BIND(sym.st_info) != STB_LOCAL &&
-				    str_starts(name, "__dusk_impl_") &&
-				    !strvec_has(&st->impls, name + 12))
-					strvec_push(&st->impls, name + 12);
+				    str_starts(name, prefix) &&
+				    !strvec_has(out, name + strlen(prefix)))
+					strvec_push(out, name + strlen(prefix));
 			}
 		}
 		elf_next(elf);
@@ -235,18 +263,44 @@ static int func_args(const struct ksym *k, struct strvec *kinds, struct strvec *
 	char ret[256], *copy, *tok, *save;
 	int nargs, variadic, i, err = 0;
 
-	if (!k->func)
-		return 0;
-	if (sscanf(k->func, "func %*s %255s %d %d", ret, &nargs, &variadic) != 3)
-		return -EINVAL;
-	if (variadic) {
-		cc_error(0, "the module calls %s, a kernel function with variable "
-			 "arguments, which libdusk has no user-level version of", k->name);
+	if (!k->func) {
+		/* Not a call in the source (the plugin records each): GCC
+		 * made it, lowering a builtin after dusk's pass. Its
+		 * arguments are unknown: no kernel call can stand for it. */
+		cc_error(0, "the compiler made a call to %s (a builtin it "
+			 "lowered), which libdusk has no user-level version of",
+			 k->name);
 		return -EINVAL;
 	}
-	if (nargs > 6) {
-		cc_error(0, "%s takes %d arguments: dusk calls kernel functions "
-			 "with six at most", k->name, nargs);
+	if (sscanf(k->func, "func %*s %255s %d %d", ret, &nargs, &variadic) != 3)
+		return -EINVAL;
+	/* with a format: formatted here, called with "%s" (write_glue()) */
+	if (variadic && !(k->fmt_arg > 0 && k->va_arg > k->fmt_arg)) {
+		if (k->vcall)
+			fprintf(stderr, "%s: %s takes variable arguments with no "
+				"printf format: dusk cannot tell what they are to "
+				"pass them to the kernel, and libdusk has no "
+				"user-level version of it (call a function with "
+				"fixed arguments, or build the module as a .ko)\n",
+				k->vcall, k->name);
+		else
+			cc_error(0, "%s: the module calls %s, a kernel function "
+				 "with variable arguments and no printf format, "
+				 "which libdusk has no user-level version of",
+				 k->object ? k->object : "?", k->name);
+		return -EINVAL;
+	}
+	if (variadic && nargs != k->va_arg - 1) {
+		cc_error(0, "%s: its format attribute (printf, %d, %d) does not "
+			 "fit its %d named arguments", k->name, k->fmt_arg,
+			 k->va_arg, nargs);
+		return -EINVAL;
+	}
+	if (nargs > 6 || (variadic && nargs > 5)) {
+		cc_error(0, "%s%s%s takes %d arguments%s: dusk calls kernel "
+			 "functions with six at most", k->vcall ? k->vcall : "",
+			 k->vcall ? ": " : "", k->name, nargs + !!variadic,
+			 variadic ? " (its formatted message is one)" : "");
 		return -EINVAL;
 	}
 	if (str_starts(ret, "agg:") && atoi(ret + 4) > 8) {
@@ -278,6 +332,37 @@ static int func_args(const struct ksym *k, struct strvec *kinds, struct strvec *
 	return err;
 }
 
+/* A variadic kernel function with a printf format libdusk has no version
+ * of (its named arguments passed checks in func_args()). */
+static int printf_stub(const struct ksym *k)
+{
+	int nargs, variadic;
+
+	return !k->impl && k->func && k->fmt_arg > 0 &&
+	       k->va_arg > k->fmt_arg &&
+	       sscanf(k->func, "func %*s %*s %d %d", &nargs, &variadic) == 2 &&
+	       variadic;
+}
+
+/* Its stub formats the message at user level and calls the kernel's
+ * function with "%s" and the text (dusk_module.h, __dusk_kcall_printf). */
+static void write_printf_stub(FILE *f, const struct ksym *k, size_t i)
+{
+	int fmt = k->fmt_arg - 1, n = k->va_arg - 1, j;
+
+	fprintf(f, "uint64_t __dusk_k_%s(", k->name);
+	for (j = 0; j < n; j++)
+		fprintf(f, j == fmt ? "%sconst char *a%d" : "%suint64_t a%d",
+			j ? ", " : "", j);
+	fprintf(f, ", ...)\n{\n\tconst uint64_t args[] = { ");
+	for (j = 0; j < n; j++)
+		fprintf(f, j == fmt ? "(uintptr_t)a%d, " : "a%d, ", j);
+	fprintf(f, "};\n\tuint64_t ret;\n\tva_list ap;\n\n"
+		"\tva_start(ap, a%d);\n"
+		"\tret = __dusk_kcall_printf(&kfunc_%zu, args, %d, %d, ap);\n"
+		"\tva_end(ap);\n\treturn ret;\n}\n\n", n - 1, i, fmt, n);
+}
+
 static int write_glue(const struct symtab *st, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -287,7 +372,8 @@ static int write_glue(const struct symtab *st, const char *path)
 	if (!f)
 		return -errno;
 	fputs("/* Generated by dusk-cc: the module's kernel symbols. */\n"
-	      "#include <stdint.h>\n#include \"dusk_module.h\"\n\n", f);
+	      "#include <stdarg.h>\n#include <stdint.h>\n"
+	      "#include \"dusk_module.h\"\n\n", f);
 	for (i = 0; i < st->n; i++) {
 		const struct ksym *k = &st->v[i];
 		struct strvec kinds = { 0 }, types = { 0 };
@@ -303,10 +389,12 @@ static int write_glue(const struct symtab *st, const char *path)
 		for (size_t j = 0; j < types.n; j++)
 			fprintf(f, "%s, ", types.v[j]);
 		fprintf(f, "NULL };\nstatic struct dusk_kfunc kfunc_%zu = "
-			"{ \"%s\", 0, %zu, 0, kind_%zu, type_%zu };\n",
-			i, k->name, kinds.n, i, i);
+			"{ \"%s\", 0, %zu, %d, kind_%zu, type_%zu };\n",
+			i, k->name, kinds.n, printf_stub(k), i, i);
 		if (k->impl)
 			fprintf(f, "extern char __dusk_impl_%s[];\n", k->name);
+		else if (printf_stub(k))
+			write_printf_stub(f, k, i);
 		else
 			fprintf(f, "uint64_t __dusk_k_%s(uint64_t a0, uint64_t a1, "
 				"uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)\n"
@@ -347,9 +435,13 @@ static int write_glue(const struct symtab *st, const char *path)
 	if (nvar)
 		fputs("\nextern char __start_dusk_kdata[], __stop_dusk_kdata[];\n", f);
 	fprintf(f, "\n__attribute__((constructor)) static void dusk_glue_register(void)\n"
-		"{\n\tstatic const struct dusk_glue glue = {\n"
+		"{\n%s\tstatic const struct dusk_glue glue = {\n"
 		"\t\t__dusk_kvars, %zu, __dusk_kfuncs, %zu,\n\t\t%s\n\t};\n\n"
-		"\t__dusk_glue_register(&glue);\n}\n", nvar, nfunc,
+		"\t__dusk_glue_register(&glue);\n}\n",
+		/* pr_debug()'s descriptors, for dyndbg= (klib_dyndbg.h) */
+		st->dyndbg ? "\textern char __start___dyndbg[], __stop___dyndbg[];\n\n"
+		"\t__dusk_dyndbg_register(__start___dyndbg, __stop___dyndbg);\n" : "",
+		nvar, nfunc,
 		nvar ? "__start_dusk_kdata, __stop_dusk_kdata" : "NULL, NULL");
 	if (fclose(f) && !err)
 		err = -errno;
@@ -388,11 +480,22 @@ int link_program(const struct link *l)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	if ((err = scan_impls(&st, l->paths->libdusk)) ||
-	    (err = scan_impls(&st, l->paths->libdusk_main))) {
+	if ((err = scan_archive(l->paths->libdusk, "__dusk_impl_", &st.impls)) ||
+	    (err = scan_archive(l->paths->libdusk_main, "__dusk_impl_",
+				&st.impls))) {
 		cc_error(err, "reading libdusk (%s, %s)", l->paths->libdusk,
 			 l->paths->libdusk_main);
 		return err;
+	}
+	/* What GCC lowers some builtins to (__popcountdi2 for hweight32
+	 * without popcnt...): the program's link takes it from libgcc. */
+	{
+		char *argv[] = { "gcc", "-print-libgcc-file-name", NULL };
+		char *libgcc = run_line(argv, NULL, "");
+
+		if (libgcc && *libgcc)
+			scan_archive(libgcc, "__", &st.libgcc);
+		free(libgcc);
 	}
 	for (i = 0; i < l->objs->n; i++) {
 		err = scan_object(&st, l->objs->v[i], &undef);
@@ -408,7 +511,8 @@ int link_program(const struct link *l)
 		const char *name = undef.v[i];
 		struct ksym *k;
 
-		if (strvec_has(&st.defined, name) || toolchain_symbol(name))
+		if (strvec_has(&st.defined, name) || toolchain_symbol(name) ||
+		    (str_starts(name, "__") && strvec_has(&st.libgcc, name + 2)))
 			continue;
 		k = ksym_get(&st, name, true);
 		k->needed = true;
@@ -455,6 +559,7 @@ int link_program(const struct link *l)
 	strvec_push(&argv, l->paths->libdusk_main);
 	strvec_push(&argv, l->paths->libdusk);
 	strvec_push(&argv, "-lelf");
+	strvec_push(&argv, "-ldwarf");	/* crash reports' lines (mod_lines.c) */
 	strvec_push(&argv, "-lpthread");
 	for (i = 0; l->ldflags && i < l->ldflags->n; i++)
 		strvec_push(&argv, l->ldflags->v[i]);

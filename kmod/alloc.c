@@ -71,6 +71,8 @@ int dusk_do_free(struct dusk_req *r)
 
 	list_for_each_entry(rec, &r->s->allocs, list) {
 		if ((unsigned long)rec->ptr == addr) {
+			/* What the kernel was given inside it is gone too. */
+			dusk_own_forget_range(r->s, addr, rec->size);
 			dusk_alloc_rec_free(r->s, rec);
 			return 0;
 		}

@@ -136,7 +136,9 @@ int dusk_do_call(struct dusk_req *r)
 	unsigned long fn = le64_to_cpu(c->fn);
 	u32 nargs = le32_to_cpu(c->nargs);
 	struct dusk_ctx_state before, after;
+	struct dusk_own_call oc;
 	char sym[KSYM_SYMBOL_LEN];
+	u64 ret64;
 	const char *name;
 	u64 a[DUSK_MAX_CALL_ARGS];
 	unsigned int i;
@@ -151,19 +153,28 @@ int dusk_do_call(struct dusk_req *r)
 		return -EFAULT;
 	if (dusk_fn_denied(name))
 		return -EPERM;
+	/* Whether it may acquire, before anything is written. */
+	ret = dusk_own_prepare(r->s, fn, name, &oc);
+	if (ret)
+		return ret;
 
 	/* The commit that precedes the call. */
 	ret = dusk_segs_apply(c + 1, r->len - sizeof(*c),
 			      le32_to_cpu(c->nr_segs));
-	if (ret)
+	if (ret) {
+		dusk_own_cancel(&oc);
 		return ret;
+	}
 
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
 		a[i] = i < nargs ? le64_to_cpu(c->args[i]) : 0;
 	dusk_ctx_save(&before);
-	rep->ret = cpu_to_le64(((dusk_fn6)fn)(a[0], a[1], a[2], a[3], a[4],
-					      a[5]));
+	ret64 = ((dusk_fn6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
 	dusk_ctx_save(&after);
+	/* Recorded even if the context changed: the session ends then, and
+	 * releases it. */
+	dusk_own_done(r->s, &oc, fn, a, ret64);
+	rep->ret = cpu_to_le64(ret64);
 	r->reply_len = sizeof(*rep);
 	if (!dusk_ctx_same(&before, &after)) {
 		dusk_ctx_restore(&before, &after);

@@ -103,6 +103,8 @@ struct dusk_session {
 	u32 nr_allocs;
 	struct list_head hooks;
 	u32 nr_hooks;
+	struct list_head owned;		/* struct dusk_own_rec, newest first */
+	u32 nr_owned;
 };
 
 /* ---- the module's state ---- */
@@ -267,6 +269,27 @@ int dusk_pktq_enqueue(struct nf_queue_entry *entry, struct dusk_hook *hook);
 void dusk_pktq_service(struct dusk_session *s);
 void dusk_pktq_release_hook(struct dusk_hook *hook, u32 policy);
 unsigned long dusk_pktq_next_timeout(void);
+
+/* ---- owned.c: session-owned kernel resources (owned.h's table) ---- */
+
+struct dusk_own_rec;
+struct dusk_own_acq;
+
+/* One CALL, between dusk_own_prepare() and dusk_own_done(). */
+struct dusk_own_call {
+	const struct dusk_own_acq *acq;	/* fn acquires: its rule */
+	struct dusk_own_rec *rec;	/* the record it will fill */
+	bool release;			/* fn releases */
+};
+
+int dusk_own_init(void);
+int dusk_own_prepare(struct dusk_session *s, unsigned long fn,
+		     const char *name, struct dusk_own_call *oc);
+void dusk_own_done(struct dusk_session *s, struct dusk_own_call *oc,
+		   unsigned long fn, const u64 *args, u64 ret);
+void dusk_own_cancel(struct dusk_own_call *oc);
+void dusk_own_forget_range(struct dusk_session *s, u64 start, u64 size);
+void dusk_own_release_all(struct dusk_session *s);
 
 int dusk_procfs_init(void);
 void dusk_procfs_exit(void);

@@ -48,6 +48,9 @@ static int __init dusk_init(void)
 	ret = dusk_mem_init();
 	if (ret)
 		goto out_key;
+	ret = dusk_own_init();
+	if (ret)
+		goto out_key;
 	ret = dusk_pktq_init();
 	if (ret)
 		goto out_key;

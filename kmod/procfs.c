@@ -19,6 +19,7 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 		seq_printf(m, "hooks %u\n", s->nr_hooks);
 		seq_printf(m, "allocs %u\n", s->nr_allocs);
 		seq_printf(m, "alloc_bytes %llu\n", s->alloc_bytes);
+		seq_printf(m, "owned %u\n", s->nr_owned);
 		seq_printf(m, "policy %s\n",
 			   s->params.policy == DUSK_POLICY_DROP ? "drop" : "accept");
 		seq_printf(m, "hold_ms %u\n", s->params.hold_ms);

@@ -4,7 +4,8 @@
  * makes it the active one, ending the previous session. A replayed HELLO
  * thus costs a pending slot, never the running session. A session ends on
  * BYE, on heartbeat silence, or at rmmod, and then every resource it owns
- * goes: hooks, queued packets (released by its policy), allocations.
+ * goes: hooks, queued packets (released by its policy), what its kernel
+ * calls acquired (owned.c), allocations.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -166,6 +167,7 @@ void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 	s->last_rx = jiffies;
 	INIT_LIST_HEAD(&s->allocs);
 	INIT_LIST_HEAD(&s->hooks);
+	INIT_LIST_HEAD(&s->owned);
 
 	mutex_lock(&dusk.state_lock);
 	dusk_session_free(dusk.pending);
@@ -218,6 +220,8 @@ void dusk_session_end(struct dusk_session *s, const char *why)
 	}
 	pr_info("dusk: session %08x ended: %s\n", s->id, why);
 	dusk_hooks_end(s);
+	/* Before the allocations: a cdev or a timer may lie in one. */
+	dusk_own_release_all(s);
 	dusk_allocs_free(s);
 	spin_lock_bh(&dusk.pq_lock);
 	dusk.hold_max = 0;

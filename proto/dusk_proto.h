@@ -63,6 +63,11 @@
  *		-EDEADLK: fn returned with the preempt count, RCU nesting or
  *		irqs changed all the same; dusk.ko put them back (a lock fn
  *		took stays taken) and ends the session after this reply.
+ *		What fn acquires (device numbers, proc entries, memory...)
+ *		is session-owned: released when the session ends unless
+ *		the program released it (kmod/owned.h). -EOPNOTSUPP: fn
+ *		acquires and dusk.ko does not know its release; -EDQUOT:
+ *		the session holds dusk.ko's own_max resources. Not called.
  * R SYM	name bytes (no NUL) -> struct dusk_sym_reply. -ENOENT.
  * R ALLOC	struct dusk_alloc -> struct dusk_alloc_reply. Session-owned:
  *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.

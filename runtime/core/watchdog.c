@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -210,4 +211,25 @@ void dusk_watchdog_stop(struct dusk_session *s)
 		;
 	s->wd.pid = 0;
 	s->wd.pipe_wr = -1;
+}
+
+int dusk_watchdog_release(struct dusk_session *s, unsigned int timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	unsigned int waited;
+	pid_t r;
+
+	if (!s || !s->wd.pid)
+		return -ENOENT;
+	close(s->wd.pipe_wr);	/* EOF: the watchdog's BYE */
+	s->wd.pipe_wr = -1;
+	for (waited = 0; waited <= timeout_ms; waited += 10) {
+		r = waitpid(s->wd.pid, NULL, WNOHANG);
+		if (r == s->wd.pid || (r < 0 && errno != EINTR)) {
+			s->wd.pid = 0;
+			return 0;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return -ETIMEDOUT;
 }

@@ -22,5 +22,11 @@ struct dusk_session;
 int dusk_watchdog_start(struct dusk_session *s);
 /* Tell it to exit without BYE, and reap it. */
 void dusk_watchdog_stop(struct dusk_session *s);
+/* The program is about to die (a crash): let go of the pipe now, so
+ * that the watchdog sends BYE (dusk.ko removes the hooks and releases
+ * the queued packets by policy), and wait for it at most timeout_ms.
+ * 0 when it is done, -ETIMEDOUT, -ENOENT without a watchdog.
+ * Async-signal-safe: close, waitpid, nanosleep. */
+int dusk_watchdog_release(struct dusk_session *s, unsigned int timeout_ms);
 
 #endif /* DUSK_WATCHDOG_H */

@@ -32,6 +32,7 @@
 #ifndef DUSK_MODULE_H
 #define DUSK_MODULE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -190,6 +191,23 @@ DUSK_EXPORT uint64_t __dusk_kcall_stub(struct dusk_kfunc *f, uint64_t a0,
 				       uint64_t a1, uint64_t a2, uint64_t a3,
 				       uint64_t a4, uint64_t a5);
 
+/*
+ * The stub of a kernel function with a printf format and variable
+ * arguments (__printf(m, n)) that libdusk has no version of:
+ *	uint64_t __dusk_k_NAME(uint64_t a0, ..., const char *fmt, ..., ...)
+ *	{ va_start(ap, <last named>);
+ *	  return __dusk_kcall_printf(&<its dusk_kfunc>, args, m - 1, n - 1,
+ *				     ap); }
+ * args holds the n - 1 named arguments. The message is formatted here by
+ * the kernel's format language (klib_fmt.h: %pI4 and friends, reading
+ * through the shadow cache), and the kernel function is called with "%s"
+ * as its format and the formatted text as its one variable argument.
+ */
+DUSK_EXPORT uint64_t __dusk_kcall_printf(struct dusk_kfunc *f,
+					 const uint64_t *args,
+					 unsigned int fmt_arg,
+					 unsigned int str_arg, va_list ap);
+
 struct dusk_kvar {
 	const char *name;		/* the kernel's name: "jiffies" */
 	void *placeholder;		/* __dusk_kv_jiffies, in dusk_kdata */
@@ -220,6 +238,9 @@ struct dusk_glue {
 	const char *kdata_start, *kdata_stop;
 };
 DUSK_EXPORT void __dusk_glue_register(const struct dusk_glue *glue);
+/* The module's dynamic debug descriptors, its section __dyndbg (the
+ * glue's constructor, when there is one; klib_dyndbg.h). */
+DUSK_EXPORT void __dusk_dyndbg_register(void *start, void *stop);
 
 #ifdef __cplusplus
 }

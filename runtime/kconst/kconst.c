@@ -18,11 +18,13 @@
  * sk_buff, sock and socket to tell who sent a packet at LOCAL_OUT),
  * runtime/modrt/mod_param.c (kernel_param and friends),
  * runtime/klib/klib_printk.c (ratelimit_state, log levels),
+ * runtime/klib/klib_dyndbg.c (struct _ddebug, static_key, the flags),
  * runtime/klib/klib_ctx.c (semaphore, the preempt count's layout, EFLAGS,
  * the RCU stall timeout). The errno names are build-aux/gen-errnames's,
  * from the errno headers this file's compilation includes.
  */
 #include <linux/kbuild.h>
+#include <linux/dynamic_debug.h>
 #include <linux/errno.h>
 #include <linux/kern_levels.h>
 #include <linux/moduleparam.h>
@@ -108,6 +110,25 @@ void dusk_kconst(void)
 	FIELD(RATELIMIT_STATE, MISSED, ratelimit_state, missed);
 	FIELD(RATELIMIT_STATE, BEGIN, ratelimit_state, begin);
 	FIELD(RATELIMIT_STATE, FLAGS, ratelimit_state, flags);
+	BLANK();
+
+	/* include/linux/dynamic_debug.h, jump_label.h: a module's dynamic
+	 * debug descriptors (lineno, class_id and flags are bit-fields in
+	 * the word after format) and their static keys */
+	SIZE(DDEBUG, _ddebug);
+	FIELD(DDEBUG, MODNAME, _ddebug, modname);
+	FIELD(DDEBUG, FUNCTION, _ddebug, function);
+	FIELD(DDEBUG, FILENAME, _ddebug, filename);
+	FIELD(DDEBUG, FORMAT, _ddebug, format);
+	FIELD(DDEBUG, KEY, _ddebug, key);
+	SIZE(STATIC_KEY, static_key);
+	FIELD(STATIC_KEY, ENABLED, static_key, enabled);
+	CONST(_DPRINTK_FLAGS_PRINT);
+	CONST(_DPRINTK_FLAGS_INCL_MODNAME);
+	CONST(_DPRINTK_FLAGS_INCL_FUNCNAME);
+	CONST(_DPRINTK_FLAGS_INCL_LINENO);
+	CONST(_DPRINTK_FLAGS_INCL_TID);
+	CONST(_DPRINTK_CLASS_DFLT);
 	UCONST(RATELIMIT_MSG_ON_RELEASE);
 	CONST(LOGLEVEL_DEFAULT);
 	CONST(CONFIG_MESSAGE_LOGLEVEL_DEFAULT);

@@ -100,6 +100,10 @@ void dusk_klib_warn(int cut, const char *where, const char *fmt, ...)
  * then abort(): the program stops as the kernel would oops. */
 void dusk_klib_bug(const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/* dev_printk() at level (a KERN_ prefix): "driver device: " (extra
+ * before it) then the message; "(NULL device *): " without a device. */
+int dusk_klib_dev_vprintk(const char *level, const char *extra,
+			  const void *dev, const char *fmt, va_list ap);
 /* A backtrace of the calling thread on stderr. */
 void dusk_klib_backtrace(void);
 /* The calling thread's id, for "PID:" in reports. */

@@ -221,10 +221,10 @@ static void dev_prefix(const void *dev, char *buf, size_t len)
 		 name ? (const char *)__dusk_check_str(name) : "(null)");
 }
 
-static int dev_vprintk(const char *level, const void *dev, const char *fmt,
-		       va_list ap)
+int dusk_klib_dev_vprintk(const char *level, const char *extra,
+			  const void *dev, const char *fmt, va_list ap)
 {
-	char text[PRINTK_MAX], prefix[320];
+	char text[PRINTK_MAX], prefix[384], dprefix[320];
 	struct dusk_va_format vaf;
 	const char *lvl = level ? (const char *)__dusk_check_str(level) : "";
 	char lv[8];
@@ -232,9 +232,10 @@ static int dev_vprintk(const char *level, const void *dev, const char *fmt,
 	int len;
 
 	snprintf(lv, sizeof(lv), "%s", lvl);
-	if (dev)
-		dev_prefix(dev, prefix, sizeof(prefix));
-	else
+	if (dev) {
+		dev_prefix(dev, dprefix, sizeof(dprefix));
+		snprintf(prefix, sizeof(prefix), "%s%s", extra, dprefix);
+	} else
 		snprintf(prefix, sizeof(prefix), "(NULL device *): ");
 	va_copy(aq, ap);
 	vaf.fmt = fmt;
@@ -252,7 +253,7 @@ DUSK_EXPORT void __dusk_impl__dev_printk(const char *level, const void *dev,
 	va_list ap;
 
 	va_start(ap, fmt);
-	dev_vprintk(level, dev, fmt, ap);
+	dusk_klib_dev_vprintk(level, "", dev, fmt, ap);
 	va_end(ap);
 }
 
@@ -263,7 +264,7 @@ DUSK_EXPORT void __dusk_impl__dev_##name(const void *dev,		\
 	va_list ap;							\
 									\
 	va_start(ap, fmt);						\
-	dev_vprintk("\001" #lvl, dev, fmt, ap);			\
+	dusk_klib_dev_vprintk("\001" #lvl, "", dev, fmt, ap);		\
 	va_end(ap);							\
 }
 

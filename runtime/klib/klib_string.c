@@ -322,6 +322,77 @@ DUSK_EXPORT char *__dusk_impl_strim(char *s)
 	return __dusk_impl_skip_spaces(s);
 }
 
+/*
+ * The copies and concatenations of lib/string.c. GCC lowers its builtins
+ * to these names after dusk's pass has run (and the kernel's out-of-line
+ * ones have the same names): each writes exactly the bytes the kernel's
+ * writes, through __dusk_check_w(), so that commit sends them. The source
+ * is read in full before the destination is written (they may overlap
+ * where the kernel's byte loops would not care).
+ */
+DUSK_EXPORT char *__dusk_impl_strcpy(char *dest, const char *src)
+{
+	const char *m = STR(src);
+
+	memmove(WR(dest, strlen(m) + 1), m, strlen(m) + 1);
+	return dest;
+}
+
+/* lib/string.c: exactly count bytes, NUL-padded after a short src. */
+DUSK_EXPORT char *__dusk_impl_strncpy(char *dest, const char *src,
+				      size_t count)
+{
+	const char *m;
+	size_t len;
+	char *d;
+
+	if (!count)
+		return dest;
+	m = STRN(src, count);
+	len = strnlen(m, count);
+	d = WR(dest, count);
+	memmove(d, m, len);
+	memset(d + len, 0, count - len);
+	return dest;
+}
+
+/* The end of the copy: the NUL it wrote. */
+DUSK_EXPORT char *__dusk_impl_stpcpy(char *dest, const char *src)
+{
+	const char *m = STR(src);
+	size_t len = strlen(m);
+
+	memmove(WR(dest, len + 1), m, len + 1);
+	return dest + len;
+}
+
+DUSK_EXPORT char *__dusk_impl_strcat(char *dest, const char *src)
+{
+	size_t dlen = strlen(STR(dest));
+
+	__dusk_impl_strcpy(dest + dlen, src);
+	return dest;
+}
+
+/* At most count bytes of src, then a NUL. */
+DUSK_EXPORT char *__dusk_impl_strncat(char *dest, const char *src,
+				      size_t count)
+{
+	size_t dlen, len;
+	const char *m;
+	char *d;
+
+	if (!count)
+		return dest;
+	dlen = strlen(STR(dest));
+	m = STRN(src, count);
+	len = strnlen(m, count);
+	d = WR(dest + dlen, len + 1);
+	memmove(d, m, len);
+	d[len] = '\0';
+	return dest;
+}
+
 DUSK_EXPORT ssize_t __dusk_impl_strscpy(char *dest, const char *src,
 					size_t count)
 {
@@ -481,6 +552,51 @@ DUSK_EXPORT void *__dusk_impl_memset(void *s, int c, size_t count)
 	if (count)
 		memset(WR(s, count), c, count);
 	return s;
+}
+
+/* GCC's lowering of __builtin_mempcpy (the kernel has none). */
+DUSK_EXPORT void *__dusk_impl_mempcpy(void *dest, const void *src,
+				      size_t count)
+{
+	__dusk_impl_memcpy(dest, src, count);
+	return (char *)dest + count;
+}
+
+/* asm/string_64.h: "rep stos" inline asm, which writes through a register
+ * no access check sees; the plugin sends calls here (dusk_asm_helpers). */
+#define DUSK_MEMSET_N(bits)							\
+DUSK_EXPORT void *__dusk_impl_memset##bits(uint##bits##_t *s, uint##bits##_t v,	\
+					   size_t n)				\
+{										\
+	uint##bits##_t *m;							\
+	size_t i;								\
+										\
+	if (!n)									\
+		return s;							\
+	m = WR(s, n * sizeof(*s));						\
+	for (i = 0; i < n; i++)							\
+		memcpy(m + i, &v, sizeof(v));					\
+	return s;								\
+}
+DUSK_MEMSET_N(16)
+DUSK_MEMSET_N(32)
+DUSK_MEMSET_N(64)
+
+/* lib/string_helpers.c: count bytes of src, then pad up to dest_len. */
+DUSK_EXPORT void __dusk_impl_memcpy_and_pad(void *dest, size_t dest_len,
+					    const void *src, size_t count,
+					    int pad)
+{
+	char *d;
+
+	if (!dest_len)
+		return;
+	if (count > dest_len)
+		count = dest_len;
+	d = WR(dest, dest_len);
+	if (count)
+		memmove(d, RD(src, count), count);
+	memset(d + count, pad, dest_len - count);
 }
 
 /* lib/string.c: the difference of the first differing bytes. */

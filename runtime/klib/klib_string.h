@@ -100,6 +100,13 @@ DUSK_EXPORT size_t __dusk_impl_strcspn(const char *s, const char *reject);
 DUSK_EXPORT char *__dusk_impl_strsep(char **s, const char *ct);
 DUSK_EXPORT char *__dusk_impl_strim(char *s);
 DUSK_EXPORT char *__dusk_impl_skip_spaces(const char *str);
+DUSK_EXPORT char *__dusk_impl_strcpy(char *dest, const char *src);
+DUSK_EXPORT char *__dusk_impl_strncpy(char *dest, const char *src,
+				      size_t count);
+DUSK_EXPORT char *__dusk_impl_stpcpy(char *dest, const char *src);
+DUSK_EXPORT char *__dusk_impl_strcat(char *dest, const char *src);
+DUSK_EXPORT char *__dusk_impl_strncat(char *dest, const char *src,
+				      size_t count);
 DUSK_EXPORT ssize_t __dusk_impl_strscpy(char *dest, const char *src,
 					size_t count);
 DUSK_EXPORT ssize_t __dusk_impl_strscpy_pad(char *dest, const char *src,
@@ -119,6 +126,14 @@ DUSK_EXPORT void *__dusk_impl_memcpy(void *dest, const void *src, size_t count);
 DUSK_EXPORT void *__dusk_impl_memmove(void *dest, const void *src,
 				      size_t count);
 DUSK_EXPORT void *__dusk_impl_memset(void *s, int c, size_t count);
+DUSK_EXPORT void *__dusk_impl_mempcpy(void *dest, const void *src,
+				      size_t count);
+DUSK_EXPORT void *__dusk_impl_memset16(uint16_t *s, uint16_t v, size_t n);
+DUSK_EXPORT void *__dusk_impl_memset32(uint32_t *s, uint32_t v, size_t n);
+DUSK_EXPORT void *__dusk_impl_memset64(uint64_t *s, uint64_t v, size_t n);
+DUSK_EXPORT void __dusk_impl_memcpy_and_pad(void *dest, size_t dest_len,
+					    const void *src, size_t count,
+					    int pad);
 DUSK_EXPORT int __dusk_impl_memcmp(const void *cs, const void *ct,
 				   size_t count);
 DUSK_EXPORT int __dusk_impl_bcmp(const void *a, const void *b, size_t len);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "klib.h"
 #include "log.h"
 #include "modrt.h"
 #include "session.h"
@@ -200,6 +201,17 @@ static uint64_t dusk_call_refused(const struct dusk_kfunc *f)
 	return mf && mf->ret.kind == DUSK_MK_INT ? (uint64_t)(int64_t)-ESTALE : 0;
 }
 
+/* Why dusk.ko refused a call, in words: the two refusals of its table of
+ * session-owned resources (kmod/owned.h), else the errno's text. */
+static const char *dusk_call_error(int err, char *buf, size_t len)
+{
+	if (err == -EOPNOTSUPP)
+		return "refused by dusk.ko: it acquires something dusk.ko does not know how to give back when the program ends (kmod/owned.h lists what it knows)";
+	if (err == -EDQUOT)
+		return "refused by dusk.ko: the program holds as many kernel resources as dusk.ko allows (its own_max parameter)";
+	return dusk_errno_text(err, buf, len);
+}
+
 /* The call itself, with f (the glue's record) or without (a kernel
  * function reached through a pointer). Stops the program on failure
  * (but for a call refused for a late packet). */
@@ -236,7 +248,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 			return dusk_call_refused(f);
 		if (err)
 			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
-				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+				       dusk_call_error(err, ebuf, sizeof(ebuf)));
 		return ret;
 	}
 
@@ -255,7 +267,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	}
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: %s", name,
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+			       dusk_call_error(err, ebuf, sizeof(ebuf)));
 	mf = f ? dusk_types_func(dusk_mod_types(), f->name) : NULL;
 	err = dusk_kcopy_call_end(1, &ret, !mf || mf->ret.kind == DUSK_MK_PTR);
 	if (err)
@@ -312,4 +324,44 @@ DUSK_EXPORT void *__dusk_fnptr(void *fn)
 		return ks->stub;
 	dusk_tramp_target = a;
 	return (void *)dusk_kernel_tramp;
+}
+
+/* ---- variadic functions with a printf format ---- */
+
+/* What one message may take on the program's stack: the kernel's own
+ * limits (a seq_file's page, a workqueue's name...) are far below it. */
+#define DUSK_KFMT_MAX	(64 << 10)
+
+DUSK_EXPORT uint64_t __dusk_kcall_printf(struct dusk_kfunc *f,
+					 const uint64_t *args,
+					 unsigned int fmt_arg,
+					 unsigned int str_arg, va_list ap)
+{
+	static const char fmt_s[] = "%s";
+	uint64_t call[DUSK_MAX_CALL_ARGS] = { 0 };
+	const char *fmt = (const char *)(uintptr_t)args[fmt_arg];
+	int len;
+
+	if (str_arg >= DUSK_MAX_CALL_ARGS || fmt_arg >= str_arg)
+		dusk_mod_fatal(1, "kernel call %s: format argument %u, first variable argument %u: dusk calls kernel functions with six arguments at most",
+			       f->name, fmt_arg + 1, str_arg + 1);
+	memcpy(call, args, str_arg * sizeof(*call));
+	len = dusk_kvsnprintf(NULL, 0, fmt, ap);
+	if (len < 0)
+		len = 0;
+	if (len >= DUSK_KFMT_MAX) {
+		dusk_warn("kernel call %s: a message of %d bytes is cut to %d",
+			  f->name, len, DUSK_KFMT_MAX - 1);
+		len = DUSK_KFMT_MAX - 1;
+	}
+	{
+		/* On the stack: its kernel copy lives for this call only. */
+		char text[len + 1];
+
+		dusk_kvsnprintf(text, sizeof(text), fmt, ap);
+		call[fmt_arg] = (uintptr_t)fmt_s;
+		call[str_arg] = (uintptr_t)text;
+		__dusk_hint(str_arg, text, sizeof(text));
+		return dusk_call(f, 0, call, str_arg + 1);
+	}
 }

@@ -69,6 +69,7 @@
 
 #include "kernel.h"
 #include "log.h"
+#include "mod_lines.h"
 #include "modrt.h"
 #include "session.h"
 #include "shadow.h"
@@ -106,6 +107,7 @@ struct dusk_deferred {
 	uint64_t kaddr;			/* where the user function was stored */
 	uintptr_t fn;
 	int claimed;
+	char site[160];			/* the module's FILE:LINE of the store */
 };
 
 struct dusk_karena {
@@ -152,10 +154,16 @@ const char *dusk_xlate_describe(const struct dusk_xlate_ctx *ctx, char *buf,
 		if (p->type && p->type->size && ctx->off >= p->type_off)
 			f = dusk_mtype_field_at(p->type, (ctx->off - p->type_off) %
 						p->type->size);
-		if (f)
-			snprintf(buf, len, "%s.%s (offset %llu of %s)",
-				 p->type->name, f->name,
+		if (f) {
+			/* The record's "struct_file_operations" as C says it. */
+			const char *t = p->type->name;
+			const char *kw = !strncmp(t, "struct_", 7) ? "struct " :
+					 !strncmp(t, "union_", 6) ? "union " : "";
+
+			snprintf(buf, len, "%s%s, member %s (offset %llu of %s)",
+				 kw, t + (*kw ? strlen(kw) : 0), f->name,
 				 (unsigned long long)ctx->off, obj);
+		}
 		else
 			snprintf(buf, len, "offset %llu of %s",
 				 (unsigned long long)ctx->off, obj);
@@ -621,6 +629,8 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 		if (kc.deferred[i].kaddr == kaddr) {
 			kc.deferred[i].fn = fn;
 			kc.deferred[i].claimed = 0;
+			dusk_lines_caller_text(kc.deferred[i].site,
+					       sizeof(kc.deferred[i].site));
 			return;
 		}
 	}
@@ -629,6 +639,10 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 	kc.deferred[kc.nr_deferred].kaddr = kaddr;
 	kc.deferred[kc.nr_deferred].fn = fn;
 	kc.deferred[kc.nr_deferred].claimed = 0;
+	/* The refusal comes later (no registration took it): it names
+	 * where the module stored it. */
+	dusk_lines_caller_text(kc.deferred[kc.nr_deferred].site,
+			       sizeof(kc.deferred[kc.nr_deferred].site));
 	kc.nr_deferred++;
 	kc.stats.deferred_fns++;
 }
@@ -681,7 +695,7 @@ void dusk_kcopy_check_deferred(const char *when)
 	for (i = 0; i < kc.nr_deferred; i++) {
 		if (kc.deferred[i].claimed)
 			continue;
-		dusk_mod_fatal(1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code",
+		dusk_mod_fatal_at(kc.deferred[i].site, 1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko",
 			       dusk_fn_name(kc.deferred[i].fn, name, sizeof(name)),
 			       (unsigned long long)kc.deferred[i].kaddr, when);
 	}
@@ -764,9 +778,10 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 				dusk_defer_fn(ctx->dest_kaddr, v);
 				return dusk_harmless_fn();
 			}
-			dusk_mod_fatal(1, "%s: user function %s cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code)",
+			dusk_mod_fatal(1, "%s: user function %s cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code)%s",
 				       dusk_xlate_describe(ctx, what, sizeof(what)),
-				       dusk_fn_name(v, name, sizeof(name)));
+				       dusk_fn_name(v, name, sizeof(name)),
+				       ctx->fn ? "; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko" : "");
 		}
 		cls = DUSK_MEM_RO;	/* constant data in a code segment */
 		break;

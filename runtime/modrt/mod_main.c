@@ -30,6 +30,7 @@
 #include "klib_ctx.h"
 #include "klib_printk.h"
 #include "log.h"
+#include "mod_lines.h"
 #include "modrt.h"
 #include "session.h"
 #include "trace.h"
@@ -47,7 +48,31 @@ const char *dusk_errno_text(int err, char *buf, size_t len)
 	return buf;
 }
 
+/* The module's own line first, as a compiler's diagnostic. */
+static void __attribute__((noreturn))
+dusk_mod_die(const char *where, int status, const char *msg)
+{
+	if (where && *where)
+		fprintf(dusk_console_err(), "%s: %s: %s\n", where,
+			program_invocation_short_name, msg);
+	else
+		fprintf(dusk_console_err(), "%s: %s\n",
+			program_invocation_short_name, msg);
+	dusk_console_exit(status);
+}
+
 void dusk_mod_fatal(int status, const char *fmt, ...)
+{
+	char where[600], msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dusk_mod_die(dusk_lines_caller_text(where, sizeof(where)), status, msg);
+}
+
+void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -55,8 +80,7 @@ void dusk_mod_fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(dusk_console_err(), "%s: %s\n", program_invocation_short_name, msg);
-	dusk_console_exit(status);
+	dusk_mod_die(where, status, msg);
 }
 
 static struct dusk_session *dusk_main_session;
@@ -126,7 +150,10 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		"  --trace FILE        write every message to and from the target to FILE,\n"
 		"                      one line each (\"-\": stderr; default: $DUSK_TRACE)\n"
 		"  --help              this text\n"
-		"  param=value         module parameters, as insmod takes them\n");
+		"  param=value         module parameters, as insmod takes them\n"
+		"  dyndbg=QUERY        the module's pr_debug()/dev_dbg() on or off, as insmod\n"
+		"                      takes it: dyndbg=+p (all), 'dyndbg=func NAME +p',\n"
+		"                      'dyndbg=file NAME.c -p', line, format; +mflt prefixes\n");
 	dusk_params_describe(m->param_start, m->param_stop, params, sizeof(params));
 	if (params[0])
 		fprintf(f, "\nParameters:\n%s", params);
@@ -276,6 +303,11 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		return 1;
 	}
 	dusk_main_session = s;
+	/* A crash of the module from now on is reported as an oops and
+	 * ends the session at once. */
+	err = dusk_crash_install();
+	if (err)
+		dusk_warn("crash reports: %s", strerror(-err));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = dusk_main_signal;
 	/* A second ^C kills a program stuck in its exit. */

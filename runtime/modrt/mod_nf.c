@@ -62,6 +62,8 @@ struct dusk_nf_reg {
 };
 
 static struct dusk_nf_reg *dusk_nf_regs;
+/* The hook this thread runs (a crash report names it). */
+static __thread const struct dusk_nf_reg *dusk_nf_running;
 static struct dusk_nf_layout dusk_nfl;
 static int dusk_nfl_known;
 
@@ -203,6 +205,7 @@ static void dusk_nf_context(const struct dusk_nf_reg *r, void *skb)
 static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 {
 	struct dusk_nf_reg *r = priv;
+	const struct dusk_nf_reg *prev;
 	unsigned int verdict;
 	char ebuf[64], when[64];
 	int err;
@@ -212,7 +215,10 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
 	dusk_nf_context(r, skb);
+	prev = dusk_nf_running;
+	dusk_nf_running = r;
 	verdict = r->hook(r->priv, skb, state);
+	dusk_nf_running = prev;
 	dusk_ctx_leave_hook();
 	err = dusk_kcopy_sync(0);
 	if (err)
@@ -429,4 +435,18 @@ unsigned int dusk_nf_count(void)
 	for (r = dusk_nf_regs; r; r = r->next)
 		n++;
 	return n;
+}
+
+int dusk_nf_current(struct dusk_nf_info *ret)
+{
+	const struct dusk_nf_reg *r = dusk_nf_running;
+
+	if (!r)
+		return -ENOENT;
+	ret->handle = r->handle;
+	ret->fn = (void *)r->hook;
+	ret->pf = r->pf;
+	ret->hooknum = r->hooknum;
+	ret->priority = r->priority;
+	return 0;
 }

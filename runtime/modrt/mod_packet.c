@@ -247,3 +247,66 @@ void dusk_packet_guards_install(void)
 	dusk_call_guard = pkt_call_guard;
 	dusk_shadow_frozen = pkt_frozen;
 }
+
+static const char *pkt_proto_name(unsigned int proto)
+{
+	switch (proto) {
+	case 1: return "ICMP";
+	case 6: return "TCP";
+	case 17: return "UDP";
+	case 58: return "ICMPv6";
+	default: return NULL;
+	}
+}
+
+/*
+ * "packet 17: 127.0.0.1:4000 -> 127.0.0.1:9100 UDP len 33" of the
+ * invocation this thread serves, from its HOOK's bytes and the cache
+ * (never a fetch: a crash report calls it from a signal handler; no
+ * allocation, snprintf of integers and strings only). -ENOENT: none.
+ */
+int dusk_packet_describe(char *buf, size_t len)
+{
+	struct dusk_session *s = dusk_session_cur;
+	const struct dusk_mtype *skb_t = pkt_rec("struct_sk_buff");
+	struct dusk_inv_info inv;
+	uint64_t head = 0, nh = 0, data = 0, skb_len = 0;
+	const uint8_t *ip;
+	int n;
+
+	if (!s || dusk_invocation_info(&inv))
+		return -ENOENT;
+	n = snprintf(buf, len, "packet %llu", (unsigned long long)inv.packet);
+	if (n < 0 || (size_t)n >= len)
+		return 0;
+	pkt_field(s, &inv, inv.skb, skb_t, "len", 4, &skb_len);
+	if (!pkt_field(s, &inv, inv.skb, skb_t, "head", 8, &head) &&
+	    !pkt_field(s, &inv, inv.skb, skb_t, "network_header", 2, &nh) &&
+	    nh != 0xffff)
+		data = head + nh;
+	else
+		pkt_field(s, &inv, inv.skb, skb_t, "data", 8, &data);
+	ip = data ? pkt_seg_bytes(&inv, data, 20) : NULL;
+	if (ip && (ip[0] >> 4) == 4) {
+		const uint8_t *l4 = pkt_seg_bytes(&inv, data + (ip[0] & 15U) * 4, 4);
+		const char *pn = pkt_proto_name(ip[9]);
+		char sport[8] = "", dport[8] = "", proto[16];
+
+		if (l4 && (ip[9] == 6 || ip[9] == 17)) {
+			snprintf(sport, sizeof(sport), ":%u", l4[0] << 8 | l4[1]);
+			snprintf(dport, sizeof(dport), ":%u", l4[2] << 8 | l4[3]);
+		}
+		if (pn)
+			snprintf(proto, sizeof(proto), "%s", pn);
+		else
+			snprintf(proto, sizeof(proto), "protocol %u", ip[9]);
+		snprintf(buf + n, len - (size_t)n,
+			 ": %u.%u.%u.%u%s -> %u.%u.%u.%u%s %s len %u",
+			 ip[12], ip[13], ip[14], ip[15], sport, ip[16], ip[17],
+			 ip[18], ip[19], dport, proto, ip[2] << 8 | ip[3]);
+	} else if (skb_len) {
+		snprintf(buf + n, len - (size_t)n, ": len %llu",
+			 (unsigned long long)skb_len);
+	}
+	return 0;
+}

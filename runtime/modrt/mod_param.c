@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "kconst.h"
+#include "klib_dyndbg.h"
 #include "log.h"
 #include "modrt.h"
 #include "util.h"
@@ -628,6 +629,9 @@ int dusk_params_apply(void *start, void *end, int argc, char **argv,
 			err = dusk_param_set(p, param, val, err_msg, err_len);
 			break;
 		}
+		/* what the kernel's loader gives dynamic debug */
+		if (!found && !dusk_dyndbg_param(param, val))
+			found = 1;
 		if (!found) {
 			snprintf(err_msg, err_len, "unknown parameter '%s'", param);
 			err = -ENOENT;

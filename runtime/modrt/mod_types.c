@@ -297,6 +297,9 @@ static int dusk_record(struct dusk_types *t, char *rec)
 		struct dusk_mfunc *fn;
 		unsigned int i;
 
+		/* a printf format's argument numbers may follow: dusk-cc's */
+		if (n > 5 && !strncmp(tok[n - 1], "printf:", 7))
+			n--;
 		if (n < 5 || dusk_num(tok[3], &a) || dusk_num(tok[4], &b) ||
 		    b > 1 || a != n - 5)
 			return -EINVAL;
@@ -348,6 +351,9 @@ static int dusk_record(struct dusk_types *t, char *rec)
 		t->stats.vars++;
 		return 0;
 	}
+	/* where a variadic kernel function is called: dusk-cc's */
+	if (!strcmp(tok[0], "vcall") && n >= 5)
+		return 0;
 	return -EINVAL;
 }
 

@@ -21,6 +21,10 @@
  *                 objects, and guards once it may have been released
  *   mod_klib.c    what klib, the layer below, is lent (struct
  *                 dusk_klib_host)
+ *   mod_lines.c   the module's source lines from the program's DWARF
+ *                 (mod_lines.h): pc -> function, file:line
+ *   mod_crash.c   a crash of the module's code reported as the kernel
+ *                 reports an oops, the session released
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
  *                 main() calls it): options, --trace, the console as log
  *                 sink, init, serving, exit
@@ -49,12 +53,17 @@ struct dusk_session;
 /*
  * The module did something the runtime must not let reach the kernel, or a
  * kernel call failed: like an oops of the .ko, this ends the process (never
- * the kernel). Prints "PROG: <message>" on stderr and exits with status.
+ * the kernel). Prints "FILE:LINE: PROG: <message>" on stderr, FILE:LINE
+ * the module's call into the runtime that led here (mod_lines.h; left
+ * out when no module frame is on the stack), and exits with status.
  * Only the paths dusk_module.h says "stop the program" use it. Set a
  * breakpoint on it to see the module's stack.
  */
 void dusk_mod_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/* The same naming where (the module's "FILE:LINE", "" or NULL: none). */
+void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 /* "-ENODEV (No such device)" for err = -ENODEV. */
 const char *dusk_errno_text(int err, char *buf, size_t len);
 
@@ -384,6 +393,9 @@ struct dusk_nf_info {
 };
 void dusk_nf_foreach(void (*fn)(const struct dusk_nf_info *h, void *arg),
 		     void *arg);
+/* The hook the calling thread runs: 0, or -ENOENT (none). For a crash
+ * report: async-signal-safe. */
+int dusk_nf_current(struct dusk_nf_info *ret);
 
 /* ---- the program ------------------------------------------------------------------ */
 
@@ -397,6 +409,11 @@ struct dusk_module_desc {
 
 DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 			    char **argv);
+
+/* Report a crash of the module (SIGSEGV, SIGBUS, SIGILL, SIGFPE) as the
+ * kernel reports an oops, release the session, die by the signal
+ * (mod_crash.c). 0 or -errno. */
+int dusk_crash_install(void);
 
 /* Lend klib what it needs of the module runtime (mod_klib.c). */
 void dusk_mod_klib_host(void);

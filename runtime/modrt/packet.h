@@ -9,6 +9,7 @@
 #ifndef DUSK_PACKET_H
 #define DUSK_PACKET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hook.h"
@@ -34,6 +35,12 @@ unsigned int dusk_packet_objects(struct dusk_session *s, struct dusk_pkt_obj *v,
  * (100 ms, or a tenth of hold_ms if more) is taken off hold_ms. */
 int dusk_packet_late(const struct dusk_session *s,
 		     const struct dusk_inv_info *inv);
+
+/* "packet 17: 127.0.0.1:4000 -> 127.0.0.1:9100 UDP len 33" of the
+ * invocation this thread serves, from what its HOOK carried and the
+ * cache holds (no fetch, no allocation: a crash report's). -ENOENT:
+ * none. */
+int dusk_packet_describe(char *buf, size_t len);
 
 /* Installed in the core's guards once the module registers a hook. */
 void dusk_packet_guards_install(void);

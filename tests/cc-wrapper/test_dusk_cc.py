@@ -203,12 +203,12 @@ UACCESS = {
                        "error: dusk: 'copy_from_user' accesses user space"),
     'copy_to_user': ('if (copy_to_user(ubuf, buf, len))',
                      "error: dusk: 'copy_to_user' accesses user space"),
-    # get_user() is inline asm in a macro: the error is at the asm's
-    # header line, the module's line in the note of the macro's expansion.
+    # get_user() is inline asm in a macro: the error is at the module's
+    # line all the same (the macro's expansion point).
     'get_user': ('if (get_user(buf[0], ubuf))',
-                 "note: in expansion of macro 'get_user'"),
+                 "error: dusk: 'get_user' accesses user space"),
     'put_user': ('if (put_user(buf[0], ubuf))',
-                 "note: in expansion of macro 'put_user'"),
+                 "error: dusk: 'put_user' accesses user space"),
     'strncpy_from_user': ('if (strncpy_from_user(buf, ubuf, len) < 0)',
                           "error: dusk: 'strncpy_from_user' accesses user "
                           "space"),

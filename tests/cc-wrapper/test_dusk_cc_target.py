@@ -246,9 +246,10 @@ REGISTRATIONS = {
         {
         \tunregister_chrdev(major, "dusk_refused");
         }
-    ''', 'struct_file_operations.write (offset 24 of refused_fops), reached '
-         'from argument 5 of __register_chrdev: user function refused_write',
-        'grep -c dusk_refused /proc/devices || true'),
+    ''', 'struct file_operations, member write (offset 24 of refused_fops), '
+         'reached from argument 5 of __register_chrdev: user function '
+         'refused_write',
+        'grep -c dusk_refused /proc/devices || true', 'register_chrdev('),
     'procfs': ('''\
         #include <linux/proc_fs.h>
         #include <linux/seq_file.h>
@@ -269,7 +270,7 @@ REGISTRATIONS = {
         \tproc_remove(entry);
         }
     ''', 'argument 4 of proc_create_single_data: user function refused_show',
-        'ls /proc | grep -c dusk_refused || true'),
+        'ls /proc | grep -c dusk_refused || true', 'proc_create_single('),
     'timer': ('''\
         #include <linux/timer.h>
         #include <linux/jiffies.h>
@@ -288,7 +289,8 @@ REGISTRATIONS = {
         {
         \tdel_timer_sync(&refused_timer);
         }
-    ''', 'argument 2 of init_timer_key: user function refused_fire', None),
+    ''', 'argument 2 of init_timer_key: user function refused_fire', None,
+        'timer_setup('),
 }
 
 
@@ -300,10 +302,13 @@ def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
     status 1) with one line naming the kernel function and the module's
     function the kernel would have called, before the kernel gets it:
     nothing registered in the target, the session over."""
-    body, said, check = REGISTRATIONS[api]
+    body, said, check, call = REGISTRATIONS[api]
     d = tmp_path / 'refused'
     write(d / 'refused.c', HEADER + body +
           'module_init(refused_init);\nmodule_exit(refused_exit);\n')
+    # The module's own line of the registration comes first.
+    line = next(i + 1 for i, text in enumerate(
+        (d / 'refused.c').read_text().splitlines()) if call in text)
     (d / 'Kbuild').write_text('obj-m := refused.o\n')
     prog = tmp_path / 'bin' / 'refused'      # its name starts its messages
     prog.parent.mkdir()
@@ -313,9 +318,12 @@ def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
     p = subprocess.run([str(prog)], capture_output=True, text=True,
                        timeout=TIMEOUT, env=harness.target.env)
     assert (p.returncode, p.stdout) == (1, ''), p.stdout + p.stderr
-    assert p.stderr == (f'refused: {said} cannot be given to the kernel (no '
-                        f'kernel proxy for it: the kernel must never call '
-                        f'user code)\n'), p.stderr
+    assert p.stderr == (f'{d}/refused.c:{line}: refused: {said} cannot be '
+                        f'given to the kernel (no kernel proxy for it: the '
+                        f'kernel must never call user code); at user level '
+                        f'dusk proxies the netfilter hook registrations '
+                        f'only: run this part of the module as its .ko\n'), \
+        p.stderr
     if check:
         assert harness.exec(check).strip() == '0'
     # The session ends (the watchdog's BYE): polled, with a deadline.

@@ -14,7 +14,9 @@
  *	on -r (default PORT on any address).
  *	-> "udp sent N received M [send-errors K (EPERM)] [marks 0xA,0xB...]"
  *	(sent: sendto succeeded; a drop on the output path makes it fail with
- *	EPERM; -m: skb->mark of each datagram received, with SO_RCVMARK)
+ *	EPERM; -m: skb->mark of each datagram received, with SO_RCVMARK;
+ *	-p: each datagram received, C-escaped, before the summary:
+ *	"udp payload N \"...\"")
  *
  *   nettest tcp [-s SRC[:PORT]] [-r PORT] [-c MS] [-w MS] [-b BYTES]
  *		 DST PORT [PAYLOAD]
@@ -90,7 +92,7 @@ static void die(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s udp [-s SRC[:PORT]] [-r [ADDR:]PORT] [-n COUNT] [-w MS] [-m] DST PORT PAYLOAD\n"
+		"usage: %s udp [-s SRC[:PORT]] [-r [ADDR:]PORT] [-n COUNT] [-w MS] [-m] [-p] DST PORT PAYLOAD\n"
 		"       %s tcp [-s SRC[:PORT]] [-r PORT] [-c MS] [-w MS] [-b BYTES] DST PORT [PAYLOAD]\n"
 		"       %s ftp [-s SRC[:PORT]] [-w MS] DST USER PASS\n"
 		"       %s magic [-c CODE] [-l LEN] [-w MS] DST\n"
@@ -237,19 +239,20 @@ static int cmd_udp(int argc, char **argv)
 	struct sockaddr_in dst;
 	unsigned char payload[MAX_PAYLOAD], buf[MAX_PAYLOAD + 1];
 	unsigned int marks[64];
-	int have_src = 0, have_rcv = 0, want_mark = 0;
+	int have_src = 0, have_rcv = 0, want_mark = 0, want_payload = 0;
 	long count = 1, wait = 1500, deadline;
 	int sfd, rfd, opt, one = 1;
 	long sent = 0, received = 0, send_errors = 0;
 	size_t len;
 
-	while ((opt = getopt(argc, argv, "s:r:n:w:m")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:n:w:mp")) != -1) {
 		switch (opt) {
 		case 's': parse_addr(optarg, &src, 0); have_src = 1; break;
 		case 'r': parse_addr(optarg, &rcv, 1); have_rcv = 1; break;
 		case 'n': count = number(optarg, 1, 64); break;
 		case 'w': wait = number(optarg, 0, 600000); break;
 		case 'm': want_mark = 1; break;
+		case 'p': want_payload = 1; break;
 		default: usage();
 		}
 	}
@@ -307,6 +310,14 @@ static int cmd_udp(int argc, char **argv)
 		if ((size_t)n != len || memcmp(buf, payload, len))
 			printf("udp datagram %ld: %zd bytes, not what was sent\n",
 			       received, n);
+		if (want_payload) {
+			printf("udp payload %ld \"", received);
+			for (ssize_t i = 0; i < n; i++)
+				printf(buf[i] >= 0x20 && buf[i] < 0x7f &&
+				       buf[i] != '"' && buf[i] != '\\' ?
+				       "%c" : "\\x%02x", buf[i]);
+			printf("\"\n");
+		}
 		received++;
 	}
 	printf("udp sent %ld received %ld", sent, received);

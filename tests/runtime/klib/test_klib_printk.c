@@ -18,6 +18,7 @@
 #include "dusk.h"
 #include "fake_kernel.h"
 #include "klib.h"
+#include "klib_dyndbg.h"
 #include "klib_printk.h"
 #include "klib_string.h"
 #include "session.h"
@@ -90,6 +91,34 @@ static void test_local(void)
 	LOCAL_IS("");
 	dusk_printk_set_outputs(DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
 }
+
+/* struct _ddebug of 6.1 with CONFIG_JUMP_LABEL, as modules define them. */
+struct ddebug {
+	const char *modname, *function, *filename, *format;
+	unsigned int lineno:18;
+	unsigned int class_id:6;
+	unsigned int flags:8;
+	struct {
+		int enabled;
+		unsigned long type;
+	} key;
+} __attribute__((aligned(8)));
+
+#define P 1	/* _DPRINTK_FLAGS_PRINT */
+#define M 2	/* _DPRINTK_FLAGS_INCL_MODNAME */
+#define F 4
+#define L 8
+#define DFLT 63	/* _DPRINTK_CLASS_DFLT */
+
+static struct ddebug dd[] = {
+	{ "m", "m_init", "/src/m/m_main.c", "m: init %d\n", 10, DFLT, 0, { 0, 0 } },
+	{ "m", "m_hook", "/src/m/m_main.c", "m: hook %s\n", 20, DFLT, 0, { 0, 0 } },
+	/* a file built with DEBUG: on from the start */
+	{ "m", "m_count", "/src/m/m_stats.c", "m: count\tdone\n", 5, DFLT, P,
+	  { 1, 1 } },
+	/* a class'd site (DECLARE_DYNDBG_CLASSMAP): plain queries skip it */
+	{ "m", "m_class", "/src/m/m_main.c", "m: classed\n", 30, 3, 0, { 0, 0 } },
+};
 
 /* ---- forwarded to the (fake) kernel ------------------------------------------------ */
 
@@ -202,6 +231,36 @@ static void test_kernel_log(void)
 		LOCAL_IS("<3>(NULL device *): no device\n");
 		__dusk_impl__dev_printk("\0015", (void *)(uintptr_t)DEV, "%d\n", 5);
 		LOCAL_IS("<5>e1000e eth42: 5\n");
+	}
+
+	/* a static key of the kernel's: read through the cache, as it is
+	 * now (the cache is refreshed after kernel calls) */
+	{
+		uint64_t key = DEV + 0x400;
+		int one = 1;
+
+		memset(fk_mem(&fk, key, 16), 0, 16);
+		dusk_refresh(sess);
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 2));
+		CHECK(__dusk_static_branch((void *)(uintptr_t)key, 3));
+		memcpy(fk_mem(&fk, key, 4), &one, 4);
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 2));
+		dusk_refresh(sess);
+		CHECK(__dusk_static_branch((void *)(uintptr_t)key, 2));
+		CHECK(!__dusk_static_branch((void *)(uintptr_t)key, 3));
+	}
+
+	/* dev_dbg(): the flags' prefix, then dev_printk()'s */
+	{
+		struct ddebug d = { "m", "m_probe", "/src/m/m.c", "m: up\n", 7,
+				    DFLT, P | F | L, { 1, 0 } };
+
+		local();
+		__dusk_impl___dynamic_dev_dbg(&d, (void *)(uintptr_t)DEV,
+					      "link %s\n", "up");
+		LOCAL_IS("<7>m_probe:7: e1000e eth42: link up\n");
+		CHECK(!strcmp(klog[nr_klog - 1],
+			      "\0017m_probe:7: e1000e eth42: link up\n"));
 	}
 
 	/* --no-kernel-log */
@@ -367,6 +426,99 @@ static void test_reports(void)
 	CHECK(died_of_abort(do_strlcat_bug));
 }
 
+static unsigned int dd_on(void)
+{
+	unsigned int i, on = 0;
+
+	for (i = 0; i < 4; i++)
+		on |= (!!(dd[i].flags & P) << i) | (!!dd[i].key.enabled << (i + 4));
+	return on;
+}
+
+/* lib/dynamic_debug.c's queries on the program's own descriptors, their
+ * static keys, and __dynamic_pr_debug's prefixes. */
+static void test_dyndbg(void)
+{
+	int key[2] = { 0, 1 };
+
+	/* label taken iff enabled XOR (branch & 1); bit 1 is objtool's */
+	CHECK(!__dusk_static_branch(&key[0], 0));
+	CHECK(__dusk_static_branch(&key[0], 1));
+	CHECK(__dusk_static_branch(&key[1], 2));
+	CHECK(!__dusk_static_branch(&key[1], 3));
+
+	__dusk_dyndbg_register(dd, dd + 4);
+	dusk_printk_set_outputs(DUSK_PRINTK_LOCAL);
+	CHECK_EQ(dusk_dyndbg_exec("+p", NULL), 3);
+	CHECK_EQ(dd_on(), 0x77u);	/* flags and keys, not the class'd */
+	CHECK_EQ(dusk_dyndbg_exec("-p", NULL), 3);
+	CHECK_EQ(dd_on(), 0u);
+	CHECK_EQ(dusk_dyndbg_exec("func m_hook +pfl", NULL), 1);
+	CHECK_EQ(dd[1].flags, P | F | L);
+	CHECK_EQ(dd[1].key.enabled, 1);
+	__dusk_impl___dynamic_pr_debug(&dd[1], "m: hook %s\n", "x");
+	LOCAL_IS("<7>m_hook:20: m: hook x\n");
+	CHECK_EQ(dusk_dyndbg_exec("func m_hook =pm", NULL), 1);
+	__dusk_impl___dynamic_pr_debug(&dd[1], "m: hook %s\n", "y");
+	LOCAL_IS("<7>m: m: hook y\n");
+	CHECK_EQ(dusk_dyndbg_exec("func m_hook =_", NULL), 1);
+	CHECK_EQ(dd[1].flags, 0);
+	CHECK_EQ(dd[1].key.enabled, 0);
+	/* files by base name or path, line ranges, wildcards */
+	CHECK_EQ(dusk_dyndbg_exec("file m_stats.c +p", NULL), 1);
+	CHECK_EQ(dusk_dyndbg_exec("file /src/m/m_main.c line 10-20 +p", NULL), 2);
+	CHECK_EQ(dd_on(), 0x77u);
+	CHECK_EQ(dusk_dyndbg_exec("file m_main.c:15- -p", NULL), 1);
+	CHECK_EQ(dusk_dyndbg_exec("line 1-9 -p", NULL), 1);
+	CHECK_EQ(dd_on(), 0x11u);
+	CHECK_EQ(dusk_dyndbg_exec("file m_*.c:m_h* +p", NULL), 1);
+	CHECK_EQ(dusk_dyndbg_exec("func m_?nit -p", NULL), 1);
+	CHECK_EQ(dd_on(), 0x22u);
+	/* formats: substrings, escapes, ^ anchors; quoted words */
+	CHECK_EQ(dusk_dyndbg_exec("format 'count\\tdone' +p", NULL), 1);
+	CHECK_EQ(dusk_dyndbg_exec("format \"^m:\\040init\" +p", NULL), 1);
+	CHECK_EQ(dusk_dyndbg_exec("format ^init +p", NULL), 0);
+	CHECK_EQ(dd_on(), 0x77u);
+	/* several queries; module names; comments */
+	CHECK_EQ(dusk_dyndbg_exec("module m -p; module other +p\n# +p", NULL), 3);
+	CHECK_EQ(dd_on(), 0u);
+	CHECK_EQ(dusk_dyndbg_exec("func m_init +p", "other"), 0);
+	/* errors, as the kernel reports them; the other queries still run */
+	CHECK_EQ(dusk_dyndbg_exec("func m_init", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("nosuch x +p", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("+q", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("line 9-3 +p", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("func 'm_init +p", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("func m_init func m_hook +p", NULL), -EINVAL);
+	CHECK_EQ(dusk_dyndbg_exec("func m_init +p; bad", NULL), -EINVAL);
+	CHECK_EQ(dd_on(), 0x11u);
+	/* insmod's parameters: dyndbg (alone: +p), NAME.dyndbg */
+	CHECK_EQ(dusk_dyndbg_param("dyndbg", "func m_hook +p"), 0);
+	CHECK_EQ(dd_on(), 0x33u);
+	CHECK_EQ(dusk_dyndbg_param("other.dyndbg", "+p"), 0);
+	CHECK_EQ(dd_on(), 0x33u);
+	CHECK_EQ(dusk_dyndbg_param("m.dyndbg", NULL), 0);
+	CHECK_EQ(dd_on(), 0x77u);
+	CHECK_EQ(dusk_dyndbg_param("dyndbgx", "+p"), -ENOENT);
+	CHECK_EQ(dusk_dyndbg_param("x.debug", "+p"), -ENOENT);
+	/* the thread's id, and no prefix at all without m/f/l/t */
+	CHECK_EQ(dusk_dyndbg_exec("func m_count =pt", NULL), 1);
+	__dusk_impl___dynamic_pr_debug(&dd[2], "m: n=%d\n", 3);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "<7>[%d] m: n=3\n", dusk_klib_tid());
+		LOCAL_IS(want);
+	}
+	__dusk_impl___dynamic_pr_debug(&dd[0], "m: init %d\n", 1);
+	LOCAL_IS("<7>m: init 1\n");
+	__dusk_impl___dynamic_dev_dbg(&dd[0], NULL, "m: no device\n");
+	LOCAL_IS("<7>(NULL device *): m: no device\n");
+	__dusk_dyndbg_register(NULL, NULL);
+	CHECK_EQ(dusk_dyndbg_exec("+p", NULL), 0);
+	dusk_printk_set_outputs(DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
+}
+
 int main(void)
 {
 	cap = open_memstream(&cap_buf, &cap_len);
@@ -376,6 +528,7 @@ int main(void)
 	test_ratelimit();
 	test_hexdump();
 	test_reports();
+	test_dyndbg();
 	dusk_printk_set_stream(NULL);
 	return check_done("test_klib_printk");
 }

@@ -51,6 +51,42 @@ static void test_copy(void)
 	CHECK(!strcmp(d, "high-le"));
 }
 
+/* The copies GCC lowers its builtins to (lib/string.c's semantics). */
+static void test_lowered(void)
+{
+	char d[16];
+	uint64_t q[2] = { 0, 0 };
+	uint32_t w[3] = { 0, 0, 0 };
+
+	memset(d, 'x', sizeof(d));
+	CHECK(__dusk_impl_strcpy(d, "abc") == d);
+	CHECK(!memcmp(d, "abc\0xxxx", 8));
+	/* strncpy: exactly count bytes, NUL-padded; no NUL if src fills it */
+	CHECK(__dusk_impl_strncpy(d, "hi", 6) == d);
+	CHECK(!memcmp(d, "hi\0\0\0\0xx", 8));
+	CHECK(__dusk_impl_strncpy(d, "SSH-2.0", 5) == d);
+	CHECK(!memcmp(d, "SSH-2\0xx", 8));	/* no NUL of its own */
+	CHECK(__dusk_impl_strncpy(d, "zz", 0) == d && d[0] == 'S');
+	CHECK(__dusk_impl_stpcpy(d, "end") == d + 3);
+	CHECK(!memcmp(d, "end\0", 4));
+	CHECK(__dusk_impl_strcat(d, "+cat") == d);
+	CHECK(!strcmp(d, "end+cat"));
+	CHECK(__dusk_impl_strncat(d, "12345", 3) == d);
+	CHECK(!strcmp(d, "end+cat123"));
+	CHECK(__dusk_impl_strncat(d, "9", 5) == d);
+	CHECK(!strcmp(d, "end+cat1239"));
+	CHECK(__dusk_impl_mempcpy(d, "abcd", 4) == d + 4);
+	CHECK(__dusk_impl_memset64(q, 0x0102030405060708ULL, 2) == q);
+	CHECK(q[0] == 0x0102030405060708ULL && q[1] == q[0]);
+	CHECK(__dusk_impl_memset32(w, 7, 2) == w && w[1] == 7 && !w[2]);
+	memset(d, 'x', sizeof(d));
+	__dusk_impl_memcpy_and_pad(d, 6, "abc", 3, '#');
+	CHECK(!memcmp(d, "abc###xx", 8));
+	memset(d, 'x', sizeof(d));
+	__dusk_impl_memcpy_and_pad(d, 2, "abc", 3, '#');	/* cut to dest_len */
+	CHECK(!memcmp(d, "abxx", 4));
+}
+
 static void test_compare(void)
 {
 	CHECK_EQ(__dusk_impl_strlen("hello"), 5);
@@ -520,6 +556,21 @@ static void test_kernel_memory(void)
 	CHECK(!strcmp((char *)fk_mem(&fk, K(0x3000), 7), "kernel"));
 	CHECK(!memcmp(fk_mem(&fk, K(0x3040), 8), "\xab\xab\xab\xabwxyz", 8));
 
+	/* the copies lowered builtins become, into kernel memory: the
+	 * changed bytes reach it with the commit, results stay kernel
+	 * addresses */
+	kput(0x3800, "SSH-1.99 ab\0", 12);
+	CHECK(__dusk_impl_strncpy(KP(0x3800), "SSH-2", 5) == KP(0x3800));
+	CHECK(__dusk_impl_stpcpy(KP(0x3809), "cd") == KP(0x380b));
+	CHECK(__dusk_impl_strcat(KP(0x3809), "e") == KP(0x3809));
+	CHECK(__dusk_impl_strncat(KP(0x3809), "fgh", 1) == KP(0x3809));
+	CHECK(!dusk_commit(sess));
+	CHECK(!memcmp(fk_mem(&fk, K(0x3800), 14), "SSH-2.99 cdef\0", 14));
+	__dusk_impl_memset64((uint64_t *)KP(0x3840), 0x3131313131313131ULL, 1);
+	__dusk_impl_memcpy_and_pad(KP(0x3848), 4, "z", 1, '-');
+	CHECK(!dusk_commit(sess));
+	CHECK(!memcmp(fk_mem(&fk, K(0x3840), 12), "11111111z---", 12));
+
 	/* numbers parsed from kernel memory into kernel memory */
 	kput(0x3080, "0x2a\n", 6);
 	CHECK_EQ(__dusk_impl_kstrtoint(KP(0x3080), 0, kint), 0);
@@ -575,6 +626,7 @@ int main(void)
 	struct dusk_config cfg;
 
 	test_copy();
+	test_lowered();
 	test_compare();
 	test_search();
 	test_kstrto();

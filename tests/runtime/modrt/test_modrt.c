@@ -884,7 +884,7 @@ static void expect_fatal(void (*fn)(void), const char *want)
 
 static void test_refusals(void)
 {
-	expect_fatal(user_fn_in_struct, "test_modrt: struct_ops.fn (offset 0 of ops_user), reached from argument 1 of k_fill: user function a_function cannot be given to the kernel");
+	expect_fatal(user_fn_in_struct, "test_modrt: struct ops, member fn (offset 0 of ops_user), reached from argument 1 of k_fill: user function a_function cannot be given to the kernel");
 	expect_fatal(heap_without_size, "argument 1 of k_peek: cannot tell the size of the user object");
 	expect_fatal(kptr_local, "is a local object");
 	expect_fatal(kptr_fn_unclaimed, "user function a_function was stored into kernel memory at 0xffff888000102200 and no registration API took it (at the end of init_module)");

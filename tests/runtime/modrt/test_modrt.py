@@ -231,7 +231,7 @@ def test_refused_kernel_call_ends_the_program_not_the_kernel(target):
 def test_user_function_in_a_struct_is_refused_naming_type_and_field(target):
     rc, out, err = run(target, 'mode=3')
     assert rc == 1
-    assert ('modprog: struct_modprog_ops.fn (offset 0 of bad_ops), reached '
+    assert ('modprog: struct modprog_ops, member fn (offset 0 of bad_ops), reached '
             'from argument 2 of memcpy: user function some_fn cannot be '
             'given to the kernel') in err
 

@@ -1,0 +1,146 @@
+"""Every refusal names the module's own file:line first.
+
+At compile time, what the plugin refuses inside kernel code the module
+uses (get_user()'s asm in a macro, an asm in a kernel header's inline
+function) is an error at the module's line that uses it, the kernel
+header's place in a note. At run time, a refusal begins with the
+module's file:line of the call that led to it (the return address,
+mapped through the program's DWARF), even when the refusal comes later
+than the module's statement (a user function left in kernel memory)."""
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import SRCDIR
+
+sys.path.insert(0, str(SRCDIR / 'tests' / 'examples'))
+from diff import harness  # noqa: E402,F401 (fixture)
+
+DUSK_CC = SRCDIR / 'bin' / 'dusk-cc'
+TIMEOUT = 120
+
+
+def build(tmp_path, name, source, env=None):
+    """dusk-cc -M on a module of one file: (dir, CompletedProcess)."""
+    d = tmp_path / name
+    d.mkdir()
+    (d / f'{name}.c').write_text(textwrap.dedent(source))
+    (d / 'Kbuild').write_text(f'obj-m := {name}.o\n')
+    p = subprocess.run([str(DUSK_CC), '-M', str(d), '-o',
+                        str(tmp_path / f'{name}.prog')],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(env or os.environ, LANG='C'))
+    return d, p
+
+
+def line_of(path, text):
+    return next(i + 1 for i, line in enumerate(path.read_text().splitlines())
+                if text in line)
+
+
+def first_error(stderr):
+    """The first line of the compiler's output that is an error."""
+    return next(line for line in stderr.splitlines() if ': error: ' in line)
+
+
+@pytest.mark.parametrize('api', ['get_user', 'put_user'])
+def test_uaccess_macro_is_refused_at_the_module_line(tmp_path, api):
+    """get_user()/put_user() are asm in a macro of asm/uaccess.h: the
+    error's location is the module's line, the header's in a note."""
+    d, p = build(tmp_path, 'umac', f'''\
+        #include <linux/module.h>
+        #include <linux/uaccess.h>
+        MODULE_LICENSE("GPL");
+        static char val;
+        int umac_poke(char __user *u);
+        int umac_poke(char __user *u)
+        {{
+        \treturn {api}(val, u);
+        }}
+        EXPORT_SYMBOL(umac_poke);
+    ''')
+    assert p.returncode == 1, p.stderr
+    line = line_of(d / 'umac.c', f'{api}(val, u)')
+    assert re.match(rf"{re.escape(str(d))}/umac\.c:{line}:\d+: error: dusk: "
+                    rf"'{api}' accesses user space \(uaccess\)",
+                    first_error(p.stderr)), p.stderr
+    assert re.search(r"asm/uaccess\.h:\d+:\d+: note: dusk: refused here, "
+                     r"in kernel code the module uses", p.stderr), p.stderr
+
+
+def test_asm_in_a_kernel_inline_is_refused_at_the_module_line(tmp_path):
+    """native_read_cr0() is a kernel header's inline function whose asm
+    reads a control register: refused at the module's call of it."""
+    d, p = build(tmp_path, 'crread', '''\
+        #include <linux/module.h>
+        #include <asm/special_insns.h>
+        MODULE_LICENSE("GPL");
+        static int __init crread_init(void)
+        {
+        \tunsigned long cr0 = native_read_cr0();
+
+        \tpr_info("crread: cr0 %lx\\n", cr0);
+        \treturn 0;
+        }
+        module_init(crread_init);
+    ''')
+    assert p.returncode == 1, p.stderr
+    line = line_of(d / 'crread.c', 'native_read_cr0()')
+    assert re.match(rf"{re.escape(str(d))}/crread\.c:{line}:\d+: error: "
+                    rf"dusk: inline assembly 'mov %%cr0,%0' cannot run at "
+                    rf"user level", first_error(p.stderr)), p.stderr
+    assert re.search(r"asm/special_insns\.h:\d+:\d+: note: dusk: refused "
+                     r"here", p.stderr), p.stderr
+
+
+def test_a_late_refusal_names_the_module_line_of_the_store(harness,
+                                                          tmp_path):
+    """A user function stored into kmalloc()ed memory that no
+    registration API takes is refused at the end of init_module, when
+    no module code is on the stack: the message begins with the
+    module's line of the store, then says what to do."""
+    d, p = build(tmp_path, 'lstore', '''\
+        #include <linux/module.h>
+        #include <linux/slab.h>
+        MODULE_LICENSE("GPL");
+        struct lstore_handler {
+        \tvoid (*fn)(unsigned long data);
+        \tunsigned long data;
+        };
+        static struct lstore_handler *handler;
+        static void lstore_event(unsigned long data)
+        {
+        \tpr_info("lstore: event %lu\\n", data);
+        }
+        static int __init lstore_init(void)
+        {
+        \thandler = kzalloc(sizeof(*handler), GFP_KERNEL);
+        \tif (!handler)
+        \t\treturn -ENOMEM;
+        \thandler->fn = lstore_event;
+        \thandler->data = 1;
+        \treturn 0;
+        }
+        static void __exit lstore_exit(void)
+        {
+        \tkfree(handler);
+        }
+        module_init(lstore_init);
+        module_exit(lstore_exit);
+    ''', env=harness.target.env)
+    assert p.returncode == 0, p.stderr
+    r = subprocess.run([str(tmp_path / 'lstore.prog')], capture_output=True,
+                       text=True, timeout=TIMEOUT, env=harness.target.env)
+    line = line_of(d / 'lstore.c', 'handler->fn = lstore_event;')
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.startswith(
+        f"{d}/lstore.c:{line}: lstore.prog: user function lstore_event was "
+        f"stored into kernel memory at 0x"), r.stderr
+    assert r.stderr.rstrip().endswith(
+        "the kernel must never call user code; at user level dusk proxies "
+        "the netfilter hook registrations only: run this part of the "
+        "module as its .ko"), r.stderr
