@@ -15,6 +15,9 @@ ownres      a char region (dynamic major), a class, a /proc directory, a
             under it.
 leakyexit   an exit that forgets its region and its /proc directory (its
             .ko would leave them in the kernel for good: not loaded here).
+srcstat     a char region, a /proc directory, a kzalloc'ed record and a
+            netfilter hook that writes through the NULL its lookup returns
+            for a source nobody watches: the program crashes.
 """
 
 import re
@@ -27,6 +30,7 @@ from diff import harness, mod  # noqa: F401 (fixture)
 SCULLREG = mod("scullreg")
 OWNRES = mod("ownres")
 LEAKYEXIT = mod("leakyexit")
+SRCSTAT = mod("srcstat")
 # A fixed major from the range left for local use (LANANA 240-254).
 MAJOR = 240
 
@@ -232,4 +236,49 @@ def test_what_module_exit_forgot_is_released(harness):
                      r"alloc_chrdev_region", log)
     # Its kfree removed the block's record: nothing else was left.
     assert "released 2 thing(s) and 0 allocation(s)" in log, log
+    assert_healthy(target, since)
+
+
+def test_crash_leaves_nothing(harness):
+    """srcstat's program crashes in its hook (a NULL pointer, reported as
+    an oops): its region, /proc directory, record and hook are given back,
+    and its .ko then loads and unloads (no traffic reaches its bug)."""
+    target = harness.target
+    harness.build_ko(SRCSTAT)
+    before = places(target)
+    since = len(kernel_log(target))
+    p = Program(harness, SRCSTAT, "watch=127.0.0.2", "port=9500")
+    try:
+        wait_log(target, since, "srcstat: watching 127.0.0.2 on port 9500")
+        during = places(target)
+        assert "srcstat" in during["/proc"]
+        assert any(line.endswith(" srcstat")
+                   for line in during["/proc/devices"])
+        harness.script("$N udp -s 127.0.0.2:4000 -r 127.0.0.2:9500 "
+                       "127.0.0.2 9500 counted")
+        wait_log(target, since, "srcstat: 127.0.0.2: 1")
+        # From a source nobody watches: the fault.
+        harness.script("$N udp -w 3000 -s 127.0.0.1:4000 -r 127.0.0.2:9500 "
+                       "127.0.0.2 9500 boom", timeout=60)
+        rc, out = p.wait()
+    finally:
+        if p.proc.poll() is None:
+            p.kill()
+    assert rc == -signal.SIGSEGV, out
+    assert "BUG: kernel NULL pointer dereference" in out, out
+    assert_as_before(target, before, "after the crash")
+    dusk = harness.exec("cat /proc/dusk").splitlines()
+    assert "session none" in dusk, dusk
+    log = kernel_log(target)[since:]
+    assert re.search(r"proc_remove\(0x[0-9a-f]+, 0x0\) left by proc_mkdir",
+                     log), log
+    assert re.search(r"unregister_chrdev_region\(0x[0-9a-f]+, 0x1\) left by "
+                     r"alloc_chrdev_region", log), log
+    # The record went too: a kernel call's block or the session's own.
+    m = re.search(r"released (\d+) thing\(s\) and (\d+) allocation\(s\)",
+                  log)
+    assert m and int(m.group(1)) + int(m.group(2)) >= 3, log
+    ko_loads(harness, SRCSTAT, expect="srcstat: watching 127.0.0.2 on port "
+             "9500")
+    assert_as_before(target, before, "after the .ko")
     assert_healthy(target, since)
