@@ -257,6 +257,8 @@ struct dusk_hook {
 };
 
 void dusk_hooks_end(struct dusk_session *s);
+void dusk_nf_keys_hold(void);
+void dusk_nf_keys_release(void);
 unsigned int dusk_nf_proxy(void *priv, struct sk_buff *skb,
 			   const struct nf_hook_state *state);
 struct dusk_hook *dusk_hook_of_entry(const struct nf_queue_entry *entry);

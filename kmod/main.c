@@ -54,6 +54,7 @@ static int __init dusk_init(void)
 	ret = dusk_pktq_init();
 	if (ret)
 		goto out_key;
+	dusk_nf_keys_hold();
 	ret = dusk_procfs_init();
 	if (ret)
 		goto out_pktq;
@@ -71,6 +72,7 @@ out_transport:
 out_procfs:
 	dusk_procfs_exit();
 out_pktq:
+	dusk_nf_keys_release();
 	dusk_pktq_exit();
 out_key:
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
@@ -83,6 +85,7 @@ static void __exit dusk_exit(void)
 	dusk_loop_exit();
 	dusk_transport_exit();
 	dusk_procfs_exit();
+	dusk_nf_keys_release();
 	dusk_pktq_exit();
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
 	memzero_explicit(&dusk.master_key, sizeof(dusk.master_key));

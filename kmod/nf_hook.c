@@ -132,3 +132,37 @@ void dusk_hooks_end(struct dusk_session *s)
 	list_for_each_entry_safe(hook, tmp, &s->hooks, list)
 		dusk_hook_free(s, hook);
 }
+
+/*
+ * The first hook at a place and the removal of the last switch one of
+ * netfilter's static keys, which patches kernel text on every CPU. A
+ * session registers and removes its proxies each time it starts and ends;
+ * under qemu's TCG on an overloaded host a CPU was seen stuck for minutes
+ * at such a patched site (ip_local_deliver) just after a session's hooks
+ * went away. dusk.ko holds the keys of the places it proxies while it is
+ * loaded: sessions then never patch text, and a place without hooks costs
+ * a pointer test per packet.
+ */
+void dusk_nf_keys_hold(void)
+{
+#ifdef CONFIG_JUMP_LABEL
+	int h;
+
+	for (h = 0; h < NF_INET_NUMHOOKS; h++) {
+		static_key_slow_inc(&nf_hooks_needed[NFPROTO_IPV4][h]);
+		static_key_slow_inc(&nf_hooks_needed[NFPROTO_IPV6][h]);
+	}
+#endif
+}
+
+void dusk_nf_keys_release(void)
+{
+#ifdef CONFIG_JUMP_LABEL
+	int h;
+
+	for (h = 0; h < NF_INET_NUMHOOKS; h++) {
+		static_key_slow_dec(&nf_hooks_needed[NFPROTO_IPV4][h]);
+		static_key_slow_dec(&nf_hooks_needed[NFPROTO_IPV6][h]);
+	}
+#endif
+}
