@@ -152,12 +152,19 @@ def test_kernel_without_debug_information_is_checked_too(tmp_path):
         shutil.rmtree(work)
 
 
+# Test modules dusk-cc refuses on purpose (their refusal is tested where
+# the module is used).
+REFUSED = {'synthev'}       # test_variadic.py: a variadic call, no format
+# Modules whose objects use no complete struct or union type at all.
+NO_STRUCTS = {'leakyexit'}  # a dev_t and an opaque proc_dir_entry pointer
+
+
 def modules():
     return sorted(
         [d for d in (SRCDIR / 'examples').iterdir()
          if (d / 'Makefile').exists() and list(d.glob('*.c'))] +
         [d for d in (SRCDIR / 'tests' / 'examples' / 'mods').iterdir()
-         if d.is_dir()] +
+         if d.is_dir() and d.name not in REFUSED] +
         [MODS / 'tinyfw' / 'kmod', MODS / 'pscan' / 'module'])
 
 
@@ -184,4 +191,5 @@ def test_every_example_and_test_module_passes_the_check(tmp_path, moddir):
                              r'unions alike', p.stderr, re.M))
     sources = {s.relative_to(d).as_posix() for s in d.rglob('*.c')}
     assert set(counts) == sources, (counts, sources)
-    assert sum(int(n) for n in counts.values()) > 0, counts
+    if moddir.name not in NO_STRUCTS:
+        assert sum(int(n) for n in counts.values()) > 0, counts
