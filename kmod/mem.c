@@ -6,6 +6,9 @@
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
 #include <linux/mm.h>
+#include <asm/page.h>
+#include <asm/processor.h>
+#include <asm/vsyscall.h>
 
 #include "dusk_kmod.h"
 
@@ -14,13 +17,24 @@ static long (*dusk_copy_to_kernel_nofault)(void *dst, const void *src,
 					   size_t size);
 
 /*
- * copy_to_kernel_nofault() does not check that dst is a kernel address
- * (copy_from_kernel_nofault() does): refuse the user half and ranges that
- * wrap, so that a peer's stray pointer cannot reach user memory.
+ * What the nofault accessors may be given, by the kernel's own rule
+ * (copy_from_kernel_nofault_allowed): above the user half and its guard
+ * page, canonical at both ends. copy_to_kernel_nofault() checks nothing,
+ * and on this CPU a write to the vsyscall page (a user page in the kernel
+ * half) oopses without consulting the fault table, and one to a
+ * non-canonical address leaves a WARNING: both are refused here.
  */
 static bool dusk_kernel_range(u64 addr, size_t len)
 {
-	return addr >= TASK_SIZE_MAX && addr + len >= addr;
+	u64 last = addr + len - 1;
+	u8 bits = boot_cpu_data.x86_virt_bits;
+
+	if (!len || last < addr || addr < TASK_SIZE_MAX + PAGE_SIZE)
+		return false;
+	if (!__is_canonical_address(addr, bits) ||
+	    !__is_canonical_address(last, bits))
+		return false;
+	return last < VSYSCALL_ADDR || addr >= VSYSCALL_ADDR + PAGE_SIZE;
 }
 
 int dusk_kwrite(u64 addr, const void *src, size_t len)
