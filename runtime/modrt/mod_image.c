@@ -320,6 +320,11 @@ const struct dusk_msym *dusk_image_func(uintptr_t addr)
 	return dusk_msym_find(img->funcs, img->nr_funcs, addr);
 }
 
+uintptr_t dusk_image_bias(void)
+{
+	return dusk_image_get()->bias;
+}
+
 /* dusk-cc renames the module objects' .data..percpu (dusk_module.h):
  * the linker would fold that name into .data. */
 extern char __start_dusk_percpu[] __attribute__((weak));

@@ -18,7 +18,6 @@
 #include <libdwarf/dwarf.h>
 #include <errno.h>
 #include <execinfo.h>
-#include <link.h>
 #include <libdwarf/libdwarf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "log.h"
 #include "mod_lines.h"
+#include "modrt.h"
 #include "util.h"
 
 struct lrow {
@@ -101,13 +101,6 @@ static const char *lines_str(const char *s)
 	if (c)
 		dusk_lines.strs[dusk_lines.nr_strs++] = c;
 	return c;
-}
-
-static int lines_phdr(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	*(uintptr_t *)data = info->dlpi_addr;
-	return 1;	/* the first object is the program */
 }
 
 /* A CU dusk-cc compiled through its plugin: the module's code. */
@@ -456,7 +449,7 @@ static int lines_read(void)
 	Dwarf_Error e = NULL;
 	int err = 0, res, modules = 0;
 
-	dl_iterate_phdr(lines_phdr, &dusk_lines.bias);
+	dusk_lines.bias = dusk_image_bias();
 	res = dwarf_init_path("/proc/self/exe", NULL, 0, DW_DLC_READ,
 			      DW_GROUPNUMBER_ANY, NULL, NULL, &dbg, NULL, 0,
 			      NULL, &e);

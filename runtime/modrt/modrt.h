@@ -191,6 +191,8 @@ enum dusk_mem_class dusk_mem_class(uintptr_t addr);
 const struct dusk_msym *dusk_image_object(uintptr_t addr);
 /* The function containing addr (for naming it); NULL when none. */
 const struct dusk_msym *dusk_image_func(uintptr_t addr);
+/* The program's load bias (it is a PIE): its link-time addresses + this. */
+uintptr_t dusk_image_bias(void);
 /* The module's own per-CPU variables (section DUSK_PERCPU_SECTION, or
  * .data..percpu if the link kept it): -ENOENT when it has none. */
 int dusk_image_percpu(uintptr_t *lo, uintptr_t *hi);
