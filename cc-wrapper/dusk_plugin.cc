@@ -855,17 +855,9 @@ static void dusk_redirect_helper(gcall *call, tree fndecl)
 
 	if (DECL_EXTERNAL(fndecl))
 		return;
-	for (const char *h : dusk_asm_helpers) {
-		if (strcmp(name, h))
-			continue;
-		std::string impl = std::string("__dusk_impl_") + h;
-		tree decl = build_fn_decl(impl.c_str(), TREE_TYPE(fndecl));
-
-		TREE_PUBLIC(decl) = 1;
-		DECL_EXTERNAL(decl) = 1;
-		DECL_ARTIFICIAL(decl) = 1;
-		gimple_call_set_fndecl(call, decl);
-	}
+	for (const char *h : dusk_asm_helpers)
+		if (!strcmp(name, h))
+			dusk_call_impl(call, h);
 }
 
 static void dusk_call_stmt(dusk_site *site, gcall *call)
