@@ -8,6 +8,13 @@ target (session scope)
     (guest ports for network tests; .forwards maps each to its host port).
     Brought down at the end of the session.
 
+kernel_log_clean (autouse, every test)
+    Fails the test (an error at its teardown) when the console of any
+    running target gained an Oops, BUG, WARNING or general protection
+    fault line while it ran: whatever a test did, the kernel must not
+    complain. The console (the serial port, a file on the host) holds
+    every message up to KERN_INFO, so the check costs no guest command.
+
 target_factory (session scope)
     target_factory(forwards=()) boots one more target; all are brought
     down at the end of the session.
@@ -24,6 +31,7 @@ tests/run-pytest); both default to the source tree, the in-tree build.
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import uuid
@@ -47,12 +55,21 @@ TARGET_FORWARDS = ("tcp:8000", "udp:9000")
 BOOT_TIMEOUT = 180
 
 
+# What the kernel prints when it is in trouble (Oops, BUG: ... including
+# "watchdog: BUG: soft lockup", WARNING: from WARN_ON, GPFs).
+KERNEL_TROUBLE = re.compile(r"\bOops\b|\bBUG: |\bWARNING: |"
+                            r"general protection fault")
+
+
 class TargetError(Exception):
     pass
 
 
 class Target:
     """One embedded target, driven through bin/dusk-target."""
+
+    # The targets up now, for the kernel log check of every test.
+    running = set()
 
     def __init__(self, name, state_root):
         self.name = name
@@ -72,6 +89,35 @@ class Target:
         # environment named.
         self.env.pop("DUSK_TARGET", None)
         self.env.pop("DUSK_KEY", None)
+        # Console bytes a test has read and answered for itself
+        # (acknowledge_console): not checked again.
+        self.console_acknowledged = 0
+
+    @property
+    def console_log(self):
+        return self.state_dir / "console.log"
+
+    def console_size(self):
+        try:
+            return self.console_log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def acknowledge_console(self):
+        """The console so far is the calling test's business: only a test
+        that provokes kernel trouble on purpose and asserts it calls this."""
+        self.console_acknowledged = self.console_size()
+
+    def console_trouble(self, offset):
+        """Lines of the console past byte offset that show kernel trouble."""
+        try:
+            with open(self.console_log, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return []
+        return [line.rstrip("\r") for line in text.splitlines()
+                if KERNEL_TROUBLE.search(line)]
 
     def run(self, *args, timeout=120):
         """Run bin/dusk-target ARGS for this target: CompletedProcess."""
@@ -109,9 +155,11 @@ class Target:
         self.endpoint = st["endpoint"]
         self.forwards = {spec: int(host.rpartition(":")[2])
                          for spec, host in st["forwards"].items()}
+        Target.running.add(self)
         return self
 
     def down(self):
+        Target.running.discard(self)
         p = self.run("down", timeout=60)
         if p.returncode != 0:
             raise TargetError(f"dusk-target down failed: {p.stderr}")
@@ -168,3 +216,17 @@ def target_factory(tmp_path_factory):
 def target(target_factory):
     """The session's running target."""
     return target_factory(TARGET_FORWARDS)
+
+
+@pytest.fixture(autouse=True)
+def kernel_log_clean():
+    """Fail a test after which a target's console shows kernel trouble."""
+    before = {t: t.console_size() for t in Target.running}
+    yield
+    trouble = []
+    for t in list(Target.running):
+        since = max(before.get(t, 0), t.console_acknowledged)
+        trouble += [f"{t.name}: {line}" for line in t.console_trouble(since)]
+    if trouble:
+        pytest.fail("the target's kernel log shows trouble:\n" +
+                    "\n".join(trouble[:20]), pytrace=False)
