@@ -123,6 +123,7 @@ struct dusk_counters {
 
 struct dusk {
 	u16 port;
+	__be32 addr;		/* bound to, INADDR_ANY by default */
 	u8 master[DUSK_KEY_LEN];
 	struct dusk_mac_key master_key;
 

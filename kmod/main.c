@@ -4,7 +4,7 @@
  * module program over UDP (memory, calls, symbols, allocations, netfilter
  * proxies). Generic: nothing in it knows the module it serves.
  *
- *	insmod dusk.ko key=<64 hex digits> [port=7000]
+ *	insmod dusk.ko key=<64 hex digits> [port=7000] [addr=IPv4]
  *
  * The key is mandatory and never shown in sysfs.
  */
@@ -12,6 +12,8 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
+#include <linux/inet.h>
+#include <linux/in.h>
 
 #include "dusk_kmod.h"
 
@@ -24,6 +26,10 @@ MODULE_PARM_DESC(key, "32-byte master key, 64 hex digits (mandatory)");
 static ushort port = DUSK_DEFAULT_PORT;
 module_param(port, ushort, 0444);
 MODULE_PARM_DESC(port, "UDP port to serve on");
+
+static char *addr;
+module_param(addr, charp, 0444);
+MODULE_PARM_DESC(addr, "IPv4 address to serve on (default: every address)");
 
 static int __init dusk_init(void)
 {
@@ -38,6 +44,12 @@ static int __init dusk_init(void)
 	}
 	dusk_mac_key_init(&dusk.master_key, dusk.master, DUSK_KEY_LEN);
 	dusk.port = port;
+	dusk.addr = htonl(INADDR_ANY);
+	if (addr && *addr && !in4_pton(addr, -1, (u8 *)&dusk.addr, -1, NULL)) {
+		pr_err("dusk: addr= must be an IPv4 address\n");
+		ret = -EINVAL;
+		goto out_key;
+	}
 	mutex_init(&dusk.state_lock);
 	/* Before the socket and the queue handler, which wake the thread. */
 	init_waitqueue_head(&dusk.wq);
@@ -64,7 +76,7 @@ static int __init dusk_init(void)
 	ret = dusk_loop_init();
 	if (ret)
 		goto out_transport;
-	pr_info("dusk: serving on udp port %u\n", dusk.port);
+	pr_info("dusk: serving on udp %pI4:%u\n", &dusk.addr, dusk.port);
 	return 0;
 
 out_transport:

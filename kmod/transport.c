@@ -108,7 +108,7 @@ static int dusk_socket_open(void)
 {
 	struct sockaddr_in addr = {
 		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_ANY),
+		.sin_addr.s_addr = dusk.addr,
 		.sin_port = htons(dusk.port),
 	};
 	struct sock *sk;

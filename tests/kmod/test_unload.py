@@ -42,3 +42,37 @@ def test_rmmod_with_a_session_open_is_clean(target):
     assert s.bye() == 0
     s.close()
     assert ping(target, '-6 ::1') == 0
+
+
+def test_addr_binds_dusk_to_one_address(target):
+    """addr= serves on that address only: bound to the guest's loopback,
+    dusk.ko is out of reach of the forward (which arrives on eth0); a
+    string that is not an IPv4 address is refused at load."""
+    rc, _, err = target.exec('rmmod dusk')
+    assert rc == 0, err
+    try:
+        rc, _, err = target.exec(RELOAD + ' addr=not-an-address')
+        assert rc != 0
+        rc, out, _ = target.exec('grep -c "^dusk " /proc/modules')
+        assert out.strip() == '0', 'loaded with a bad addr='
+        rc, _, err = target.exec(RELOAD + ' addr=127.0.0.1')
+        assert rc == 0, err
+        rc, out, err = target.exec('cat /proc/net/udp')
+        assert rc == 0, err
+        assert ' 0100007F:1B58 ' in out, out       # 127.0.0.1:7000
+        s = Session(target.endpoint, key_of(target), timeout=1.0)
+        try:
+            try:
+                answer = s.hello()
+            except OSError:                      # timed out: nobody there
+                answer = None
+            assert answer is None, 'answered on an address it does not serve'
+        finally:
+            s.close()
+    finally:
+        target.exec('rmmod dusk')
+        rc, _, err = target.exec(RELOAD)
+    assert rc == 0, err
+    s = Session(target.endpoint, key_of(target))
+    assert s.hello().status == 0 and s.bye() == 0
+    s.close()
