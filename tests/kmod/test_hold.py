@@ -51,7 +51,7 @@ def stats(s):
     assert r.status == 0
     names = ('rx_ok rx_bad_mac rx_malformed rx_replayed tx tx_errors '
              'retransmits hooks queued verdicts released allocs').split()
-    return dict(zip(names, STATS.unpack(r.payload)))
+    return dict(zip(names, STATS.unpack_from(r.payload)))
 
 
 def echo_hooks(s):
