@@ -308,6 +308,13 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	err = dusk_crash_install();
 	if (err)
 		dusk_warn("crash reports: %s", strerror(-err));
+	/* A hook running too long is reported as a soft lockup. */
+	err = dusk_lockup_install();
+	if (err == -EINVAL)
+		dusk_mod_fatal_at(NULL, 2, "DUSK_SOFTLOCKUP_S=%s: not a number of seconds (0: off, up to 3600)",
+				  getenv("DUSK_SOFTLOCKUP_S"));
+	if (err)
+		dusk_warn("soft-lockup reports: %s", strerror(-err));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = dusk_main_signal;
 	/* A second ^C kills a program stuck in its exit. */

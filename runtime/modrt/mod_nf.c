@@ -218,7 +218,9 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	dusk_nf_context(r, skb);
 	prev = dusk_nf_running;
 	dusk_nf_running = r;
+	dusk_lockup_enter();
 	verdict = r->hook(r->priv, skb, state);
+	dusk_lockup_leave();
 	dusk_nf_running = prev;
 	dusk_ctx_leave_hook();
 	err = dusk_kcopy_sync(0);
