@@ -10,8 +10,8 @@
  * write end only the program holds reads EOF; it then sends BYE on
  * DUSK_CHAN_WATCHDOG (retransmitted until acked, for a second at most) and
  * exits. A program that closes its session writes 'q' first: the watchdog
- * then exits quietly. It holds none of the program's descriptors (stdio
- * goes to /dev/null) and leaves the terminal's process group, so that
+ * then exits quietly. It holds none of the program's descriptors but
+ * its stderr (stdin and stdout go to /dev/null) and leaves the terminal's process group, so that
  * ^C and ^Z in gdb's terminal do not reach it.
  *
  * It also reports packets released by policy: the program names each

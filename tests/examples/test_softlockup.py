@@ -40,11 +40,11 @@ LOCKUP = (r"^watchdog: BUG: soft lockup - CPU#\d+ stuck for (\d+)s! "
 
 
 class Program:
-    """The user-level radlog, its output collected by threads."""
+    """A user-level module program, its output collected by threads."""
 
-    def __init__(self, prog, env):
+    def __init__(self, prog, env, params=(f"port={PORT}",)):
         self.proc = subprocess.Popen(
-            [str(prog), f"port={PORT}"], env=env, stdin=subprocess.DEVNULL,
+            [str(prog), *params], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out, self.err = [], []
         self.readers = [threading.Thread(
@@ -76,10 +76,13 @@ class Program:
 
 
 def wait_until(cond, what, timeout=60):
+    """cond()'s first true value; AssertionError with what() past the
+    deadline."""
     deadline = time.monotonic() + timeout
-    while not cond():
+    while not (v := cond()):
         assert time.monotonic() < deadline, what()
         time.sleep(0.2)
+    return v
 
 
 @pytest.fixture(scope="module")
