@@ -42,6 +42,7 @@ struct dusk_inv {
 	struct dusk_inv *hnext;
 	uint64_t packet;		/* the HOOK's id */
 	uint32_t cpu;			/* the HOOK's: where the hook ran */
+	unsigned int hold_ms;		/* its hook's hold time, once run */
 	enum dusk_inv_state state;
 	uint64_t first_rx_ns;
 	uint64_t done_ms;
@@ -100,6 +101,7 @@ int dusk_invocation_info(struct dusk_inv_info *ret)
 	ret->skb = le64toh(hm.skb);
 	ret->state = le64toh(hm.state);
 	ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+	ret->hold_ms = inv->hold_ms;
 	ret->segs = inv->msg + sizeof(hm);
 	ret->segs_len = inv->msg_len - (uint32_t)sizeof(hm);
 	ret->nr_segs = le32toh(hm.nr_segs);
@@ -246,7 +248,8 @@ static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)
 	if (r->status == -ESTALE) {
 		s->hooks->stats.stale++;
 		dusk_warn("packet %llu was released by policy before its verdict (hold_ms %u): verdict and changes not applied",
-			  (unsigned long long)inv->packet, s->cfg.hold_ms);
+			  (unsigned long long)inv->packet,
+			  inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms);
 	} else if (r->status) {
 		dusk_err("VERDICT for packet %llu: %s",
 			 (unsigned long long)inv->packet, strerror(-r->status));
@@ -346,6 +349,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	memcpy(&hm, inv->msg, sizeof(hm));
 	rec = dusk_hook_rec_find(h, le64toh(hm.cookie));
 	hold_ms = rec && rec->hold_ms ? rec->hold_ms : s->cfg.hold_ms;
+	inv->hold_ms = hold_ms;
 	age_ns = dusk_now_real_ns() - inv->first_rx_ns;
 	if (inv->first_rx_ns && age_ns > (uint64_t)hold_ms * 1000000) {
 		h->stats.late++;
