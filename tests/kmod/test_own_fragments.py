@@ -127,11 +127,13 @@ def test_only_the_programs_own_fragments_bypass_the_hooks(target, guest):
                 (saddr, IPPROTO_UDP, fragment) and unit in ip['data']}
     # Not a fragment, from the program's address: queued.
     assert len(queued(peer, False, small)) == 1
-    # Fragments from the program's address to another port: each queued
-    # (and delivered: echoed above).
-    assert len(queued(peer, True, big_unit)) == 6
-    # The program's own: none queued, no packet with their bytes.
-    assert queued(peer, True, b'') == queued(peer, True, big_unit)
+    # Fragments from the program's address: the six of the datagram to
+    # another port, each queued (and delivered: echoed above), the first
+    # known by its bytes (later ones' prefetched bytes may stop short of
+    # their payload: the driver's linear part); none of the three of the
+    # program's own WRITE, no packet with its bytes.
+    assert len(queued(peer, True, b'')) == 6
+    assert len(queued(peer, True, big_unit)) >= 1
     assert not [h for h in hooks if own_unit in hook_bytes(h)]
     # Fragments from another address: each queued. All were fragments:
     # the guest reassembled them.
