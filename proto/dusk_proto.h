@@ -75,7 +75,8 @@
  *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.
  * R FREE	struct dusk_free -> empty. -ENOENT: not this session's.
  * R HOOK_REGISTER struct dusk_hook_register -> struct dusk_hook_handle.
- *		-EINVAL: pf/hooknum, -ENODEV: net unknown, -ENOSPC.
+ *		-EINVAL: pf/hooknum, hold_ms (over an hour) or policy;
+ *		-ENODEV: net unknown, -ENOSPC.
  * R HOOK_UNREGISTER struct dusk_hook_handle -> empty. -ENOENT.
  * K HOOK	hdr.id is the packet id (also hdr.invocation); struct
  *		dusk_hook_msg then nr_segs prefetched segments. Sent again

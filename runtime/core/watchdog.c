@@ -118,7 +118,6 @@ static void dusk_wd_report(struct dusk_wd *wd)
 	struct dusk_wd_hook *h;
 	char line[256];
 	unsigned int i;
-	ssize_t w;
 	int n;
 
 	if (span < DUSK_WD_REPORT_MS)
@@ -135,10 +134,9 @@ static void dusk_wd_report(struct dusk_wd *wd)
 			     h->policy == DUSK_POLICY_DROP ? "drop" : "accept",
 			     (unsigned long long)((span + 500) / 1000));
 		h->reported = h->released;
-		if (n > 0)
-			w = write(STDERR_FILENO, line,
-				  DUSK_MIN((size_t)n, sizeof(line) - 1));
-		(void)w;
+		if (n > 0 && write(STDERR_FILENO, line,
+				   DUSK_MIN((size_t)n, sizeof(line) - 1)) < 0)
+			break;		/* stderr is gone: nothing to tell */
 	}
 	wd->reported_ms = now;
 }

@@ -10,7 +10,6 @@ so that a fail-open is never silent. Time stopped at a breakpoint in gdb
 does not count as a lockup."""
 
 import re
-import signal
 import subprocess
 import threading
 import time
