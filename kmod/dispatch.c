@@ -33,6 +33,10 @@ static int dusk_do_ping(struct dusk_req *r)
 	st->released = cpu_to_le64(dusk.cnt.released + READ_ONCE(dusk.rejected));
 	st->allocs = cpu_to_le64(s->nr_allocs);
 	r->reply_len = sizeof(*st);
+	r->reply_len += sizeof(struct dusk_hook_count) *
+			dusk_hooks_count(s, st + 1,
+					 (r->reply_max - sizeof(*st)) /
+					 sizeof(struct dusk_hook_count));
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/wait.h>
 #include <linux/in.h>
+#include <linux/atomic.h>
 #include <linux/netfilter.h>
 #include <crypto/sha2.h>
 
@@ -147,7 +148,6 @@ struct dusk {
 	u32 nr_packets;
 	u64 next_packet_id;
 	u32 hold_max;			/* of the active session, 0 if none */
-	u32 policy;
 	u64 rejected;			/* refused at enqueue: queue full */
 };
 
@@ -254,10 +254,15 @@ struct dusk_hook {
 	struct dusk_session *s;
 	u64 cookie;
 	u32 handle;
+	u32 hold_ms;			/* its own, or the session's */
+	u32 policy;			/* enum dusk_policy, the same */
+	atomic64_t released;		/* packets released by policy */
 	bool dying;			/* proxy lets packets pass */
 };
 
 void dusk_hooks_end(struct dusk_session *s);
+/* Each hook's struct dusk_hook_count at p, room for max: how many. */
+u32 dusk_hooks_count(struct dusk_session *s, void *p, u32 max);
 void dusk_nf_keys_hold(void);
 void dusk_nf_keys_release(void);
 unsigned int dusk_nf_proxy(void *priv, struct sk_buff *skb,
@@ -270,7 +275,7 @@ int dusk_pktq_init(void);
 void dusk_pktq_exit(void);
 int dusk_pktq_enqueue(struct nf_queue_entry *entry, struct dusk_hook *hook);
 void dusk_pktq_service(struct dusk_session *s);
-void dusk_pktq_release_hook(struct dusk_hook *hook, u32 policy);
+void dusk_pktq_release_hook(struct dusk_hook *hook);
 unsigned long dusk_pktq_next_timeout(void);
 
 /* ---- owned.c: session-owned kernel resources (owned.h's table) ---- */

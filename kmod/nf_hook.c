@@ -40,13 +40,15 @@ int dusk_do_hook_register(struct dusk_req *r)
 	const struct dusk_hook_register *hr = r->payload;
 	struct dusk_hook_handle *rep = r->reply;
 	u32 pf = le32_to_cpu(hr->pf), hooknum = le32_to_cpu(hr->hooknum);
+	u32 hold_ms = le32_to_cpu(hr->hold_ms), policy = le32_to_cpu(hr->policy);
 	struct dusk_session *s = r->s;
 	static u32 next_handle;
 	struct dusk_hook *hook;
 	int ret;
 
 	if ((pf != NFPROTO_IPV4 && pf != NFPROTO_IPV6 && pf != NFPROTO_INET) ||
-	    hooknum >= NF_INET_NUMHOOKS || hr->pad)
+	    hooknum >= NF_INET_NUMHOOKS || hr->pad ||
+	    hold_ms > 3600 * 1000 || policy >= __DUSK_HOOK_POLICY_MAX)
 		return -EINVAL;
 	if (s->nr_hooks >= DUSK_MAX_HOOKS)
 		return -ENOSPC;
@@ -60,6 +62,11 @@ int dusk_do_hook_register(struct dusk_req *r)
 	}
 	hook->s = s;
 	hook->cookie = le64_to_cpu(hr->cookie);
+	hook->hold_ms = hold_ms ? hold_ms : s->params.hold_ms;
+	hook->policy = policy == DUSK_HOOK_POLICY_SESSION ? s->params.policy :
+		       policy == DUSK_HOOK_POLICY_DROP ? DUSK_POLICY_DROP :
+		       DUSK_POLICY_ACCEPT;
+	atomic64_set(&hook->released, 0);
 	do {
 		hook->handle = ++next_handle;
 	} while (!hook->handle);
@@ -111,7 +118,7 @@ int dusk_do_hook_unregister(struct dusk_req *r)
 			continue;
 		WRITE_ONCE(hook->dying, true);
 		synchronize_net();
-		dusk_pktq_release_hook(hook, s->params.policy);
+		dusk_pktq_release_hook(hook);
 		dusk_hook_free(s, hook);
 		return 0;
 	}
@@ -128,9 +135,26 @@ void dusk_hooks_end(struct dusk_session *s)
 		WRITE_ONCE(hook->dying, true);
 	synchronize_net();
 	list_for_each_entry(hook, &s->hooks, list)
-		dusk_pktq_release_hook(hook, s->params.policy);
+		dusk_pktq_release_hook(hook);
 	list_for_each_entry_safe(hook, tmp, &s->hooks, list)
 		dusk_hook_free(s, hook);
+}
+
+u32 dusk_hooks_count(struct dusk_session *s, void *p, u32 max)
+{
+	struct dusk_hook_count *c = p;
+	struct dusk_hook *hook;
+	u32 n = 0;
+
+	list_for_each_entry(hook, &s->hooks, list) {
+		if (n == max)
+			break;
+		c[n].handle = cpu_to_le32(hook->handle);
+		c[n].policy = cpu_to_le32(hook->policy);
+		c[n].released = cpu_to_le64(atomic64_read(&hook->released));
+		n++;
+	}
+	return n;
 }
 
 /*

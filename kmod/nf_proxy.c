@@ -6,6 +6,7 @@
  * chain, for that reinjection.
  */
 #include <linux/kernel.h>
+#include <linux/atomic.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/ip.h>
@@ -17,17 +18,56 @@
 #include "dusk_kmod.h"
 
 /*
+ * The fragments of dusk's own large datagrams from the peer, by their
+ * first fragment's (source, IP id): a later fragment carries no port, and
+ * is dusk's only if its datagram is. Recent ones only (ids wrap); slirp
+ * and the defragmenter see fragments in order. Written in softirq on any
+ * CPU: a slot is one word, the newest overwrites the oldest.
+ */
+#define DUSK_OWN_FRAGS	64
+
+static unsigned long dusk_own_frags[DUSK_OWN_FRAGS];
+static atomic_t dusk_own_frags_next;
+
+static unsigned long dusk_frag_key(const struct iphdr *iph)
+{
+	/* Never 0 (an empty slot): the id is in the high bits, 1 below. */
+	return ((unsigned long)ntohs(iph->id) << 33) |
+	       ((unsigned long)ntohl(iph->saddr) << 1) | 1;
+}
+
+static void dusk_frag_remember(const struct iphdr *iph)
+{
+	unsigned int i = atomic_inc_return(&dusk_own_frags_next);
+
+	WRITE_ONCE(dusk_own_frags[i % DUSK_OWN_FRAGS], dusk_frag_key(iph));
+}
+
+static bool dusk_frag_is_own(const struct iphdr *iph)
+{
+	unsigned long key = dusk_frag_key(iph);
+	unsigned int i;
+
+	for (i = 0; i < DUSK_OWN_FRAGS; i++)
+		if (READ_ONCE(dusk_own_frags[i]) == key)
+			return true;
+	return false;
+}
+
+/*
  * dusk's own datagrams cross the very hooks it proxies: let them through,
- * or a hook would feed on itself. Fragments carry no port; those from the
- * peer's address are taken to be ours (the peer sends little else).
+ * or a hook would feed on itself. A datagram larger than the path's MTU
+ * reaches PRE_ROUTING as fragments (nothing reassembles before it unless
+ * conntrack is loaded); only the first carries the ports: it is dusk's
+ * when they are, and then so are the later fragments of its datagram.
  */
 static bool dusk_own_traffic(struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
-	struct dusk_session *s = READ_ONCE(dusk.session);
 	const struct udphdr *uh;
 	const struct iphdr *iph;
 	struct udphdr _uh;
+	bool own;
 
 	if (skb->sk && skb->sk == dusk.sock->sk)
 		return true;
@@ -36,13 +76,15 @@ static bool dusk_own_traffic(struct sk_buff *skb,
 	iph = ip_hdr(skb);
 	if (iph->protocol != IPPROTO_UDP)
 		return false;
-	if (ip_is_fragment(iph))
-		return s && (iph->saddr == s->peer[DUSK_CHAN_MAIN].sin_addr.s_addr ||
-			     iph->daddr == s->peer[DUSK_CHAN_MAIN].sin_addr.s_addr);
+	if (iph->frag_off & htons(IP_OFFSET))
+		return dusk_frag_is_own(iph);
 	uh = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4,
 				sizeof(_uh), &_uh);
-	return uh && (uh->dest == htons(dusk.port) ||
-		      uh->source == htons(dusk.port));
+	own = uh && (uh->dest == htons(dusk.port) ||
+		     uh->source == htons(dusk.port));
+	if (own && ip_is_fragment(iph))
+		dusk_frag_remember(iph);
+	return own;
 }
 
 unsigned int dusk_nf_proxy(void *priv, struct sk_buff *skb,

@@ -4,8 +4,9 @@
  * proxy hooks queue, the thread sends each to the program as a HOOK
  * message (retransmitted until a VERDICT names it), applies the commit the
  * VERDICT carries and calls nf_reinject(). A packet that waits longer than
- * the session's hold time, or is still queued when its hook or session
- * goes, is released by the session's policy.
+ * its hook's hold time, or is still queued when its hook or session goes,
+ * is released by its hook's policy (the session's unless the hook was
+ * registered with its own) and counted in the hook.
  *
  * The kernel has one queue handler slot, which nfnetlink_queue (NFQUEUE)
  * wants too. dusk chains: it loads nfnetlink_queue first if it can, takes
@@ -52,8 +53,9 @@ int dusk_pktq_enqueue(struct nf_queue_entry *entry, struct dusk_hook *hook)
 	spin_lock_bh(&dusk.pq_lock);
 	if (!pkt || READ_ONCE(hook->dying) ||
 	    dusk.nr_packets >= dusk.hold_max) {
-		policy = dusk.policy;
+		policy = hook->policy;
 		dusk.rejected++;
+		atomic64_inc(&hook->released);
 		spin_unlock_bh(&dusk.pq_lock);
 		kfree(pkt);
 		/* With the proxy's bypass flag, -ESRCH means accept. */
@@ -125,18 +127,19 @@ static unsigned int dusk_policy_verdict(u32 policy)
 	return policy == DUSK_POLICY_DROP ? NF_DROP : NF_ACCEPT;
 }
 
-static void dusk_release_list(struct list_head *list, u32 policy)
+static void dusk_release_list(struct list_head *list)
 {
 	struct dusk_packet *pkt, *tmp;
 
 	list_for_each_entry_safe(pkt, tmp, list, list) {
 		list_del(&pkt->list);
 		dusk.cnt.released++;
-		dusk_pkt_reinject(pkt, dusk_policy_verdict(policy));
+		atomic64_inc(&pkt->hook->released);
+		dusk_pkt_reinject(pkt, dusk_policy_verdict(pkt->hook->policy));
 	}
 }
 
-void dusk_pktq_release_hook(struct dusk_hook *hook, u32 policy)
+void dusk_pktq_release_hook(struct dusk_hook *hook)
 {
 	struct dusk_packet *pkt, *tmp;
 	LIST_HEAD(list);
@@ -149,7 +152,7 @@ void dusk_pktq_release_hook(struct dusk_hook *hook, u32 policy)
 		}
 	}
 	spin_unlock_bh(&dusk.pq_lock);
-	dusk_release_list(&list, policy);
+	dusk_release_list(&list);
 }
 
 /*
@@ -249,7 +252,7 @@ void dusk_pktq_service(struct dusk_session *s)
 			if (pkt->hook->s != s)
 				continue;
 			if (time_after(now, pkt->queued +
-				       msecs_to_jiffies(s->params.hold_ms))) {
+				       msecs_to_jiffies(pkt->hook->hold_ms))) {
 				list_move_tail(&pkt->list, &expired);
 				dusk.nr_packets--;
 				continue;
@@ -273,7 +276,7 @@ void dusk_pktq_service(struct dusk_session *s)
 		for (i = 0; i < nb; i++)
 			dusk_hook_send(s, batch[i]);
 	} while (nb == ARRAY_SIZE(batch));
-	dusk_release_list(&expired, s->params.policy);
+	dusk_release_list(&expired);
 }
 
 static bool dusk_verdict_ok(u32 verdict)

@@ -203,7 +203,6 @@ void dusk_session_activate(struct dusk_session *s)
 
 	spin_lock_bh(&dusk.pq_lock);
 	dusk.hold_max = s->params.hold_max;
-	dusk.policy = s->params.policy;
 	spin_unlock_bh(&dusk.pq_lock);
 	pr_info("dusk: session %08x from %pISpc\n", s->id,
 		&s->peer[DUSK_CHAN_MAIN]);

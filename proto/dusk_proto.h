@@ -50,8 +50,10 @@
  *		arrives. -EPROTONOSUPPORT: version mismatch (the reply's
  *		hdr.version is the kernel's). -EINVAL: bad parameters.
  * R BYE	no payload -> empty. Ends the session now.
- * R PING	no payload -> struct dusk_stats. A heartbeat: a session with
- *		no authenticated datagram for hello.heartbeat_ms ends.
+ * R PING	no payload -> struct dusk_stats, then one struct
+ *		dusk_hook_count per hook of the session. A heartbeat: a
+ *		session with no authenticated datagram for
+ *		hello.heartbeat_ms ends.
  * R READ	struct dusk_read -> len bytes. -EFAULT: some byte is not
  *		readable kernel memory. -EINVAL: len 0 or beyond max_dgram.
  * R WRITE	struct dusk_write, then nr_segs segments -> empty. Segments
@@ -73,7 +75,8 @@
  *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.
  * R FREE	struct dusk_free -> empty. -ENOENT: not this session's.
  * R HOOK_REGISTER struct dusk_hook_register -> struct dusk_hook_handle.
- *		-EINVAL: pf/hooknum, -ENODEV: net unknown, -ENOSPC.
+ *		-EINVAL: pf/hooknum, hold_ms (over an hour) or policy;
+ *		-ENODEV: net unknown, -ENOSPC.
  * R HOOK_UNREGISTER struct dusk_hook_handle -> empty. -ENOENT.
  * K HOOK	hdr.id is the packet id (also hdr.invocation); struct
  *		dusk_hook_msg then nr_segs prefetched segments. Sent again
@@ -133,7 +136,7 @@
 	  MIN, sizeof(struct dusk_hello_reply), 0)			\
 	X(BYE, RUNTIME, ANY, EXACT, 0, 0, EXACT, 0, 1)			\
 	X(PING, RUNTIME, ANY, EXACT, 0, 0,				\
-	  EXACT, sizeof(struct dusk_stats), 0)				\
+	  MIN, sizeof(struct dusk_stats), 0)				\
 	X(READ, RUNTIME, MAIN, EXACT, sizeof(struct dusk_read), 0,	\
 	  MIN, 1, 0)							\
 	X(WRITE, RUNTIME, MAIN, SEGS, sizeof(struct dusk_write),	\
@@ -285,6 +288,15 @@ struct dusk_stats {
 	__le64 allocs;		/* live session allocations */
 };
 
+/* After dusk_stats in PING's reply: each hook's packets released by its
+ * policy (at the hold time, or refused with the queue full), since it was
+ * registered. */
+struct dusk_hook_count {
+	__le32 handle;
+	__le32 policy;		/* enum dusk_policy, the hook's */
+	__le64 released;
+};
+
 struct dusk_read {
 	__le64 addr;
 	__le32 len;
@@ -337,12 +349,22 @@ struct dusk_free {
 	__le64 addr;
 };
 
+/* A hook's own policy for its released packets: the session's, or one. */
+enum dusk_hook_policy {
+	DUSK_HOOK_POLICY_SESSION = 0,	/* hello.policy */
+	DUSK_HOOK_POLICY_ACCEPT,
+	DUSK_HOOK_POLICY_DROP,
+	__DUSK_HOOK_POLICY_MAX
+};
+
 struct dusk_hook_register {
 	__le64 net;		/* struct net *, 0 for init_net */
 	__le64 cookie;		/* the runtime's tag, echoed in HOOK */
 	__le32 pf;		/* NFPROTO_* */
 	__le32 hooknum;		/* NF_INET_* */
 	__le32 priority;	/* s32 */
+	__le32 hold_ms;		/* its packets' hold time, 0: hello.hold_ms */
+	__le32 policy;		/* enum dusk_hook_policy */
 	__le32 pad;
 };
 
@@ -380,6 +402,7 @@ DUSK_WIRE_SIZE(dusk_hello, 48);
 DUSK_WIRE_SIZE(dusk_region, 24);
 DUSK_WIRE_SIZE(dusk_hello_reply, 120);
 DUSK_WIRE_SIZE(dusk_stats, 96);
+DUSK_WIRE_SIZE(dusk_hook_count, 16);
 DUSK_WIRE_SIZE(dusk_read, 16);
 DUSK_WIRE_SIZE(dusk_write, 8);
 DUSK_WIRE_SIZE(dusk_call, 72);
@@ -388,7 +411,7 @@ DUSK_WIRE_SIZE(dusk_sym_reply, 16);
 DUSK_WIRE_SIZE(dusk_alloc, 16);
 DUSK_WIRE_SIZE(dusk_alloc_reply, 8);
 DUSK_WIRE_SIZE(dusk_free, 8);
-DUSK_WIRE_SIZE(dusk_hook_register, 32);
+DUSK_WIRE_SIZE(dusk_hook_register, 40);
 DUSK_WIRE_SIZE(dusk_hook_handle, 8);
 DUSK_WIRE_SIZE(dusk_hook_msg, 40);
 DUSK_WIRE_SIZE(dusk_verdict, 16);

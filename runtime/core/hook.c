@@ -4,6 +4,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "session.h"
 #include "shadow.h"
+#include "watchdog.h"
 
 #define DUSK_INV_HASH		1024
 /* Answered invocations kept for duplicates, at most. */
@@ -25,6 +27,7 @@ struct dusk_hook_rec {
 	uint32_t handle;		/* dusk.ko's */
 	dusk_nf_hookfn fn;
 	void *priv;
+	unsigned int hold_ms;		/* its own, 0: the session's */
 };
 
 enum dusk_inv_state {
@@ -39,6 +42,7 @@ struct dusk_inv {
 	struct dusk_inv *hnext;
 	uint64_t packet;		/* the HOOK's id */
 	uint32_t cpu;			/* the HOOK's: where the hook ran */
+	unsigned int hold_ms;		/* its hook's hold time, once run */
 	enum dusk_inv_state state;
 	uint64_t first_rx_ns;
 	uint64_t done_ms;
@@ -67,6 +71,7 @@ struct dusk_hooks {
 	uint32_t nr_done;
 	struct dusk_req *keepalive;
 	int lost;			/* keepalive unanswered: target gone */
+	unsigned int hold_ms_max;	/* the longest hook's own hold time */
 	struct dusk_hooks_stats stats;
 };
 
@@ -96,6 +101,7 @@ int dusk_invocation_info(struct dusk_inv_info *ret)
 	ret->skb = le64toh(hm.skb);
 	ret->state = le64toh(hm.state);
 	ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+	ret->hold_ms = inv->hold_ms;
 	ret->segs = inv->msg + sizeof(hm);
 	ret->segs_len = inv->msg_len - (uint32_t)sizeof(hm);
 	ret->nr_segs = le32toh(hm.nr_segs);
@@ -242,7 +248,8 @@ static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)
 	if (r->status == -ESTALE) {
 		s->hooks->stats.stale++;
 		dusk_warn("packet %llu was released by policy before its verdict (hold_ms %u): verdict and changes not applied",
-			  (unsigned long long)inv->packet, s->cfg.hold_ms);
+			  (unsigned long long)inv->packet,
+			  inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms);
 	} else if (r->status) {
 		dusk_err("VERDICT for packet %llu: %s",
 			 (unsigned long long)inv->packet, strerror(-r->status));
@@ -330,7 +337,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	struct dusk_hook_msg hm;
 	struct dusk_seg_iter it;
 	struct dusk_hook_rec *rec;
-	unsigned int verdict = NF_ACCEPT;
+	unsigned int verdict = NF_ACCEPT, hold_ms;
 	const void *data;
 	uint32_t len;
 
@@ -339,17 +346,19 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	 * program was stopped in gdb, or busy) has been released by policy:
 	 * running the module on it would act on a packet that is gone.
 	 */
+	memcpy(&hm, inv->msg, sizeof(hm));
+	rec = dusk_hook_rec_find(h, le64toh(hm.cookie));
+	hold_ms = rec && rec->hold_ms ? rec->hold_ms : s->cfg.hold_ms;
+	inv->hold_ms = hold_ms;
 	age_ns = dusk_now_real_ns() - inv->first_rx_ns;
-	if (inv->first_rx_ns && age_ns > (uint64_t)s->cfg.hold_ms * 1000000) {
+	if (inv->first_rx_ns && age_ns > (uint64_t)hold_ms * 1000000) {
 		h->stats.late++;
 		dusk_warn("packet %llu waited %llu ms > hold_ms %u (program stopped?): released by policy, not run",
 			  (unsigned long long)inv->packet,
-			  (unsigned long long)(age_ns / 1000000), s->cfg.hold_ms);
+			  (unsigned long long)(age_ns / 1000000), hold_ms);
 		dusk_inv_finish(s, inv, DUSK_INV_SKIPPED);
 		return;
 	}
-	memcpy(&hm, inv->msg, sizeof(hm));
-	rec = dusk_hook_rec_find(h, le64toh(hm.cookie));
 	if (!rec || rec->handle != le32toh(hm.handle)) {
 		h->stats.unknown++;
 		dusk_warn("packet %llu for unknown hook %u: accepted",
@@ -386,7 +395,8 @@ static void dusk_hooks_expire(struct dusk_session *s)
 {
 	struct dusk_hooks *h = s->hooks;
 	uint64_t now = dusk_now_ms();
-	uint64_t keep = 2 * (uint64_t)s->cfg.hold_ms + 1000;
+	uint64_t keep = 2 * (uint64_t)DUSK_MAX(s->cfg.hold_ms, h->hold_ms_max) +
+			1000;
 	struct dusk_inv *inv;
 
 	while (!dusk_list_empty(&h->done)) {
@@ -526,12 +536,15 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 	rec->cookie = ++h->next_cookie;
 	rec->fn = hook->fn;
 	rec->priv = hook->priv;
+	rec->hold_ms = hook->hold_ms;
 	memset(&hr, 0, sizeof(hr));
 	hr.net = htole64(hook->net);
 	hr.cookie = htole64(rec->cookie);
 	hr.pf = htole32((uint32_t)hook->pf);
 	hr.hooknum = htole32(hook->hooknum);
 	hr.priority = htole32((uint32_t)hook->priority);
+	hr.hold_ms = htole32(hook->hold_ms);
+	hr.policy = htole32(hook->policy);
 	err = dusk_request(s, DUSK_MSG_HOOK_REGISTER, &hr, sizeof(hr), &hh,
 			   sizeof(hh), NULL);
 	if (err) {
@@ -540,6 +553,15 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 	}
 	rec->handle = le32toh(hh.handle);
 	dusk_list_add_tail(&rec->node, &h->recs);
+	h->hold_ms_max = DUSK_MAX(h->hold_ms_max, rec->hold_ms);
+	if (hook->name)
+		dusk_watchdog_hook(s, rec->handle, hook->name);
+	else {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%u", rec->handle);
+		dusk_watchdog_hook(s, rec->handle, name);
+	}
 	if (ret_handle)
 		*ret_handle = rec->handle;
 	return 0;

@@ -36,6 +36,7 @@ struct dusk_inv_info {
 	uint32_t cpu;
 	uint64_t skb, state;		/* kernel addresses */
 	uint64_t age_ms;		/* since its HOOK first arrived */
+	unsigned int hold_ms;		/* its hook's hold time */
 	const uint8_t *segs;		/* struct dusk_seg list */
 	uint32_t segs_len, nr_segs;
 };

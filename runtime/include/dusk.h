@@ -138,6 +138,13 @@ struct dusk_nf_hook {
 	int priority;
 	dusk_nf_hookfn fn;
 	void *priv;
+	/* Its packets' hold time and the policy that releases them after
+	 * it (1 accept, 2 drop: dusk_proto.h's DUSK_HOOK_POLICY_*); 0:
+	 * the session's. */
+	unsigned int hold_ms;
+	unsigned int policy;
+	/* What reports of its released packets call it (NULL: its handle). */
+	const char *name;
 };
 
 DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,

@@ -320,18 +320,63 @@ static uintptr_t crash_module_pc(const greg_t *g, uintptr_t *line_pc)
 	return 0;
 }
 
+/* "Hook: NF_INET_PRE_ROUTING (0) of NFPROTO_IPV4 (2), fn, packet, CPU" */
+static void crash_hook_line(struct cbuf *c, const struct dusk_nf_info *h)
+{
+	const struct dusk_msym *fn = dusk_image_func((uintptr_t)h->fn);
+	char pkt[160];
+
+	cb_s(c, "Hook: ");
+	cb_s(c, crash_hook_name(h->hooknum));
+	cb_s(c, " (");
+	cb_u(c, h->hooknum);
+	cb_s(c, ") of ");
+	cb_s(c, crash_pf_name(h->pf));
+	cb_s(c, " (");
+	cb_u(c, (uint64_t)h->pf);
+	cb_s(c, "), ");
+	cb_s(c, fn ? fn->name : "?");
+	if (!dusk_packet_describe(pkt, sizeof(pkt))) {
+		cb_s(c, ", ");
+		cb_s(c, pkt);
+	}
+	cb_s(c, ", CPU ");
+	cb_u(c, dusk_mod_cpu());
+	cb_s(c, "\n");
+}
+
+/* From RIP on: where, the registers, the module's frames, the hook. */
+static void crash_body(struct cbuf *c, const greg_t *g)
+{
+	uintptr_t rip = (uintptr_t)g[REG_RIP], mpc, line_pc = 0;
+	struct dusk_nf_info h;
+	int in_hook = !dusk_nf_current(&h);
+
+	cb_s(c, "RIP: 0010:");
+	crash_frame(c, rip, rip, "\n");
+	mpc = crash_module_pc(g, &line_pc);
+	if (mpc && mpc != rip) {
+		cb_s(c, "(in the module: ");
+		crash_frame(c, mpc, line_pc, ")\n");
+	}
+	crash_regs(c, g);
+	crash_trace(c, g, in_hook && h.hooknum != DUSK_K_NF_INET_LOCAL_OUT &&
+		    h.hooknum != DUSK_K_NF_INET_POST_ROUTING);
+	if (in_hook)
+		crash_hook_line(c, &h);
+	else
+		cb_s(c, "In: process context (init_module, cleanup_module or a call from them)\n");
+}
+
 static atomic_int crash_busy;
 
 static void crash_handler(int sig, siginfo_t *si, void *ucv)
 {
 	const ucontext_t *uc = ucv;
 	const greg_t *g = uc->uc_mcontext.gregs;
-	uintptr_t rip = (uintptr_t)g[REG_RIP], mpc, line_pc = 0;
-	struct dusk_nf_info h;
 	struct cbuf c;
 	FILE *out = dusk_console_out();
-	char pkt[160];
-	int in_hook, saved = errno;
+	int saved = errno;
 
 	if (atomic_exchange(&crash_busy, 1)) {
 		/* Another thread crashed first: it ends the program. */
@@ -346,41 +391,8 @@ static void crash_handler(int sig, siginfo_t *si, void *ucv)
 	}
 	c.fd = fileno(dusk_console_err());
 	c.n = 0;
-	in_hook = !dusk_nf_current(&h);
 	crash_header(&c, sig, si, g);
-	cb_s(&c, "RIP: 0010:");
-	crash_frame(&c, rip, rip, "\n");
-	mpc = crash_module_pc(g, &line_pc);
-	if (mpc && mpc != rip) {
-		cb_s(&c, "(in the module: ");
-		crash_frame(&c, mpc, line_pc, ")\n");
-	}
-	crash_regs(&c, g);
-	crash_trace(&c, g, in_hook && h.hooknum != DUSK_K_NF_INET_LOCAL_OUT &&
-		    h.hooknum != DUSK_K_NF_INET_POST_ROUTING);
-	if (in_hook) {
-		const struct dusk_msym *fn = dusk_image_func((uintptr_t)h.fn);
-
-		cb_s(&c, "Hook: ");
-		cb_s(&c, crash_hook_name(h.hooknum));
-		cb_s(&c, " (");
-		cb_u(&c, h.hooknum);
-		cb_s(&c, ") of ");
-		cb_s(&c, crash_pf_name(h.pf));
-		cb_s(&c, " (");
-		cb_u(&c, (uint64_t)h.pf);
-		cb_s(&c, "), ");
-		cb_s(&c, fn ? fn->name : "?");
-		if (!dusk_packet_describe(pkt, sizeof(pkt))) {
-			cb_s(&c, ", ");
-			cb_s(&c, pkt);
-		}
-		cb_s(&c, ", CPU ");
-		cb_u(&c, dusk_mod_cpu());
-		cb_s(&c, "\n");
-	} else {
-		cb_s(&c, "In: process context (init_module, cleanup_module or a call from them)\n");
-	}
+	crash_body(&c, g);
 	cb_s(&c, "---[ end trace 0000000000000000 ]---\n");
 	cb_flush(&c);
 	if (!dusk_watchdog_release(dusk_session_cur, CRASH_RELEASE_MS)) {
@@ -393,6 +405,39 @@ static void crash_handler(int sig, siginfo_t *si, void *ucv)
 	if (si->si_code <= 0)
 		raise(sig);
 	errno = saved;
+}
+
+/*
+ * A soft lockup (mod_lockup.c), as kernel/watchdog.c reports one: its
+ * line, then the registers and the trace of where the CPU is stuck. The
+ * program goes on, as the kernel does without softlockup_panic. Called
+ * in the stuck thread's signal handler, with its interrupted context.
+ */
+void dusk_crash_lockup_report(const void *ucv, unsigned int secs)
+{
+	const ucontext_t *uc = ucv;
+	const greg_t *g = uc->uc_mcontext.gregs;
+	struct cbuf c;
+
+	c.fd = fileno(dusk_console_err());
+	c.n = 0;
+	cb_s(&c, "watchdog: BUG: soft lockup - CPU#");
+	cb_u(&c, dusk_mod_cpu());
+	cb_s(&c, " stuck for ");
+	cb_u(&c, secs);
+	cb_s(&c, "s! [");
+	cb_s(&c, program_invocation_short_name);
+	cb_s(&c, ":");
+	cb_u(&c, (uint64_t)gettid());
+	cb_s(&c, "]\nCPU: ");
+	cb_u(&c, dusk_mod_cpu());
+	cb_s(&c, " PID: ");
+	cb_u(&c, (uint64_t)gettid());
+	cb_s(&c, " Comm: ");
+	cb_s(&c, program_invocation_short_name);
+	cb_s(&c, " (a user-level module program, not the kernel)\n");
+	crash_body(&c, g);
+	cb_flush(&c);
 }
 
 int dusk_crash_install(void)

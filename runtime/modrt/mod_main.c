@@ -145,10 +145,14 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		"  --hold-ms MS        a packet waits this long for its verdict, then goes on by policy\n"
 		"                      (default: $DUSK_HOLD_MS, or 1000; longer while debugging)\n"
 		"  --policy accept|drop  what happens to it then (default: $DUSK_POLICY, or accept)\n"
+		"                      per hook function F: $DUSK_HOLD_MS_F, $DUSK_POLICY_F\n"
+		"                      (a release by policy is reported on stderr)\n"
 		"  --no-kernel-log     printk goes to the local log only\n"
 		"  --no-local-log      printk goes to the target's kernel log only\n"
 		"  --trace FILE        write every message to and from the target to FILE,\n"
 		"                      one line each (\"-\": stderr; default: $DUSK_TRACE)\n"
+		"  (env) DUSK_SOFTLOCKUP_S  a hook running longer is reported as a soft lockup\n"
+		"                      (default 20; 0: off)\n"
 		"  --help              this text\n"
 		"  param=value         module parameters, as insmod takes them\n"
 		"  dyndbg=QUERY        the module's pr_debug()/dev_dbg() on or off, as insmod\n"
@@ -308,6 +312,13 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	err = dusk_crash_install();
 	if (err)
 		dusk_warn("crash reports: %s", strerror(-err));
+	/* A hook running too long is reported as a soft lockup. */
+	err = dusk_lockup_install();
+	if (err == -EINVAL)
+		dusk_mod_fatal_at(NULL, 2, "DUSK_SOFTLOCKUP_S=%s: not a number of seconds (0: off, up to 3600)",
+				  getenv("DUSK_SOFTLOCKUP_S"));
+	if (err)
+		dusk_warn("soft-lockup reports: %s", strerror(-err));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = dusk_main_signal;
 	/* A second ^C kills a program stuck in its exit. */

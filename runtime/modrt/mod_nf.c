@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "dusk.h"
 #include "observe.h"
 #include "klib_ctx.h"
@@ -217,7 +218,9 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	dusk_nf_context(r, skb);
 	prev = dusk_nf_running;
 	dusk_nf_running = r;
+	dusk_lockup_enter();
 	verdict = r->hook(r->priv, skb, state);
+	dusk_lockup_leave();
 	dusk_nf_running = prev;
 	dusk_ctx_leave_hook();
 	err = dusk_kcopy_sync(0);
@@ -230,12 +233,63 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	return verdict;
 }
 
+static const char *dusk_nf_pf_name(int pf)
+{
+	return pf == DUSK_K_NFPROTO_IPV4 ? "ipv4" :
+	       pf == DUSK_K_NFPROTO_IPV6 ? "ipv6" : "inet";
+}
+
+static const char *dusk_nf_hooknum_name(unsigned int hooknum)
+{
+	static const char *const names[] = {
+		"PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT",
+		"POST_ROUTING",
+	};
+
+	return hooknum < DUSK_ARRAY_SIZE(names) ? names[hooknum] : "?";
+}
+
+/*
+ * A hook's own hold time and policy, set without touching the module:
+ * DUSK_HOLD_MS_<function> and DUSK_POLICY_<function>, as DUSK_HOLD_MS
+ * and DUSK_POLICY set the session's (the function is the one in the
+ * nf_hook_ops's .hook: every place it is registered at). A bad value
+ * stops the program before the hook is registered, as a bad parameter.
+ */
+static void dusk_nf_hook_settings(const char *fn, struct dusk_nf_hook *h)
+{
+	struct dusk_config cfg;
+	char var[160];
+	const char *v;
+
+	if (!fn)
+		return;
+	snprintf(var, sizeof(var), "DUSK_HOLD_MS_%s", fn);
+	v = getenv(var);
+	if (v && *v) {
+		if (dusk_config_hold_ms(&cfg, v))
+			dusk_mod_fatal(2, "%s=%s: not a number of milliseconds (1 to %u)",
+				       var, v, DUSK_HOLD_MS_MAX);
+		h->hold_ms = cfg.hold_ms;
+	}
+	snprintf(var, sizeof(var), "DUSK_POLICY_%s", fn);
+	v = getenv(var);
+	if (v && *v) {
+		if (dusk_config_policy(&cfg, v))
+			dusk_mod_fatal(2, "%s=%s: not accept or drop", var, v);
+		h->policy = cfg.policy == DUSK_POLICY_DROP ?
+			    DUSK_HOOK_POLICY_DROP : DUSK_HOOK_POLICY_ACCEPT;
+	}
+}
+
 static int dusk_nf_register_one(void *net, const void *ops)
 {
 	const struct dusk_nf_layout *l = dusk_nf_layout();
 	struct dusk_xlate_ctx ctx = { .fn = "nf_register_net_hook", .in_call = 0 };
 	struct dusk_session *s = dusk_mod_session();
 	struct dusk_nf_hook h = { 0 };
+	const struct dusk_msym *fn;
+	char name[128];
 	struct dusk_nf_reg *r;
 	const uint8_t *o;
 	uintptr_t hook;
@@ -304,6 +358,11 @@ static int dusk_nf_register_one(void *net, const void *ops)
 	h.hooknum = r->hooknum;
 	h.fn = dusk_nf_tramp;
 	h.priv = r;
+	fn = dusk_image_func(hook);
+	dusk_nf_hook_settings(fn ? fn->name : NULL, &h);
+	snprintf(name, sizeof(name), "%s (%s %s)", fn ? fn->name : "?",
+		 dusk_nf_pf_name(pf), dusk_nf_hooknum_name(r->hooknum));
+	h.name = name;
 	err = dusk_nf_hook_register(s, &h, &r->handle);
 	if (err) {
 		dusk_err("nf_register_net_hook: %s (pf %u hooknum %u priority %d) refused: %s",

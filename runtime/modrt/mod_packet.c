@@ -141,10 +141,11 @@ unsigned int dusk_packet_objects(struct dusk_session *s, struct dusk_pkt_obj *v,
 /* The packet of the current invocation may have been released already. */
 int dusk_packet_late(const struct dusk_session *s, const struct dusk_inv_info *inv)
 {
+	unsigned int hold = inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms;
 	uint64_t margin = DUSK_MAX((uint64_t)DUSK_PKT_LATE_MARGIN_MS,
-				   (uint64_t)s->cfg.hold_ms / 10);
+				   (uint64_t)hold / 10);
 
-	return inv->packet && inv->age_ms + margin >= s->cfg.hold_ms;
+	return inv->packet && inv->age_ms + margin >= hold;
 }
 
 /* Into which of the late packet's objects does [k, k + len) fall? */
@@ -170,7 +171,8 @@ static void pkt_warn_once(const struct dusk_session *s,
 	pkt_warned = inv->packet;
 	dusk_warn("packet %llu has waited %llu ms (hold_ms %u): the kernel may have released it by policy; its objects are left alone from now on (changes discarded, calls on them not made)",
 		  (unsigned long long)inv->packet,
-		  (unsigned long long)inv->age_ms, s->cfg.hold_ms);
+		  (unsigned long long)inv->age_ms,
+		  inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms);
 }
 
 /* Cheap first: most commits and calls are not late. */

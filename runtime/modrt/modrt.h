@@ -25,6 +25,8 @@
  *                 (mod_lines.h): pc -> function, file:line
  *   mod_crash.c   a crash of the module's code reported as the kernel
  *                 reports an oops, the session released
+ *   mod_lockup.c  a hook running too long reported as the kernel's
+ *                 watchdog reports a soft lockup
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
  *                 main() calls it): options, --trace, the console as log
  *                 sink, init, serving, exit
@@ -416,6 +418,16 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
  * kernel reports an oops, release the session, die by the signal
  * (mod_crash.c). 0 or -errno. */
 int dusk_crash_install(void);
+/* The report of a soft lockup of secs seconds, from a signal handler's
+ * ucontext_t (mod_crash.c). Async-signal-safe once dusk_crash_install()
+ * has run. */
+void dusk_crash_lockup_report(const void *uc, unsigned int secs);
+/* The soft-lockup detector (mod_lockup.c): install its signal handler
+ * (threshold from DUSK_SOFTLOCKUP_S: -EINVAL if bad); an invocation of
+ * the module is timed between enter and leave (they nest). */
+int dusk_lockup_install(void);
+void dusk_lockup_enter(void);
+void dusk_lockup_leave(void);
 
 /* Lend klib what it needs of the module runtime (mod_klib.c). */
 void dusk_mod_klib_host(void);

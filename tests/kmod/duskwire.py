@@ -30,7 +30,8 @@ SYM_REPLY = struct.Struct('<QQ')
 ALLOC = struct.Struct('<QII')
 ALLOC_REPLY = struct.Struct('<Q')
 FREE = struct.Struct('<Q')
-HOOK_REGISTER = struct.Struct('<QQIIiI')
+HOOK_REGISTER = struct.Struct('<QQIIiIII')
+HOOK_COUNT = struct.Struct('<IIQ')
 HOOK_HANDLE = struct.Struct('<II')
 HOOK_MSG = struct.Struct('<QQQIIII')
 VERDICT = struct.Struct('<QII')
@@ -43,6 +44,7 @@ STRUCTS = {
     'dusk_sym_reply': SYM_REPLY, 'dusk_alloc': ALLOC,
     'dusk_alloc_reply': ALLOC_REPLY, 'dusk_free': FREE,
     'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
+    'dusk_hook_count': HOOK_COUNT,
     'dusk_hook_msg': HOOK_MSG, 'dusk_verdict': VERDICT,
 }
 
@@ -261,9 +263,11 @@ class Session:
         r = self.request(K.DUSK_MSG_ALLOC, ALLOC.pack(size, 1, 0), **kw)
         return r.status, (ALLOC_REPLY.unpack(r.payload)[0] if not r.status else None)
 
-    def hook_register(self, pf, hooknum, priority, cookie=1):
+    def hook_register(self, pf, hooknum, priority, cookie=1, hold_ms=0,
+                      policy=K.DUSK_HOOK_POLICY_SESSION):
         r = self.request(K.DUSK_MSG_HOOK_REGISTER,
-                         HOOK_REGISTER.pack(0, cookie, pf, hooknum, priority, 0))
+                         HOOK_REGISTER.pack(0, cookie, pf, hooknum, priority,
+                                            hold_ms, policy, 0))
         return r.status, (HOOK_HANDLE.unpack(r.payload)[0] if not r.status else None)
 
     def hook_unregister(self, handle):

@@ -16,7 +16,7 @@ import contextlib
 import pytest
 
 import dusk_constants as K
-from duskwire import Session, STATS
+from duskwire import HOOK_COUNT, Session, STATS
 from kmodtest import (LONG_HOLD_MS, NF_INET_LOCAL_OUT, NFPROTO_IPV6, POLICIES,
                       PROMPT, BgPing, background_pings, drain_hooks,
                       icmp6_type, no_session, ping_results, proc_dusk,
@@ -51,7 +51,7 @@ def stats(s):
     assert r.status == 0
     names = ('rx_ok rx_bad_mac rx_malformed rx_replayed tx tx_errors '
              'retransmits hooks queued verdicts released allocs').split()
-    return dict(zip(names, STATS.unpack(r.payload)))
+    return dict(zip(names, STATS.unpack_from(r.payload)))
 
 
 def echo_hooks(s):
@@ -191,3 +191,50 @@ def check_hold_max(target, s, before, policy, pings):
     later = proc_dusk(target)
     assert (int(state['released']) + int(state['rejected']) <= reported <=
             int(later['released']) + int(later['rejected']))
+
+
+def hook_counts(s):
+    """{handle: (policy, released)} from PING's reply after its stats."""
+    r = s.request(K.DUSK_MSG_PING)
+    assert r.status == 0
+    rest = r.payload[STATS.size:]
+    assert len(rest) % HOOK_COUNT.size == 0
+    return {h: (pol, n) for h, pol, n in
+            (HOOK_COUNT.unpack_from(rest, i)
+             for i in range(0, len(rest), HOOK_COUNT.size))}
+
+
+def test_hook_policy_and_hold_override_the_session(target):
+    """A hook registered with its own hold time and policy (drop) under a
+    session whose are long and accept: its held echo request is dropped
+    after the hook's hold, nothing answers, and PING's reply counts the
+    release for that hook, with its policy."""
+    before = no_session(target, key_of(target))
+    s = Session(target.endpoint, key_of(target))
+    try:
+        assert s.hello(heartbeat_ms=60000, hold_ms=LONG_HOLD_MS,
+                       policy=POLICIES['accept']).status == 0
+        status, handle = s.hook_register(
+            NFPROTO_IPV6, NF_INET_LOCAL_OUT, 0, hold_ms=HOLD_MS,
+            policy=K.DUSK_HOOK_POLICY_DROP)
+        assert status == 0
+        assert hook_counts(s) == {handle: (K.DUSK_POLICY_DROP, 0)}
+        p = BgPing(target, 'hookpolicy', wait=4)
+
+        def done():
+            stats(s)
+            return p.result()
+        rc, _ = wait_until(done, 20, 'the held ping never ended')
+        assert rc != 0 and 'bytes from' not in p.output(), p.output()
+        assert [t for t in echo_hooks(s).values()] == [ECHO_REQUEST]
+        counts = hook_counts(s)
+        assert counts[handle][0] == K.DUSK_POLICY_DROP
+        assert counts[handle][1] >= 1
+        assert int(proc_dusk(target)['released']) - \
+            int(before['released']) >= counts[handle][1]
+    finally:
+        s.sock.settimeout(5.0)
+        try:
+            s.bye()
+        finally:
+            s.close()
