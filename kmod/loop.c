@@ -62,6 +62,15 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 		dusk.cnt.rx_malformed++;
 		return;
 	}
+	/*
+	 * A pending session's datagrams come from where its HELLO came
+	 * from; one from elsewhere (the client sent none) is a captured
+	 * one replayed, checked before it can spend a seq of the window.
+	 */
+	if (!dusk_session_heard_from(s, from)) {
+		dusk.cnt.rx_replayed++;
+		return;
+	}
 	if (!dusk_replay_check(&s->replay[hdr->channel],
 			       le64_to_cpu(hdr->seq))) {
 		dusk.cnt.rx_replayed++;

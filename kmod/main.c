@@ -37,6 +37,7 @@ static int __init dusk_init(void)
 		return -EINVAL;
 	}
 	dusk_mac_key_init(&dusk.master_key, dusk.master, DUSK_KEY_LEN);
+	dusk_cookie_init();
 	dusk.port = port;
 	mutex_init(&dusk.state_lock);
 	/* Before the socket and the queue handler, which wake the thread. */
@@ -75,6 +76,7 @@ out_pktq:
 	dusk_nf_keys_release();
 	dusk_pktq_exit();
 out_key:
+	dusk_cookie_exit();
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
 	memzero_explicit(&dusk.master_key, sizeof(dusk.master_key));
 	return ret;
@@ -87,6 +89,7 @@ static void __exit dusk_exit(void)
 	dusk_procfs_exit();
 	dusk_nf_keys_release();
 	dusk_pktq_exit();
+	dusk_cookie_exit();
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
 	memzero_explicit(&dusk.master_key, sizeof(dusk.master_key));
 }
