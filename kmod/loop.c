@@ -63,9 +63,10 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 		return;
 	}
 	/*
-	 * A pending session's datagrams come from where its HELLO came
-	 * from; one from elsewhere (the client sent none) is a captured
-	 * one replayed, checked before it can spend a seq of the window.
+	 * A client sends its first request from the socket it sent HELLO
+	 * from: to a pending session, a datagram from elsewhere is a
+	 * captured one replayed. Checked before the replay window, so
+	 * that it cannot spend the client's seq.
 	 */
 	if (!dusk_session_heard_from(s, from)) {
 		dusk.cnt.rx_replayed++;
