@@ -64,18 +64,26 @@ static void dusk_cookie_renew(unsigned int n)
 				  secret, sizeof(secret));
 	}
 	memzero_explicit(secret, sizeof(secret));
-	dusk_cookies.born = jiffies;
 }
 
-/* Renew the secret when it is DUSK_COOKIE_SECS old; both at twice that. */
+/*
+ * Renew the secret when it is DUSK_COOKIE_SECS old, as if on time (a
+ * cookie made in one period is good to the end of the next), and both
+ * when even the previous one is that old.
+ */
 static void dusk_cookie_age(void)
 {
 	unsigned long life = DUSK_COOKIE_SECS * HZ;
 
 	if (time_before(jiffies, dusk_cookies.born + life))
 		return;
-	dusk_cookie_renew(time_before(jiffies, dusk_cookies.born + 2 * life) ?
-			  1 : 2);
+	if (time_before(jiffies, dusk_cookies.born + 2 * life)) {
+		dusk_cookie_renew(1);
+		dusk_cookies.born += life;
+	} else {
+		dusk_cookie_renew(2);
+		dusk_cookies.born = jiffies;
+	}
 }
 
 void dusk_cookie_init(void)
@@ -83,6 +91,7 @@ void dusk_cookie_init(void)
 	memset(&dusk_cookies, 0, sizeof(dusk_cookies));
 	/* Generations 1 and 2: spent records of generation 0 are unused. */
 	dusk_cookie_renew(2);
+	dusk_cookies.born = jiffies;
 }
 
 void dusk_cookie_exit(void)
@@ -150,8 +159,10 @@ void dusk_nonce_spend(const u8 *nonce)
 	struct dusk_spent *e = &dusk_cookies.spent[dusk_cookies.spent_next];
 
 	/* Full of live nonces: void every cookie rather than forget one. */
-	if (dusk_spent_live(e))
+	if (dusk_spent_live(e)) {
 		dusk_cookie_renew(2);
+		dusk_cookies.born = jiffies;
+	}
 	memcpy(e->nonce, nonce, DUSK_NONCE_LEN);
 	e->gen = dusk_cookies.gen;
 	dusk_cookies.spent_next = (dusk_cookies.spent_next + 1) % DUSK_SPENT_MAX;
