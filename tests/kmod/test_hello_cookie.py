@@ -29,7 +29,7 @@ import pytest
 
 import dusk_constants as K
 from conftest import SRCDIR
-from duskwire import HDR, HELLO, Session, seal
+from duskwire import HDR, Session
 from kmodtest import no_session, proc_dusk, wait_until
 from test_protocol import key_of
 
@@ -162,6 +162,8 @@ def capture_hellos(target, program):
 
 def test_replayed_hellos_do_not_keep_a_program_from_starting(
         target, harness, program):
+    """markdrop starts into a flood of its predecessor's HELLOs, its hook
+    sees its datagram, and dusk.ko opened its session and no other."""
     no_session(target, key_of(target))
     captured = capture_hellos(target, program)
     host, port = target.endpoint.rsplit(":", 1)
@@ -188,6 +190,8 @@ def test_replayed_hellos_do_not_keep_a_program_from_starting(
         status = p.stop() if p else None
         if p:
             p.kill()
+        for s in {s for s, _ in captured} | {own}:
+            s.close()
     after = counters(target)
     assert status == 0, p.stdout + p.stderr
     assert rate >= REPLAY_RATE and replay.sent >= REPLAY_RATE, \
@@ -206,7 +210,6 @@ def test_replayed_hellos_do_not_keep_a_program_from_starting(
         assert (f[3], f[6], f[11]) == (K.DUSK_MSG_HELLO, 0, -errno.EAGAIN), f
     assert after["cookie_replies"] - before["cookie_replies"] >= \
         len(replay.replies)
-    own.close()
 
 
 def test_wrong_key_is_named(target, harness, program, tmp_path):
