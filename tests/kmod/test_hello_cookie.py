@@ -16,7 +16,7 @@ to; a nonce opens one pending session at most; a pending session hears
 only its HELLO's address.
 
 And a wrong key: dusk.ko answers nothing (a stranger gets nothing), and
-the program says what that can mean.
+the program says what that can mean, as it does when nothing listens.
 """
 import errno
 import select
@@ -232,6 +232,23 @@ def test_wrong_key_is_named(target, harness, program, tmp_path):
     assert after["rx_bad_mac"] > before["rx_bad_mac"], (before, after)
     assert (after["tx"], after["cookie_replies"]) == (
         before["tx"], before["cookie_replies"]), (before, after)
+
+
+def test_no_target_is_named(target, program):
+    """Nothing listening at --target: the same words."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    endpoint = "127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    p = Program(program, ["--target", endpoint, "port=9100"], target.env)
+    try:
+        status = p.proc.wait(timeout=60)
+    finally:
+        p.kill()
+    assert status == 1, p.stdout + p.stderr
+    assert (f"dusk: error: no answer from dusk.ko at {endpoint}: "
+            f"wrong key, or the target is down (dusk-target status)\n"
+            in p.stderr), p.stderr
 
 
 # ---- the rules, with the key (duskwire) --------------------------------------
