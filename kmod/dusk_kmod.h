@@ -58,6 +58,17 @@ void dusk_session_key(const u8 master[DUSK_KEY_LEN], const u8 *client_nonce,
 		      struct dusk_mac_key *ret);
 bool dusk_replay_check(struct dusk_replay *rw, u64 seq);
 
+/* ---- cookie.c: HELLO cookies and spent nonces (called by the thread) ---- */
+
+void dusk_cookie_init(void);
+void dusk_cookie_exit(void);
+/* Is cookie good for from and nonce? fresh: the one to give them now. */
+bool dusk_cookie_check(const struct sockaddr_in *from, const u8 *nonce,
+		       const u8 *cookie, u8 fresh[DUSK_COOKIE_LEN]);
+/* Has nonce opened a session while a cookie naming it can be good? */
+bool dusk_nonce_spent(const u8 *nonce);
+void dusk_nonce_spend(const u8 *nonce);
+
 /* ---- sessions (session.c) ---- */
 
 struct dusk_params {
@@ -85,7 +96,7 @@ struct dusk_session {
 	struct dusk_mac_key key;
 	u8 client_nonce[DUSK_NONCE_LEN];
 	u8 server_nonce[DUSK_NONCE_LEN];
-	u64 hello_id;
+	struct sockaddr_in hello_from;	/* pending: the only peer heard */
 	struct dusk_params params;
 	struct dusk_replay replay[__DUSK_CHAN_MAX];
 	u64 tx_seq[__DUSK_CHAN_MAX];
@@ -120,6 +131,8 @@ struct dusk_counters {
 	u64 retransmits;
 	u64 verdicts;
 	u64 released;
+	u64 cookie_replies;		/* HELLOs answered with a cookie */
+	u64 sessions_opened;		/* pending sessions HELLO opened */
 };
 
 struct dusk {
@@ -219,6 +232,8 @@ int dusk_segs_apply(const void *p, u32 len, u32 nr_segs);
 void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 		const struct sockaddr_in *from);
 struct dusk_session *dusk_session_find(u32 id);
+bool dusk_session_heard_from(const struct dusk_session *s,
+			     const struct sockaddr_in *from);
 void dusk_session_activate(struct dusk_session *s);
 void dusk_session_end(struct dusk_session *s, const char *why);
 void dusk_session_service(void);

@@ -62,6 +62,16 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 		dusk.cnt.rx_malformed++;
 		return;
 	}
+	/*
+	 * A client sends its first request from the socket it sent HELLO
+	 * from: to a pending session, a datagram from elsewhere is a
+	 * captured one replayed. Checked before the replay window, so
+	 * that it cannot spend the client's seq.
+	 */
+	if (!dusk_session_heard_from(s, from)) {
+		dusk.cnt.rx_replayed++;
+		return;
+	}
 	if (!dusk_replay_check(&s->replay[hdr->channel],
 			       le64_to_cpu(hdr->seq))) {
 		dusk.cnt.rx_replayed++;

@@ -43,6 +43,7 @@ static int __init dusk_init(void)
 		return -EINVAL;
 	}
 	dusk_mac_key_init(&dusk.master_key, dusk.master, DUSK_KEY_LEN);
+	dusk_cookie_init();
 	dusk.port = port;
 	dusk.addr = htonl(INADDR_ANY);
 	if (addr && *addr && !in4_pton(addr, -1, (u8 *)&dusk.addr, -1, NULL)) {
@@ -87,6 +88,7 @@ out_pktq:
 	dusk_nf_keys_release();
 	dusk_pktq_exit();
 out_key:
+	dusk_cookie_exit();
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
 	memzero_explicit(&dusk.master_key, sizeof(dusk.master_key));
 	return ret;
@@ -99,6 +101,7 @@ static void __exit dusk_exit(void)
 	dusk_procfs_exit();
 	dusk_nf_keys_release();
 	dusk_pktq_exit();
+	dusk_cookie_exit();
 	memzero_explicit(&dusk.master, sizeof(dusk.master));
 	memzero_explicit(&dusk.master_key, sizeof(dusk.master_key));
 }

@@ -38,6 +38,8 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "verdicts %llu\n", dusk.cnt.verdicts);
 	seq_printf(m, "released %llu\n", dusk.cnt.released);
 	seq_printf(m, "rejected %llu\n", READ_ONCE(dusk.rejected));
+	seq_printf(m, "cookie_replies %llu\n", dusk.cnt.cookie_replies);
+	seq_printf(m, "sessions_opened %llu\n", dusk.cnt.sessions_opened);
 	mutex_unlock(&dusk.state_lock);
 	return 0;
 }

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sessions: HELLO opens a pending session; its first authenticated request
- * makes it the active one, ending the previous session. A replayed HELLO
- * thus costs a pending slot, never the running session. A session ends on
- * BYE, on heartbeat silence, or at rmmod, and then every resource it owns
- * goes: hooks, queued packets (released by its policy), what its kernel
- * calls acquired (owned.c), allocations.
+ * Sessions: a HELLO with a good cookie (cookie.c) opens a pending session;
+ * its first authenticated request, from the HELLO's address and port,
+ * makes it the active one, ending the previous session. A HELLO without
+ * one gets a cookie and leaves nothing behind, and a client nonce opens
+ * one session at most: so a stranger replaying HELLOs opens nothing and
+ * displaces no one, and only a key holder's new HELLO (a new program
+ * starting) replaces the pending session. A session ends on BYE, on
+ * heartbeat silence, or at rmmod, and then every resource it owns goes:
+ * hooks, queued packets (released by its policy), what its kernel calls
+ * acquired (owned.c), allocations.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -104,6 +108,36 @@ static void dusk_hello_refuse(const struct dusk_hdr *hdr,
 	dusk_send(NULL, hdr->channel, to, dusk.tx_buf, 0);
 }
 
+/* -EAGAIN with the cookie to send again: smaller than the HELLO itself. */
+static void dusk_hello_cookie(const struct dusk_hdr *hdr,
+			      const struct sockaddr_in *to, const u8 *nonce,
+			      const u8 *cookie)
+{
+	struct dusk_hello_cookie *c;
+
+	BUILD_BUG_ON(sizeof(*c) > sizeof(struct dusk_hello));
+	c = dusk_msg_start(DUSK_MSG_HELLO, DUSK_F_REPLY, hdr->channel,
+			   le64_to_cpu(hdr->id), 0, -EAGAIN);
+	memcpy(c->client_nonce, nonce, DUSK_NONCE_LEN);
+	memcpy(c->cookie, cookie, DUSK_COOKIE_LEN);
+	dusk.cnt.cookie_replies++;
+	dusk_send(NULL, hdr->channel, to, dusk.tx_buf, sizeof(*c));
+}
+
+static bool dusk_addr_eq(const struct sockaddr_in *a,
+			 const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr &&
+	       a->sin_port == b->sin_port;
+}
+
+/* A pending session hears only the address its HELLO came from. */
+bool dusk_session_heard_from(const struct dusk_session *s,
+			     const struct sockaddr_in *from)
+{
+	return s->active || dusk_addr_eq(from, &s->hello_from);
+}
+
 static void dusk_session_free(struct dusk_session *s)
 {
 	if (!s)
@@ -113,52 +147,28 @@ static void dusk_session_free(struct dusk_session *s)
 	kfree(s);
 }
 
-/* A HELLO, its MAC checked with the master key. */
-void dusk_hello(const struct dusk_hdr *hdr, u32 len,
-		const struct sockaddr_in *from)
+/* A new pending session for HELLO h from from; NULL: no memory. */
+static struct dusk_session *dusk_session_create(const struct dusk_hello *h,
+						const struct dusk_params *params,
+						const struct sockaddr_in *from)
 {
-	const struct dusk_msg_rule *rule = dusk_msg_rule(DUSK_MSG_HELLO);
-	const struct dusk_hello *h = (const void *)(hdr + 1);
-	struct dusk_params params;
 	struct dusk_session *s;
 	u32 id;
 
-	/* Session 0 carries HELLO only, on the channels the table allows. */
-	if (hdr->type != DUSK_MSG_HELLO || hdr->flags || hdr->reserved ||
-	    !dusk_msg_chan_ok(rule, hdr->channel)) {
-		dusk.cnt.rx_malformed++;
-		return;
-	}
-	dusk.cnt.rx_ok++;
-	if (hdr->version != DUSK_PROTO_VERSION) {
-		dusk_hello_refuse(hdr, from, -EPROTONOSUPPORT);
-		return;
-	}
-	if (!dusk_msg_size_ok(rule, len) || dusk_params_parse(h, &params)) {
-		dusk_hello_refuse(hdr, from, -EINVAL);
-		return;
-	}
-
-	/* A retransmitted HELLO gets the same answer. */
-	s = dusk.pending;
-	if (s && s->hello_id == le64_to_cpu(hdr->id) &&
-	    !memcmp(s->client_nonce, h->nonce, DUSK_NONCE_LEN)) {
-		dusk_hello_reply(s, hdr, from);
-		return;
-	}
-
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
-		goto out_nomem;
+		return NULL;
 	s->replies = kvcalloc(__DUSK_CHAN_MAX, sizeof(*s->replies), GFP_KERNEL);
-	if (!s->replies)
-		goto out_session;
+	if (!s->replies) {
+		kfree(s);
+		return NULL;
+	}
 	do {
 		id = get_random_u32();
 	} while (!id || (dusk.session && dusk.session->id == id));
 	s->id = id;
-	s->params = params;
-	s->hello_id = le64_to_cpu(hdr->id);
+	s->params = *params;
+	s->hello_from = *from;
 	memcpy(s->client_nonce, h->nonce, DUSK_NONCE_LEN);
 	get_random_bytes(s->server_nonce, DUSK_NONCE_LEN);
 	dusk_session_key(dusk.master, s->client_nonce, s->server_nonce, s->id,
@@ -168,18 +178,82 @@ void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 	INIT_LIST_HEAD(&s->allocs);
 	INIT_LIST_HEAD(&s->hooks);
 	INIT_LIST_HEAD(&s->owned);
+	return s;
+}
 
+/* A HELLO, its MAC checked with the master key. */
+void dusk_hello(const struct dusk_hdr *hdr, u32 len,
+		const struct sockaddr_in *from)
+{
+	const struct dusk_msg_rule *rule = dusk_msg_rule(DUSK_MSG_HELLO);
+	const struct dusk_hello *h = (const void *)(hdr + 1);
+	u8 cookie[DUSK_COOKIE_LEN];
+	struct dusk_params params;
+	struct dusk_session *s;
+	bool good;
+
+	/* Session 0 carries HELLO only, on the channels the table allows. */
+	if (hdr->type != DUSK_MSG_HELLO || hdr->flags || hdr->reserved ||
+	    !dusk_msg_chan_ok(rule, hdr->channel)) {
+		dusk.cnt.rx_malformed++;
+		return;
+	}
+	if (hdr->version != DUSK_PROTO_VERSION) {
+		dusk.cnt.rx_ok++;
+		dusk_hello_refuse(hdr, from, -EPROTONOSUPPORT);
+		return;
+	}
+	if (!dusk_msg_size_ok(rule, len) || dusk_params_parse(h, &params)) {
+		dusk.cnt.rx_ok++;
+		dusk_hello_refuse(hdr, from, -EINVAL);
+		return;
+	}
+
+	/* Nothing is kept for a HELLO until its sender has shown that it
+	 * hears at its address: the cookie proves it. */
+	good = dusk_cookie_check(from, h->nonce, h->cookie, cookie);
+	if (!good)
+		dusk_hello_cookie(hdr, from, h->nonce, cookie);
+	memzero_explicit(cookie, sizeof(cookie));
+	if (!good) {
+		dusk.cnt.rx_ok++;
+		return;
+	}
+
+	/* A retransmitted HELLO (the cookie bound it to the same address)
+	 * gets the same answer. */
+	s = dusk.pending;
+	if (s && !memcmp(s->client_nonce, h->nonce, DUSK_NONCE_LEN)) {
+		dusk.cnt.rx_ok++;
+		dusk_hello_reply(s, hdr, from);
+		return;
+	}
+	/*
+	 * A nonce opens one session at most: its session was replaced or
+	 * became the active one, so this HELLO is a replay (a client sends
+	 * its first request only once it has its answer). Dropped: it must
+	 * not displace a new program's pending session.
+	 */
+	if (dusk_nonce_spent(h->nonce)) {
+		dusk.cnt.rx_replayed++;
+		return;
+	}
+	dusk.cnt.rx_ok++;
+
+	s = dusk_session_create(h, &params, from);
+	if (!s) {
+		dusk_hello_refuse(hdr, from, -ENOMEM);
+		return;
+	}
+	dusk_nonce_spend(s->client_nonce);
+	dusk.cnt.sessions_opened++;
+	/* A pending session there was, another new program's, goes: of
+	 * two programs starting at once the later one wins. */
 	mutex_lock(&dusk.state_lock);
 	dusk_session_free(dusk.pending);
 	dusk.pending = s;
 	mutex_unlock(&dusk.state_lock);
 	dusk_hello_reply(s, hdr, from);
-	return;
-
-out_session:
-	kfree(s);
-out_nomem:
-	dusk_hello_refuse(hdr, from, -ENOMEM);
 }
 
 struct dusk_session *dusk_session_find(u32 id)

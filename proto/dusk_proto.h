@@ -45,10 +45,13 @@
  * Messages (R = runtime to kernel request, K = kernel to runtime):
  *
  * R HELLO	session 0, struct dusk_hello -> struct dusk_hello_reply and
- *		DUSK_REGION records. Opens a pending session; it replaces
- *		the current one when its first authenticated request
- *		arrives. -EPROTONOSUPPORT: version mismatch (the reply's
- *		hdr.version is the kernel's). -EINVAL: bad parameters.
+ *		DUSK_REGION records. With a good cookie (see Handshake),
+ *		opens a pending session; it replaces the current one when
+ *		its first authenticated request arrives. -EAGAIN: no good
+ *		cookie; the reply carries struct dusk_hello_cookie (the one
+ *		error reply with a payload) and nothing was opened.
+ *		-EPROTONOSUPPORT: version mismatch (the reply's hdr.version
+ *		is the kernel's). -EINVAL: bad parameters.
  * R BYE	no payload -> empty. Ends the session now.
  * R PING	no payload -> struct dusk_stats, then one struct
  *		dusk_hook_count per hook of the session. A heartbeat: a
@@ -89,6 +92,27 @@
  *
  * Requests made on behalf of an invocation (a HOOK being processed) carry
  * its id in hdr.invocation; 0 means none.
+ *
+ * Handshake. A HELLO costs dusk.ko no state until its sender has shown
+ * that it receives datagrams at the address it sends from (as WireGuard's
+ * cookie reply or a SYN cookie), so that a HELLO a stranger captured and
+ * replays, or sends from a forged address, opens nothing:
+ *
+ *	R HELLO, cookie zero		-> -EAGAIN, struct dusk_hello_cookie
+ *	R HELLO, that cookie		-> struct dusk_hello_reply: pending
+ *	R the session's first request	-> the session is the active one
+ *
+ * The runtime numbers its HELLOs 1, 2, 3... (one id per cookie it tries)
+ * with one client nonce. The cookie is opaque to it: dusk.ko makes it
+ * from a secret of its own, the HELLO's source address and port and its
+ * client nonce; it is good for 10 to 20 seconds, from that address, for
+ * that nonce. A HELLO whose cookie is not good gets a new one (-EAGAIN).
+ * A client nonce opens one pending session at most: the same HELLO again
+ * (a retransmission) is answered from that pending session, and once it
+ * was replaced or became active a HELLO with that nonce is dropped
+ * unanswered. A pending session takes datagrams only from the address
+ * and port its HELLO came from. The cookie reply is smaller than the
+ * HELLO, so a forged source address gains no amplification.
  */
 #ifndef DUSK_PROTO_H
 #define DUSK_PROTO_H
@@ -101,6 +125,7 @@
 #define DUSK_KEY_LEN		32
 #define DUSK_MAC_LEN		32
 #define DUSK_NONCE_LEN		16
+#define DUSK_COOKIE_LEN		32
 #define DUSK_RELEASE_LEN	64
 #define DUSK_SESSION_LABEL	"dusk-session-v1"
 
@@ -240,6 +265,13 @@ struct dusk_hello {
 	__le32 prefetch;	/* linear data bytes carried in HOOK */
 	__le32 window;		/* HOOK messages in flight at once */
 	__le32 pad;
+	__u8 cookie[DUSK_COOKIE_LEN];	/* zero, or dusk.ko's (Handshake) */
+};
+
+/* HELLO's -EAGAIN reply: send the HELLO again with this cookie. */
+struct dusk_hello_cookie {
+	__u8 client_nonce[DUSK_NONCE_LEN];	/* echoed */
+	__u8 cookie[DUSK_COOKIE_LEN];
 };
 
 enum dusk_region_kind {
@@ -398,7 +430,8 @@ struct dusk_verdict {
 	_Static_assert(sizeof(struct type) == (bytes), #type " on the wire")
 DUSK_WIRE_SIZE(dusk_hdr, 80);
 DUSK_WIRE_SIZE(dusk_seg, 16);
-DUSK_WIRE_SIZE(dusk_hello, 48);
+DUSK_WIRE_SIZE(dusk_hello, 80);
+DUSK_WIRE_SIZE(dusk_hello_cookie, 48);
 DUSK_WIRE_SIZE(dusk_region, 24);
 DUSK_WIRE_SIZE(dusk_hello_reply, 120);
 DUSK_WIRE_SIZE(dusk_stats, 96);

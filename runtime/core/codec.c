@@ -227,7 +227,9 @@ static int dusk_msg_check_len(const struct dusk_msg *m, int reply)
 	uint8_t kind = reply ? r->rep_kind : r->req_kind;
 	uint64_t n;
 
-	/* An error reply carries nothing. */
+	/* An error reply carries nothing, but HELLO's cookie (-EAGAIN). */
+	if (reply && m->type == DUSK_MSG_HELLO && m->status == -EAGAIN)
+		return m->len == sizeof(struct dusk_hello_cookie) ? 0 : -ERANGE;
 	if (reply && m->status)
 		return m->len ? -ERANGE : 0;
 	switch (kind) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,8 +38,10 @@ int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
 	r->type = type;
 	r->channel = DUSK_CHAN_MAIN;
 	r->hello = type == DUSK_MSG_HELLO;
-	/* HELLO is session 0's only request; the session's own start at 1. */
-	r->id = r->hello ? 1 : atomic_fetch_add(&s->shared->next_id[r->channel], 1);
+	/* HELLO is session 0's only request, numbered 1, 2... per cookie
+	 * tried; the session's own start at 1. */
+	r->id = r->hello ? ++s->hello_id :
+		atomic_fetch_add(&s->shared->next_id[r->channel], 1);
 	r->dgram = (uint8_t *)(r + 1);
 	r->payload_cap = payload_cap;
 	r->reply = reply;
@@ -236,7 +239,7 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 	struct dusk_msg m;
 	struct dusk_req *r;
 	uint32_t sid;
-	int err;
+	int cookie, err;
 
 	err = dusk_msg_peek(buf, len, &sid);
 	if (err) {
@@ -286,16 +289,19 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 		return;
 	}
 	r = dusk_req_find(s, m.id, sid == 0);
+	/* A HELLO's cookie reply carries a payload too (the codec checked
+	 * its size). */
+	cookie = r && r->hello && m.status == -EAGAIN;
 	/* A HELLO reply must echo our nonce: an old one replayed must not
 	 * pass for the answer. */
 	if (!r || r->type != m.type ||
-	    (r->hello && !m.status &&
+	    (r->hello && (!m.status || cookie) &&
 	     dusk_memneq(m.payload, s->client_nonce, DUSK_NONCE_LEN))) {
 		s->stats.rx_unmatched++;	/* a late duplicate reply */
 		return;
 	}
 	r->reply_len = m.len;
-	if (r->reply && !m.status)
+	if (r->reply && (!m.status || cookie))
 		memcpy(r->reply, m.payload, DUSK_MIN(m.len, r->reply_cap));
 	if (m.status && r->type == DUSK_MSG_HELLO && m.version != DUSK_PROTO_VERSION)
 		dusk_err("dusk.ko speaks protocol version %u, this runtime %u",
@@ -387,26 +393,27 @@ int dusk_request(struct dusk_session *s, uint8_t type, const void *payload,
 
 /* ---- the handshake ---- */
 
-static int dusk_hello(struct dusk_session *s, struct dusk_shadow_region *regions,
-		      unsigned int *nr)
+/*
+ * HELLOs sent for one session at most: the first gets a cookie; one
+ * whose cookie went stale on its way (a program stopped in between, or
+ * dusk.ko renewing its secrets) gets another.
+ */
+#define DUSK_HELLO_ROUNDS	4
+
+/* One HELLO carrying cookie (NULL: none): its reply's status, its payload
+ * in reply (cap bytes), its length in *ret_len. */
+static int dusk_hello_send(struct dusk_session *s, const uint8_t *cookie,
+			   uint8_t *reply, uint32_t cap, uint32_t *ret_len)
 {
-	uint32_t cap = dusk_session_payload_max(s), len, i, n;
 	struct dusk_hello *h;
-	struct dusk_hello_reply rep;
-	struct dusk_region reg;
 	struct dusk_req *r;
-	uint8_t *reply;
 	int err;
 
-	if (getrandom(s->client_nonce, DUSK_NONCE_LEN, 0) != DUSK_NONCE_LEN)
-		return -errno;
-	reply = malloc(cap);
-	if (!reply)
-		return -ENOMEM;
 	err = dusk_req_create(s, DUSK_MSG_HELLO, sizeof(*h), reply, cap, &r);
 	if (err)
-		goto out_reply;
+		return err;
 	h = dusk_req_payload(r);
+	memset(h, 0, sizeof(*h));
 	memcpy(h->nonce, s->client_nonce, DUSK_NONCE_LEN);
 	h->max_dgram = htole32(DUSK_MAX_DGRAM);
 	h->heartbeat_ms = htole32(s->cfg.heartbeat_ms);
@@ -415,13 +422,50 @@ static int dusk_hello(struct dusk_session *s, struct dusk_shadow_region *regions
 	h->policy = htole32(s->cfg.policy);
 	h->prefetch = htole32(s->cfg.prefetch);
 	h->window = htole32(s->cfg.window);
+	if (cookie)
+		memcpy(h->cookie, cookie, DUSK_COOKIE_LEN);
 	err = dusk_req_submit(s, r, sizeof(*h));
 	if (!err)
 		err = dusk_req_wait(s, r);
-	len = r->reply_len;
+	*ret_len = r->reply_len;
 	dusk_req_destroy(s, r);
+	return err;
+}
+
+static int dusk_hello(struct dusk_session *s, struct dusk_shadow_region *regions,
+		      unsigned int *nr)
+{
+	uint32_t cap = dusk_session_payload_max(s), len = 0, i, n;
+	uint8_t cookie[DUSK_COOKIE_LEN];
+	struct dusk_hello_reply rep;
+	struct dusk_region reg;
+	unsigned int tries;
+	uint8_t *reply;
+	int err;
+
+	if (getrandom(s->client_nonce, DUSK_NONCE_LEN, 0) != DUSK_NONCE_LEN)
+		return -errno;
+	reply = malloc(cap);
+	if (!reply)
+		return -ENOMEM;
+	/* The handshake (dusk_proto.h): a cookie first, then the session. */
+	for (tries = 0; tries < DUSK_HELLO_ROUNDS; tries++) {
+		err = dusk_hello_send(s, tries ? cookie : NULL, reply, cap,
+				      &len);
+		if (err != -EAGAIN)
+			break;
+		memcpy(cookie, reply + offsetof(struct dusk_hello_cookie, cookie),
+		       DUSK_COOKIE_LEN);
+	}
+	if (err == -ETIMEDOUT && !tries) {
+		/* dusk.ko answers no datagram whose MAC is wrong. */
+		dusk_err("no answer from dusk.ko at %s: wrong key, or the "
+			 "target is down (dusk-target status)", s->cfg.target);
+		goto out_reply;
+	}
 	if (err) {
-		dusk_err("HELLO to %s: %s", s->cfg.target, strerror(-err));
+		dusk_err("HELLO to %s%s: %s", s->cfg.target,
+			 tries ? " with its cookie" : "", strerror(-err));
 		goto out_reply;
 	}
 

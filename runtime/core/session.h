@@ -124,6 +124,7 @@ struct dusk_session {
 	uint32_t hz;
 	char release[DUSK_RELEASE_LEN + 1];
 
+	uint64_t hello_id;		/* of the latest HELLO */
 	uint64_t hello_seq;
 	uint64_t tx_seq[__DUSK_CHAN_MAX];
 	struct dusk_seq_window seq_window[__DUSK_CHAN_MAX];

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """PROG --trace FILE: every message that crosses the session's seam, one
 line each, in order. lwfw blocks 127.0.0.5; one datagram from it and one
-from elsewhere cross its PRE_ROUTING hook. The trace must show HELLO, the
-hook's registration, each HOOK answered by a VERDICT naming its packet
+from elsewhere cross its PRE_ROUTING hook. The trace must show the HELLO
+handshake (a cookie, then the session), the hook's registration, each HOOK answered by a VERDICT naming its packet
 (the blocked one dropped), and BYE, with request ids numbered 1, 2, 3...
 on the main channel."""
 
@@ -37,12 +37,21 @@ def test_trace_lwfw(harness, tmp_path):  # noqa: F811 (fixture)
     times = [float(m[1]) for m in parsed]
     assert times == sorted(times)
 
-    # HELLO first (sent again if its reply is slow), answered; BYE last,
+    # HELLO first (sent again if its reply is slow), answered with a
+    # cookie; HELLO 2 with it, answered with the session; BYE last,
     # answered.
     first_rx = next(i for i, m in enumerate(msgs) if m[0] == "<")
     assert first_rx >= 1 and all(m[:3] == (">", "HELLO", False)
                                  for m in msgs[:first_rx]), lines[:4]
-    assert msgs[first_rx][:3] == ("<", "HELLO", True), lines[:4]
+    assert msgs[first_rx][:5] == ("<", "HELLO", True, "main", 1), lines[:4]
+    assert "status -11 " in msgs[first_rx][5], lines[:4]
+    second = [i for i, m in enumerate(msgs) if m[1:5] == ("HELLO", False,
+                                                          "main", 2)]
+    answer = [i for i, m in enumerate(msgs) if m[1:5] == ("HELLO", True,
+                                                          "main", 2)]
+    assert second and answer and first_rx < second[0] < answer[0], lines[:8]
+    assert all("session " in msgs[i][5] for i in answer), lines[:8]
+    first_rx = answer[0]
     bye = next(i for i, m in enumerate(msgs) if m[:3] == (">", "BYE", False))
     assert all(m[:2] == (">", "BYE") for m in msgs[bye:-1]), lines[bye:]
     assert msgs[-1][:3] == ("<", "BYE", True), lines[-3:]

@@ -5,6 +5,7 @@ it), so that the tests of dusk.ko check the kernel against the protocol's
 text, not against libdusk's reading of it.
 """
 import collections
+import errno
 import hashlib
 import hmac
 import os
@@ -18,7 +19,8 @@ import dusk_constants as K
 # The wire structures, field by field as the header declares them.
 HDR = struct.Struct('<32sIBBBBIIQQQiI')
 SEG = struct.Struct('<QII')
-HELLO = struct.Struct('<16sIIIIIIII')
+HELLO = struct.Struct('<16sIIIIIIII32s')
+HELLO_COOKIE = struct.Struct('<16s32s')
 REGION = struct.Struct('<QQII')
 HELLO_REPLY = struct.Struct('<16s16sIIIIII64s')
 STATS = struct.Struct('<12Q')
@@ -38,6 +40,7 @@ VERDICT = struct.Struct('<QII')
 
 STRUCTS = {
     'dusk_hdr': HDR, 'dusk_seg': SEG, 'dusk_hello': HELLO,
+    'dusk_hello_cookie': HELLO_COOKIE,
     'dusk_region': REGION, 'dusk_hello_reply': HELLO_REPLY,
     'dusk_stats': STATS, 'dusk_read': READ, 'dusk_write': WRITE,
     'dusk_call': CALL, 'dusk_call_reply': CALL_REPLY,
@@ -210,14 +213,39 @@ class Session:
         self.send_raw(dgram)
         return self.wait(req_id, channel)
 
-    def hello(self, hold_ms=2000, heartbeat_ms=3000, policy=None,
-              version=K.DUSK_PROTO_VERSION, hold_max=64, window=8):
-        nonce = os.urandom(K.DUSK_NONCE_LEN)
+    def hello_datagram(self, nonce, cookie=None, req_id=1,
+                       hold_ms=2000, heartbeat_ms=3000, policy=None,
+                       version=K.DUSK_PROTO_VERSION, hold_max=64, window=8):
+        """A HELLO with nonce and cookie (None: zeros): (id, bytes)."""
         policy = K.DUSK_POLICY_ACCEPT if policy is None else policy
-        r = self.request(K.DUSK_MSG_HELLO,
-                         HELLO.pack(nonce, 60000, heartbeat_ms, hold_ms,
-                                    hold_max, policy, 256, window, 0),
-                         version=version, seq=1)
+        return self.datagram(K.DUSK_MSG_HELLO,
+                             HELLO.pack(nonce, 60000, heartbeat_ms, hold_ms,
+                                        hold_max, policy, 256, window, 0,
+                                        cookie or bytes(K.DUSK_COOKIE_LEN)),
+                             req_id=req_id, version=version, seq=req_id,
+                             key=self.master)
+
+    @staticmethod
+    def cookie_of(r, nonce):
+        """The cookie a HELLO's -EAGAIN reply r gives (it echoes nonce)."""
+        assert r.status == -errno.EAGAIN and len(r.payload) == HELLO_COOKIE.size
+        echoed, cookie = HELLO_COOKIE.unpack(r.payload)
+        assert echoed == nonce
+        return cookie
+
+    def hello(self, **kw):
+        """The handshake (dusk_proto.h): HELLO, its cookie, HELLO with the
+        cookie; the last reply. Every datagram is in .sent: [0] the HELLO
+        without a cookie, [1] the one with it."""
+        nonce = self.nonce = os.urandom(K.DUSK_NONCE_LEN)
+        cookie = None
+        for req_id in (1, 2):
+            _, dgram = self.hello_datagram(nonce, cookie, req_id, **kw)
+            self.send_raw(dgram)
+            r = self.wait(req_id)
+            if r.status != -errno.EAGAIN:
+                break
+            cookie = self.cookie_of(r, nonce)
         if r.status:
             return r
         (cnonce, snonce, sid, self.max_dgram, _, _, _, nreg,

@@ -61,6 +61,13 @@ def main():
     out.append(c_array("golden_efault",
                        header(K.DUSK_MSG_CALL, b"", flags=K.DUSK_F_REPLY,
                               seq=5, req_id=17, status=-14)))
+    # HELLO's cookie reply (-EAGAIN, session 0): an error reply with a
+    # payload.
+    cookie = W.HELLO_COOKIE.pack(b"\xc0" * K.DUSK_NONCE_LEN,
+                                 b"\xc1" * K.DUSK_COOKIE_LEN)
+    out.append(c_array("golden_hello_cookie",
+                       header(K.DUSK_MSG_HELLO, cookie, flags=K.DUSK_F_REPLY,
+                              seq=1, req_id=1, status=-11, session=0)))
     sys.stdout.write("".join(out))
 
 

@@ -73,7 +73,7 @@ def test_hello_reports_the_target_kernel(target, sess):
 def test_unauthenticated_datagram_is_dropped_and_counted(target):
     before = counter(target, 'rx_bad_mac')
     s = Session(target.endpoint, b'\x01' * 32)
-    _, dgram = s.datagram(K.DUSK_MSG_HELLO, b'\0' * 48)
+    _, dgram = s.datagram(K.DUSK_MSG_HELLO, b'\0' * MSGS['HELLO'].size)
     s.send_raw(dgram)
     assert_no_reply(s)
     s.close()

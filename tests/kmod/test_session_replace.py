@@ -1,6 +1,6 @@
-"""A new session replaces the running one, on the real target: HELLO alone
-(a replayed one, or a new client's) opens only a pending session and the
-running one goes on untouched; the new session's first authenticated
+"""A new session replaces the running one, on the real target: a replayed
+HELLO opens nothing, a new client's opens only a pending session, and
+the running one goes on untouched; the new session's first authenticated
 request ends the old one, whose hooks go, whose waiting packets are
 released by its own policy at once, and whose requests are refused from
 then on as datagrams of no session.
@@ -52,14 +52,16 @@ def assert_still_running(target, a, p):
 def test_replayed_hello_does_not_end_the_session(target):
     a, p, _ = hold_one_ping(target, 'replay')
     try:
-        hello = a.sent[0]                    # A's HELLO, as sent
+        opened = int(proc_dusk(target)['sessions_opened'])
         spy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         spy.settimeout(5)
-        spy.sendto(hello, a.addr)
-        spy.recvfrom(65536)                  # answered: a pending session
+        for hello in a.sent[:2]:             # A's HELLOs, as sent
+            spy.sendto(hello, a.addr)
+            spy.recvfrom(65536)              # answered: with a cookie
         spy.close()
         state = proc_dusk(target)
-        assert state['pending'] == 'yes'
+        assert (state['pending'], state['sessions_opened']) == (
+            'no', str(opened)), state
         assert_still_running(target, a, p)
     finally:
         assert a.bye() == 0

@@ -165,6 +165,35 @@ static void fk_derive(struct fake_kernel *fk)
 	dusk_hmac_key_init(&fk->key, key, sizeof(key));
 }
 
+/* The fake's cookie for a nonce: opaque to the runtime, as dusk.ko's. */
+static void fk_cookie(const uint8_t *nonce, uint8_t cookie[DUSK_COOKIE_LEN])
+{
+	unsigned int i;
+
+	for (i = 0; i < DUSK_COOKIE_LEN; i++)
+		cookie[i] = (uint8_t)(nonce[i % DUSK_NONCE_LEN] ^ (0x5a + i));
+}
+
+/* The handshake: a HELLO without its good cookie gets one (-EAGAIN);
+ * stale_cookies makes that many good ones count as stale. */
+static int fk_hello_cookie(struct fake_kernel *fk, const struct dusk_msg *m)
+{
+	const struct dusk_hello *h = (const void *)m->payload;
+	struct dusk_hello_cookie c;
+
+	fk_cookie(h->nonce, c.cookie);
+	if (!memcmp(c.cookie, h->cookie, DUSK_COOKIE_LEN)) {
+		if (!fk->stale_cookies)
+			return 0;
+		fk->stale_cookies--;
+	}
+	memcpy(c.client_nonce, h->nonce, DUSK_NONCE_LEN);
+	fk->cookies_sent++;
+	fk_send(fk, DUSK_MSG_HELLO, DUSK_F_REPLY, m->channel, m->id, 0,
+		-EAGAIN, &c, sizeof(c));
+	return -EAGAIN;
+}
+
 static void fk_hello(struct fake_kernel *fk, const struct dusk_msg *m)
 {
 	struct {
@@ -174,11 +203,12 @@ static void fk_hello(struct fake_kernel *fk, const struct dusk_msg *m)
 	const struct dusk_hello *h = (const void *)m->payload;
 	unsigned int i;
 
-	if (!(fk->have_session && fk->hello_id == m->id &&
+	if (fk_hello_cookie(fk, m))
+		return;
+	if (!(fk->have_session &&
 	      !memcmp(fk->cnonce, h->nonce, DUSK_NONCE_LEN))) {
 		fk->have_session = 1;
 		fk->session = FK_SESSION;
-		fk->hello_id = m->id;
 		memcpy(fk->cnonce, h->nonce, DUSK_NONCE_LEN);
 		for (i = 0; i < DUSK_NONCE_LEN; i++)
 			fk->snonce[i] = (uint8_t)(0xa0 + i);

@@ -75,7 +75,6 @@ struct fake_kernel {
 	uint32_t session;
 	uint8_t cnonce[DUSK_NONCE_LEN];
 	uint8_t snonce[DUSK_NONCE_LEN];
-	uint64_t hello_id;
 	uint32_t max_dgram;		/* what HELLO agrees on, at most */
 	uint64_t tx_seq[__DUSK_CHAN_MAX];
 	struct dusk_seq_window seq_window[__DUSK_CHAN_MAX];
@@ -108,6 +107,9 @@ struct fake_kernel {
 	int32_t verdict_status;		/* answer VERDICTs with this */
 	int silent;			/* answer nothing */
 	unsigned int drop_hello;	/* lose that many HELLOs */
+	unsigned int stale_cookies;	/* answer that many good cookies
+					 * with a new one, as if stale */
+	unsigned int cookies_sent;	/* HELLOs answered -EAGAIN */
 	int dup_output;			/* send every datagram twice */
 	int la57;			/* 5-level paging layout */
 	fk_call_fn call;

@@ -154,6 +154,28 @@ static void test_round_trips(void)
 			  sizeof(struct dusk_stats));
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ESRCH);
 	}
+
+	/* HELLO's cookie reply: -EAGAIN with struct dusk_hello_cookie,
+	 * the one error reply with a payload; exactly that one. */
+	{
+		struct dusk_hello_cookie c;
+
+		memset(&c, 0x5a, sizeof(c));
+		n = build(DUSK_MSG_HELLO, DUSK_F_REPLY, 0, -EAGAIN, &c,
+			  sizeof(c));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), 0);
+		n = build(DUSK_MSG_HELLO, DUSK_F_REPLY, 0, -EAGAIN, &c,
+			  sizeof(c) - 1);
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		n = build(DUSK_MSG_HELLO, DUSK_F_REPLY, 0, -EAGAIN, &c, 0);
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		n = build(DUSK_MSG_HELLO, DUSK_F_REPLY, 0, -EINVAL, &c,
+			  sizeof(c));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		n = build(DUSK_MSG_READ, DUSK_F_REPLY, 5, -EAGAIN, &c,
+			  sizeof(c));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+	}
 }
 
 static void test_rejections(void)
@@ -460,6 +482,16 @@ static void test_golden_parse(void)
 				DUSK_ROLE_RUNTIME, &m), 0);
 	CHECK_EQ(m.status, -EFAULT);
 	CHECK_EQ(m.len, 0);
+
+	CHECK_EQ(dusk_msg_parse(golden_hello_cookie, sizeof(golden_hello_cookie),
+				&gkey, DUSK_ROLE_RUNTIME, &m), 0);
+	CHECK_EQ(m.type, DUSK_MSG_HELLO);
+	CHECK_EQ(m.session, 0);
+	CHECK_EQ(m.id, 1);
+	CHECK_EQ(m.status, -EAGAIN);
+	CHECK_EQ(m.len, sizeof(struct dusk_hello_cookie));
+	CHECK_EQ(m.payload[0], 0xc0);
+	CHECK_EQ(m.payload[DUSK_NONCE_LEN], 0xc1);
 
 	/* The same bytes, one flipped: not authentic. */
 	memcpy(buf, golden_hook, sizeof(golden_hook));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
  * Sessions, requests and the event loop against the fake kernel: the
- * handshake (also with a lost HELLO), request ids, retransmission with the
+ * handshake (a cookie, then the session; also with a lost HELLO and a
+ * stale cookie), a wrong key named as such, request ids, retransmission with the
  * same id (a request executes once), timeouts with a doubling RTO,
  * replayed and forged datagrams, and HOOK handling: queued during waits,
  * run in arrival order, deduplicated, VERDICT not blocking, -ESTALE, late
@@ -57,11 +58,16 @@ static void test_handshake_and_ids(void)
 
 	fk_config(&cfg);
 	fk.drop_hello = 1;	/* the first HELLO is lost */
+	fk.stale_cookies = 1;	/* the first cookie is stale on arrival */
 	err = fk_session_open(&fk, &cfg, &s);
 	CHECK_EQ(err, 0);
 	if (err)
 		exit(check_done("test_session"));
-	CHECK_EQ(fk.received[DUSK_MSG_HELLO], 2);
+	/* HELLO 1 lost and sent again: a cookie; HELLO 2 with it: stale,
+	 * another cookie; HELLO 3 with that one: the session. */
+	CHECK_EQ(fk.received[DUSK_MSG_HELLO], 4);
+	CHECK_EQ(fk.cookies_sent, 2);
+	CHECK_EQ(s->hello_id, 3);
 	CHECK_EQ(s->id, FK_SESSION);
 	/* The fake derived the session key on its own: the first PING
 	 * authenticated on both sides. */
@@ -77,6 +83,30 @@ static void test_handshake_and_ids(void)
 		CHECK_EQ(fk.ids[i], fk.ids[i - 1] + 1);
 	CHECK_EQ(fk.nr_log - first, 5);
 	CHECK_EQ(fk.invocations[first], 0);	/* no invocation */
+}
+
+/* A wrong key: the kernel drops every HELLO (its MAC is wrong) and
+ * answers none, which the program must name, not just time out. */
+static void test_wrong_key(void)
+{
+	static const char want[] = "no answer from dusk.ko at fake: wrong key, "
+				   "or the target is down (dusk-target status)";
+	struct fake_kernel other;
+	struct dusk_session *s2 = NULL;
+	struct dusk_config cfg;
+	uint8_t key[DUSK_KEY_LEN];
+
+	fk_init(&other);
+	fk_config(&cfg);
+	memcpy(key, other.master, sizeof(key));
+	key[0] ^= 1;
+	CHECK_EQ(dusk_session_open_transport(&cfg, key, fk_transport(&other),
+					     &s2), -ETIMEDOUT);
+	CHECK(!s2);
+	CHECK(other.rejected >= 1);	/* each transmission dropped */
+	CHECK_EQ(other.received[DUSK_MSG_HELLO], 0);
+	CHECK(!strcmp(log_last, want));
+	fk_deinit(&other);
 }
 
 /* The seam: an observer sees every message sent and accepted, in order,
@@ -527,6 +557,7 @@ int main(void)
 	sigaction(SIGALRM, &sa, NULL);
 	dusk_set_log(sink);
 	fk_init(&fk);
+	test_wrong_key();
 	test_handshake_and_ids();
 	test_seam();
 	test_trace();
