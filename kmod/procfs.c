@@ -38,6 +38,9 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "verdicts %llu\n", dusk.cnt.verdicts);
 	seq_printf(m, "released %llu\n", dusk.cnt.released);
 	seq_printf(m, "rejected %llu\n", READ_ONCE(dusk.rejected));
+	seq_printf(m, "fault_lost %llu\n", dusk.cnt.fault_lost);
+	seq_printf(m, "fault_duplicated %llu\n", dusk.cnt.fault_duplicated);
+	seq_printf(m, "fault_reordered %llu\n", dusk.cnt.fault_reordered);
 	mutex_unlock(&dusk.state_lock);
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "dusk.h"
+#include "faults.h"
 #include "log.h"
 #include "session.h"
 #include "shadow.h"
@@ -103,6 +104,12 @@ DUSK_EXPORT int dusk_session_open(const struct dusk_config *cfg,
 	err = dusk_transport_udp_create((struct sockaddr *)&addr, addr_len, &t);
 	if (err) {
 		dusk_err("socket to %s: %s", cfg->target, strerror(-err));
+		goto out_key;
+	}
+	err = dusk_transport_faults_setup(&t, cfg->faults);
+	if (err) {
+		dusk_err("DUSK_FAULTS=%s: %s", cfg->faults, strerror(-err));
+		dusk_transport_destroy(t);
 		goto out_key;
 	}
 	err = dusk_session_open_common(cfg, master, t, (struct sockaddr *)&addr,
