@@ -119,12 +119,29 @@ out_key:
 	return err;
 }
 
+/* What DUSK_FAULTS did to the session's datagrams, when it did anything. */
+static void dusk_faults_report(struct dusk_session *s)
+{
+	struct dusk_faults_stats st;
+
+	if (dusk_transport_faults_stats(s->t, &st))
+		return;
+	dusk_warn("faults injected: sent %llu lost, %llu duplicated, %llu reordered; received %llu lost, %llu duplicated, %llu reordered",
+		  (unsigned long long)st.lost[DUSK_FAULT_TX],
+		  (unsigned long long)st.duplicated[DUSK_FAULT_TX],
+		  (unsigned long long)st.reordered[DUSK_FAULT_TX],
+		  (unsigned long long)st.lost[DUSK_FAULT_RX],
+		  (unsigned long long)st.duplicated[DUSK_FAULT_RX],
+		  (unsigned long long)st.reordered[DUSK_FAULT_RX]);
+}
+
 DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
 {
 	int err;
 
 	if (!s)
 		return;
+	dusk_faults_report(s);
 	err = dusk_commit(s);
 	if (err)
 		dusk_warn("commit at close: %s", strerror(-err));
