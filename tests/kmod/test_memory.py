@@ -7,15 +7,18 @@ killed with SIGKILL, some end by lost heartbeat. Afterwards the target's
 slab caches and dusk.ko's own counters are back where they started.
 
 Tolerance. Every session leaves behind, unless dusk.ko gives them back, a
-session (kmalloc-1k or larger), its ALLOC (kmalloc-256: ALLOC_SIZE), its
-kmalloc'ed block (kmalloc-512: KMALLOC_SIZE), a hook, a queued packet
-(skbuff_head_cache, its data, an nf_queue entry) and their records: one
+session, its ALLOC (kmalloc-256: ALLOC_SIZE) and its record, its
+kmalloc'ed block (kmalloc-512: KMALLOC_SIZE) and its owned record, a hook,
+a queued packet (skbuff_head_cache, its data, an nf_queue entry): one
 object leaked per session is 1,000 more objects in some cache. The test
-allows SLACK objects per cache and SLACK in all the caches together, so
-what it allows is a twentieth of what the smallest per-session leak
-shows; the slack is for the kernel's own activity meanwhile (the
-measurement's exec in the guest, timers, RCU-delayed frees), which
-measured at most a few dozen objects between two idle readings.
+allows a cache to grow by SLACK (500) objects, half of that, and all the
+caches together by twice that; the slack is for the guest's own activity
+between the readings (the readings' own exec, the agent's connections in
+TIME_WAIT, dentries and inodes): measured at most 345 objects in one
+cache (kmalloc-8) and +334 in all, over 4 runs. Leaking the ALLOCs
+(dusk_allocs_free() left out) shows as kmalloc-256 +1000 and kmalloc-32
++1160 (their records), and fails the test. The sessions' 64 KiB reply
+tables are not slab objects: MemAvailable is checked for those.
 Before each reading every cache is shrunk (/sys/kernel/slab/*/shrink:
 per-CPU slabs flushed), so the counts are of objects in use.
 """
@@ -34,7 +37,7 @@ from test_protocol import key_of
 
 SESSIONS = int(os.environ.get("DUSK_TEST_SESSIONS", 1000))
 WARMUP = 20
-SLACK = 400
+SLACK = 500
 GFP_KERNEL = 0xcc0
 ALLOC_SIZE = 200        # kmalloc-256
 KMALLOC_SIZE = 400      # kmalloc-512
