@@ -21,7 +21,13 @@ BURST = 64
 def set_faults(target, setting):
     """(exit status, what the parameter reads back)."""
     rc, _, _ = target.exec(f'echo "{setting}" > {PARAM}')
-    return rc, target.exec(f'cat {PARAM}')[1].strip()
+    return rc, read_faults(target)
+
+
+def read_faults(target):
+    rc, out, err = target.exec(f'cat {PARAM}')
+    assert rc == 0, err
+    return out.strip()
 
 
 def answered(s):
@@ -53,7 +59,7 @@ def faults_off(target):
 
 
 def test_setting_syntax(target, faults_off):
-    assert target.exec(f'cat {PARAM}')[1].strip() == 'off'
+    assert read_faults(target) == 'off'
     assert set_faults(target, 'reorder=3,seed=9,loss=1') == (
         0, 'seed=9,loss=1,dup=0,reorder=3')
     for bad in ('loss=101', 'loss=60,dup=41', 'lose=5', 'loss=5;dup=1',
