@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dusk.h"
 #include "dusk_proto.h"
 #include "faults.h"
 #include "transport.h"
@@ -234,9 +235,29 @@ static void test_wrapper(void)
 	CHECK(t == NULL);
 }
 
+/* DUSK_FAULTS as dusk_config_init() takes it: refused when malformed. */
+static void test_config(void)
+{
+	struct dusk_config cfg;
+
+	setenv("DUSK_TARGET", "127.0.0.1:1", 1);
+	setenv("DUSK_KEY", "/nonexistent", 1);
+	setenv("DUSK_FAULTS", "seed=1,loss=2", 1);
+	CHECK_EQ(dusk_config_init(&cfg), 0);
+	CHECK(!strcmp(cfg.faults, "seed=1,loss=2"));
+	setenv("DUSK_FAULTS", "loss=2,", 1);
+	CHECK_EQ(dusk_config_init(&cfg), 0);
+	setenv("DUSK_FAULTS", "loss=200", 1);
+	CHECK_EQ(dusk_config_init(&cfg), -EINVAL);
+	unsetenv("DUSK_FAULTS");
+	CHECK_EQ(dusk_config_init(&cfg), 0);
+	CHECK_EQ(cfg.faults[0], '\0');
+}
+
 int main(void)
 {
 	test_parse();
+	test_config();
 	test_decisions();
 	test_wrapper();
 	return check_done("test_faults");
