@@ -28,7 +28,7 @@ TALLY = MODS_DIR / "tally"
 CALLS = 300
 PACKET_BASE = 100000
 SIZES = range(20, 40)           # even: answered; odd: dropped
-PING_WAIT = 8                   # s: far over a faulty round trip
+PING_WAIT = 5                   # s: far over a faulty round trip
 SEEDS = {"kernel": "seed=42,loss=5,dup=5,reorder=5",
          "program": "seed=7,loss=5,dup=5,reorder=5"}
 TROUBLE = re.compile(r"BUG: |WARNING: |Oops|general protection fault|"
