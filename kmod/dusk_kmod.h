@@ -28,6 +28,7 @@
 #include <crypto/sha2.h>
 
 #include "dusk_proto.h"
+#include "dusk_faults.h"
 
 struct socket;
 struct task_struct;
@@ -133,6 +134,10 @@ struct dusk_counters {
 	u64 released;
 	u64 cookie_replies;		/* HELLOs answered with a cookie */
 	u64 sessions_opened;		/* pending sessions HELLO opened */
+	/* Injected (faults.c), both directions together. */
+	u64 fault_lost;
+	u64 fault_duplicated;
+	u64 fault_reordered;
 };
 
 struct dusk {
@@ -182,6 +187,11 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status);
 int dusk_recv(struct sockaddr_in *from);
+
+/* ---- faults.c: injected faults, the "faults" parameter ---- */
+
+enum dusk_fault dusk_faults_next_fate(enum dusk_fault_dir dir);
+bool dusk_faults_active(void);
 
 /* ---- loop.c: the thread ---- */
 

@@ -6,6 +6,12 @@
  *
  * Softirq code never sends: the socket's data_ready callback only sets
  * dusk.wake and wakes the thread (loop.c), which receives.
+ *
+ * Injected faults (faults.c) are applied here, to every datagram sent and
+ * received: a lost one is not sent (or is received and forgotten), a
+ * duplicated one goes twice, a reordered one is held and goes right
+ * after the next one of its direction. Retransmission on both sides
+ * carries the next one, so a held datagram never waits for long.
  */
 #include <linux/kernel.h>
 #include <linux/net.h>
@@ -19,6 +25,25 @@
 #define DUSK_SOCK_BUF	(4 << 20)
 
 static void (*dusk_saved_data_ready)(struct sock *sk);
+
+/* A datagram held back by a reorder fault (or a received duplicate). */
+struct dusk_held {
+	void *buf;			/* DUSK_MAX_DGRAM bytes */
+	size_t len;			/* 0: empty */
+	struct sockaddr_in addr;	/* destination, or source */
+	bool due;			/* received: deliver it next */
+};
+
+static struct dusk_held dusk_tx_held, dusk_rx_held;
+
+static void dusk_hold(struct dusk_held *h, const void *dgram, size_t len,
+		      const struct sockaddr_in *addr, bool due)
+{
+	memcpy(h->buf, dgram, len);
+	h->len = len;
+	h->addr = *addr;
+	h->due = due;
+}
 
 static void dusk_data_ready(struct sock *sk)
 {
@@ -42,6 +67,58 @@ void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 	return hdr + 1;
 }
 
+static int dusk_sock_send(const struct sockaddr_in *to, void *dgram,
+			  size_t len)
+{
+	struct msghdr msg = {
+		.msg_name = (void *)to,
+		.msg_namelen = sizeof(*to),
+		.msg_flags = MSG_DONTWAIT,
+	};
+	struct kvec iov = { .iov_base = dgram, .iov_len = len };
+	int ret;
+
+	ret = kernel_sendmsg(dusk.sock, &msg, &iov, 1, len);
+	if (ret < 0) {
+		dusk.cnt.tx_errors++;
+		return ret;
+	}
+	dusk.cnt.tx++;
+	return 0;
+}
+
+/* Send a sealed datagram through the injected faults. */
+static int dusk_send_faulty(const struct sockaddr_in *to, void *dgram,
+			    size_t len)
+{
+	struct dusk_held *h = &dusk_tx_held;
+	int ret;
+
+	switch (dusk_faults_next_fate(DUSK_FAULT_TX)) {
+	case DUSK_FAULT_LOSS:
+		dusk.cnt.fault_lost++;
+		return 0;		/* as if the network lost it */
+	case DUSK_FAULT_DUP:
+		dusk.cnt.fault_duplicated++;
+		dusk_sock_send(to, dgram, len);
+		break;
+	case DUSK_FAULT_REORDER:
+		if (h->len)
+			break;		/* one held at a time */
+		dusk.cnt.fault_reordered++;
+		dusk_hold(h, dgram, len, to, false);
+		return 0;
+	default:
+		break;
+	}
+	ret = dusk_sock_send(to, dgram, len);
+	if (h->len) {
+		dusk_sock_send(&h->addr, h->buf, h->len);
+		h->len = 0;
+	}
+	return ret;
+}
+
 /*
  * Seal and send the message in dgram: s == NULL means a HELLO reply, which
  * is keyed with the master key and carries session 0.
@@ -51,13 +128,6 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 {
 	struct dusk_hdr *hdr = dgram;
 	size_t len = sizeof(*hdr) + payload_len;
-	struct msghdr msg = {
-		.msg_name = (void *)to,
-		.msg_namelen = sizeof(*to),
-		.msg_flags = MSG_DONTWAIT,
-	};
-	struct kvec iov = { .iov_base = dgram, .iov_len = len };
-	int ret;
 
 	hdr->len = cpu_to_le32(payload_len);
 	if (s) {
@@ -69,21 +139,10 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 		hdr->seq = cpu_to_le64(1);
 		dusk_mac_sign(&dusk.master_key, dgram, len);
 	}
-	ret = kernel_sendmsg(dusk.sock, &msg, &iov, 1, len);
-	if (ret < 0) {
-		dusk.cnt.tx_errors++;
-		return ret;
-	}
-	dusk.cnt.tx++;
-	return 0;
+	return dusk_send_faulty(to, dgram, len);
 }
 
-/*
- * Receive one datagram into dusk.rx_buf, without waiting: its length, and
- * its source in *from. -EAGAIN if none is waiting; -EMSGSIZE if it was
- * longer than DUSK_MAX_DGRAM (it is gone: the rest was discarded).
- */
-int dusk_recv(struct sockaddr_in *from)
+static int dusk_sock_recv(struct sockaddr_in *from)
 {
 	struct msghdr msg = {
 		.msg_name = from,
@@ -102,6 +161,54 @@ int dusk_recv(struct sockaddr_in *from)
 	if (msg.msg_flags & MSG_TRUNC)
 		return -EMSGSIZE;
 	return len;
+}
+
+/*
+ * Receive one datagram into dusk.rx_buf, without waiting: its length, and
+ * its source in *from. -EAGAIN if none is waiting; -EMSGSIZE if it was
+ * longer than DUSK_MAX_DGRAM (it is gone: the rest was discarded).
+ * Injected faults apply: a datagram held back comes after the next one.
+ */
+int dusk_recv(struct sockaddr_in *from)
+{
+	struct dusk_held *h = &dusk_rx_held;
+	int len;
+
+	for (;;) {
+		/* Faults turned off: nothing waits for a next one. */
+		if (h->len && (h->due || !dusk_faults_active())) {
+			memcpy(dusk.rx_buf, h->buf, h->len);
+			*from = h->addr;
+			len = h->len;
+			h->len = 0;
+			return len;
+		}
+		len = dusk_sock_recv(from);
+		if (len < 0)
+			return len;
+		switch (dusk_faults_next_fate(DUSK_FAULT_RX)) {
+		case DUSK_FAULT_LOSS:
+			dusk.cnt.fault_lost++;
+			continue;
+		case DUSK_FAULT_DUP:
+			if (h->len)
+				break;
+			dusk.cnt.fault_duplicated++;
+			dusk_hold(h, dusk.rx_buf, len, from, true);
+			return len;
+		case DUSK_FAULT_REORDER:
+			if (h->len)
+				break;
+			dusk.cnt.fault_reordered++;
+			dusk_hold(h, dusk.rx_buf, len, from, false);
+			continue;
+		default:
+			break;
+		}
+		if (h->len)
+			h->due = true;	/* the held one follows this one */
+		return len;
+	}
 }
 
 static int dusk_socket_open(void)
@@ -156,7 +263,10 @@ int dusk_transport_init(void)
 
 	dusk.rx_buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
 	dusk.tx_buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
-	if (!dusk.rx_buf || !dusk.tx_buf) {
+	dusk_tx_held.buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
+	dusk_rx_held.buf = kvmalloc(DUSK_MAX_DGRAM, GFP_KERNEL);
+	if (!dusk.rx_buf || !dusk.tx_buf || !dusk_tx_held.buf ||
+	    !dusk_rx_held.buf) {
 		ret = -ENOMEM;
 		goto out_bufs;
 	}
@@ -166,6 +276,8 @@ int dusk_transport_init(void)
 	return 0;
 
 out_bufs:
+	kvfree(dusk_rx_held.buf);
+	kvfree(dusk_tx_held.buf);
 	kvfree(dusk.tx_buf);
 	kvfree(dusk.rx_buf);
 	return ret;
@@ -174,6 +286,8 @@ out_bufs:
 void dusk_transport_exit(void)
 {
 	dusk_socket_close();
+	kvfree(dusk_rx_held.buf);
+	kvfree(dusk_tx_held.buf);
 	kvfree(dusk.tx_buf);
 	kvfree(dusk.rx_buf);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dusk_faults.h"
 #include "hmac_sha256.h"
 #include "log.h"
 
@@ -190,6 +191,27 @@ static int dusk_config_env_hold(struct dusk_config *cfg)
 	return 0;
 }
 
+/* DUSK_FAULTS, checked here so that a typo fails at start. */
+static int dusk_config_env_faults(struct dusk_config *cfg)
+{
+	const char *text = getenv("DUSK_FAULTS");
+	struct dusk_faults_cfg faults;
+
+	if (!text || !*text)
+		return 0;
+	if (dusk_faults_parse(text, &faults) ||
+	    strlen(text) >= sizeof(cfg->faults)) {
+		dusk_err("DUSK_FAULTS=%s: not seed=S,loss=P,dup=P,reorder=P (percent, 100 at most in all)",
+			 text);
+		return -EINVAL;
+	}
+	strcpy(cfg->faults, text);
+	if (dusk_faults_on(&faults))
+		dusk_warn("DUSK_FAULTS=%s: losing, duplicating and reordering datagrams on purpose",
+			  text);
+	return 0;
+}
+
 int dusk_config_hold_ms(struct dusk_config *cfg, const char *text)
 {
 	char *end;
@@ -233,6 +255,9 @@ DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg)
 	cfg->timeout_ms = DUSK_DEF_TIMEOUT_MS;
 	cfg->watchdog = 1;
 	err = dusk_config_env_hold(cfg);
+	if (err)
+		return err;
+	err = dusk_config_env_faults(cfg);
 	if (err)
 		return err;
 

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "dusk.h"
+#include "faults.h"
 #include "log.h"
 #include "session.h"
 #include "shadow.h"
@@ -105,11 +106,33 @@ DUSK_EXPORT int dusk_session_open(const struct dusk_config *cfg,
 		dusk_err("socket to %s: %s", cfg->target, strerror(-err));
 		goto out_key;
 	}
+	err = dusk_transport_faults_setup(&t, cfg->faults);
+	if (err) {
+		dusk_err("DUSK_FAULTS=%s: %s", cfg->faults, strerror(-err));
+		dusk_transport_destroy(t);
+		goto out_key;
+	}
 	err = dusk_session_open_common(cfg, master, t, (struct sockaddr *)&addr,
 				       addr_len, ret);
 out_key:
 	dusk_memzero_explicit(master, sizeof(master));
 	return err;
+}
+
+/* What DUSK_FAULTS did to the session's datagrams, when it did anything. */
+static void dusk_faults_report(struct dusk_session *s)
+{
+	struct dusk_faults_stats st;
+
+	if (dusk_transport_faults_stats(s->t, &st))
+		return;
+	dusk_warn("faults injected: sent %llu lost, %llu duplicated, %llu reordered; received %llu lost, %llu duplicated, %llu reordered",
+		  (unsigned long long)st.lost[DUSK_FAULT_TX],
+		  (unsigned long long)st.duplicated[DUSK_FAULT_TX],
+		  (unsigned long long)st.reordered[DUSK_FAULT_TX],
+		  (unsigned long long)st.lost[DUSK_FAULT_RX],
+		  (unsigned long long)st.duplicated[DUSK_FAULT_RX],
+		  (unsigned long long)st.reordered[DUSK_FAULT_RX]);
 }
 
 DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
@@ -118,6 +141,7 @@ DUSK_EXPORT void dusk_session_close(struct dusk_session *s)
 
 	if (!s)
 		return;
+	dusk_faults_report(s);
 	err = dusk_commit(s);
 	if (err)
 		dusk_warn("commit at close: %s", strerror(-err));

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "observe.h"
 #include "session.h"
+#include "faults.h"
 #include "transport.h"
 #include "watchdog.h"
 
@@ -274,7 +275,8 @@ dusk_wd_main(struct dusk_session *s, int pipe_rd)
 	wd.s = s;
 	wd.reported_ms = dusk_now_ms();
 	if (dusk_transport_udp_create((struct sockaddr *)&s->addr, s->addr_len,
-				      &wd.t))
+				      &wd.t) ||
+	    dusk_transport_faults_setup(&wd.t, s->cfg.faults))
 		_exit(1);
 	if (!every)
 		every = 1;

@@ -57,6 +57,9 @@ struct dusk_config {
 	unsigned int rto_ms;	/* first retransmission timeout */
 	unsigned int timeout_ms;	/* a request fails with -ETIMEDOUT after */
 	int watchdog;		/* fork a watchdog (heartbeats, BYE on crash) */
+	/* Injected faults (DUSK_FAULTS): "seed=S,loss=P,dup=P,reorder=P",
+	 * percent, on every datagram both ways; "" for none. */
+	char faults[128];
 };
 
 /*
@@ -66,8 +69,10 @@ struct dusk_config {
  * then the environment overrides DUSK_TARGET=HOST:PORT and DUSK_KEY=FILE,
  * DUSK_HOLD_MS (how long a packet waits for its verdict before it goes
  * on by policy: a program stopped in gdb may want long) and DUSK_POLICY
- * (accept or drop). -ENOENT: no target is known (none running and nothing
- * given); -EINVAL: a bad DUSK_HOLD_MS or DUSK_POLICY (logged).
+ * (accept or drop), and DUSK_FAULTS (faults injected on purpose, to test
+ * a module under a lossy network: see dusk_faults.h). -ENOENT: no target
+ * is known (none running and nothing given); -EINVAL: a bad DUSK_HOLD_MS,
+ * DUSK_POLICY or DUSK_FAULTS (logged).
  */
 DUSK_EXPORT int dusk_config_init(struct dusk_config *cfg);
 
