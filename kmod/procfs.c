@@ -38,16 +38,11 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "verdicts %llu\n", dusk.cnt.verdicts);
 	seq_printf(m, "released %llu\n", dusk.cnt.released);
 	seq_printf(m, "rejected %llu\n", READ_ONCE(dusk.rejected));
-	seq_printf(m, "cookie_replies %llu
-", dusk.cnt.cookie_replies);
-	seq_printf(m, "sessions_opened %llu
-", dusk.cnt.sessions_opened);
-	seq_printf(m, "fault_lost %llu
-", dusk.cnt.fault_lost);
-	seq_printf(m, "fault_duplicated %llu
-", dusk.cnt.fault_duplicated);
-	seq_printf(m, "fault_reordered %llu
-", dusk.cnt.fault_reordered);
+	seq_printf(m, "cookie_replies %llu\n", dusk.cnt.cookie_replies);
+	seq_printf(m, "sessions_opened %llu\n", dusk.cnt.sessions_opened);
+	seq_printf(m, "fault_lost %llu\n", dusk.cnt.fault_lost);
+	seq_printf(m, "fault_duplicated %llu\n", dusk.cnt.fault_duplicated);
+	seq_printf(m, "fault_reordered %llu\n", dusk.cnt.fault_reordered);
 	mutex_unlock(&dusk.state_lock);
 	return 0;
 }
