@@ -25,23 +25,6 @@ static void dusk_data_ready(struct sock *sk)
 	dusk_wake();
 }
 
-void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
-		     s32 status)
-{
-	struct dusk_hdr *hdr = dusk.tx_buf;
-
-	memset(hdr, 0, sizeof(*hdr));
-	hdr->magic = cpu_to_le32(DUSK_MAGIC);
-	hdr->version = DUSK_PROTO_VERSION;
-	hdr->type = type;
-	hdr->flags = flags;
-	hdr->channel = channel;
-	hdr->id = cpu_to_le64(id);
-	hdr->invocation = cpu_to_le64(invocation);
-	hdr->status = cpu_to_le32((u32)status);
-	return hdr + 1;
-}
-
 /*
  * Seal and send the message in dgram: s == NULL means a HELLO reply, which
  * is keyed with the master key and carries session 0.
@@ -49,8 +32,7 @@ void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 int dusk_send(struct dusk_session *s, unsigned int channel,
 	      const struct sockaddr_in *to, void *dgram, size_t payload_len)
 {
-	struct dusk_hdr *hdr = dgram;
-	size_t len = sizeof(*hdr) + payload_len;
+	size_t len = sizeof(struct dusk_hdr) + payload_len;
 	struct msghdr msg = {
 		.msg_name = (void *)to,
 		.msg_namelen = sizeof(*to),
@@ -59,16 +41,7 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 	struct kvec iov = { .iov_base = dgram, .iov_len = len };
 	int ret;
 
-	hdr->len = cpu_to_le32(payload_len);
-	if (s) {
-		hdr->session = cpu_to_le32(s->id);
-		hdr->seq = cpu_to_le64(++s->tx_seq[channel]);
-		dusk_mac_sign(&s->key, dgram, len);
-	} else {
-		hdr->session = 0;
-		hdr->seq = cpu_to_le64(1);
-		dusk_mac_sign(&dusk.master_key, dgram, len);
-	}
+	dusk_seal(s, channel, dgram, payload_len);
 	ret = kernel_sendmsg(dusk.sock, &msg, &iov, 1, len);
 	if (ret < 0) {
 		dusk.cnt.tx_errors++;
