@@ -142,8 +142,9 @@ static void dusk_reply(struct dusk_session *s, const struct dusk_hdr *hdr,
  * by the loop (type in range, channel < __DUSK_CHAN_MAX, replay window);
  * the table's rules are checked here: -EBADMSG for a type the runtime
  * does not send, a channel the type may not use, a payload of the wrong
- * size, or id 0. Ids are per channel: each channel has its own newest id
- * and kept replies, so the main channel and the watchdog both count from 1.
+ * size, id 0, or the id of a kept reply of another type. Ids are per
+ * channel: each channel has its own newest id and kept replies, so the
+ * main channel and the watchdog both count from 1.
  */
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from)
@@ -172,8 +173,13 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		}
 		slot = &s->replies[ch][id % DUSK_ID_WINDOW];
 		if (slot->id == id) {
-			dusk_reply(s, hdr, from, slot->status, slot->payload,
-				   slot->len);
+			/* The kept reply is its type's; an id reused for
+			 * another type is no retransmission. */
+			if (slot->type != hdr->type)
+				dusk_reply(s, hdr, from, -EBADMSG, NULL, 0);
+			else
+				dusk_reply(s, hdr, from, slot->status,
+					   slot->payload, slot->len);
 			return;
 		}
 	}

@@ -121,8 +121,12 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 	err = fuzz_peer_parse(dgram, len, &status);
 	if (!dusk_msg_check(req->type, req->channel, le32_to_cpu(req->len)) &&
 	    req->id) {
-		if (err)
+		if (err) {
+			fprintf(stderr, "fuzz_kmod: reply to type %u on channel %u, status %d, %zu bytes: codec says %d\n",
+				req->type, req->channel, (int)le32_to_cpu(rep->status),
+				payload_len, err);
 			fuzz_fail("the runtime's codec refuses a reply of dusk.ko");
+		}
 	} else if (status != -EBADMSG) {
 		fuzz_fail("a request the table refuses got other than -EBADMSG");
 	}
