@@ -85,7 +85,7 @@ def main(out):
         (kmod / name).write_bytes(cfg + record(dgram(t, p)))
     # A segment claiming far more than the datagram holds, near the top
     # of its __le32: the checks' arithmetic at its limit.
-    huge = W.WRITE.pack(1, 0) + W.SEG.pack(KADDR, 0xfffffff0, 0) + b'x' * 8
+    huge = W.WRITE.pack(1, 0) + W.SEG.pack(KADDR, 0xfffffff0, 0)
     (codec / 'req_write_huge').write_bytes(bytes([0x0f]) + dgram(K.DUSK_MSG_WRITE, huge))
     (kmod / 'write_huge').write_bytes(cfg + record(dgram(K.DUSK_MSG_WRITE, huge)))
     hello = W.HELLO.pack(b'n' * 16, 60000, 3000, 2000, 64, 0, 256, 8, 0)
