@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kbuild.h"
@@ -330,6 +331,55 @@ static char *choose_module(const struct opts *o, const char *moddir)
 	return name;
 }
 
+/* The work directory, removed on every way out unless --keep. */
+static char *work_dir;
+
+static void work_dir_remove(void)
+{
+	if (work_dir) {
+		rm_rf(work_dir);
+		free(work_dir);
+		work_dir = NULL;
+	}
+}
+
+/*
+ * -M DIR: a directory whose kbuild file (Kbuild, else Makefile, as kbuild
+ * reads them) has obj- lists: say so now, not as a failed copy or make.
+ */
+static int check_module_dir(const char *dir)
+{
+	struct stat st;
+	char *path, *text;
+	bool found;
+
+	if (stat(dir, &st)) {
+		if (errno == ENOENT)
+			cc_error(0, "-M %s: no such directory", dir);
+		else
+			cc_error(-errno, "-M %s", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cc_error(0, "-M %s: not a directory", dir);
+		return -1;
+	}
+	path = xasprintf("%s/Kbuild", dir);
+	if (access(path, F_OK)) {
+		free(path);
+		path = xasprintf("%s/Makefile", dir);
+	}
+	text = read_file(path, NULL);
+	found = text && strstr(text, "obj-");
+	free(text);
+	free(path);
+	if (!found) {
+		cc_error(0, "-M %s: no Kbuild or Makefile with obj-m here", dir);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -358,11 +408,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (o.moddir && check_module_dir(o.moddir))
+		return 1;
+
+	/* From here on, the work directory goes however dusk-cc ends:
+	 * exit() (atexit), a signal (reraised after the unwinding), or
+	 * the end of main. */
+	cc_signals_catch();
+	atexit(work_dir_remove);
 	snprintf(tmpl, sizeof(tmpl), "%s/dusk-cc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpl)) {
 		cc_error(-errno, "mkdtemp %s", tmpl);
 		return 1;
 	}
+	if (!o.keep)
+		work_dir = xstrdup(tmpl);
 	/* kbuild's paths, and the names in diagnostics, have no symlinks */
 	work = realpath(tmpl, NULL);
 	if (!work) {
@@ -422,7 +482,10 @@ int main(int argc, char **argv)
 out:
 	if (o.keep)
 		fprintf(stderr, "dusk-cc: work directory kept: %s\n", work);
-	else
-		rm_rf(work);
+	work_dir_remove();
+	if (cc_signal_caught()) {
+		fprintf(stderr, "dusk-cc: %s\n", strsignal(cc_signal_caught()));
+		cc_signals_reraise();
+	}
 	return err ? 1 : 0;
 }

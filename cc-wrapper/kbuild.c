@@ -142,8 +142,19 @@ static void filter_paths(int fd, const struct kbuild *kb)
 	char *line = NULL;
 	size_t cap = 0;
 
-	while (in && getline(&line, &cap, in) > 0) {
-		char *out = xstrdup(line);
+	while (in) {
+		char *out;
+
+		errno = 0;
+		if (getline(&line, &cap, in) <= 0) {
+			/* A signal (cc_signals_catch): read on to the end. */
+			if (errno == EINTR && !feof(in)) {
+				clearerr(in);
+				continue;
+			}
+			break;
+		}
+		out = xstrdup(line);
 
 		for (size_t i = 0; i < kb->map_from.n; i++) {
 			const char *from = kb->map_from.v[i], *to = kb->map_to.v[i];
@@ -183,7 +194,7 @@ static char *prefix_maps(const struct kbuild *kb)
 static int run_filtered(char *const argv[], const char *cwd,
 			const struct kbuild *kb)
 {
-	int fds[2], status;
+	int fds[2], ret;
 	pid_t pid;
 
 	if (cc_verbose || !kb->map_from.n)
@@ -191,9 +202,13 @@ static int run_filtered(char *const argv[], const char *cwd,
 	if (pipe(fds))
 		return -errno;
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
+	pid = cc_fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
 	if (!pid) {
 		close(fds[0]);
 		dup2(fds[1], 2);
@@ -205,9 +220,7 @@ static int run_filtered(char *const argv[], const char *cwd,
 	}
 	close(fds[1]);
 	filter_paths(fds[0], kb);
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return cc_wait(pid);
 }
 
 int kbuild_run(const struct kbuild *kb)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,15 +124,114 @@ static void print_cmd(char *const argv[], const char *cwd)
 	fputs(cwd ? ")\n" : "\n", stderr);
 }
 
+static const int cc_caught_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction cc_saved_actions[3];
+static bool cc_catching[3];
+static volatile sig_atomic_t cc_signal;
+static volatile pid_t cc_child;		/* its process group: the running command */
+
+static void cc_on_signal(int sig)
+{
+	int saved = errno;
+
+	cc_signal = sig;
+	if (cc_child > 0)
+		kill(-cc_child, sig);
+	errno = saved;
+}
+
+void cc_signals_catch(void)
+{
+	struct sigaction sa = { .sa_handler = cc_on_signal };
+	size_t i;
+
+	/* No SA_RESTART: a wait is interrupted, and goes on in cc_wait(). */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 3; i++) {
+		int sig = cc_caught_signals[i];
+
+		if (sigaction(sig, NULL, &cc_saved_actions[i]) ||
+		    cc_saved_actions[i].sa_handler == SIG_IGN)
+			continue;
+		cc_catching[i] = !sigaction(sig, &sa, NULL);
+	}
+}
+
+int cc_signal_caught(void)
+{
+	return cc_signal;
+}
+
+void cc_signals_reraise(void)
+{
+	int sig = cc_signal;
+	size_t i;
+
+	if (!sig)
+		return;
+	for (i = 0; i < 3; i++)
+		if (cc_catching[i])
+			sigaction(cc_caught_signals[i], &cc_saved_actions[i], NULL);
+	fflush(NULL);
+	raise(sig);
+}
+
+pid_t cc_fork(void)
+{
+	sigset_t block, old;
+	pid_t pid;
+	size_t i;
+
+	/* No signal between fork() and knowing the child. */
+	sigemptyset(&block);
+	for (i = 0; i < 3; i++)
+		sigaddset(&block, cc_caught_signals[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (cc_signal) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = EINTR;
+		return -1;
+	}
+	pid = fork();
+	if (!pid) {
+		setpgid(0, 0);
+		for (i = 0; i < 3; i++)
+			if (cc_catching[i])
+				sigaction(cc_caught_signals[i],
+					  &cc_saved_actions[i], NULL);
+	} else if (pid > 0) {
+		setpgid(pid, pid);
+		cc_child = pid;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
+int cc_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cc_child = 0;
+			return -errno;
+		}
+	}
+	cc_child = 0;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
 int run_cmd(char *const argv[], const char *cwd, const char *out_path)
 {
-	int status, fd;
+	int fd;
 	pid_t pid;
 
 	if (cc_verbose)
 		print_cmd(argv, cwd);
 	fflush(NULL);
-	pid = fork();
+	pid = cc_fork();
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
@@ -147,11 +247,7 @@ int run_cmd(char *const argv[], const char *cwd, const char *out_path)
 			strerror(errno));
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return cc_wait(pid);
 }
 
 char *run_line(char *const argv[], const char *cwd, const char *prefix)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct strvec {
 	char **v;		/* NULL-terminated */
@@ -26,6 +27,24 @@ bool str_ends(const char *s, const char *suffix);
 void cc_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 extern bool cc_verbose;
+
+/*
+ * Signals. After cc_signals_catch(), SIGINT, SIGTERM and SIGHUP (unless
+ * ignored, as under nohup) do not kill dusk-cc at once: the command
+ * running (each runs in a process group of its own) gets the signal, no
+ * other starts (cc_fork() fails with EINTR), the error unwinds as any
+ * other and the work directory goes; then cc_signals_reraise() ends
+ * dusk-cc by the signal, so that its caller sees what killed it.
+ */
+void cc_signals_catch(void);
+int cc_signal_caught(void);
+void cc_signals_reraise(void);
+/* fork(), the child in a process group of its own with the signals as
+ * dusk-cc found them; -1 with errno EINTR once a signal was caught. */
+pid_t cc_fork(void);
+/* Wait for a child of cc_fork(): its exit status, 128 + the signal that
+ * killed it, or -errno. */
+int cc_wait(pid_t pid);
 
 /*
  * Run argv (argv[0] looked up in PATH) in cwd (NULL: ours); stdout to

@@ -67,6 +67,29 @@ void dusk_mac_sign(const struct dusk_mac_key *mk, void *dgram, size_t len)
 	dusk_mac(mk, dgram + DUSK_MAC_LEN, len - DUSK_MAC_LEN, dgram);
 }
 
+/*
+ * Seal a message of payload_len bytes in dgram: its length, session, next
+ * seq of the channel and MAC. s == NULL means a HELLO reply, which is
+ * keyed with the master key and carries session 0.
+ */
+void dusk_seal(struct dusk_session *s, unsigned int channel, void *dgram,
+	       size_t payload_len)
+{
+	struct dusk_hdr *hdr = dgram;
+	size_t len = sizeof(*hdr) + payload_len;
+
+	hdr->len = cpu_to_le32(payload_len);
+	if (s) {
+		hdr->session = cpu_to_le32(s->id);
+		hdr->seq = cpu_to_le64(++s->tx_seq[channel]);
+		dusk_mac_sign(&s->key, dgram, len);
+	} else {
+		hdr->session = 0;
+		hdr->seq = cpu_to_le64(1);
+		dusk_mac_sign(&dusk.master_key, dgram, len);
+	}
+}
+
 void dusk_session_key(const u8 master[DUSK_KEY_LEN], const u8 *client_nonce,
 		      const u8 *server_nonce, u32 session_id,
 		      struct dusk_mac_key *ret)

@@ -81,18 +81,15 @@ DUSK_MSG_TABLE(DUSK_X_KEPT_FITS)
 #undef DUSK_X_KEPT_FITS
 
 /*
- * Apply nr_segs struct dusk_seg records (each followed by its bytes,
- * padded to 8) as kernel writes, in order. -EBADMSG if they do not fill
- * exactly len bytes; -EFAULT stops at the first unwritable one.
+ * Check that nr_segs struct dusk_seg records (each followed by its bytes,
+ * padded to 8) fill exactly len bytes: 0 or -EBADMSG.
  */
-int dusk_segs_apply(const void *p, u32 len, u32 nr_segs)
+int dusk_segs_check(const void *p, u32 len, u32 nr_segs)
 {
 	const void *end = p + len, *q = p;
 	const struct dusk_seg *seg;
 	u32 i, n;
-	int ret;
 
-	/* Validate the whole list before writing anything. */
 	for (i = 0; i < nr_segs; i++) {
 		if (end - q < (long)sizeof(*seg))
 			return -EBADMSG;
@@ -102,8 +99,24 @@ int dusk_segs_apply(const void *p, u32 len, u32 nr_segs)
 			return -EBADMSG;
 		q += sizeof(*seg) + DUSK_SEG_PAD(n);
 	}
-	if (q != end)
-		return -EBADMSG;
+	return q == end ? 0 : -EBADMSG;
+}
+
+/*
+ * Apply nr_segs segments as kernel writes, in order, once the whole list
+ * checked out. -EBADMSG if malformed; -EFAULT stops at the first
+ * unwritable one.
+ */
+int dusk_segs_apply(const void *p, u32 len, u32 nr_segs)
+{
+	const struct dusk_seg *seg;
+	const void *q;
+	u32 i, n;
+	int ret;
+
+	ret = dusk_segs_check(p, len, nr_segs);
+	if (ret)
+		return ret;
 	for (q = p, i = 0; i < nr_segs; i++) {
 		seg = q;
 		n = le32_to_cpu(seg->len);
@@ -133,8 +146,9 @@ static void dusk_reply(struct dusk_session *s, const struct dusk_hdr *hdr,
  * by the loop (type in range, channel < __DUSK_CHAN_MAX, replay window);
  * the table's rules are checked here: -EBADMSG for a type the runtime
  * does not send, a channel the type may not use, a payload of the wrong
- * size, or id 0. Ids are per channel: each channel has its own newest id
- * and kept replies, so the main channel and the watchdog both count from 1.
+ * size, id 0, or the id of a kept reply of another type. Ids are per
+ * channel: each channel has its own newest id and kept replies, so the
+ * main channel and the watchdog both count from 1.
  */
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from)
@@ -163,8 +177,13 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		}
 		slot = &s->replies[ch][id % DUSK_ID_WINDOW];
 		if (slot->id == id) {
-			dusk_reply(s, hdr, from, slot->status, slot->payload,
-				   slot->len);
+			/* The kept reply is its type's; an id reused for
+			 * another type is no retransmission. */
+			if (slot->type != hdr->type)
+				dusk_reply(s, hdr, from, -EBADMSG, NULL, 0);
+			else
+				dusk_reply(s, hdr, from, slot->status,
+					   slot->payload, slot->len);
 			return;
 		}
 	}

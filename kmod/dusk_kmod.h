@@ -54,6 +54,9 @@ void dusk_mac(const struct dusk_mac_key *mk, const void *data, size_t len,
 bool dusk_mac_ok(const struct dusk_mac_key *mk, const void *dgram,
 		 size_t len);
 void dusk_mac_sign(const struct dusk_mac_key *mk, void *dgram, size_t len);
+struct dusk_session;
+void dusk_seal(struct dusk_session *s, unsigned int channel, void *dgram,
+	       size_t payload_len);
 void dusk_session_key(const u8 master[DUSK_KEY_LEN], const u8 *client_nonce,
 		      const u8 *server_nonce, u32 session_id,
 		      struct dusk_mac_key *ret);
@@ -183,9 +186,6 @@ int dusk_transport_init(void);
 void dusk_transport_exit(void);
 int dusk_send(struct dusk_session *s, unsigned int channel,
 	      const struct sockaddr_in *to, void *dgram, size_t payload_len);
-/* Start a message in dusk.tx_buf; returns the payload area. */
-void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
-		     s32 status);
 int dusk_recv(struct sockaddr_in *from);
 
 /* ---- faults.c: injected faults, the "faults" parameter ---- */
@@ -217,6 +217,11 @@ int dusk_msg_check(unsigned int type, unsigned int channel, u32 len);
 bool dusk_msg_chan_ok(const struct dusk_msg_rule *rule, unsigned int channel);
 bool dusk_msg_size_ok(const struct dusk_msg_rule *rule, u32 len);
 bool dusk_msg_reply_ok(const struct dusk_msg_rule *rule, u32 len);
+int dusk_dgram_check(const void *dgram, size_t len);
+int dusk_hdr_check(const struct dusk_hdr *hdr);
+/* Start a message in dusk.tx_buf; returns the payload area. */
+void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
+		     s32 status);
 
 /* ---- dispatch.c ---- */
 
@@ -234,7 +239,9 @@ struct dusk_req {
 
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from);
-/* Walk the struct dusk_seg records of a payload; -EBADMSG if malformed. */
+/* The struct dusk_seg records of a payload: checked (pure), or checked
+ * and applied as kernel writes; -EBADMSG if malformed. */
+int dusk_segs_check(const void *p, u32 len, u32 nr_segs);
 int dusk_segs_apply(const void *p, u32 len, u32 nr_segs);
 
 /* ---- session.c ---- */

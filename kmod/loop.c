@@ -32,8 +32,7 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 	struct dusk_session *s;
 	u32 session_id;
 
-	if (len < (int)sizeof(*hdr) || le32_to_cpu(hdr->magic) != DUSK_MAGIC ||
-	    le32_to_cpu(hdr->len) != len - sizeof(*hdr)) {
+	if (dusk_dgram_check(dgram, len)) {
 		dusk.cnt.rx_malformed++;
 		return;
 	}
@@ -51,14 +50,7 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 		dusk.cnt.rx_bad_mac++;
 		return;
 	}
-	/*
-	 * A type outside the message table, or HELLO (session 0 only), is
-	 * dropped like any malformed header; the table's other rules
-	 * (sender, channel, size) are dispatch's, answered with -EBADMSG.
-	 */
-	if (hdr->version != DUSK_PROTO_VERSION || hdr->flags ||
-	    hdr->reserved || hdr->channel >= __DUSK_CHAN_MAX ||
-	    !dusk_msg_rule(hdr->type) || hdr->type == DUSK_MSG_HELLO) {
+	if (dusk_hdr_check(hdr)) {
 		dusk.cnt.rx_malformed++;
 		return;
 	}

@@ -3,10 +3,14 @@
  * The message table: proto/dusk_proto.h's DUSK_MSG_TABLE expanded into the
  * rules every incoming message is checked against (who sends it, on which
  * channels, how large its payload and its reply are, whether its reply is
- * kept). The runtime's codec expands the same list, so the two sides
- * cannot disagree on a rule. Nothing here calls into another file.
+ * kept), the checks of a datagram's header, and the start of every
+ * message sent. The runtime's codec expands the same list, so the two
+ * sides cannot disagree on a rule. Nothing here calls into another file,
+ * and nothing here touches the kernel: tests/fuzz/ builds this file for
+ * user space and fuzzes it.
  */
 #include <linux/kernel.h>
+#include <linux/string.h>
 
 #include "dusk_kmod.h"
 
@@ -79,4 +83,50 @@ bool dusk_msg_size_ok(const struct dusk_msg_rule *rule, u32 len)
 bool dusk_msg_reply_ok(const struct dusk_msg_rule *rule, u32 len)
 {
 	return dusk_size_fits(rule->rep_kind, rule->rep_size, len);
+}
+
+/*
+ * What can be checked before the key is known: a whole header, our magic,
+ * and hdr.len saying what follows. 0 or -EBADMSG.
+ */
+int dusk_dgram_check(const void *dgram, size_t len)
+{
+	const struct dusk_hdr *hdr = dgram;
+
+	if (len < sizeof(*hdr) || le32_to_cpu(hdr->magic) != DUSK_MAGIC ||
+	    le32_to_cpu(hdr->len) != len - sizeof(*hdr))
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * The header of an authenticated datagram of a session. A type outside
+ * the message table, or HELLO (session 0 only), is dropped like any
+ * malformed header; the table's other rules (sender, channel, size) are
+ * dispatch's, answered with -EBADMSG. 0 or -EBADMSG.
+ */
+int dusk_hdr_check(const struct dusk_hdr *hdr)
+{
+	if (hdr->version != DUSK_PROTO_VERSION || hdr->flags ||
+	    hdr->reserved || hdr->channel >= __DUSK_CHAN_MAX ||
+	    !dusk_msg_rule(hdr->type) || hdr->type == DUSK_MSG_HELLO)
+		return -EBADMSG;
+	return 0;
+}
+
+void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
+		     s32 status)
+{
+	struct dusk_hdr *hdr = dusk.tx_buf;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(DUSK_MAGIC);
+	hdr->version = DUSK_PROTO_VERSION;
+	hdr->type = type;
+	hdr->flags = flags;
+	hdr->channel = channel;
+	hdr->id = cpu_to_le64(id);
+	hdr->invocation = cpu_to_le64(invocation);
+	hdr->status = cpu_to_le32((u32)status);
+	return hdr + 1;
 }

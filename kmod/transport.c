@@ -50,23 +50,6 @@ static void dusk_data_ready(struct sock *sk)
 	dusk_wake();
 }
 
-void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
-		     s32 status)
-{
-	struct dusk_hdr *hdr = dusk.tx_buf;
-
-	memset(hdr, 0, sizeof(*hdr));
-	hdr->magic = cpu_to_le32(DUSK_MAGIC);
-	hdr->version = DUSK_PROTO_VERSION;
-	hdr->type = type;
-	hdr->flags = flags;
-	hdr->channel = channel;
-	hdr->id = cpu_to_le64(id);
-	hdr->invocation = cpu_to_le64(invocation);
-	hdr->status = cpu_to_le32((u32)status);
-	return hdr + 1;
-}
-
 static int dusk_sock_send(const struct sockaddr_in *to, void *dgram,
 			  size_t len)
 {
@@ -126,20 +109,8 @@ static int dusk_send_faulty(const struct sockaddr_in *to, void *dgram,
 int dusk_send(struct dusk_session *s, unsigned int channel,
 	      const struct sockaddr_in *to, void *dgram, size_t payload_len)
 {
-	struct dusk_hdr *hdr = dgram;
-	size_t len = sizeof(*hdr) + payload_len;
-
-	hdr->len = cpu_to_le32(payload_len);
-	if (s) {
-		hdr->session = cpu_to_le32(s->id);
-		hdr->seq = cpu_to_le64(++s->tx_seq[channel]);
-		dusk_mac_sign(&s->key, dgram, len);
-	} else {
-		hdr->session = 0;
-		hdr->seq = cpu_to_le64(1);
-		dusk_mac_sign(&dusk.master_key, dgram, len);
-	}
-	return dusk_send_faulty(to, dgram, len);
+	dusk_seal(s, channel, dgram, payload_len);
+	return dusk_send_faulty(to, dgram, sizeof(struct dusk_hdr) + payload_len);
 }
 
 static int dusk_sock_recv(struct sockaddr_in *from)

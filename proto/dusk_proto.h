@@ -31,7 +31,8 @@
  * session, so that a run's sequence of messages on one channel does not
  * depend on another's timing. The kernel keeps one record per channel and
  * executes an id at most once: a retransmitted request whose id it has
- * executed gets the recorded reply again. An id older than the channel's
+ * executed gets the recorded reply again (-EBADMSG if that id was a
+ * request of another type). An id older than the channel's
  * record (more than DUSK_ID_WINDOW behind its newest) gets -ESTALE and is
  * not executed. A reply carries its request's id, type and
  * DUSK_F_REPLY, and hdr.status: 0 or a negative errno.
@@ -247,7 +248,9 @@ struct dusk_seg {
 	__le32 pad;
 };
 
-#define DUSK_SEG_PAD(len)	(((len) + 7U) & ~7U)
+/* len rounded up to 8, in len's own type: given a __u64, never wraps (a
+ * mask of ~7U would cut a __u64 to 32 bits). */
+#define DUSK_SEG_PAD(len)	(((len) + 7U) / 8U * 8U)
 
 enum dusk_policy {
 	DUSK_POLICY_ACCEPT = 0,
