@@ -6,6 +6,8 @@
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
 #include <linux/mm.h>
+#include <linux/err.h>
+#include <linux/string.h>
 #include <asm/page.h>
 #include <asm/processor.h>
 #include <asm/vsyscall.h>
@@ -35,6 +37,51 @@ static bool dusk_kernel_range(u64 addr, size_t len)
 	    !__is_canonical_address(last, bits))
 		return false;
 	return last < VSYSCALL_ADDR || addr >= VSYSCALL_ADDR + PAGE_SIZE;
+}
+
+/*
+ * Probe one CALL argument as its record says (dusk_proto.h, struct
+ * dusk_probe): 0 if the callee may be given it, else -EFAULT with the
+ * offset of the first byte it could not read in *ret_off. Reads one
+ * byte per page of a sized object; a string in chunks that never cross
+ * a page, so that a fault is at the chunk's first byte.
+ */
+int dusk_probe_arg(u64 v, const struct dusk_probe *p, u32 *ret_off)
+{
+	u32 size = le32_to_cpu(p->size), off, chunk;
+	char buf[64];
+
+	*ret_off = 0;
+	if (p->kind == DUSK_PROBE_NONE)
+		return 0;
+	if (!v && (p->flags & DUSK_PROBE_F_NULL_OK))
+		return 0;
+	if (IS_ERR_VALUE(v) && (p->flags & DUSK_PROBE_F_ERR_OK))
+		return 0;
+	if (v < DUSK_PROBE_LOW_ADDR)
+		return -EFAULT;
+	if (v < TASK_SIZE_MAX)
+		return 0;	/* a __user pointer, or the callee's fault */
+	for (off = 0; off < size; off += chunk) {
+		chunk = min_t(u32, size - off,
+			      PAGE_SIZE - ((v + off) & ~PAGE_MASK));
+		*ret_off = off;
+		if (p->kind == DUSK_PROBE_SIZE) {
+			/* One byte stands for its page. */
+			if (!dusk_kernel_range(v + off, 1) ||
+			    copy_from_kernel_nofault(buf, (void *)(unsigned long)(v + off), 1))
+				return -EFAULT;
+			continue;
+		}
+		chunk = min_t(u32, chunk, sizeof(buf));
+		if (!dusk_kernel_range(v + off, chunk) ||
+		    copy_from_kernel_nofault(buf, (void *)(unsigned long)(v + off),
+					     chunk))
+			return -EFAULT;
+		if (memchr(buf, '\0', chunk))
+			return 0;
+	}
+	return 0;
 }
 
 int dusk_kwrite(u64 addr, const void *src, size_t len)
