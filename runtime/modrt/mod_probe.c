@@ -23,7 +23,8 @@
 #include "util.h"
 
 /* Kernel functions that take NULL (or an ERR_PTR, or anything) in some
- * typed pointer argument: bit i for argument i. Kept sorted by name. */
+ * typed pointer argument, each checked in the 6.1 sources: bit i for
+ * argument i (from 0). Looked up once per function and program. */
 struct dusk_probe_exempt {
 	const char *name;
 	uint8_t null_ok;	/* NULL: nothing to do, or "none" */
@@ -34,12 +35,46 @@ struct dusk_probe_exempt {
 #define B(i)	(1U << (i))
 
 static const struct dusk_probe_exempt dusk_probe_exempt[] = {
-	{ "__dev_kfree_skb_any", B(0), 0, 0 },
-	{ "__dev_kfree_skb_irq", B(0), 0, 0 },
+	/* releases that do nothing for NULL */
+	{ "bitmap_free", B(0), 0, 0 },
 	{ "class_destroy", B(0), B(0), 0 },
 	{ "consume_skb", B(0), 0, 0 },
+	{ "debugfs_remove", B(0), B(0), 0 },
+	{ "dma_pool_destroy", B(0), 0, 0 },
+	{ "dput", B(0), 0, 0 },
+	{ "dst_release", B(0), 0, 0 },
+	{ "fwnode_handle_put", B(0), 0, 0 },
+	{ "gpiod_put", B(0), 0, 0 },
+	{ "input_free_device", B(0), 0, 0 },
+	{ "iput", B(0), 0, 0 },
+	{ "key_put", B(0), 0, 0 },
+	{ "kfree_skb_list_reason", B(0), 0, 0 },
+	{ "kfree_skb_reason", B(0), 0, 0 },	/* kfree_skb() */
+	{ "__dev_kfree_skb_any", B(0), 0, 0 },	/* dev_kfree_skb_any() */
+	{ "__dev_kfree_skb_irq", B(0), 0, 0 },
+	{ "kmem_cache_destroy", B(0), 0, 0 },
+	{ "kobject_del", B(0), 0, 0 },
+	{ "kobject_put", B(0), 0, 0 },
+	{ "kset_unregister", B(0), 0, 0 },
+	{ "mempool_destroy", B(0), 0, 0 },
+	{ "mntput", B(0), 0, 0 },
+	{ "of_node_put", B(0), 0, 0 },
+	{ "pci_dev_put", B(0), 0, 0 },
+	{ "proc_remove", B(0), 0, 0 },
+	{ "put_device", B(0), 0, 0 },
+	{ "put_disk", B(0), 0, 0 },
+	{ "put_pid", B(0), 0, 0 },
+	{ "regulator_put", B(0), B(0), 0 },
+	{ "release_firmware", B(0), 0, 0 },
+	{ "tty_kref_put", B(0), 0, 0 },
+	{ "unregister_sysctl_table", B(0), 0, 0 },
+	{ "usb_free_urb", B(0), 0, 0 },
+	{ "usb_put_dev", B(0), 0, 0 },
+	{ "usb_put_intf", B(0), 0, 0 },
 	/* crypto_free_*(tfm): tfm's base, &NULL->base when tfm is NULL */
 	{ "crypto_destroy_tfm", 0, 0, B(1) },
+	/* optional parents, names, outputs and options */
+	{ "__netlink_kernel_create", B(3), 0, 0 },
 	{ "debugfs_create_atomic_t", B(2), B(2), 0 },
 	{ "debugfs_create_bool", B(2), B(2), 0 },
 	{ "debugfs_create_dir", B(1), B(1), 0 },
@@ -50,23 +85,16 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "debugfs_create_u8", B(2), B(2), 0 },
 	{ "debugfs_create_ulong", B(2), B(2), 0 },
 	{ "debugfs_create_x32", B(2), B(2), 0 },
-	{ "debugfs_remove", B(0), B(0), 0 },
 	{ "device_create", B(0) | B(1), B(0), 0 },
-	{ "dput", B(0), 0, 0 },
-	{ "input_free_device", B(0), 0, 0 },
-	{ "iput", B(0), 0, 0 },
+	{ "firmware_request_nowarn", B(2), 0, 0 },
+	{ "inet_pton_with_scope", B(3), 0, 0 },
 	/* timer_setup() without lockdep: no name, no key */
 	{ "init_timer_key", B(3), 0, 0 },
 	{ "ip6_route_output_flags", B(1), 0, 0 },
 	{ "ip_route_output_flow", B(2), 0, 0 },
-	{ "kfree_skb_list_reason", B(0), 0, 0 },
-	{ "kfree_skb_reason", B(0), 0, 0 },
-	{ "kmem_cache_destroy", B(0), 0, 0 },
+	{ "ipv6_find_hdr", B(3) | B(4), 0, 0 },
 	{ "kobject_create_and_add", B(1), 0, 0 },
-	{ "kobject_put", B(0), 0, 0 },
-	{ "mempool_destroy", B(0), 0, 0 },
-	{ "mntput", B(0), 0, 0 },
-	{ "pci_dev_put", B(0), 0, 0 },
+	{ "kobject_uevent_env", B(2), 0, 0 },
 	{ "proc_create", B(2), 0, 0 },
 	{ "proc_create_data", B(2), 0, 0 },
 	{ "proc_create_seq_private", B(2), 0, 0 },
@@ -74,15 +102,12 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "proc_mkdir", B(1), 0, 0 },
 	{ "proc_mkdir_data", B(2), 0, 0 },
 	{ "proc_mkdir_mode", B(2), 0, 0 },
-	{ "proc_remove", B(0), 0, 0 },
 	{ "proc_symlink", B(1), 0, 0 },
-	{ "put_device", B(0), 0, 0 },
-	{ "put_pid", B(0), 0, 0 },
-	{ "regulator_put", B(0), B(0), 0 },
-	{ "release_firmware", B(0), 0, 0 },
 	{ "remove_proc_entry", B(1), 0, 0 },
 	{ "remove_proc_subtree", B(1), 0, 0 },
-	{ "usb_free_urb", B(0), 0, 0 },
+	{ "request_firmware", B(2), 0, 0 },
+	{ "string_escape_mem", B(5), 0, 0 },
+	{ "tcp_parse_options", B(4), 0, 0 },
 };
 
 #undef B
@@ -96,19 +121,11 @@ static const char *const dusk_probe_null_types[] = {
 
 static const struct dusk_probe_exempt *dusk_probe_exempt_of(const char *name)
 {
-	size_t lo = 0, hi = DUSK_ARRAY_SIZE(dusk_probe_exempt), mid;
-	int c;
+	size_t i;
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(name, dusk_probe_exempt[mid].name);
-		if (!c)
-			return &dusk_probe_exempt[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	for (i = 0; i < DUSK_ARRAY_SIZE(dusk_probe_exempt); i++)
+		if (!strcmp(name, dusk_probe_exempt[i].name))
+			return &dusk_probe_exempt[i];
 	return NULL;
 }
 
