@@ -12,6 +12,10 @@
  * say) is caught after the fact: dusk.ko puts back what it safely can,
  * reports it, answers -EDEADLK and ends the session, so that the thread
  * never goes on serving requests in atomic context.
+ *
+ * The pointer arguments are probed first, as the runtime asks (from the
+ * prototype the plugin recorded): a NULL or unreadable one is refused
+ * in the reply and never reaches the function, which would oops on it.
  */
 #include <linux/kernel.h>
 #include <linux/kallsyms.h>
