@@ -151,7 +151,8 @@ static int dusk_call_slow(const struct dusk_kfunc *f, const uint64_t *args,
 
 /* Translate the arguments that are the program's addresses. A user
  * object's kernel copy is valid by construction: its probe is dropped;
- * a mirror address stands for kernel memory, probed as any. */
+ * a mirror address stands for kernel memory, probed as any kernel
+ * address is. */
 static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 				uint64_t *args, unsigned int n,
 				struct dusk_kcall_probe *probe)
@@ -190,7 +191,7 @@ static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 			target = f->arg_type[i];
 		else if (kind == DUSK_KARG_GUESS)
 			target = "char";	/* %s, most likely */
-		if (dusk_mem_class(v) != DUSK_MEM_MIRROR)
+		if (dusk_mem_ours(v) && dusk_mem_class(v) != DUSK_MEM_MIRROR)
 			memset(&probe->spec[i], 0, sizeof(probe->spec[i]));
 		base = 0;
 		size = 0;
