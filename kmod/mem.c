@@ -48,7 +48,8 @@ static bool dusk_kernel_range(u64 addr, size_t len)
  */
 int dusk_probe_arg(u64 v, const struct dusk_probe *p, u32 *ret_off)
 {
-	u32 size = le32_to_cpu(p->size), off, chunk;
+	u32 size = le32_to_cpu(p->size), off, step, len;
+	bool str = p->kind == DUSK_PROBE_STR;
 	char buf[64];
 
 	*ret_off = 0;
@@ -62,23 +63,21 @@ int dusk_probe_arg(u64 v, const struct dusk_probe *p, u32 *ret_off)
 		return -EFAULT;
 	if (v < TASK_SIZE_MAX)
 		return 0;	/* a __user pointer, or the callee's fault */
-	for (off = 0; off < size; off += chunk) {
-		chunk = min_t(u32, size - off,
-			      PAGE_SIZE - ((v + off) & ~PAGE_MASK));
+	for (off = 0; off < size; off += step) {
+		/* To the end of the page at most: a sized object's first
+		 * byte there stands for the page; a string is read on. */
+		step = min_t(u32, size - off,
+			     PAGE_SIZE - ((v + off) & ~PAGE_MASK));
+		len = str ? min_t(u32, step, sizeof(buf)) : 1;
+		if (str)
+			step = len;
 		*ret_off = off;
-		if (p->kind == DUSK_PROBE_SIZE) {
-			/* One byte stands for its page. */
-			if (!dusk_kernel_range(v + off, 1) ||
-			    copy_from_kernel_nofault(buf, (void *)(unsigned long)(v + off), 1))
-				return -EFAULT;
-			continue;
-		}
-		chunk = min_t(u32, chunk, sizeof(buf));
-		if (!dusk_kernel_range(v + off, chunk) ||
-		    copy_from_kernel_nofault(buf, (void *)(unsigned long)(v + off),
-					     chunk))
+		if (!dusk_kernel_range(v + off, len) ||
+		    copy_from_kernel_nofault(buf,
+					     (const void *)(unsigned long)(v + off),
+					     len))
 			return -EFAULT;
-		if (memchr(buf, '\0', chunk))
+		if (str && memchr(buf, '\0', len))
 			return 0;
 	}
 	return 0;
