@@ -73,8 +73,12 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "usb_put_intf", B(0), 0, 0 },
 	/* crypto_free_*(tfm): tfm's base, &NULL->base when tfm is NULL */
 	{ "crypto_destroy_tfm", 0, 0, B(1) },
-	/* optional parents, names, outputs and options */
+	/* what a header's inline wrapper passes as NULL (dev_queue_xmit(),
+	 * dev_alloc_skb(), netlink_kernel_create()...) */
+	{ "__dev_queue_xmit", B(1), 0, 0 },
+	{ "__netdev_alloc_skb", B(0), 0, 0 },
 	{ "__netlink_kernel_create", B(3), 0, 0 },
+	/* optional parents, names, outputs and options */
 	{ "debugfs_create_atomic_t", B(2), B(2), 0 },
 	{ "debugfs_create_bool", B(2), B(2), 0 },
 	{ "debugfs_create_dir", B(1), B(1), 0 },
@@ -93,6 +97,8 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "ip6_route_output_flags", B(1), 0, 0 },
 	{ "ip_route_output_flow", B(2), 0, 0 },
 	{ "ipv6_find_hdr", B(3) | B(4), 0, 0 },
+	{ "kernel_read", B(3), 0, 0 },
+	{ "kernel_write", B(3), 0, 0 },
 	{ "kobject_create_and_add", B(1), 0, 0 },
 	{ "kobject_uevent_env", B(2), 0, 0 },
 	{ "proc_create", B(2), 0, 0 },
@@ -107,6 +113,7 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "remove_proc_subtree", B(1), 0, 0 },
 	{ "request_firmware", B(2), 0, 0 },
 	{ "string_escape_mem", B(5), 0, 0 },
+	{ "sysfs_notify", B(1), 0, 0 },
 	{ "tcp_parse_options", B(4), 0, 0 },
 };
 
