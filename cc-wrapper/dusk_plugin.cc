@@ -285,10 +285,34 @@ static std::string dusk_printf_format(tree fntype)
 	return "";
 }
 
+/*
+ * What the runtime asks dusk.ko to probe of an argument before the call
+ * (dusk_proto.h, struct dusk_probe): "s" for a const char * (a string, to
+ * its NUL), the pointee's bytes for any other object pointer (1 for an
+ * incomplete type: the callee reads it, at least), "0" for what is not
+ * read through (an integer, a function, void *: opaque data).
+ */
+static std::string dusk_probe_of(tree type)
+{
+	tree pt;
+
+	if (!POINTER_TYPE_P(type))
+		return "0";
+	pt = TREE_TYPE(type);
+	if (VOID_TYPE_P(pt) || TREE_CODE(pt) == FUNCTION_TYPE)
+		return "0";
+	if (TYPE_MAIN_VARIANT(pt) == char_type_node && TYPE_READONLY(pt))
+		return "s";
+	if (!COMPLETE_TYPE_P(pt) || !tree_fits_uhwi_p(TYPE_SIZE_UNIT(pt)) ||
+	    !tree_to_uhwi(TYPE_SIZE_UNIT(pt)))
+		return "1";
+	return std::to_string(tree_to_uhwi(TYPE_SIZE_UNIT(pt)));
+}
+
 static void dusk_record_func(tree fndecl)
 {
 	tree type = TREE_TYPE(fndecl), a;
-	std::string args;
+	std::string args, probe;
 	int n = 0;
 	bool variadic = !prototype_p(type) || stdarg_p(type);
 
@@ -297,12 +321,13 @@ static void dusk_record_func(tree fndecl)
 	for (a = TYPE_ARG_TYPES(type); a && !VOID_TYPE_P(TREE_VALUE(a));
 	     a = TREE_CHAIN(a), n++) {
 		args += " " + dusk_kind(TREE_VALUE(a));
+		probe += (n ? "," : " probe:") + dusk_probe_of(TREE_VALUE(a));
 		if (POINTER_TYPE_P(TREE_VALUE(a)))
 			dusk_record_type(TREE_TYPE(TREE_VALUE(a)), 0);
 	}
 	dusk_records.push_back(std::string("func ") + dusk_decl_name(fndecl) + " " +
 			       dusk_kind(TREE_TYPE(type)) + " " + std::to_string(n) +
-			       " " + (variadic ? "1" : "0") + args +
+			       " " + (variadic ? "1" : "0") + args + probe +
 			       dusk_printf_format(type));
 }
 

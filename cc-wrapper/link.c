@@ -363,6 +363,30 @@ static void write_printf_stub(FILE *f, const struct ksym *k, size_t i)
 		"\tva_end(ap);\n\treturn ret;\n}\n\n", n - 1, i, fmt, n);
 }
 
+/* The probes of its nargs arguments, from the "probe:" part of its "func"
+ * record (dusk_module.h); none without one (an impl, or no record). */
+static void write_probes(FILE *f, const struct ksym *k, size_t i, size_t nargs)
+{
+	const char *p = k->func ? strstr(k->func, " probe:") : NULL;
+	size_t j;
+
+	fprintf(f, "static const uint32_t probe_%zu[] = { ", i);
+	if (p)
+		p += strlen(" probe:");
+	for (j = 0; j < nargs; j++) {
+		if (p && *p == 's')
+			fprintf(f, "DUSK_KPROBE_STR, ");
+		else
+			fprintf(f, "%lu, ", p ? strtoul(p, NULL, 10) : 0UL);
+		p = p ? strpbrk(p, ", ") : NULL;
+		if (p && *p == ',')
+			p++;
+		else
+			p = NULL;
+	}
+	fprintf(f, "0 };\n");
+}
+
 static int write_glue(const struct symtab *st, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -388,9 +412,11 @@ static int write_glue(const struct symtab *st, const char *path)
 		fprintf(f, "0 };\nstatic const char *const type_%zu[] = { ", i);
 		for (size_t j = 0; j < types.n; j++)
 			fprintf(f, "%s, ", types.v[j]);
-		fprintf(f, "NULL };\nstatic struct dusk_kfunc kfunc_%zu = "
-			"{ \"%s\", 0, %zu, %d, kind_%zu, type_%zu };\n",
-			i, k->name, kinds.n, printf_stub(k), i, i);
+		fprintf(f, "NULL };\n");
+		write_probes(f, k, i, kinds.n);
+		fprintf(f, "static struct dusk_kfunc kfunc_%zu = "
+			"{ \"%s\", 0, %zu, %d, kind_%zu, type_%zu, probe_%zu };\n",
+			i, k->name, kinds.n, printf_stub(k), i, i, i);
 		if (k->impl)
 			fprintf(f, "extern char __dusk_impl_%s[];\n", k->name);
 		else if (printf_stub(k))

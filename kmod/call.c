@@ -12,6 +12,10 @@
  * say) is caught after the fact: dusk.ko puts back what it safely can,
  * reports it, answers -EDEADLK and ends the session, so that the thread
  * never goes on serving requests in atomic context.
+ *
+ * The pointer arguments are probed first, as the runtime asks (from the
+ * prototype the plugin recorded): a NULL or unreadable one is refused
+ * in the reply and never reaches the function, which would oops on it.
  */
 #include <linux/kernel.h>
 #include <linux/kallsyms.h>
@@ -69,6 +73,51 @@ static bool dusk_fn_denied(const char *name)
 		if (!strcmp(name, dusk_denied_exact[i]))
 			return true;
 	return false;
+}
+
+/* The probe records are well-formed: NONE past nargs and when unused. */
+static bool dusk_probes_valid(const struct dusk_call *c, u32 nargs)
+{
+	const struct dusk_probe *p;
+	unsigned int i;
+	u32 size;
+
+	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++) {
+		p = &c->probe[i];
+		size = le32_to_cpu(p->size);
+		if (p->pad || p->kind >= __DUSK_PROBE_MAX ||
+		    (p->flags & ~DUSK_PROBE_F_ALL))
+			return false;
+		if (p->kind == DUSK_PROBE_NONE ? size || p->flags :
+		    i >= nargs || !size)
+			return false;
+		if (p->kind == DUSK_PROBE_STR && size > DUSK_PROBE_STR_MAX)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Probe the arguments as the runtime asked, after the commit (which may
+ * have written what they point to): the first that fails is reported in
+ * the reply and the function is not called, as the .ko's call would
+ * have oopsed in it. Returns true if all pass.
+ */
+static bool dusk_probes_pass(const struct dusk_call *c, const u64 *a,
+			     struct dusk_call_reply *rep)
+{
+	unsigned int i;
+	u32 off;
+
+	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++) {
+		if (!dusk_probe_arg(a[i], &c->probe[i], &off))
+			continue;
+		rep->ret = 0;
+		rep->refused_arg = cpu_to_le32(i + 1);
+		rep->fault_off = cpu_to_le32(off);
+		return false;
+	}
+	return true;
 }
 
 /* What a call must leave as it found it. */
@@ -144,7 +193,8 @@ int dusk_do_call(struct dusk_req *r)
 	unsigned int i;
 	int ret;
 
-	if (nargs > DUSK_MAX_CALL_ARGS || c->flags || c->pad)
+	if (nargs > DUSK_MAX_CALL_ARGS || c->flags || c->pad ||
+	    !dusk_probes_valid(c, nargs))
 		return -EINVAL;
 	if (!dusk_is_text(fn))
 		return -EFAULT;
@@ -168,6 +218,11 @@ int dusk_do_call(struct dusk_req *r)
 
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
 		a[i] = i < nargs ? le64_to_cpu(c->args[i]) : 0;
+	r->reply_len = sizeof(*rep);
+	if (!dusk_probes_pass(c, a, rep)) {
+		dusk_own_cancel(&oc);
+		return 0;
+	}
 	dusk_ctx_save(&before);
 	ret64 = ((dusk_fn6)fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
 	dusk_ctx_save(&after);
@@ -175,7 +230,8 @@ int dusk_do_call(struct dusk_req *r)
 	 * releases it. */
 	dusk_own_done(r->s, &oc, fn, a, ret64);
 	rep->ret = cpu_to_le64(ret64);
-	r->reply_len = sizeof(*rep);
+	rep->refused_arg = 0;
+	rep->fault_off = 0;
 	if (!dusk_ctx_same(&before, &after)) {
 		dusk_ctx_restore(&before, &after);
 		/* Not WARN(): no stack trace to give, and no taint. */

@@ -261,6 +261,7 @@ void dusk_sessions_exit(void);
 int dusk_do_read(struct dusk_req *r);
 int dusk_do_write(struct dusk_req *r);
 int dusk_kwrite(u64 addr, const void *src, size_t len);
+int dusk_probe_arg(u64 v, const struct dusk_probe *p, u32 *ret_off);
 int dusk_do_call(struct dusk_req *r);
 int dusk_do_sym(struct dusk_req *r);
 int dusk_do_alloc(struct dusk_req *r);

@@ -6,6 +6,8 @@
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
 #include <linux/mm.h>
+#include <linux/err.h>
+#include <linux/string.h>
 #include <asm/page.h>
 #include <asm/processor.h>
 #include <asm/vsyscall.h>
@@ -35,6 +37,50 @@ static bool dusk_kernel_range(u64 addr, size_t len)
 	    !__is_canonical_address(last, bits))
 		return false;
 	return last < VSYSCALL_ADDR || addr >= VSYSCALL_ADDR + PAGE_SIZE;
+}
+
+/*
+ * Probe one CALL argument as its record says (dusk_proto.h, struct
+ * dusk_probe): 0 if the callee may be given it, else -EFAULT with the
+ * offset of the first byte it could not read in *ret_off. Reads one
+ * byte per page of a sized object; a string in chunks that never cross
+ * a page, so that a fault is at the chunk's first byte.
+ */
+int dusk_probe_arg(u64 v, const struct dusk_probe *p, u32 *ret_off)
+{
+	u32 size = le32_to_cpu(p->size), off, step, len;
+	bool str = p->kind == DUSK_PROBE_STR;
+	char buf[64];
+
+	*ret_off = 0;
+	if (p->kind == DUSK_PROBE_NONE)
+		return 0;
+	if (!v && (p->flags & DUSK_PROBE_F_NULL_OK))
+		return 0;
+	if (IS_ERR_VALUE(v) && (p->flags & DUSK_PROBE_F_ERR_OK))
+		return 0;
+	if (v < DUSK_PROBE_LOW_ADDR)
+		return -EFAULT;
+	if (v < TASK_SIZE_MAX)
+		return 0;	/* a __user pointer, or the callee's fault */
+	for (off = 0; off < size; off += step) {
+		/* To the end of the page at most: a sized object's first
+		 * byte there stands for the page; a string is read on. */
+		step = min_t(u32, size - off,
+			     PAGE_SIZE - ((v + off) & ~PAGE_MASK));
+		len = str ? min_t(u32, step, sizeof(buf)) : 1;
+		if (str)
+			step = len;
+		*ret_off = off;
+		if (!dusk_kernel_range(v + off, len) ||
+		    copy_from_kernel_nofault(buf,
+					     (const void *)(unsigned long)(v + off),
+					     len))
+			return -EFAULT;
+		if (str && memchr(buf, '\0', len))
+			return 0;
+	}
+	return 0;
 }
 
 int dusk_kwrite(u64 addr, const void *src, size_t len)

@@ -74,6 +74,12 @@
  *		the program released it (kmod/owned.h). -EOPNOTSUPP: fn
  *		acquires and dusk.ko does not know its release; -EDQUOT:
  *		the session holds dusk.ko's own_max resources. Not called.
+ *		Before the call, each argument is probed as its struct
+ *		dusk_probe says (below); an argument that fails is not
+ *		passed: the reply (status 0) names it in refused_arg and
+ *		its first unreadable byte in fault_off, and the function
+ *		is not called (the commit was applied). -EINVAL: a probe
+ *		record out of range.
  * R SYM	name bytes (no NUL) -> struct dusk_sym_reply. -ENOENT.
  * R ALLOC	struct dusk_alloc -> struct dusk_alloc_reply. Session-owned:
  *		freed when the session ends. -ENOMEM, -EINVAL, -EDQUOT.
@@ -347,6 +353,40 @@ enum dusk_call_flag {
 	DUSK_CALL_F_ALL = 0
 };
 
+/*
+ * What dusk.ko checks of a CALL argument before the call, so that a bad
+ * pointer the module computed is refused instead of oopsing the kernel:
+ * DUSK_PROBE_SIZE reads (through the nofault accessors) every page of
+ * [arg, arg + size); DUSK_PROBE_STR reads up to the string's NUL, size
+ * bytes at most. Values below DUSK_PROBE_LOW_ADDR (NULL and the pages no
+ * process may map) always fail, unless DUSK_PROBE_F_NULL_OK allows NULL
+ * or DUSK_PROBE_F_ERR_OK an ERR_PTR (-4095..-1); kernel addresses are
+ * read; other user-half addresses pass unread (the __user pointers of
+ * the calling task, which the callee reaches by the uaccess helpers).
+ */
+enum dusk_probe_kind {
+	DUSK_PROBE_NONE = 0,
+	DUSK_PROBE_SIZE,
+	DUSK_PROBE_STR,
+	__DUSK_PROBE_MAX
+};
+
+enum dusk_probe_flag {
+	DUSK_PROBE_F_NULL_OK = 1U << 0,
+	DUSK_PROBE_F_ERR_OK = 1U << 1,
+	DUSK_PROBE_F_ALL = DUSK_PROBE_F_NULL_OK | DUSK_PROBE_F_ERR_OK
+};
+
+#define DUSK_PROBE_LOW_ADDR	0x10000
+#define DUSK_PROBE_STR_MAX	4096
+
+struct dusk_probe {
+	__le32 size;		/* SIZE: bytes; STR: the most to scan */
+	__u8 kind;		/* enum dusk_probe_kind */
+	__u8 flags;		/* enum dusk_probe_flag */
+	__le16 pad;
+};
+
 struct dusk_call {
 	__le64 fn;
 	__le64 args[DUSK_MAX_CALL_ARGS];
@@ -354,10 +394,13 @@ struct dusk_call {
 	__le32 flags;		/* enum dusk_call_flag */
 	__le32 nr_segs;
 	__le32 pad;
+	struct dusk_probe probe[DUSK_MAX_CALL_ARGS];	/* NONE past nargs */
 };
 
 struct dusk_call_reply {
 	__le64 ret;
+	__le32 refused_arg;	/* 0: called; else 1 + the argument refused */
+	__le32 fault_off;	/* refused: its first unreadable byte */
 };
 
 struct dusk_sym_reply {
@@ -441,8 +484,9 @@ DUSK_WIRE_SIZE(dusk_stats, 96);
 DUSK_WIRE_SIZE(dusk_hook_count, 16);
 DUSK_WIRE_SIZE(dusk_read, 16);
 DUSK_WIRE_SIZE(dusk_write, 8);
-DUSK_WIRE_SIZE(dusk_call, 72);
-DUSK_WIRE_SIZE(dusk_call_reply, 8);
+DUSK_WIRE_SIZE(dusk_probe, 8);
+DUSK_WIRE_SIZE(dusk_call, 120);
+DUSK_WIRE_SIZE(dusk_call_reply, 16);
 DUSK_WIRE_SIZE(dusk_sym_reply, 16);
 DUSK_WIRE_SIZE(dusk_alloc, 16);
 DUSK_WIRE_SIZE(dusk_alloc_reply, 8);

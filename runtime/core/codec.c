@@ -199,11 +199,21 @@ static int dusk_msg_check_fields(const struct dusk_msg *m, int reply)
 		return dusk_get32(p, offsetof(struct dusk_read, pad)) ? -EILSEQ : 0;
 	case DUSK_MSG_WRITE:
 		return dusk_get32(p, offsetof(struct dusk_write, pad)) ? -EILSEQ : 0;
-	case DUSK_MSG_CALL:
+	case DUSK_MSG_CALL: {
+		const struct dusk_probe *pr =
+			(const void *)(p + offsetof(struct dusk_call, probe));
+
 		if (dusk_get32(p, offsetof(struct dusk_call, flags)) &
 		    ~(uint32_t)DUSK_CALL_F_ALL)
 			return -EINVAL;
+		for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
+			if (pr[i].kind >= __DUSK_PROBE_MAX ||
+			    (pr[i].flags & ~DUSK_PROBE_F_ALL))
+				return -EINVAL;
+			else if (pr[i].pad)
+				return -EILSEQ;
 		return dusk_get32(p, offsetof(struct dusk_call, pad)) ? -EILSEQ : 0;
+	}
 	case DUSK_MSG_ALLOC:
 		if (dusk_get32(p, offsetof(struct dusk_alloc, flags)) &
 		    ~(uint32_t)DUSK_ALLOC_F_ALL)

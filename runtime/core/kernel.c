@@ -149,7 +149,7 @@ DUSK_EXPORT int dusk_kwrite(struct dusk_session *s, uint64_t kaddr,
 
 static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 			 const uint64_t *args, unsigned int nargs,
-			 uint64_t *ret);
+			 struct dusk_kcall_probe *probe, uint64_t *ret);
 
 int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs)
 {
@@ -162,12 +162,12 @@ DUSK_EXPORT int dusk_kcall(struct dusk_session *s, uint64_t fn,
 			   const uint64_t *args, unsigned int nargs,
 			   uint64_t *ret)
 {
-	return dusk_kcall_as(s, NULL, NULL, fn, args, nargs, ret);
+	return dusk_kcall_as(s, NULL, NULL, fn, args, nargs, NULL, ret);
 }
 
 int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		  uint64_t fn, const uint64_t *args, unsigned int nargs,
-		  uint64_t *ret)
+		  struct dusk_kcall_probe *probe, uint64_t *ret)
 {
 	struct dusk_kcall_tokens tokens;
 	uint64_t result = 0;
@@ -182,7 +182,7 @@ int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 	dusk_observe_kcall_begin(&tokens, name, kfunc, fn, args, nargs);
 	err = dusk_call_guard ? dusk_call_guard(s, name, args, nargs) : 0;
 	if (!err)
-		err = dusk_kcall_do(s, fn, args, nargs, &result);
+		err = dusk_kcall_do(s, fn, args, nargs, probe, &result);
 	dusk_observe_kcall_end(&tokens, err, result);
 	if (!err && ret)
 		*ret = result;
@@ -191,7 +191,7 @@ int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 
 static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 			 const uint64_t *args, unsigned int nargs,
-			 uint64_t *ret)
+			 struct dusk_kcall_probe *probe, uint64_t *ret)
 {
 	uint32_t room, nr = 0;
 	struct dusk_call_reply rep;
@@ -218,6 +218,10 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 	for (i = 0; i < nargs; i++)
 		call->args[i] = htole64(args[i]);
 	call->nargs = htole32(nargs);
+	if (probe) {
+		probe->refused = -1;
+		memcpy(call->probe, probe->spec, sizeof(call->probe));
+	}
 	used = dusk_segs_pack(&segs, &cur, call + 1, room, &nr);
 	call->nr_segs = htole32(nr);
 	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*call) + used));
@@ -228,6 +232,14 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 		dusk_shadow_diff_done(s->shadow);
 		if (ret)
 			*ret = le64toh(rep.ret);
+		if (rep.refused_arg) {
+			/* Not called: an argument failed its probe. */
+			if (probe) {
+				probe->refused = (int)le32toh(rep.refused_arg) - 1;
+				probe->fault_off = le32toh(rep.fault_off);
+			}
+			err = -EFAULT;
+		}
 	}
 	/* The callee may have changed anything: refresh, whatever came of
 	 * the call. */

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dusk_proto.h"
+
 struct dusk_session;
 struct dusk_segs;
 struct dusk_segs_cursor;
@@ -35,13 +37,25 @@ extern void (*dusk_commit_guard)(struct dusk_session *s);
 extern int (*dusk_call_guard)(struct dusk_session *s, const char *name,
 			      const uint64_t *args, unsigned int nargs);
 /*
+ * What dusk.ko is to probe of each argument before a call (dusk_proto.h,
+ * struct dusk_probe; all zero: nothing), and what came of it: refused is
+ * -1, or the argument it could not read (the call was not made; the
+ * call returns -EFAULT), fault_off that argument's first unreadable byte.
+ */
+struct dusk_kcall_probe {
+	struct dusk_probe spec[DUSK_MAX_CALL_ARGS];
+	int refused;
+	uint32_t fault_off;
+};
+
+/*
  * dusk_kcall() with what the caller knows of the function, for the
  * observers (observe.h; the debugger records every call): its name (NULL:
- * unknown) and the glue's struct dusk_kfunc (NULL: none). Every kernel
- * call goes through here.
+ * unknown) and the glue's struct dusk_kfunc (NULL: none), and the probes
+ * of its arguments (NULL: none). Every kernel call goes through here.
  */
 int dusk_kcall_as(struct dusk_session *s, const char *name, const void *kfunc,
 		  uint64_t fn, const uint64_t *args, unsigned int nargs,
-		  uint64_t *ret);
+		  struct dusk_kcall_probe *probe, uint64_t *ret);
 
 #endif /* DUSK_KERNEL_H */

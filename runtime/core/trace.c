@@ -133,7 +133,13 @@ static void trace_reply(FILE *f, const struct dusk_msg *m)
 		fprintf(f, " bytes %u", m->len);
 		break;
 	case DUSK_MSG_CALL:
-		fprintf(f, " ret 0x%" PRIx64, F64(struct dusk_call_reply, ret));
+		if (F32(struct dusk_call_reply, refused_arg))
+			fprintf(f, " refused: argument %u unreadable at +%u",
+				F32(struct dusk_call_reply, refused_arg),
+				F32(struct dusk_call_reply, fault_off));
+		else
+			fprintf(f, " ret 0x%" PRIx64,
+				F64(struct dusk_call_reply, ret));
 		break;
 	case DUSK_MSG_SYM:
 		fprintf(f, " addr 0x%" PRIx64, F64(struct dusk_sym_reply, addr));

@@ -147,6 +147,9 @@ DUSK_EXPORT void __dusk_hint(unsigned int argno, const void *base,
  *   func NAME RET NARGS VARIADIC ARG...
  *	a kernel function the module calls or takes the address of. RET and
  *	each ARG: int, ptr:TARGET, fn, agg:SIZE (by value), void (RET only).
+ *	Then "probe:P1,...,Pn" (when NARGS > 0): what dusk.ko probes of each
+ *	argument before the call: 0 nothing, s a const char * string (to
+ *	its NUL), else the pointee's bytes. Then "printf:M:N", if any.
  *   var NAME SIZE
  *	a variable the module uses but does not define.
  */
@@ -169,6 +172,9 @@ enum dusk_karg_kind {
 	DUSK_KARG_FN,		/* stub -> kernel function; user fn refused */
 };
 
+/* arg_probe: a const char * string, probed to its NUL. */
+#define DUSK_KPROBE_STR		UINT32_MAX
+
 struct dusk_kfunc {
 	const char *name;
 	uint64_t kaddr;			/* resolved on first call; 0: not yet */
@@ -176,6 +182,13 @@ struct dusk_kfunc {
 	uint16_t variadic;
 	const uint8_t *arg_kind;	/* nargs of enum dusk_karg_kind */
 	const char *const *arg_type;	/* pointee type names (NULL: unknown) */
+	/* nargs: what dusk.ko probes of each argument before the call, 0
+	 * (nothing), DUSK_KPROBE_STR or the pointee's bytes; NULL: none */
+	const uint32_t *arg_probe;
+	/* libdusk's, zero in the glue, set once (mod_probe.c): which
+	 * arguments (bit i) the function accepts NULL in, an ERR_PTR in,
+	 * or anything in (not probed) */
+	uint8_t probe_ready, null_ok, err_ok, unprobed;
 };
 
 /*

@@ -141,7 +141,7 @@ static int dusk_klib_kcall_locked(struct dusk_session *s, const char *name,
 
 	err = dusk_klib_ksym_locked(s, name, &fn);
 	if (!err)
-		err = dusk_kcall_as(s, name, NULL, fn, args, nargs, ret);
+		err = dusk_kcall_as(s, name, NULL, fn, args, nargs, NULL, ret);
 	if (err)
 		kst.known_ok = 0;	/* a commit may have half happened */
 	return err;

@@ -138,7 +138,9 @@ static int dusk_call_slow(const struct dusk_kfunc *f, const uint64_t *args,
 		return 1;
 	for (i = 0; i < n; i++) {
 		kind = dusk_arg_kind(f, i);
-		if (kind == DUSK_KARG_INT || !args[i] ||
+		/* Below DUSK_PROBE_LOW_ADDR: no object of anyone's, NULL
+		 * plus an offset; passed as it is, for dusk.ko's probe. */
+		if (kind == DUSK_KARG_INT || args[i] < DUSK_PROBE_LOW_ADDR ||
 		    args[i] >= DUSK_KERNEL_MIN)
 			continue;
 		if (kind != DUSK_KARG_GUESS || dusk_mem_ours(args[i]))
@@ -147,8 +149,13 @@ static int dusk_call_slow(const struct dusk_kfunc *f, const uint64_t *args,
 	return 0;
 }
 
+/* Translate the arguments that are the program's addresses. A user
+ * object's kernel copy is valid by construction: its probe is dropped;
+ * a mirror address stands for kernel memory, probed as any kernel
+ * address is. */
 static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
-				uint64_t *args, unsigned int n)
+				uint64_t *args, unsigned int n,
+				struct dusk_kcall_probe *probe)
 {
 	struct dusk_xlate_ctx ctx = { .fn = name, .in_call = 1 };
 	const char *target;
@@ -163,6 +170,8 @@ static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 		kind = dusk_arg_kind(f, i);
 		if (kind == DUSK_KARG_INT || !v)
 			continue;
+		if (kind != DUSK_KARG_FN && v < DUSK_PROBE_LOW_ADDR)
+			continue;	/* for dusk.ko's probe */
 		ctx.argno = (int)i;
 		if (kind == DUSK_KARG_FN) {
 			enum dusk_mem_class cls = dusk_mem_class(v);
@@ -182,6 +191,8 @@ static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 			target = f->arg_type[i];
 		else if (kind == DUSK_KARG_GUESS)
 			target = "char";	/* %s, most likely */
+		if (dusk_mem_ours(v) && dusk_mem_class(v) != DUSK_MEM_MIRROR)
+			memset(&probe->spec[i], 0, sizeof(probe->spec[i]));
 		base = 0;
 		size = 0;
 		dusk_hint_find(i, v, &base, &size);
@@ -212,6 +223,20 @@ static const char *dusk_call_error(int err, char *buf, size_t len)
 	return dusk_errno_text(err, buf, len);
 }
 
+/* A call dusk.ko refused for a bad pointer argument: the .ko would have
+ * oopsed in the function; so does the program, in the kernel's words. */
+static void dusk_call_probe_failed(const struct dusk_kfunc *f, const char *name,
+				   const uint64_t *args, unsigned int n,
+				   const struct dusk_kcall_probe *probe)
+{
+	unsigned int i = (unsigned int)probe->refused;
+	char what[96];
+
+	dusk_crash_kcall(name, args, n, dusk_probe_describe(f, i, what,
+							    sizeof(what)),
+			 args[i], args[i] + probe->fault_off);
+}
+
 /* The call itself, with f (the glue's record) or without (a kernel
  * function reached through a pointer). Stops the program on failure
  * (but for a call refused for a late packet). */
@@ -219,6 +244,7 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 			  unsigned int n)
 {
 	struct dusk_session *s = dusk_mod_session();
+	struct dusk_kcall_probe probe;
 	const struct dusk_mfunc *mf;
 	char nbuf[32], ebuf[64];
 	const char *name = dusk_call_name(f, fn, nbuf, sizeof(nbuf));
@@ -240,12 +266,16 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	/* Before any translation: a late packet's objects are not touched. */
 	if (dusk_call_guard && dusk_call_guard(s, name, args, n))
 		return dusk_call_refused(f);
+	dusk_probe_spec(f, n, &probe);
 	slow = dusk_call_slow(f, args, n);
 	if (!slow) {
-		err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
+		err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n,
+				    &probe, &ret);
 		dusk_hints_clear();
 		if (err == -ESTALE)
 			return dusk_call_refused(f);
+		if (probe.refused >= 0)
+			dusk_call_probe_failed(f, name, args, n, &probe);
 		if (err)
 			dusk_mod_fatal(1, "kernel call %s failed: %s", name,
 				       dusk_call_error(err, ebuf, sizeof(ebuf)));
@@ -253,18 +283,21 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	}
 
 	dusk_kcopy_call_begin();
-	dusk_call_translate(f, name, args, n);
+	dusk_call_translate(f, name, args, n, &probe);
 	err = dusk_kcopy_sync(1);
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: sending user objects: %s",
 			       name, dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &ret);
+	err = dusk_kcall_as(s, f ? f->name : NULL, f, fn, args, n, &probe,
+			    &ret);
 	dusk_hints_clear();
 	if (err == -ESTALE) {
 		/* Not made (a late packet's object): nothing to read back. */
 		dusk_kcopy_call_end(0, &ret, 0);
 		return dusk_call_refused(f);
 	}
+	if (probe.refused >= 0)
+		dusk_call_probe_failed(f, name, args, n, &probe);
 	if (err)
 		dusk_mod_fatal(1, "kernel call %s failed: %s", name,
 			       dusk_call_error(err, ebuf, sizeof(ebuf)));

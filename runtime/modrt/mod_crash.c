@@ -182,6 +182,41 @@ static const char *crash_pf_name(int pf)
 	}
 }
 
+/* A page fault at addr, error code err, as the kernel words it, up to
+ * "Oops: <code>". */
+static void crash_pf(struct cbuf *c, uint64_t addr, uint64_t err)
+{
+	if (addr < 4096)
+		cb_s(c, "BUG: kernel NULL pointer dereference, address: ");
+	else
+		cb_s(c, "BUG: unable to handle page fault for address: ");
+	cb_x(c, addr, 16);
+	cb_s(c, "\n#PF: supervisor ");
+	cb_s(c, err & 16 ? "instruction fetch" :
+		err & 2 ? "write access" : "read access");
+	cb_s(c, " in kernel mode\n#PF: error_code(0x");
+	cb_x(c, err, 4);
+	cb_s(c, ") - ");
+	cb_s(c, !(err & 1) ? "not-present page" :
+		err & 8 ? "reserved bit violation" :
+		err & 32 ? "protection keys violation" :
+		"permissions violation");
+	cb_s(c, "\nOops: ");
+	cb_x(c, err, 4);
+}
+
+/* The rest of the "Oops:" line, and the CPU line. */
+static void crash_oops_tail(struct cbuf *c)
+{
+	cb_s(c, " [#1] PREEMPT SMP NOPTI\nCPU: ");
+	cb_u(c, dusk_mod_cpu());
+	cb_s(c, " PID: ");
+	cb_u(c, (uint64_t)gettid());
+	cb_s(c, " Comm: ");
+	cb_s(c, program_invocation_short_name);
+	cb_s(c, " (a user-level module program, not the kernel)\n");
+}
+
 /* The first lines: what the kernel says for this fault. */
 static void crash_header(struct cbuf *c, int sig, const siginfo_t *si,
 			 const greg_t *g)
@@ -191,23 +226,7 @@ static void crash_header(struct cbuf *c, int sig, const siginfo_t *si,
 	int pf = sig == SIGSEGV && g[REG_TRAPNO] == 14;
 
 	if (pf || sig == SIGBUS) {
-		if (addr < 4096)
-			cb_s(c, "BUG: kernel NULL pointer dereference, address: ");
-		else
-			cb_s(c, "BUG: unable to handle page fault for address: ");
-		cb_x(c, addr, 16);
-		cb_s(c, "\n#PF: supervisor ");
-		cb_s(c, err & 16 ? "instruction fetch" :
-			err & 2 ? "write access" : "read access");
-		cb_s(c, " in kernel mode\n#PF: error_code(0x");
-		cb_x(c, err, 4);
-		cb_s(c, ") - ");
-		cb_s(c, !(err & 1) ? "not-present page" :
-			err & 8 ? "reserved bit violation" :
-			err & 32 ? "protection keys violation" :
-			"permissions violation");
-		cb_s(c, "\nOops: ");
-		cb_x(c, err, 4);
+		crash_pf(c, addr, err);
 	} else if (sig == SIGSEGV) {
 		/* #GP: a non-canonical address, whose value the CPU does not
 		 * report */
@@ -220,13 +239,7 @@ static void crash_header(struct cbuf *c, int sig, const siginfo_t *si,
 		cb_s(c, "invalid opcode: ");
 		cb_x(c, 0, 4);
 	}
-	cb_s(c, " [#1] PREEMPT SMP NOPTI\nCPU: ");
-	cb_u(c, dusk_mod_cpu());
-	cb_s(c, " PID: ");
-	cb_u(c, (uint64_t)gettid());
-	cb_s(c, " Comm: ");
-	cb_s(c, program_invocation_short_name);
-	cb_s(c, " (a user-level module program, not the kernel)\n");
+	crash_oops_tail(c);
 }
 
 static void crash_regs(struct cbuf *c, const greg_t *g)
@@ -250,6 +263,24 @@ static void crash_regs(struct cbuf *c, const greg_t *g)
 		cb_s(c, ": ");
 		cb_x(c, (uint64_t)g[r[i].reg], 16);
 		cb_s(c, i % 3 == 2 ? "\n" : " ");
+	}
+}
+
+/* The module's frames among frames[from..n): the first is the faulting
+ * pc itself when exact, else (as all others) a return address. */
+static void crash_frames(struct cbuf *c, void *const *frames, int from, int n,
+			 int exact)
+{
+	int i;
+
+	for (i = from; i < n; i++) {
+		uintptr_t pc = (uintptr_t)frames[i];
+		uintptr_t line_pc = i == from && exact ? pc : pc - 1;
+
+		if (!dusk_lines_module(line_pc))
+			continue;
+		cb_s(c, " ");
+		crash_frame(c, pc, line_pc, "\n");
 	}
 }
 
@@ -281,15 +312,7 @@ static void crash_trace(struct cbuf *c, const greg_t *g, int in_irq)
 			crash_frame(c, ret, ret - 1, "\n");
 		}
 	} else {
-		for (i = from; i < n; i++) {
-			uintptr_t pc = (uintptr_t)frames[i];
-			uintptr_t line_pc = i == from ? pc : pc - 1;
-
-			if (!dusk_lines_module(line_pc))
-				continue;
-			cb_s(c, " ");
-			crash_frame(c, pc, line_pc, "\n");
-		}
+		crash_frames(c, frames, from, n, 1);
 	}
 	cb_s(c, in_irq ? " </IRQ>\n" : " </TASK>\n");
 }
@@ -320,12 +343,27 @@ static uintptr_t crash_module_pc(const greg_t *g, uintptr_t *line_pc)
 	return 0;
 }
 
-/* "Hook: NF_INET_PRE_ROUTING (0) of NFPROTO_IPV4 (2), fn, packet, CPU" */
-static void crash_hook_line(struct cbuf *c, const struct dusk_nf_info *h)
+/* The kernel runs netfilter hooks in softirq context, but for the
+ * output hooks of locally sent packets. */
+static int crash_in_irq(int in_hook, const struct dusk_nf_info *h)
 {
-	const struct dusk_msym *fn = dusk_image_func((uintptr_t)h->fn);
+	return in_hook && h->hooknum != DUSK_K_NF_INET_LOCAL_OUT &&
+	       h->hooknum != DUSK_K_NF_INET_POST_ROUTING;
+}
+
+/* What the module was doing: "Hook: NF_INET_PRE_ROUTING (0) of
+ * NFPROTO_IPV4 (2), fn, packet, CPU", or process context. */
+static void crash_hook_line(struct cbuf *c, int in_hook,
+			    const struct dusk_nf_info *h)
+{
+	const struct dusk_msym *fn;
 	char pkt[160];
 
+	if (!in_hook) {
+		cb_s(c, "In: process context (init_module, cleanup_module or a call from them)\n");
+		return;
+	}
+	fn = dusk_image_func((uintptr_t)h->fn);
 	cb_s(c, "Hook: ");
 	cb_s(c, crash_hook_name(h->hooknum));
 	cb_s(c, " (");
@@ -345,7 +383,8 @@ static void crash_hook_line(struct cbuf *c, const struct dusk_nf_info *h)
 	cb_s(c, "\n");
 }
 
-/* From RIP on: where, the registers, the module's frames, the hook. */
+/* From RIP on: where, the registers, the module's frames, what it was
+ * doing. */
 static void crash_body(struct cbuf *c, const greg_t *g)
 {
 	uintptr_t rip = (uintptr_t)g[REG_RIP], mpc, line_pc = 0;
@@ -360,22 +399,103 @@ static void crash_body(struct cbuf *c, const greg_t *g)
 		crash_frame(c, mpc, line_pc, ")\n");
 	}
 	crash_regs(c, g);
-	crash_trace(c, g, in_hook && h.hooknum != DUSK_K_NF_INET_LOCAL_OUT &&
-		    h.hooknum != DUSK_K_NF_INET_POST_ROUTING);
-	if (in_hook)
-		crash_hook_line(c, &h);
-	else
-		cb_s(c, "In: process context (init_module, cleanup_module or a call from them)\n");
+	crash_trace(c, g, crash_in_irq(in_hook, &h));
+	crash_hook_line(c, in_hook, &h);
+}
+
+/* The end of an oops report, then the session released (the watchdog's
+ * BYE). */
+static void crash_end(struct cbuf *c)
+{
+	cb_s(c, "---[ end trace 0000000000000000 ]---\n");
+	cb_flush(c);
+	if (!dusk_watchdog_release(dusk_session_cur, CRASH_RELEASE_MS)) {
+		cb_s(c, "dusk: session ended: dusk.ko removed the module's hooks and released its queued packets\n");
+		cb_flush(c);
+	}
 }
 
 static atomic_int crash_busy;
+
+/* Whatever printk said before the report comes first, unless the
+ * report interrupts stdio (its lock held). */
+static void crash_flush_console(void)
+{
+	FILE *out = dusk_console_out();
+
+	if (!ftrylockfile(out)) {
+		fflush_unlocked(out);
+		funlockfile(out);
+	}
+}
+
+/*
+ * A kernel call dusk.ko refused: the .ko would have faulted reading the
+ * argument in fn, so the report is that oops (a read, of a page not
+ * present), with fn as RIP, the call's arguments in the registers the
+ * kernel function gets them in, and the module's frames from its call.
+ */
+void dusk_crash_kcall(const char *fn, const uint64_t *args, unsigned int n,
+		      const char *what, uint64_t value, uint64_t fault)
+{
+	static const char *const regs[DUSK_MAX_CALL_ARGS] = {
+		"RDI", "RSI", "RDX", "RCX", "R08", "R09",
+	};
+	struct dusk_nf_info h;
+	void *frames[64];
+	struct cbuf c;
+	int nf, i, in_hook;
+	unsigned int r;
+
+	if (atomic_exchange(&crash_busy, 1))
+		for (;;)
+			pause();
+	crash_flush_console();
+	c.fd = fileno(dusk_console_err());
+	c.n = 0;
+	in_hook = !dusk_nf_current(&h);
+	crash_pf(&c, fault, 0);
+	crash_oops_tail(&c);
+	cb_s(&c, "RIP: 0010:");
+	cb_s(&c, fn);
+	cb_s(&c, " (kernel function, not called: dusk.ko found its ");
+	cb_s(&c, what);
+	cb_s(&c, " = ");
+	cb_x(&c, value, 16);
+	cb_s(&c, " unreadable)\n");
+	nf = backtrace(frames, (int)DUSK_ARRAY_SIZE(frames));
+	for (i = 0; i < nf; i++)
+		if (dusk_lines_module((uintptr_t)frames[i] - 1))
+			break;
+	if (i < nf) {
+		cb_s(&c, "(in the module: ");
+		crash_frame(&c, (uintptr_t)frames[i], (uintptr_t)frames[i] - 1,
+			    ")\n");
+	}
+	for (r = 0; r < DUSK_MAX_CALL_ARGS; r++) {
+		cb_s(&c, regs[r]);
+		cb_s(&c, ": ");
+		cb_x(&c, r < n ? args[r] : 0, 16);
+		cb_s(&c, r % 3 == 2 ? "\n" : " ");
+	}
+	cb_s(&c, "Call Trace:\n");
+	cb_s(&c, crash_in_irq(in_hook, &h) ? " <IRQ>\n" : " <TASK>\n");
+	crash_frames(&c, frames, 0, nf, 0);
+	cb_s(&c, crash_in_irq(in_hook, &h) ? " </IRQ>\n" : " </TASK>\n");
+	crash_hook_line(&c, in_hook, &h);
+	crash_end(&c);
+	/* Killed as the kernel kills the task of an oops; under gdb, the
+	 * signal stops the program at the module's call. */
+	signal(SIGSEGV, SIG_DFL);
+	raise(SIGSEGV);
+	_exit(128 + SIGSEGV);
+}
 
 static void crash_handler(int sig, siginfo_t *si, void *ucv)
 {
 	const ucontext_t *uc = ucv;
 	const greg_t *g = uc->uc_mcontext.gregs;
 	struct cbuf c;
-	FILE *out = dusk_console_out();
 	int saved = errno;
 
 	if (atomic_exchange(&crash_busy, 1)) {
@@ -383,22 +503,12 @@ static void crash_handler(int sig, siginfo_t *si, void *ucv)
 		for (;;)
 			pause();
 	}
-	/* What printk said before the crash comes first, unless the crash
-	 * is inside stdio (its lock held). */
-	if (!ftrylockfile(out)) {
-		fflush_unlocked(out);
-		funlockfile(out);
-	}
+	crash_flush_console();
 	c.fd = fileno(dusk_console_err());
 	c.n = 0;
 	crash_header(&c, sig, si, g);
 	crash_body(&c, g);
-	cb_s(&c, "---[ end trace 0000000000000000 ]---\n");
-	cb_flush(&c);
-	if (!dusk_watchdog_release(dusk_session_cur, CRASH_RELEASE_MS)) {
-		cb_s(&c, "dusk: session ended: dusk.ko removed the module's hooks and released its queued packets\n");
-		cb_flush(&c);
-	}
+	crash_end(&c);
 	/* Die by the signal: the fault happens again on return (a signal
 	 * sent by kill() is sent again). */
 	signal(sig, SIG_DFL);

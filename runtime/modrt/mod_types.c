@@ -297,8 +297,11 @@ static int dusk_record(struct dusk_types *t, char *rec)
 		struct dusk_mfunc *fn;
 		unsigned int i;
 
-		/* a printf format's argument numbers may follow: dusk-cc's */
+		/* a printf format's argument numbers may follow, after the
+		 * probes of the arguments: dusk-cc's (the glue has them) */
 		if (n > 5 && !strncmp(tok[n - 1], "printf:", 7))
+			n--;
+		if (n > 5 && !strncmp(tok[n - 1], "probe:", 6))
 			n--;
 		if (n < 5 || dusk_num(tok[3], &a) || dusk_num(tok[4], &b) ||
 		    b > 1 || a != n - 5)

@@ -23,8 +23,11 @@
  *                 dusk_klib_host)
  *   mod_lines.c   the module's source lines from the program's DWARF
  *                 (mod_lines.h): pc -> function, file:line
+ *   mod_probe.c   what dusk.ko probes of a kernel call's pointer
+ *                 arguments; the functions that accept NULL
  *   mod_crash.c   a crash of the module's code reported as the kernel
- *                 reports an oops, the session released
+ *                 reports an oops, the session released; so is a kernel
+ *                 call dusk.ko refused for a bad pointer argument
  *   mod_lockup.c  a hook running too long reported as the kernel's
  *                 watchdog reports a soft lockup
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
@@ -251,6 +254,26 @@ void dusk_percpu_snapshot(void);
  * stands for, given the kernel-looking k = &var + __per_cpu_offset[cpu]
  * the kernel's macros compute; NULL when k is no such address. */
 void *dusk_percpu_user(uint64_t k);
+
+/* ---- probes of kernel call arguments (mod_probe.c) ---------------------- */
+
+struct dusk_kcall_probe;
+/* What dusk.ko is to probe of the n arguments of a call of f (NULL: none)
+ * before calling it: from f's prototype and the table of functions that
+ * accept NULL. Arguments that are user objects need none (their kernel
+ * copies are valid by construction): the caller clears those. */
+void dusk_probe_spec(struct dusk_kfunc *f, unsigned int n,
+		     struct dusk_kcall_probe *ret);
+/* "argument 2 (struct sk_buff *)": argument i of f, for reports. */
+const char *dusk_probe_describe(const struct dusk_kfunc *f, unsigned int i,
+				char *buf, size_t len);
+/* Report a call of kernel function fn that dusk.ko refused because
+ * argument argno (what: dusk_probe_describe()) could not be read at
+ * fault, as the kernel reports the .ko's oops in fn, release the session
+ * like a crash and end the program by SIGSEGV (mod_crash.c). */
+__attribute__((noreturn))
+void dusk_crash_kcall(const char *fn, const uint64_t *args, unsigned int n,
+		      const char *what, uint64_t value, uint64_t fault);
 
 /* ---- kernel copies of user objects -------------------------------------- */
 

@@ -26,8 +26,9 @@ HELLO_REPLY = struct.Struct('<16s16sIIIIII64s')
 STATS = struct.Struct('<12Q')
 READ = struct.Struct('<QII')
 WRITE = struct.Struct('<II')
-CALL = struct.Struct('<Q6QIIII')
-CALL_REPLY = struct.Struct('<Q')
+PROBE = struct.Struct('<IBBH')
+CALL = struct.Struct('<Q6QIIII' + 'IBBH' * 6)
+CALL_REPLY = struct.Struct('<QII')
 SYM_REPLY = struct.Struct('<QQ')
 ALLOC = struct.Struct('<QII')
 ALLOC_REPLY = struct.Struct('<Q')
@@ -43,7 +44,7 @@ STRUCTS = {
     'dusk_hello_cookie': HELLO_COOKIE,
     'dusk_region': REGION, 'dusk_hello_reply': HELLO_REPLY,
     'dusk_stats': STATS, 'dusk_read': READ, 'dusk_write': WRITE,
-    'dusk_call': CALL, 'dusk_call_reply': CALL_REPLY,
+    'dusk_probe': PROBE, 'dusk_call': CALL, 'dusk_call_reply': CALL_REPLY,
     'dusk_sym_reply': SYM_REPLY, 'dusk_alloc': ALLOC,
     'dusk_alloc_reply': ALLOC_REPLY, 'dusk_free': FREE,
     'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
@@ -57,6 +58,16 @@ CHANNELS = range(K.DUSK_CHAN_MAIN, getattr(K, '__DUSK_CHAN_MAX'))
 # DUSK_FROM_*, chans the set of channel numbers, kind DUSK_SIZE_*, size
 # its payload's fixed part.
 Msg = collections.namedtuple('Msg', 'name type sender chans kind size keep')
+
+
+def call_payload(fn, args, probes=(), nr_segs=0):
+    """struct dusk_call for fn(*args), each argument probed as probes
+    says ((kind, size, flags) each; none past them), nr_segs segments to
+    follow."""
+    a = list(args) + [0] * (6 - len(args))
+    p = list(probes) + [(0, 0, 0)] * (6 - len(probes))
+    flat = [v for kind, size, flags in p for v in (size, kind, flags, 0)]
+    return CALL.pack(fn, *a, len(args), 0, nr_segs, 0, *flat)
 
 
 def header_path():
@@ -277,10 +288,9 @@ class Session:
                          WRITE.pack(1, 0) + segs([(addr, data)]))
         return r.status
 
-    def call(self, fn, *args):
-        a = list(args) + [0] * (6 - len(args))
-        r = self.request(K.DUSK_MSG_CALL,
-                         CALL.pack(fn, *a, len(args), 0, 0, 0))
+    def call(self, fn, *args, probes=()):
+        """CALL fn(*args); probes: (kind, size, flags) per argument."""
+        r = self.request(K.DUSK_MSG_CALL, call_payload(fn, args, probes))
         return r.status, r.payload
 
     def alloc_datagram(self, size, req_id=None, channel=K.DUSK_CHAN_MAIN):

@@ -35,8 +35,11 @@ def main():
            c_array("golden_key", KEY),
            f"#define GOLDEN_SESSION 0x{SESSION:08x}U\n"]
     # The runtime's requests, as the codec must build them.
-    call = W.CALL.pack(0xffffffff81234560, 1, 0xffff888000001000, 3, 0, 0, 0,
-                       3, 0, 1, 0) + W.segs([(0xffff888000002008, b"\x2a\0\0\0\x07")])
+    call = W.call_payload(
+        0xffffffff81234560, (1, 0xffff888000001000, 3),
+        ((0, 0, 0), (K.DUSK_PROBE_STR, K.DUSK_PROBE_STR_MAX,
+                     K.DUSK_PROBE_F_NULL_OK)), nr_segs=1) + \
+        W.segs([(0xffff888000002008, b"\x2a\0\0\0\x07")])
     out.append(c_array("golden_call",
                        header(K.DUSK_MSG_CALL, call, seq=5, req_id=17,
                               invocation=99)))

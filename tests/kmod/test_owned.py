@@ -50,7 +50,7 @@ class Kernel:
     def call(self, name, *args):
         """(status, return value as u64) of name(*args)."""
         status, payload = self.s.call(self.sym(name), *args)
-        return status, (struct.unpack('<Q', payload)[0] if not status
+        return status, (struct.unpack_from('<Q', payload)[0] if not status
                         else None)
 
     def ok(self, name, *args):

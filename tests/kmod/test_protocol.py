@@ -189,7 +189,7 @@ def test_calls_are_limited_to_safe_kernel_text(sess):
     _, (spin_lock, _) = sess.sym('_raw_spin_lock')
     _, (rcu_lock, _) = sess.sym('__rcu_read_lock')
     status, ret = call(strlen, banner)
-    assert status == 0 and struct.unpack('<Q', ret)[0] > 20
+    assert status == 0 and struct.unpack_from('<Q', ret)[0] > 20
     assert call(banner)[0] == -errno.EFAULT                   # data, not text
     assert call(strlen + 1, banner)[0] == -errno.EFAULT       # not an entry
     assert call(spin_lock, banner)[0] == -errno.EPERM

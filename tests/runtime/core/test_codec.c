@@ -404,6 +404,9 @@ static void test_golden_build(void)
 	call.args[2] = htole64(3);
 	call.nargs = htole32(3);
 	call.nr_segs = htole32(1);
+	call.probe[1].kind = DUSK_PROBE_STR;
+	call.probe[1].flags = DUSK_PROBE_F_NULL_OK;
+	call.probe[1].size = htole32(DUSK_PROBE_STR_MAX);
 	memcpy(p, &call, sizeof(call));
 	len = sizeof(call) + dusk_seg_put(p + sizeof(call), 0xffff888000002008ULL,
 					  commit, sizeof(commit));

@@ -11,6 +11,7 @@
  * dusk-cc generates (placeholders in dusk_kdata, __dusk_kvars,
  * __dusk_kfuncs, stubs calling __dusk_kcall_stub, records in dusk_types).
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 #include "dusk_debug.h"
 #include "dusk_module.h"
 #include "fake_kernel.h"
+#include "kernel.h"
 #include "modrt.h"
 #include "session.h"
 #include "shadow.h"
@@ -1135,6 +1137,56 @@ static void test_late_packet(void)
 	__dusk_impl_nf_unregister_net_hook(net, &late_ops);
 }
 
+/* What dusk.ko is asked to probe of a call's arguments: by prototype, and
+ * NULL allowed by the table or by the pointee's type. */
+static void test_probe_spec(void)
+{
+	static const uint8_t kinds[] = { DUSK_KARG_PTR, DUSK_KARG_PTR,
+					 DUSK_KARG_INT, DUSK_KARG_PTR,
+					 DUSK_KARG_PTR };
+	static const char *const types[] = { "char", "struct_proc_dir_entry",
+					     NULL, "struct_module", "void" };
+	static const uint32_t probes[] = { DUSK_KPROBE_STR, 1, 0, 512, 0 };
+	static const char *const tfm_types[] = { "void", "struct_crypto_tfm" };
+	static const uint32_t tfm_probes[] = { 0, 64 };
+	struct dusk_kfunc mkdir = { "proc_mkdir", 0, 5, 0, kinds, types, probes };
+	struct dusk_kfunc other = { "in_aton", 0, 5, 0, kinds, types, probes };
+	struct dusk_kfunc tfm = { "crypto_destroy_tfm", 0, 2, 0, kinds,
+				  tfm_types, tfm_probes };
+	struct dusk_kcall_probe p;
+	char buf[64];
+
+	dusk_probe_spec(&mkdir, 5, &p);
+	CHECK_EQ(p.refused, -1);
+	CHECK_EQ(p.spec[0].kind, DUSK_PROBE_STR);
+	CHECK_EQ(le32toh(p.spec[0].size), DUSK_PROBE_STR_MAX);
+	CHECK_EQ(p.spec[0].flags, 0);
+	CHECK_EQ(p.spec[1].kind, DUSK_PROBE_SIZE);	/* the parent */
+	CHECK_EQ(le32toh(p.spec[1].size), 1);
+	CHECK_EQ(p.spec[1].flags, DUSK_PROBE_F_NULL_OK);
+	CHECK_EQ(p.spec[2].kind, DUSK_PROBE_NONE);	/* an integer */
+	CHECK_EQ(p.spec[3].kind, DUSK_PROBE_SIZE);	/* THIS_MODULE */
+	CHECK_EQ(p.spec[3].flags, DUSK_PROBE_F_NULL_OK);
+	CHECK_EQ(p.spec[4].kind, DUSK_PROBE_NONE);	/* void *: opaque */
+	/* Another function: the same prototype, NULL refused. */
+	dusk_probe_spec(&other, 5, &p);
+	CHECK_EQ(p.spec[1].flags, 0);
+	CHECK_EQ(p.spec[3].flags, DUSK_PROBE_F_NULL_OK);
+	/* Fewer arguments passed than declared: the rest is none. */
+	dusk_probe_spec(&other, 1, &p);
+	CHECK_EQ(p.spec[1].kind, DUSK_PROBE_NONE);
+	/* crypto_free_*()'s &NULL->base: not probed at all. */
+	dusk_probe_spec(&tfm, 2, &p);
+	CHECK_EQ(p.spec[1].kind, DUSK_PROBE_NONE);
+	/* No record: nothing probed. */
+	dusk_probe_spec(NULL, 6, &p);
+	CHECK_EQ(p.spec[0].kind, DUSK_PROBE_NONE);
+	CHECK(!strcmp(dusk_probe_describe(&mkdir, 0, buf, sizeof(buf)),
+		      "argument 1 (const char *)"));
+	CHECK(!strcmp(dusk_probe_describe(&mkdir, 1, buf, sizeof(buf)),
+		      "argument 2 (struct proc_dir_entry *)"));
+}
+
 int main(void)
 {
 	dusk_mod_klib_host();	/* as __dusk_main() does */
@@ -1153,6 +1205,7 @@ int main(void)
 	test_fnptr();
 	test_nf();
 	test_late_packet();
+	test_probe_spec();
 	dusk_session_close(s);
 	fk_deinit(&fk);
 	return check_done("test_modrt");
