@@ -126,7 +126,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	3
+#define DUSK_PROTO_VERSION	4
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32

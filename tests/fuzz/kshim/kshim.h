@@ -170,6 +170,15 @@ typedef struct {
 
 #define wake_up(wq)		((void)(wq))
 
+/* ---- atomic.h: types only (the hooks' counters) ---- */
+typedef struct {
+	long long counter;
+} atomic64_t;
+
+/* ---- err.h ---- */
+#define MAX_ERRNO		4095
+#define IS_ERR_VALUE(x)		((unsigned long)(x) >= (unsigned long)-MAX_ERRNO)
+
 /* ---- netfilter.h: what struct dusk_hook embeds ---- */
 struct sk_buff;
 struct nf_hook_state;
@@ -186,6 +195,7 @@ struct nf_hook_ops {
 /* ---- asm/page.h, asm/processor.h, asm/vsyscall.h (x86-64) ---- */
 #define PAGE_SHIFT		12
 #define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define PAGE_MASK		(~(PAGE_SIZE - 1))
 
 struct cpuinfo_x86 {
 	u8 x86_virt_bits;	/* 48, or 57 with 5-level paging */
