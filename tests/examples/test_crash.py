@@ -16,11 +16,11 @@ address, same function, and the .ko's RIP maps to the same source line.
 import re
 import signal
 import subprocess
-import threading
 import time
 
 import pytest
 
+from progrun import Program
 from diff import GUEST_NETTEST, NETTEST_BUILT, harness, mod  # noqa: F401
 
 CRASHMOD = mod("crashmod")
@@ -38,49 +38,6 @@ def fault_line():
     return next(i + 1 for i, line in enumerate(lines) if MARK in line)
 
 
-class Program:
-    """The user-level crashmod, its output collected by a thread."""
-
-    def __init__(self, prog, env):
-        self.proc = subprocess.Popen(
-            [str(prog), *PARAMS], env=dict(env, DUSK_HOLD_MS=str(HOLD_MS)),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
-        self.out, self.err = [], []
-        self.readers = [threading.Thread(
-            target=lambda f=f, v=v: v.extend(iter(lambda: f.read1(65536),
-                                                  b"")), daemon=True)
-            for f, v in ((self.proc.stdout, self.out),
-                         (self.proc.stderr, self.err))]
-        for r in self.readers:
-            r.start()
-
-    def stdout(self):
-        return b"".join(self.out).decode(errors="replace")
-
-    def stderr(self):
-        return b"".join(self.err).decode(errors="replace")
-
-    def wait_output(self, text, timeout=120):
-        deadline = time.monotonic() + timeout
-        while text not in self.stdout():
-            assert self.proc.poll() is None, self.stdout() + self.stderr()
-            assert time.monotonic() < deadline, self.stdout() + self.stderr()
-            time.sleep(0.2)
-
-    def wait(self, timeout=60):
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            for r in self.readers:
-                r.join(timeout=10)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def user_crash(harness):
     """The user-level run: the program's output, exit status, what the
@@ -88,7 +45,8 @@ def user_crash(harness):
     prog = harness.build_prog(CRASHMOD)
     harness.nettest()
     token = harness.marker()
-    p = Program(prog, harness.target.env)
+    p = Program(prog, dict(harness.target.env, DUSK_HOLD_MS=str(HOLD_MS)),
+                PARAMS)
     try:
         p.wait_output("crashmod: loaded, port 9400")
         good = harness.script(GOOD)
@@ -197,40 +155,45 @@ def test_ko_oopses_at_the_same_place(harness, target_factory,
     report, and its RIP maps (the .ko's DWARF) to the same line."""
     ko = harness.build_ko(CRASHMOD)
     t = target_factory()
-    # Two TCG guests on two cores: the new one's agent may miss its
-    # first handshake.
-    for attempt in range(3):
-        try:
-            t.push(ko, "/tmp/crashmod.ko")
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-            time.sleep(5)
-    harness.nettest()       # built here when the build tree has none
-    exe = NETTEST_BUILT if NETTEST_BUILT.exists() else \
-        harness.workdir / "nettest"
-    t.push(exe, GUEST_NETTEST)
-    rc, out, err = t.exec("insmod /tmp/crashmod.ko " + " ".join(PARAMS))
-    assert rc == 0, out + err
-    rc, out, err = t.exec(f"N={GUEST_NETTEST}; {GOOD}")
-    assert out.split() == "udp sent 1 received 1".split(), out + err
-    # The kernel dies in it (an oops in softirq is fatal): no answer.
-    t.exec(f"N={GUEST_NETTEST}; {BAD}", timeout=20)
-    console = t.state_dir / "console.log"
-    deadline = time.monotonic() + 60
-    while "end trace" not in console.read_text(errors="replace"):
-        assert time.monotonic() < deadline, console.read_text()
-        time.sleep(1)
-    oops = console.read_text(errors="replace").replace("\r", "")
-    assert "BUG: kernel NULL pointer dereference, address: " \
-           "0000000000000018" in oops, oops
-    m = re.search(r"RIP: 0010:([\w.]+)\+0x([0-9a-f]+)/0x[0-9a-f]+ "
-                  r"\[crashmod\]", oops)
-    assert m, oops
-    user = re.search(r"^RIP: 0010:([\w.]+)\+", user_crash["stderr"], re.M)
-    assert user, user_crash["stderr"]
-    assert source_function(user.group(1)) == source_function(m.group(1)), \
-        (oops, user_crash["stderr"])
-    assert ko_symbol_line(ko, m.group(1), int(m.group(2), 16)) == \
-        f"crashmod.c:{fault_line()}", oops
+    try:
+        # Two TCG guests on two cores: the new one's agent may miss its
+        # first handshake.
+        for attempt in range(3):
+            try:
+                t.push(ko, "/tmp/crashmod.ko")
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(5)
+        harness.nettest()       # built here when the build tree has none
+        exe = NETTEST_BUILT if NETTEST_BUILT.exists() else \
+            harness.workdir / "nettest"
+        t.push(exe, GUEST_NETTEST)
+        rc, out, err = t.exec("insmod /tmp/crashmod.ko " + " ".join(PARAMS))
+        assert rc == 0, out + err
+        rc, out, err = t.exec(f"N={GUEST_NETTEST}; {GOOD}")
+        assert out.split() == "udp sent 1 received 1".split(), out + err
+        # The kernel dies in it (an oops in softirq is fatal): no answer.
+        t.exec(f"N={GUEST_NETTEST}; {BAD}", timeout=20)
+        console = t.state_dir / "console.log"
+        deadline = time.monotonic() + 60
+        while "end trace" not in console.read_text(errors="replace"):
+            assert time.monotonic() < deadline, console.read_text()
+            time.sleep(1)
+        oops = console.read_text(errors="replace").replace("\r", "")
+        assert "BUG: kernel NULL pointer dereference, address: " \
+               "0000000000000018" in oops, oops
+        m = re.search(r"RIP: 0010:([\w.]+)\+0x([0-9a-f]+)/0x[0-9a-f]+ "
+                      r"\[crashmod\]", oops)
+        assert m, oops
+        user = re.search(r"^RIP: 0010:([\w.]+)\+", user_crash["stderr"], re.M)
+        assert user, user_crash["stderr"]
+        assert source_function(user.group(1)) == source_function(m.group(1)), \
+            (oops, user_crash["stderr"])
+        assert ko_symbol_line(ko, m.group(1), int(m.group(2), 16)) == \
+            f"crashmod.c:{fault_line()}", oops
+    finally:
+        # Its kernel died: a guest left spinning would slow every later
+        # test.
+        t.down()

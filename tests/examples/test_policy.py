@@ -15,7 +15,7 @@ import time
 import pytest
 
 from diff import example, harness  # noqa: F401 (fixture)
-from test_softlockup import Program, wait_until
+from progrun import Program, wait_until
 
 LWFW = example("lwfw")
 BLOCKED = "127.0.0.5"
@@ -63,8 +63,34 @@ def released(harness):
                for k in ("released", "rejected"))
 
 
+def reassembly_used(harness):
+    """The target's IPv4 reassembly queues in use (/proc/net/sockstat)."""
+    out = harness.exec("cat /proc/net/sockstat")
+    return int(re.search(r"^FRAG: inuse (\d+)", out, re.M).group(1))
+
+
+@pytest.fixture
+def short_reassembly(harness):
+    """The flood's datagrams arrive as fragments, and those the host's
+    network lost leave their datagrams half reassembled, holding the
+    target's reassembly memory (ipfrag_high_thresh) until they expire
+    (ipfrag_time, 30 s): meanwhile every fragmented datagram, dusk's
+    large WRITEs among them, is dropped. Here they expire in 2 s, and the
+    next test starts with none."""
+    path = "/proc/sys/net/ipv4/ipfrag_time"
+    old = harness.exec(f"cat {path}").strip()
+    harness.exec(f"echo 2 > {path}")
+    try:
+        yield
+        wait_until(lambda: reassembly_used(harness) == 0,
+                   lambda: "reassembly queues still in use", timeout=30)
+    finally:
+        harness.exec(f"echo {old} > {path}")
+
+
 @pytest.mark.parametrize("policy", ["drop", "accept"])
-def test_flood_releases_by_the_hooks_policy_and_says_so(harness, policy):
+def test_flood_releases_by_the_hooks_policy_and_says_so(harness, policy,
+                                                       short_reassembly):
     prog = harness.build_prog(LWFW)
     env = dict(harness.target.env, DUSK_HOLD_MS_lwfw_hook=str(HOLD_MS))
     if policy == "drop":

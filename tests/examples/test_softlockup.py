@@ -10,12 +10,11 @@ so that a fail-open is never silent. Time stopped at a breakpoint in gdb
 does not count as a lockup."""
 
 import re
-import subprocess
-import threading
 import time
 
 import pytest
 
+from progrun import Program, wait_until
 from diff import harness, mod  # noqa: F401 (fixture)
 
 RADLOG = mod("radlog")
@@ -38,58 +37,13 @@ LOCKUP = (r"^watchdog: BUG: soft lockup - CPU#\d+ stuck for (\d+)s! "
           r"\[radlog\.prog:\d+\]$")
 
 
-class Program:
-    """A user-level module program, its output collected by threads."""
-
-    def __init__(self, prog, env, params=(f"port={PORT}",)):
-        self.proc = subprocess.Popen(
-            [str(prog), *params], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.out, self.err = [], []
-        self.readers = [threading.Thread(
-            target=lambda f=f, v=v: v.extend(iter(lambda: f.read1(65536),
-                                                  b"")), daemon=True)
-            for f, v in ((self.proc.stdout, self.out),
-                         (self.proc.stderr, self.err))]
-        for r in self.readers:
-            r.start()
-
-    def stdout(self):
-        return b"".join(self.out).decode(errors="replace")
-
-    def stderr(self):
-        return b"".join(self.err).decode(errors="replace")
-
-    def wait_output(self, text, timeout=120):
-        wait_until(lambda: text in self.stdout(),
-                   lambda: self.stdout() + self.stderr(), timeout)
-
-    def stop(self):
-        """SIGKILL (a hook stuck in a loop does not end at SIGINT); the
-        watchdog ends the session."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for r in self.readers:
-            r.join(timeout=10)
-
-
-def wait_until(cond, what, timeout=60):
-    """cond()'s first true value; AssertionError with what() past the
-    deadline."""
-    deadline = time.monotonic() + timeout
-    while not (v := cond()):
-        assert time.monotonic() < deadline, what()
-        time.sleep(0.2)
-    return v
-
-
 @pytest.fixture(scope="module")
 def stuck(harness):
     """radlog stuck on a malformed request, threshold 2 s: its output."""
     prog = harness.build_prog(RADLOG)
     harness.nettest()
-    p = Program(prog, dict(harness.target.env, DUSK_SOFTLOCKUP_S="2"))
+    p = Program(prog, dict(harness.target.env, DUSK_SOFTLOCKUP_S="2"),
+                (f"port={PORT}",))
     try:
         p.wait_output("radlog: loaded, port")
         good = harness.script(SEND.format(w=5000, p=PORT, payload=GOOD))

@@ -90,7 +90,7 @@ def one_session(target, traffic, syms, heartbeat_ms=3000):
     assert status == 0
     assert s.alloc(ALLOC_SIZE)[0] == 0
     status, rep = s.call(syms['__kmalloc'], KMALLOC_SIZE, GFP_KERNEL)
-    assert status == 0 and struct.unpack('<Q', rep)[0]
+    assert status == 0 and struct.unpack_from('<Q', rep)[0]
     answered, held = traffic.send(), traffic.send()
     assert s.verdict(hook_of(s, answered).id, NF_ACCEPT) == 0
     hook_of(s, held)                    # waits, without a verdict

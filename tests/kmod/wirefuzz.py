@@ -61,6 +61,10 @@ KEPT_TYPES = {m.type for m in MSGS.values() if m.keep}
 E = errno
 ANY_BAD = {-E.EINVAL, -E.EFAULT, -E.EBADMSG}
 
+# Outside the class: names starting __ would be mangled inside it.
+HOOK_POLICY_MAX = K.__DUSK_HOOK_POLICY_MAX
+PROBE_KIND_MAX = K.__DUSK_PROBE_MAX
+
 
 class Case:
     """One datagram and what dusk.ko must do with it: reply with a status
@@ -129,10 +133,10 @@ class WireFuzzer:
         req_id, d = self.dgram(msg_type, payload, channel)
         r = self.exchange(d, req_id, channel)
         fmt = {K.DUSK_MSG_SYM: '<QQ', K.DUSK_MSG_ALLOC: '<Q',
-               K.DUSK_MSG_HOOK_REGISTER: '<II', K.DUSK_MSG_PING: '<12Q'}
+               K.DUSK_MSG_HOOK_REGISTER: '<II', K.DUSK_MSG_PING: '<12Q'}  # PING: then per-hook counts
         if r.status or msg_type not in fmt:
             return r.status, None
-        return r.status, struct.unpack(fmt[msg_type], r.payload)
+        return r.status, struct.unpack_from(fmt[msg_type], r.payload)
 
     def exchange(self, d, req_id, channel):
         """Send d, wait for its reply; a lost one is sent again (same id,
@@ -255,9 +259,47 @@ class WireFuzzer:
         pad = r.choice((0, 0, 0, 1))
         if nargs > 6 or flags or pad:
             ok = {-E.EINVAL}
+        probes, probes_ok = self.call_probes(nargs)
+        if not probes_ok:
+            ok = {-E.EINVAL}
         nr, body = self.seg_body()
         args = [r.getrandbits(64) for _ in range(6)]
-        return K.DUSK_MSG_CALL, CALL.pack(fn, *args, nargs, flags, nr, pad) + body, ok
+        return (K.DUSK_MSG_CALL,
+                CALL.pack(fn, *args, nargs, flags, nr, pad, *probes) + body, ok)
+
+    def call_probes(self, nargs):
+        """CALL's probe records (size, kind, flags, pad per argument),
+        flattened, and whether dusk.ko must take them. Good ones probe
+        the random arguments: dusk.ko reads them through the nofault
+        accessors, and the harmless function is called or refused."""
+        r = self.rng
+        none = [(0, K.DUSK_PROBE_NONE, 0, 0)] * 6
+        mode = r.randrange(3)
+        if mode == 0:
+            probes, good = none, True
+        elif mode == 1:
+            probes = list(none)
+            for i in range(min(nargs, 6)):
+                kind = r.choice((K.DUSK_PROBE_NONE, K.DUSK_PROBE_SIZE,
+                                 K.DUSK_PROBE_STR))
+                if kind != K.DUSK_PROBE_NONE:
+                    size = r.choice((1, 8, 4096, K.DUSK_PROBE_STR_MAX)
+                                    if kind == K.DUSK_PROBE_STR else
+                                    (1, 8, 4096, 3 * 4096 + 5))
+                    probes[i] = (size, kind, r.randrange(4), 0)
+            good = True
+        else:
+            probes, good = list(none), False
+            i = r.randrange(6)
+            probes[i] = r.choice((
+                (8, r.choice((PROBE_KIND_MAX, 255)), 0, 0),  # kind
+                (8, K.DUSK_PROBE_SIZE, r.choice((4, 0x80)), 0),  # flags
+                (8, K.DUSK_PROBE_SIZE, 0, 1),                    # pad
+                (8, K.DUSK_PROBE_NONE, 0, 0),                    # size, no kind
+                (0, K.DUSK_PROBE_NONE, 1, 0),                    # flags, no kind
+                (0, K.DUSK_PROBE_SIZE, 0, 0),                    # no size
+                (K.DUSK_PROBE_STR_MAX + 1, K.DUSK_PROBE_STR, 0, 0)))
+        return [v for p in probes for v in p], good
 
     def case_sym(self):
         r = self.rng
@@ -293,22 +335,33 @@ class WireFuzzer:
 
     def case_hook_register(self):
         r = self.rng
-        kind = r.randrange(4)
+        kind = r.randrange(5)
         if kind == 0 and len(self.hooks) < MAX_HOOKS:
             return (K.DUSK_MSG_HOOK_REGISTER,
                     HOOK_REGISTER.pack(0, 7, NFPROTO_IPV6, NF_INET_FORWARD,
-                                       r.randrange(-1000, 1000), 0), {0})
+                                       r.randrange(-1000, 1000),
+                                       r.choice((0, 1, 3600 * 1000)),
+                                       r.randrange(HOOK_POLICY_MAX), 0),
+                    {0})
         if kind == 1:
             return (K.DUSK_MSG_HOOK_REGISTER,
                     HOOK_REGISTER.pack(r.choice((self.bad_addr() or 1, self.banner)),
-                                       7, NFPROTO_IPV6, NF_INET_FORWARD, 0, 0),
+                                       7, NFPROTO_IPV6, NF_INET_FORWARD, 0, 0, 0, 0),
                     {-E.ENODEV})
+        if kind == 2:
+            # The hook's own hold time and policy out of range.
+            hold, policy = r.choice(((3600 * 1000 + 1, 0), (0xffffffff, 0),
+                                     (0, HOOK_POLICY_MAX),
+                                     (0, 0xffffffff)))
+            return (K.DUSK_MSG_HOOK_REGISTER,
+                    HOOK_REGISTER.pack(0, 7, NFPROTO_IPV6, NF_INET_FORWARD, 0,
+                                       hold, policy, 0), {-E.EINVAL})
         pf = r.choice((0, 3, 7, 255, 0xffffffff, NFPROTO_IPV6))
         hooknum = (r.choice((NF_INET_NUMHOOKS, 0xffffffff, 77))
                    if pf == NFPROTO_IPV6 else NF_INET_FORWARD)
         pad = r.choice((0, 1))
         return (K.DUSK_MSG_HOOK_REGISTER,
-                HOOK_REGISTER.pack(0, 7, pf, hooknum, 0, pad), {-E.EINVAL})
+                HOOK_REGISTER.pack(0, 7, pf, hooknum, 0, 0, 0, pad), {-E.EINVAL})
 
     def case_hook_unregister(self):
         if self.hooks and self.rng.randrange(3) == 0:
