@@ -125,8 +125,9 @@ static void print_cmd(char *const argv[], const char *cwd)
 }
 
 static const int cc_caught_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static struct sigaction cc_saved_actions[3];
-static bool cc_catching[3];
+#define CC_NR_CAUGHT	(sizeof(cc_caught_signals) / sizeof(cc_caught_signals[0]))
+static struct sigaction cc_saved_actions[CC_NR_CAUGHT];
+static bool cc_catching[CC_NR_CAUGHT];
 static volatile sig_atomic_t cc_signal;
 static volatile pid_t cc_child;		/* its process group: the running command */
 
@@ -147,7 +148,7 @@ void cc_signals_catch(void)
 
 	/* No SA_RESTART: a wait is interrupted, and goes on in cc_wait(). */
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < CC_NR_CAUGHT; i++) {
 		int sig = cc_caught_signals[i];
 
 		if (sigaction(sig, NULL, &cc_saved_actions[i]) ||
@@ -169,7 +170,7 @@ void cc_signals_reraise(void)
 
 	if (!sig)
 		return;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < CC_NR_CAUGHT; i++)
 		if (cc_catching[i])
 			sigaction(cc_caught_signals[i], &cc_saved_actions[i], NULL);
 	fflush(NULL);
@@ -184,7 +185,7 @@ pid_t cc_fork(void)
 
 	/* No signal between fork() and knowing the child. */
 	sigemptyset(&block);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < CC_NR_CAUGHT; i++)
 		sigaddset(&block, cc_caught_signals[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	if (cc_signal) {
@@ -195,7 +196,7 @@ pid_t cc_fork(void)
 	pid = fork();
 	if (!pid) {
 		setpgid(0, 0);
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < CC_NR_CAUGHT; i++)
 			if (cc_catching[i])
 				sigaction(cc_caught_signals[i],
 					  &cc_saved_actions[i], NULL);

@@ -517,6 +517,7 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 	struct dusk_hook_handle hh;
 	struct dusk_hook_rec *rec;
 	struct dusk_hooks *h;
+	char number[16];	/* the hook's name in reports, without one */
 	int err;
 
 	if (!s)
@@ -554,14 +555,9 @@ DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,
 	rec->handle = le32toh(hh.handle);
 	dusk_list_add_tail(&rec->node, &h->recs);
 	h->hold_ms_max = DUSK_MAX(h->hold_ms_max, rec->hold_ms);
-	if (hook->name)
-		dusk_watchdog_hook(s, rec->handle, hook->name);
-	else {
-		char name[32];
-
-		snprintf(name, sizeof(name), "%u", rec->handle);
-		dusk_watchdog_hook(s, rec->handle, name);
-	}
+	if (!hook->name)
+		snprintf(number, sizeof(number), "%u", rec->handle);
+	dusk_watchdog_hook(s, rec->handle, hook->name ? hook->name : number);
 	if (ret_handle)
 		*ret_handle = rec->handle;
 	return 0;

@@ -164,12 +164,9 @@ static void crash_frame(struct cbuf *c, uintptr_t pc, uintptr_t line_pc,
 
 static const char *crash_hook_name(unsigned int hooknum)
 {
-	static const char *const names[] = {
-		"NF_INET_PRE_ROUTING", "NF_INET_LOCAL_IN", "NF_INET_FORWARD",
-		"NF_INET_LOCAL_OUT", "NF_INET_POST_ROUTING",
-	};
+	const char *name = dusk_nf_hook_name(hooknum);
 
-	return hooknum < DUSK_ARRAY_SIZE(names) ? names[hooknum] : "hook";
+	return name ? name : "hook";
 }
 
 static const char *crash_pf_name(int pf)

@@ -239,14 +239,14 @@ static const char *dusk_nf_pf_name(int pf)
 	       pf == DUSK_K_NFPROTO_IPV6 ? "ipv6" : "inet";
 }
 
-static const char *dusk_nf_hooknum_name(unsigned int hooknum)
+const char *dusk_nf_hook_name(unsigned int hooknum)
 {
 	static const char *const names[] = {
-		"PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT",
-		"POST_ROUTING",
+		"NF_INET_PRE_ROUTING", "NF_INET_LOCAL_IN", "NF_INET_FORWARD",
+		"NF_INET_LOCAL_OUT", "NF_INET_POST_ROUTING",
 	};
 
-	return hooknum < DUSK_ARRAY_SIZE(names) ? names[hooknum] : "?";
+	return hooknum < DUSK_ARRAY_SIZE(names) ? names[hooknum] : NULL;
 }
 
 /*
@@ -289,6 +289,7 @@ static int dusk_nf_register_one(void *net, const void *ops)
 	struct dusk_session *s = dusk_mod_session();
 	struct dusk_nf_hook h = { 0 };
 	const struct dusk_msym *fn;
+	const char *hook_name;
 	char name[128];
 	struct dusk_nf_reg *r;
 	const uint8_t *o;
@@ -360,8 +361,10 @@ static int dusk_nf_register_one(void *net, const void *ops)
 	h.priv = r;
 	fn = dusk_image_func(hook);
 	dusk_nf_hook_settings(fn ? fn->name : NULL, &h);
+	hook_name = dusk_nf_hook_name(r->hooknum);
 	snprintf(name, sizeof(name), "%s (%s %s)", fn ? fn->name : "?",
-		 dusk_nf_pf_name(pf), dusk_nf_hooknum_name(r->hooknum));
+		 dusk_nf_pf_name(pf),
+		 hook_name ? hook_name + strlen("NF_INET_") : "?");
 	h.name = name;
 	err = dusk_nf_hook_register(s, &h, &r->handle);
 	if (err) {

@@ -423,6 +423,8 @@ void dusk_nf_foreach(void (*fn)(const struct dusk_nf_info *h, void *arg),
 /* The hook the calling thread runs: 0, or -ENOENT (none). For a crash
  * report: async-signal-safe. */
 int dusk_nf_current(struct dusk_nf_info *ret);
+/* "NF_INET_PRE_ROUTING"... as the kernel names hooknum, NULL for none. */
+const char *dusk_nf_hook_name(unsigned int hooknum);
 
 /* ---- the program ------------------------------------------------------------------ */
 
