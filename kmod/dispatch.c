@@ -64,6 +64,11 @@ static int dusk_do_bye(struct dusk_req *r)
 #define DUSK_HANDLER_HOOK_UNREGISTER	dusk_do_hook_unregister
 #define DUSK_HANDLER_HOOK		NULL	/* the kernel sends it */
 #define DUSK_HANDLER_VERDICT		dusk_do_verdict
+#define DUSK_HANDLER_INVOKE		NULL	/* the kernel sends it */
+#define DUSK_HANDLER_RETURN		NULL
+#define DUSK_HANDLER_UACCESS		NULL
+#define DUSK_HANDLER_PROXY_REGISTER	NULL
+#define DUSK_HANDLER_PROXY_UNREGISTER	NULL
 
 #define DUSK_X_HANDLER(name, ...)	[DUSK_MSG_##name] = DUSK_HANDLER_##name,
 static const dusk_handler_fn dusk_handlers[__DUSK_MSG_MAX] = {

@@ -97,8 +97,52 @@
  *		-ESTALE: the packet was already released by policy; the
  *		commit was not applied. -EINVAL: verdict not allowed.
  *
+ * K INVOKE	chan INV; hdr.id = hdr.invocation = the invocation's id.
+ *		struct dusk_invoke, then nr_segs prefetched segments. A
+ *		task called a proxied callback (Invocations, below). Sent
+ *		again (new seq, same id) until a datagram of that
+ *		invocation arrives.
+ * R RETURN	chan INV. struct dusk_return, then nr_segs segments (the
+ *		commit, applied first) -> empty. The callback returns ret
+ *		to the kernel. -ESRCH: the invocation is over (its caller
+ *		was killed, or the session ended); nothing was applied.
+ * R UACCESS	chan INV. struct dusk_uaccess (then 8 bytes of value for
+ *		PUT, len bytes for TO) -> struct dusk_uaccess_reply (then
+ *		len bytes for FROM, ret + 1 for STRNCPY when ret >= 0).
+ *		Executed by the calling task with the kernel's own
+ *		accessors: a bad user pointer gives what it gives the .ko.
+ *		-EINVAL: op or len (1, 2, 4, 8 for GET and PUT; the reply
+ *		must fit max_dgram).
+ * R PROXY_REGISTER struct dusk_proxy_register, then nr struct
+ *		dusk_proxy_slot -> struct dusk_proxy_reply: the kernel
+ *		address of a table of dusk.ko's own, of the kind's type,
+ *		whose user slots are proxies and whose kernel slots are
+ *		the functions given; the program gives that table to the
+ *		kernel in place of its own. -EINVAL: kind, an offset that
+ *		is not a function of the kind, a kernel slot that is not
+ *		kernel text; -ENOSPC: no free table.
+ * R PROXY_UNREGISTER struct dusk_proxy_handle -> empty. The table's
+ *		proxies answer -ENODEV (open) or -EIO from now on; the
+ *		table is reused once its last open file is closed.
+ *		-ENOENT: not this session's.
+ *
  * Requests made on behalf of an invocation (a HOOK being processed) carry
  * its id in hdr.invocation; 0 means none.
+ *
+ * Invocations. A kernel task that calls a callback of the module (a file
+ * operation, ...) enters a proxy of dusk.ko, which sends INVOKE and
+ * sleeps. The program runs the callback on a thread of its own; every
+ * request it makes for it goes on DUSK_CHAN_INV with hdr.invocation = the
+ * INVOKE's id, and is executed by the sleeping task itself, so that
+ * `current` is the caller and uaccess reaches the caller's memory. Those
+ * requests are numbered 1, 2, 3... per invocation, one at a time: the
+ * task keeps its last reply, answers the same id again with it, and
+ * executes only the next id (-ESTALE for an older one, -EPROTO for one
+ * that skips). RETURN ends the invocation. Several invocations are in
+ * flight at once, each with its own numbering. If the session ends, or
+ * the caller is killed, the proxy returns -EIO (read, write, ioctl,
+ * llseek...), -ENODEV (open), EPOLLERR (poll) or 0 (release, flush)
+ * without waiting; later requests of that invocation get -ESRCH.
  *
  * Handshake. A HELLO costs dusk.ko no state until its sender has shown
  * that it receives datagrams at the address it sends from (as WireGuard's
@@ -126,7 +170,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	4
+#define DUSK_PROTO_VERSION	5
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32
@@ -166,21 +210,21 @@
 #define DUSK_MSG_TABLE(X)						\
 	X(HELLO, RUNTIME, MAIN, EXACT, sizeof(struct dusk_hello), 0,	\
 	  MIN, sizeof(struct dusk_hello_reply), 0)			\
-	X(BYE, RUNTIME, ANY, EXACT, 0, 0, EXACT, 0, 1)			\
-	X(PING, RUNTIME, ANY, EXACT, 0, 0,				\
+	X(BYE, RUNTIME, CTRL, EXACT, 0, 0, EXACT, 0, 1)		\
+	X(PING, RUNTIME, CTRL, EXACT, 0, 0,				\
 	  MIN, sizeof(struct dusk_stats), 0)				\
-	X(READ, RUNTIME, MAIN, EXACT, sizeof(struct dusk_read), 0,	\
+	X(READ, RUNTIME, MAIN_INV, EXACT, sizeof(struct dusk_read), 0,	\
 	  MIN, 1, 0)							\
-	X(WRITE, RUNTIME, MAIN, SEGS, sizeof(struct dusk_write),	\
+	X(WRITE, RUNTIME, MAIN_INV, SEGS, sizeof(struct dusk_write),	\
 	  DUSK_OFFSETOF(struct dusk_write, nr_segs), EXACT, 0, 1)	\
-	X(CALL, RUNTIME, MAIN, SEGS, sizeof(struct dusk_call),		\
+	X(CALL, RUNTIME, MAIN_INV, SEGS, sizeof(struct dusk_call),		\
 	  DUSK_OFFSETOF(struct dusk_call, nr_segs),			\
 	  EXACT, sizeof(struct dusk_call_reply), 1)			\
-	X(SYM, RUNTIME, MAIN, MIN, 1, 0,				\
+	X(SYM, RUNTIME, MAIN_INV, MIN, 1, 0,				\
 	  EXACT, sizeof(struct dusk_sym_reply), 0)			\
-	X(ALLOC, RUNTIME, MAIN, EXACT, sizeof(struct dusk_alloc), 0,	\
+	X(ALLOC, RUNTIME, MAIN_INV, EXACT, sizeof(struct dusk_alloc), 0,	\
 	  EXACT, sizeof(struct dusk_alloc_reply), 1)			\
-	X(FREE, RUNTIME, MAIN, EXACT, sizeof(struct dusk_free), 0,	\
+	X(FREE, RUNTIME, MAIN_INV, EXACT, sizeof(struct dusk_free), 0,	\
 	  EXACT, 0, 1)							\
 	X(HOOK_REGISTER, RUNTIME, MAIN, EXACT,				\
 	  sizeof(struct dusk_hook_register), 0,				\
@@ -191,7 +235,19 @@
 	X(HOOK, KERNEL, MAIN, SEGS, sizeof(struct dusk_hook_msg),	\
 	  DUSK_OFFSETOF(struct dusk_hook_msg, nr_segs), EXACT, 0, 0)	\
 	X(VERDICT, RUNTIME, MAIN, SEGS, sizeof(struct dusk_verdict),	\
-	  DUSK_OFFSETOF(struct dusk_verdict, nr_segs), EXACT, 0, 1)
+	  DUSK_OFFSETOF(struct dusk_verdict, nr_segs), EXACT, 0, 1)	\
+	/* INVOKE has no reply: RETURN answers it. */			\
+	X(INVOKE, KERNEL, INV, SEGS, sizeof(struct dusk_invoke),	\
+	  DUSK_OFFSETOF(struct dusk_invoke, nr_segs), EXACT, 0, 0)	\
+	X(RETURN, RUNTIME, INV, SEGS, sizeof(struct dusk_return),	\
+	  DUSK_OFFSETOF(struct dusk_return, nr_segs), EXACT, 0, 1)	\
+	X(UACCESS, RUNTIME, INV, MIN, sizeof(struct dusk_uaccess), 0,	\
+	  MIN, sizeof(struct dusk_uaccess_reply), 0)			\
+	X(PROXY_REGISTER, RUNTIME, MAIN_INV, MIN,			\
+	  sizeof(struct dusk_proxy_register), 0,			\
+	  EXACT, sizeof(struct dusk_proxy_reply), 1)			\
+	X(PROXY_UNREGISTER, RUNTIME, MAIN_INV, EXACT,			\
+	  sizeof(struct dusk_proxy_handle), 0, EXACT, 0, 1)
 
 #define DUSK_OFFSETOF(type, member)	__builtin_offsetof(type, member)
 
@@ -224,12 +280,15 @@ enum dusk_msg_flag {
 enum dusk_channel {
 	DUSK_CHAN_MAIN = 0,
 	DUSK_CHAN_WATCHDOG = 1,
+	DUSK_CHAN_INV = 2,	/* the requests of blocking invocations */
 	__DUSK_CHAN_MAX
 };
 
 /* Sets of channels, for the table's chans column. */
 #define DUSK_CHANS_MAIN		(1U << DUSK_CHAN_MAIN)
-#define DUSK_CHANS_ANY		((1U << __DUSK_CHAN_MAX) - 1)
+#define DUSK_CHANS_INV		(1U << DUSK_CHAN_INV)
+#define DUSK_CHANS_MAIN_INV	(DUSK_CHANS_MAIN | DUSK_CHANS_INV)
+#define DUSK_CHANS_CTRL		(DUSK_CHANS_MAIN | (1U << DUSK_CHAN_WATCHDOG))
 
 struct dusk_hdr {
 	__u8 mac[DUSK_MAC_LEN];
@@ -467,6 +526,98 @@ struct dusk_verdict {
 	__le32 nr_segs;
 };
 
+/* The callback a proxy stands for: its kernel's caller, the task below. */
+struct dusk_invoke {
+	__le64 cookie;		/* the slot's, from PROXY_REGISTER */
+	__le64 args[DUSK_MAX_CALL_ARGS];	/* as the kernel passed them */
+	__le64 task;		/* current: struct task_struct * */
+	__le64 parent;		/* the invocation this task is inside, or 0 */
+	__le32 handle;		/* the proxy table's */
+	__le32 off;		/* the slot's offset in its table */
+	__le32 pid;		/* the caller's, as the kernel numbers them */
+	__le32 tgid;
+	__le32 cpu;
+	__le32 nr_segs;		/* prefetched struct dusk_seg follow */
+	__u8 comm[16];		/* the caller's, NUL padded */
+};
+
+struct dusk_return {
+	__le64 ret;		/* the callback's value, sign-extended */
+	__le32 nr_segs;
+	__le32 pad;
+};
+
+enum dusk_uaccess_op {
+	DUSK_UA_INVALID = 0,
+	DUSK_UA_TO,		/* copy_to_user(uaddr, data, len) */
+	DUSK_UA_FROM,		/* copy_from_user(reply, uaddr, len) */
+	DUSK_UA_CLEAR,		/* clear_user(uaddr, len) */
+	DUSK_UA_STRNCPY,	/* strncpy_from_user(reply, uaddr, len) */
+	DUSK_UA_STRNLEN,	/* strnlen_user(uaddr, len) */
+	DUSK_UA_GET,		/* get_user of len (1, 2, 4, 8) bytes */
+	DUSK_UA_PUT,		/* put_user of len bytes: the __le64 after */
+	DUSK_UA_ACCESS_OK,	/* access_ok(uaddr, len): ret 1 or 0 */
+	__DUSK_UA_MAX
+};
+
+struct dusk_uaccess {
+	__le64 uaddr;
+	__le64 len;
+	__le32 op;		/* enum dusk_uaccess_op */
+	__le32 pad;
+};
+
+/*
+ * ret: what the kernel's function returned (bytes not copied for TO, FROM
+ * and CLEAR; the length or -EFAULT for STRNCPY; 0 or -EFAULT for GET and
+ * PUT), sign-extended. val: GET's value, zero-extended. FROM's reply
+ * carries all len bytes (the ones not copied are zero, as
+ * copy_from_user leaves them).
+ */
+struct dusk_uaccess_reply {
+	__le64 ret;
+	__le64 val;
+};
+
+/* The kernel structures dusk.ko has proxy tables of. */
+enum dusk_proxy_kind {
+	DUSK_PROXY_INVALID = 0,
+	DUSK_PROXY_FOPS,	/* struct file_operations */
+	DUSK_PROXY_PROC_OPS,	/* struct proc_ops */
+	DUSK_PROXY_SEQ_OPS,	/* struct seq_operations */
+	DUSK_PROXY_FN,		/* one function (single_open's show): off 0 */
+	__DUSK_PROXY_MAX
+};
+
+enum dusk_proxy_slot_kind {
+	DUSK_SLOT_USER = 1,	/* the module's function: value is a cookie */
+	DUSK_SLOT_KERNEL,	/* a kernel function (seq_read): its address */
+};
+
+struct dusk_proxy_register {
+	__le64 table;		/* the program's own, for the record */
+	__le64 flags;		/* proc_ops.proc_flags; 0 for the others */
+	__le32 kind;		/* enum dusk_proxy_kind */
+	__le32 nr;		/* struct dusk_proxy_slot follow */
+};
+
+struct dusk_proxy_slot {
+	__le32 off;		/* of a function pointer in the kind's type */
+	__le32 kind;		/* enum dusk_proxy_slot_kind */
+	__le64 value;
+};
+
+struct dusk_proxy_reply {
+	__le64 table;		/* dusk.ko's table, to give the kernel */
+	__le32 handle;
+	__le32 pad;
+};
+
+struct dusk_proxy_handle {
+	__le32 handle;
+	__le32 pad;
+};
+
 /*
  * Every field is naturally aligned, so these sizes hold with every
  * compiler on both sides: a change to a structure above that breaks them
@@ -495,6 +646,14 @@ DUSK_WIRE_SIZE(dusk_hook_register, 40);
 DUSK_WIRE_SIZE(dusk_hook_handle, 8);
 DUSK_WIRE_SIZE(dusk_hook_msg, 40);
 DUSK_WIRE_SIZE(dusk_verdict, 16);
+DUSK_WIRE_SIZE(dusk_invoke, 112);
+DUSK_WIRE_SIZE(dusk_return, 16);
+DUSK_WIRE_SIZE(dusk_uaccess, 24);
+DUSK_WIRE_SIZE(dusk_uaccess_reply, 16);
+DUSK_WIRE_SIZE(dusk_proxy_register, 24);
+DUSK_WIRE_SIZE(dusk_proxy_slot, 16);
+DUSK_WIRE_SIZE(dusk_proxy_reply, 16);
+DUSK_WIRE_SIZE(dusk_proxy_handle, 8);
 #undef DUSK_WIRE_SIZE
 
 /* A SEGS message's segment count lies within its fixed part. */

@@ -38,6 +38,14 @@ HOOK_COUNT = struct.Struct('<IIQ')
 HOOK_HANDLE = struct.Struct('<II')
 HOOK_MSG = struct.Struct('<QQQIIII')
 VERDICT = struct.Struct('<QII')
+INVOKE = struct.Struct('<Q6QQQIIIIII16s')
+RETURN = struct.Struct('<QII')
+UACCESS = struct.Struct('<QQII')
+UACCESS_REPLY = struct.Struct('<qQ')
+PROXY_REGISTER = struct.Struct('<QQII')
+PROXY_SLOT = struct.Struct('<IIQ')
+PROXY_REPLY = struct.Struct('<QII')
+PROXY_HANDLE = struct.Struct('<II')
 
 STRUCTS = {
     'dusk_hdr': HDR, 'dusk_seg': SEG, 'dusk_hello': HELLO,
@@ -50,6 +58,10 @@ STRUCTS = {
     'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
     'dusk_hook_count': HOOK_COUNT,
     'dusk_hook_msg': HOOK_MSG, 'dusk_verdict': VERDICT,
+    'dusk_invoke': INVOKE, 'dusk_return': RETURN, 'dusk_uaccess': UACCESS,
+    'dusk_uaccess_reply': UACCESS_REPLY,
+    'dusk_proxy_register': PROXY_REGISTER, 'dusk_proxy_slot': PROXY_SLOT,
+    'dusk_proxy_reply': PROXY_REPLY, 'dusk_proxy_handle': PROXY_HANDLE,
 }
 
 CHANNELS = range(K.DUSK_CHAN_MAIN, getattr(K, '__DUSK_CHAN_MAX'))
@@ -109,7 +121,9 @@ def message_table(path=None):
     text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
     m = re.search(r'#define[ \t]+DUSK_MSG_TABLE\(X\)((?:[^\n]*\\\n)*[^\n]*)',
                   text)
-    chans = {'MAIN': {K.DUSK_CHAN_MAIN}, 'ANY': set(CHANNELS)}
+    main, inv = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_INV
+    chans = {'MAIN': {main}, 'INV': {inv}, 'MAIN_INV': {main, inv},
+             'CTRL': {main, K.DUSK_CHAN_WATCHDOG}}
     table = {}
     for i, (name, sender, ch, kind, size, _, _, _, keep) in enumerate(
             _x_rows(m.group(1).replace('\\\n', ' ')), start=1):
