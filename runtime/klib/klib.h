@@ -51,6 +51,16 @@ struct dusk_klib_host {
 	 * 0 and its name, start and size; -ENOENT. */
 	int (*func_at)(uintptr_t addr, const char **ret_name,
 		       uintptr_t *ret_start, size_t *ret_size);
+	/* The kernel address of the object at p (a mirror address's, a
+	 * kernel copy's), 0 if the kernel has none (klib_wait.c). */
+	uint64_t (*kaddr_of)(const void *p);
+	/* Does the caller of this thread's invocation have a signal pending
+	 * (fatal_only: SIGKILL)? An interruptible sleep then ends. */
+	int (*signal_pending)(int fatal_only);
+	/* Around every sleep of a thread (locks, wait queues, delays): what
+	 * the thread holds that others need meanwhile is let go. */
+	void (*sleep_begin)(void);
+	void (*sleep_end)(void);
 };
 
 extern struct dusk_klib_host dusk_klib_host;

@@ -417,6 +417,18 @@ DUSK_EXPORT void __dusk_irq_enable(void)
 /* What the kernel says with CONFIG_DEBUG_ATOMIC_SLEEP (Debian's kernel
  * only says "scheduling while atomic" when it really sleeps), once per
  * call site. */
+void dusk_ctx_sleep_begin(void)
+{
+	if (dusk_klib_host.sleep_begin)
+		dusk_klib_host.sleep_begin();
+}
+
+void dusk_ctx_sleep_end(void)
+{
+	if (dusk_klib_host.sleep_end)
+		dusk_klib_host.sleep_end();
+}
+
 static void dusk_ctx_might_sleep(const char *what, const void *site)
 {
 	static const void *sites[64];
@@ -574,22 +586,26 @@ static const char *const dusk_lock_names[] = {
  * shadow.h) as the object itself, so that a lock is one lock however the
  * module reaches it.
  */
-static uintptr_t dusk_lock_key(const void *lock, enum dusk_lock_mode mode)
+uintptr_t dusk_klib_obj_key(const void *obj)
 {
-	uintptr_t k;
+	uintptr_t k = dusk_klib_ident(obj);
 	void *u;
 
-	if ((uintptr_t)lock < DUSK_PAGE_SIZE)
-		dusk_klib_bug(NULL,
-			      "kernel NULL pointer dereference: %s at %p",
-			      dusk_lock_names[mode], lock);
-	k = dusk_klib_ident(lock);
 	if (k >= DUSK_KERNEL_MIN && dusk_shadow_user_of) {
 		u = dusk_shadow_user_of(k, 1);
 		if (u)
 			return (uintptr_t)u;
 	}
 	return k;
+}
+
+static uintptr_t dusk_lock_key(const void *lock, enum dusk_lock_mode mode)
+{
+	if ((uintptr_t)lock < DUSK_PAGE_SIZE)
+		dusk_klib_bug(NULL,
+			      "kernel NULL pointer dereference: %s at %p",
+			      dusk_lock_names[mode], lock);
+	return dusk_klib_obj_key(lock);
 }
 
 /* Take lock: exclusive (spin, write, mutex) or shared (read). trylock:
@@ -618,8 +634,12 @@ static int dusk_lock_acquire(const void *lock, enum dusk_lock_mode mode,
 		return 0;	/* held: never unused, nothing to free */
 	}
 	l->refs++;
-	while (l->exclusive || (!shared && l->readers))
-		pthread_cond_wait(&l->cv, &dusk_locks_mu);
+	if (l->exclusive || (!shared && l->readers)) {
+		dusk_ctx_sleep_begin();
+		while (l->exclusive || (!shared && l->readers))
+			pthread_cond_wait(&l->cv, &dusk_locks_mu);
+		dusk_ctx_sleep_end();
+	}
 	if (shared) {
 		l->readers++;
 	} else {
@@ -1126,7 +1146,7 @@ static int dusk_sem_down(void *sem, int trylock, uint64_t timeout_ms)
 	struct timespec until;
 	struct dusk_lock *l;
 	uintptr_t key;
-	int err = 0;
+	int err = 0, slept;
 
 	if (timeout_ms) {
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -1145,10 +1165,15 @@ static int dusk_sem_down(void *sem, int trylock, uint64_t timeout_ms)
 		return -EBUSY;
 	}
 	l->refs++;
+	slept = !l->count;
+	if (slept)
+		dusk_ctx_sleep_begin();
 	while (!l->count && !err)
 		err = timeout_ms ? pthread_cond_timedwait(&l->cv, &dusk_locks_mu,
 							  &until) :
 				   pthread_cond_wait(&l->cv, &dusk_locks_mu);
+	if (slept)
+		dusk_ctx_sleep_end();
 	/* Not counted as held: a semaphore is often released by another
 	 * thread (lockdep does not track them either). */
 	if (l->count) {
@@ -1644,8 +1669,20 @@ static void dusk_sleep_ns(uint64_t ns)
 		.tv_nsec = (long)(ns % 1000000000),
 	};
 
+	dusk_ctx_sleep_begin();
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+	dusk_ctx_sleep_end();
+}
+
+void dusk_ctx_nap_ns(uint64_t ns)
+{
+	dusk_sleep_ns(ns);
+}
+
+void dusk_ctx_might_sleep_at(const char *what, const void *site)
+{
+	dusk_ctx_might_sleep(what, site);
 }
 
 /* Sleeping, not busy-waiting: the time passes all the same, and the

@@ -174,6 +174,17 @@ bool dusk_ctx_atomic(void);
 /* Spin/rw locks and mutexes this thread holds. */
 unsigned int dusk_ctx_locks_held(void);
 
+/* The identity of an object for the lock and sleeper tables: a mirror
+ * address counts as its kernel address, a kernel copy as its user object. */
+uintptr_t dusk_klib_obj_key(const void *obj);
+/* What the kernel's might_sleep() says, once per call site. */
+void dusk_ctx_might_sleep_at(const char *what, const void *site);
+/* Around a sleep of this thread (dusk_klib_host's sleep_begin/end). */
+void dusk_ctx_sleep_begin(void);
+void dusk_ctx_sleep_end(void);
+/* Sleep ns nanoseconds, as msleep() does. */
+void dusk_ctx_nap_ns(uint64_t ns);
+
 /* Run the RCU callbacks whose grace period has ended, doing one (user
  * level, then kernel) if some are queued: the event loop calls it when
  * idle. Returns how many ran. */
