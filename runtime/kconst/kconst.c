@@ -20,7 +20,8 @@
  * runtime/klib/klib_printk.c (ratelimit_state, log levels),
  * runtime/klib/klib_dyndbg.c (struct _ddebug, static_key, the flags),
  * runtime/klib/klib_ctx.c (semaphore, the preempt count's layout, EFLAGS,
- * the RCU stall timeout). The errno names are build-aux/gen-errnames's,
+ * the RCU stall timeout), runtime/klib/klib_wait.c (wait queues,
+ * completions, task states). The errno names are build-aux/gen-errnames's,
  * from the errno headers this file's compilation includes.
  */
 #include <linux/kbuild.h>
@@ -33,6 +34,9 @@
 #include <linux/preempt.h>
 #include <linux/ratelimit_types.h>
 #include <linux/semaphore.h>
+#include <linux/completion.h>
+#include <linux/sched.h>
+#include <linux/wait.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -137,6 +141,23 @@ void dusk_kconst(void)
 	/* include/linux/semaphore.h */
 	SIZE(SEMAPHORE, semaphore);
 	FIELD(SEMAPHORE, COUNT, semaphore, count);
+	BLANK();
+
+	/* include/linux/wait.h, swait.h, completion.h, sched.h */
+	SIZE(WAIT_QUEUE_HEAD, wait_queue_head);
+	FIELD(WAIT_QUEUE_HEAD, HEAD, wait_queue_head, head);
+	SIZE(WAIT_QUEUE_ENTRY, wait_queue_entry);
+	FIELD(WAIT_QUEUE_ENTRY, FLAGS, wait_queue_entry, flags);
+	FIELD(SWAIT_QUEUE_HEAD, TASK_LIST, swait_queue_head, task_list);
+	SIZE(COMPLETION, completion);
+	FIELD(COMPLETION, DONE, completion, done);
+	UCONST(WQ_FLAG_EXCLUSIVE);
+	UCONST(TASK_RUNNING);
+	UCONST(TASK_INTERRUPTIBLE);
+	UCONST(TASK_UNINTERRUPTIBLE);
+	UCONST(TASK_WAKEKILL);
+	UCONST(TASK_NORMAL);
+	CONST(ERESTARTSYS);
 	BLANK();
 
 	/* include/linux/preempt.h, arch/x86/include/asm/preempt.h and

@@ -31,13 +31,18 @@
 #define RD(p, n)	((const void *)__dusk_check((p), (n)))
 #define WR(p, n)	((void *)__dusk_check_w((p), (n)))
 
-/* 6.1's layouts (x86-64, no spinlock debugging): the list_head after a
- * 4-byte spinlock_t in wait_queue_head and swait_queue_head; a
- * completion's done before its swait_queue_head. */
-#define DUSK_WQ_HEAD_LIST	8
-#define DUSK_COMPLETION_WAIT	8
-#define DUSK_WQ_FLAG_EXCLUSIVE	0x01
+/* The target kernel's layouts (kconst.h). */
+#define DUSK_WQ_HEAD_LIST	DUSK_K_WAIT_QUEUE_HEAD__HEAD
+#define DUSK_WQ_FLAG_EXCLUSIVE	DUSK_K_WQ_FLAG_EXCLUSIVE
 #define DUSK_UINT_MAX		0xffffffffU
+
+_Static_assert(DUSK_K_SWAIT_QUEUE_HEAD__TASK_LIST == DUSK_WQ_HEAD_LIST,
+	       "swait_queue_head initialised as a wait_queue_head");
+_Static_assert(DUSK_K_COMPLETION__DONE == 0 &&
+	       DUSK_K_SIZEOF_COMPLETION__DONE == 4, "completion.done");
+_Static_assert(DUSK_K_WAIT_QUEUE_ENTRY__FLAGS == 0 &&
+	       DUSK_K_SIZEOF_WAIT_QUEUE_ENTRY__FLAGS == 4,
+	       "wait_queue_entry.flags");
 
 struct dusk_sleeper {
 	struct dusk_sleeper *next;	/* on dusk_sleepers */
