@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kconst.h"
 #include "klib.h"
 #include "klib_ctx.h"
 #include "klib_wait.h"
@@ -36,6 +37,12 @@
 #define DUSK_WQ_FLAG_EXCLUSIVE	DUSK_K_WQ_FLAG_EXCLUSIVE
 #define DUSK_UINT_MAX		0xffffffffU
 
+_Static_assert(DUSK_TASK_RUNNING == DUSK_K_TASK_RUNNING &&
+	       DUSK_TASK_INTERRUPTIBLE == DUSK_K_TASK_INTERRUPTIBLE &&
+	       DUSK_TASK_UNINTERRUPTIBLE == DUSK_K_TASK_UNINTERRUPTIBLE &&
+	       DUSK_TASK_WAKEKILL == DUSK_K_TASK_WAKEKILL &&
+	       DUSK_TASK_NORMAL == DUSK_K_TASK_NORMAL &&
+	       DUSK_ERESTARTSYS == DUSK_K_ERESTARTSYS, "task states");
 _Static_assert(DUSK_K_SWAIT_QUEUE_HEAD__TASK_LIST == DUSK_WQ_HEAD_LIST,
 	       "swait_queue_head initialised as a wait_queue_head");
 _Static_assert(DUSK_K_COMPLETION__DONE == 0 &&

@@ -23,16 +23,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kconst.h"
-
-/* include/linux/sched.h */
-#define DUSK_TASK_RUNNING		DUSK_K_TASK_RUNNING
-#define DUSK_TASK_INTERRUPTIBLE		DUSK_K_TASK_INTERRUPTIBLE
-#define DUSK_TASK_UNINTERRUPTIBLE	DUSK_K_TASK_UNINTERRUPTIBLE
-#define DUSK_TASK_WAKEKILL		DUSK_K_TASK_WAKEKILL
-#define DUSK_TASK_NORMAL		DUSK_K_TASK_NORMAL
+/* include/linux/sched.h, errno.h (klib_wait.c checks them against the
+ * target's, kconst.h) */
+#define DUSK_TASK_RUNNING		0x0000
+#define DUSK_TASK_INTERRUPTIBLE		0x0001
+#define DUSK_TASK_UNINTERRUPTIBLE	0x0002
+#define DUSK_TASK_WAKEKILL		0x0100
+#define DUSK_TASK_NORMAL		(DUSK_TASK_INTERRUPTIBLE | \
+					 DUSK_TASK_UNINTERRUPTIBLE)
 #define DUSK_MAX_SCHEDULE_TIMEOUT	((long)(~0UL >> 1))
-#define DUSK_ERESTARTSYS		DUSK_K_ERESTARTSYS
+#define DUSK_ERESTARTSYS		512
 
 /* Wake every sleeper of the program whose caller has a signal now. */
 void dusk_klib_wait_interrupt(void);
