@@ -37,6 +37,7 @@
 #include <linux/completion.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
+#include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -158,6 +159,12 @@ void dusk_kconst(void)
 	UCONST(TASK_WAKEKILL);
 	UCONST(TASK_NORMAL);
 	CONST(ERESTARTSYS);
+	BLANK();
+
+	/* include/linux/seq_file.h */
+	FIELD(SEQ_FILE, BUF, seq_file, buf);
+	FIELD(SEQ_FILE, SIZE, seq_file, size);
+	FIELD(SEQ_FILE, COUNT, seq_file, count);
 	BLANK();
 
 	/* include/linux/preempt.h, arch/x86/include/asm/preempt.h and
