@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A misc device served at user level: file operations proxied by dusk.ko
+(protocol 5's invocations), run by the program's event loop.
+
+invdev (tests/examples/mods/invdev) is a course's first misc device,
+without uaccess: open logs current->comm and current->pid, read gives five
+bytes once per open file (advancing *ppos, the kernel's caller's stack
+variable), write swallows its bytes, an ioctl answers its argument plus
+one, llseek is the kernel's noop_llseek. The same shell session in the
+target, against its .ko and against its program, gives the same output
+and the same kernel log; the pids logged are the callers' own (cat's,
+the shell's); when the program stops, the device is gone.
+"""
+
+import re
+import signal
+import subprocess
+import time
+
+from diff import harness, mod  # noqa: F401 (fixture)
+
+INVDEV = mod("invdev")
+GUEST_INVCTL = "/tmp/invctl"
+SESSION = """cat /dev/invdev > /tmp/invdev.out & echo cat $!; wait
+wc -c < /tmp/invdev.out
+echo hi > /dev/invdev; echo write $? shell $$
+/tmp/invctl /dev/invdev 41
+dd if=/dev/invdev of=/dev/null bs=2 2>&1 | grep records
+"""
+PID = re.compile(r"\b(pid|cat|shell) (\d+)")
+
+
+def invctl(harness, tmp_path_factory):
+    exe = tmp_path_factory.mktemp("invctl") / "invctl"
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", str(exe),
+                    str(INVDEV.srcdir / "invctl.c")], check=True)
+    harness.target.push(exe, GUEST_INVCTL)
+
+
+def session(harness):
+    """The session's output and the module's kernel log, pids named."""
+    token = harness.marker()
+    out = harness.exec(["sh", "-c", SESSION])
+    log = harness.module_log(INVDEV, harness.kernel_log(token))
+    names = {}
+    for kind, pid in PID.findall(out):
+        names[pid] = kind
+    named = [PID.sub(lambda m: f"{m.group(1)} <{names.get(m.group(2), '?')}>",
+                     line) for line in log]
+    return PID.sub(lambda m: f"{m.group(1)} <{m.group(1)}>", out), named
+
+
+def wait_for(harness, cmd, want, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        rc, out, _ = harness.target.exec(cmd)
+        if (rc == 0) == want:
+            return
+        assert time.monotonic() < deadline, f"{cmd}: never {want}"
+        time.sleep(0.3)
+
+
+def test_invdev_same_as_ko(harness, tmp_path_factory):
+    invctl(harness, tmp_path_factory)
+    target = harness.target
+
+    ko = harness.build_ko(INVDEV)
+    target.push(ko, "/tmp/invdev.ko")
+    harness.exec("insmod /tmp/invdev.ko")
+    try:
+        ko_out, ko_log = session(harness)
+    finally:
+        harness.exec("rmmod invdev")
+
+    prog = harness.build_prog(INVDEV)
+    proc = subprocess.Popen([str(prog)], env=target.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for(harness, "test -c /dev/invdev", True)
+        user_out, user_log = session(harness)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    out = out.decode(errors="replace")
+    assert proc.returncode == 0, out
+    assert "dusk: error" not in out and "dusk: warning" not in out, out
+    assert "invdev: 4 opens" in out, out
+    wait_for(harness, "test -e /dev/invdev", False)
+
+    assert "cat <cat>" in ko_out and "ioctl: 42" in ko_out, ko_out
+    assert user_out == ko_out, f"program:\n{user_out}\n.ko:\n{ko_out}"
+    assert "<6>invdev: open #1 by cat (pid <cat>)" in ko_log, ko_log
+    assert "<6>invdev: write of 3 bytes by pid <shell>" in ko_log, ko_log
+    assert user_log == ko_log, f"program:\n{user_log}\n.ko:\n{ko_log}"
