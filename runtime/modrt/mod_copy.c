@@ -750,6 +750,10 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 
 	if (!v)
 		return 0;
+	/* The caller's __user buffer of this callback: before classifying,
+	 * it may look like a mirror address. */
+	if (dusk_inv_user(v))
+		return v;
 	cls = dusk_mem_class(v);
 	switch (cls) {
 	case DUSK_MEM_KERNEL:
@@ -808,6 +812,15 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 				       ctx->fn ? "; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko" : "");
 		}
 		cls = DUSK_MEM_RO;	/* constant data in a code segment */
+		break;
+	case DUSK_MEM_OTHER:
+		/* In a callback, an address no memory of ours holds is the
+		 * calling task's __user pointer (read's buf, ioctl's arg),
+		 * which the kernel function called in that task reaches by
+		 * its uaccess: as it is. (One that happens to fall into a
+		 * mapping of the program is not told apart.) */
+		if (dusk_session_blocking())
+			return v;
 		break;
 	default:
 		break;

@@ -51,8 +51,18 @@ static const char *const dusk_fops_proxied[] = {
 	"open", "flush", "release", "fasync",
 };
 
+/* An ioctl's arg as a pointer: how far after it the module may reach. */
+#define DUSK_FOPS_IOCTL_WINDOW	(1U << 20)
+
+enum dusk_fop_user {
+	DUSK_FOP_USER_NONE,
+	DUSK_FOP_USER_BUF,		/* (file, buf, count, ppos) */
+	DUSK_FOP_USER_ARG,		/* (file, cmd, arg) */
+};
+
 struct dusk_fop_cb {
 	uintptr_t fn;			/* the module's function */
+	enum dusk_fop_user user;	/* which argument is __user */
 	char what[128];			/* "read of my_fops" */
 };
 
@@ -83,11 +93,16 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 	if (err)
 		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	if (cb->user == DUSK_FOP_USER_BUF)
+		dusk_inv_user_set(args[1], args[2]);
+	else if (cb->user == DUSK_FOP_USER_ARG)
+		dusk_inv_user_set(args[2], DUSK_FOPS_IOCTL_WINDOW);
 	dusk_ctx_enter(DUSK_CTX_TASK, (int)dusk_mod_cpu(), &saved);
 	dusk_lockup_enter();
 	ret = ((dusk_fop_fn)cb->fn)(args[0], args[1], args[2], args[3],
 				    args[4], args[5]);
 	dusk_lockup_leave();
+	dusk_inv_user_set(0, 0);
 	dusk_ctx_leave(&saved);
 	err = dusk_kcopy_sync(0);
 	if (err)
@@ -197,6 +212,10 @@ uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 		if (!cb)
 			dusk_mod_fatal(1, "out of memory");
 		cb->fn = (uintptr_t)v;
+		if (!strcmp(f->name, "read") || !strcmp(f->name, "write"))
+			cb->user = DUSK_FOP_USER_BUF;
+		else if (strstr(f->name, "ioctl"))
+			cb->user = DUSK_FOP_USER_ARG;
 		snprintf(cb->what, sizeof(cb->what), "%s of %s", f->name, name);
 		err = dusk_callback_register(s, dusk_fop_tramp, cb,
 					     &slots[n].value);

@@ -12,6 +12,21 @@
 #include "modrt.h"
 #include "session.h"
 
+/* The calling task's user memory the callback this thread runs was given
+ * (read's buf, ioctl's arg): [lo, lo + len). */
+static __thread uintptr_t dusk_inv_ulo, dusk_inv_ulen;
+
+void dusk_inv_user_set(uint64_t lo, uint64_t len)
+{
+	dusk_inv_ulo = (uintptr_t)lo;
+	dusk_inv_ulen = lo + len < lo ? -lo : (uintptr_t)len;
+}
+
+int dusk_inv_user(uintptr_t v)
+{
+	return v - dusk_inv_ulo < dusk_inv_ulen && dusk_session_blocking();
+}
+
 int dusk_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
 		 const void *data, void *out, int64_t *ret, uint64_t *val)
 {

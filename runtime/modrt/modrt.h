@@ -388,6 +388,18 @@ int dusk_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
 		 const void *data, void *out, int64_t *ret, uint64_t *val);
 /* The largest len of one request. */
 uint32_t dusk_uaccess_max(void);
+/*
+ * The __user range the callback this thread runs was given by the kernel
+ * (read's and write's buf and count; an ioctl's arg and a window after
+ * it; len 0: none): a value in it is the calling task's address, which
+ * goes to the kernel as it is. The task's addresses are user-half
+ * addresses like the program's own, and may fall in its mappings (the
+ * cache's mirror reserves terabytes): without this, read's buf passed on
+ * to simple_read_from_buffer() could be taken for a mirror address.
+ */
+void dusk_inv_user_set(uint64_t lo, uint64_t len);
+/* v is in that range, and this thread serves a blocking invocation. */
+int dusk_inv_user(uintptr_t v);
 
 struct dusk_kcopy_stats {
 	uint64_t persistent, temporaries, bytes_out, refreshed, deferred_fns;

@@ -93,3 +93,45 @@ def test_invdev_same_as_ko(harness, tmp_path_factory):
     assert "<6>invdev: open #1 by cat (pid <cat>)" in ko_log, ko_log
     assert "<6>invdev: write of 3 bytes by pid <shell>" in ko_log, ko_log
     assert user_log == ko_log, f"program:\n{user_log}\n.ko:\n{ko_log}"
+
+
+SCULLREG = mod("scullreg")
+SCULL_SESSION = """mknod /tmp/scullreg0 c 240 0; mknod /tmp/scullreg1 c 240 1
+cat /tmp/scullreg0 /tmp/scullreg1
+dd if=/tmp/scullreg1 bs=3 2>/dev/null
+dd if=/tmp/scullreg0 bs=4 skip=1 2>/dev/null
+rm /tmp/scullreg0 /tmp/scullreg1
+"""
+
+
+def test_scullreg_same_as_ko(harness):
+    """scullreg (LDD3: register_chrdev_region, kcalloc'ed devices,
+    cdev_init/cdev_add; open finds its device by container_of on
+    inode->i_cdev, read is simple_read_from_buffer, called in the reading
+    task with its __user buffer): cat and dd read the same as from the
+    .ko."""
+    target = harness.target
+    ko = harness.build_ko(SCULLREG)
+    target.push(ko, "/tmp/scullreg.ko")
+    harness.exec("insmod /tmp/scullreg.ko major=240")
+    try:
+        ko_out = harness.exec(["sh", "-c", SCULL_SESSION])
+    finally:
+        harness.exec("rmmod scullreg")
+    assert ko_out == "scullreg0\nscullreg1\nscullreg1\nlreg0\n", ko_out
+
+    prog = harness.build_prog(SCULLREG)
+    proc = subprocess.Popen([str(prog), "major=240"], env=target.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for(harness, "grep -q '^240 scullreg$' /proc/devices", True)
+        user_out = harness.exec(["sh", "-c", SCULL_SESSION])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    out = out.decode(errors="replace")
+    assert proc.returncode == 0, out
+    assert "dusk: error" not in out and "dusk: warning" not in out, out
+    wait_for(harness, "grep -q '^240 scullreg$' /proc/devices", False)
+    assert user_out == ko_out, f"program:\n{user_out}\n.ko:\n{ko_out}"
