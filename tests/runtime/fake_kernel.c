@@ -390,6 +390,9 @@ static int32_t fk_uaccess(struct fake_kernel *fk, const uint8_t *p, uint32_t ple
 	return 0;
 }
 
+static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
+		      uint8_t *reply, uint32_t *ret_rlen);
+
 /*
  * A request on DUSK_CHAN_INV, as the calling task executes it: one at a
  * time per invocation, the last reply kept for its retransmission,
@@ -438,47 +441,6 @@ static void fk_execute_inv(struct fake_kernel *fk, const struct dusk_msg *m)
 	}
 	fk->executed[m->type]++;
 	switch (m->type) {
-	case DUSK_MSG_READ: {
-		struct dusk_read rd;
-		uint8_t *src;
-
-		memcpy(&rd, p, sizeof(rd));
-		rlen = le32toh(rd.len);
-		src = fk_mem(fk, le64toh(rd.addr), rlen);
-		if (!src)
-			status = -EFAULT;
-		else
-			memcpy(reply, src, rlen);
-		break;
-	}
-	case DUSK_MSG_WRITE: {
-		struct dusk_write w;
-
-		memcpy(&w, p, sizeof(w));
-		status = fk_apply(fk, m->type, p + sizeof(w), m->len - sizeof(w),
-				  le32toh(w.nr_segs));
-		break;
-	}
-	case DUSK_MSG_CALL: {
-		struct dusk_call c;
-		struct dusk_call_reply r = { 0 };
-		uint64_t args[DUSK_MAX_CALL_ARGS];
-		unsigned int i;
-
-		memcpy(&c, p, sizeof(c));
-		status = fk_apply(fk, m->type, p + sizeof(c), m->len - sizeof(c),
-				  le32toh(c.nr_segs));
-		if (status)
-			break;
-		for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
-			args[i] = le64toh(c.args[i]);
-		if (fk->call)
-			r.ret = htole64(fk->call(fk, le64toh(c.fn), args,
-						 le32toh(c.nargs)));
-		memcpy(reply, &r, sizeof(r));
-		rlen = sizeof(r);
-		break;
-	}
 	case DUSK_MSG_UACCESS:
 		status = fk_uaccess(fk, p, m->len, reply, &rlen);
 		break;
@@ -501,7 +463,8 @@ static void fk_execute_inv(struct fake_kernel *fk, const struct dusk_msg *m)
 		break;
 	}
 	default:
-		status = -EOPNOTSUPP;
+		/* READ, WRITE, CALL, SYM...: as on the main channel. */
+		status = fk_run(fk, m, reply, &rlen);
 	}
 	if (status)
 		rlen = 0;
@@ -525,32 +488,15 @@ static int fk_keeps_reply(uint8_t type)
 	       type != DUSK_MSG_SYM;
 }
 
-static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
+/* Execute a request (not UACCESS nor RETURN): its status, its reply in
+ * reply (*rlen bytes). */
+static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
+		      uint8_t *reply, uint32_t *ret_rlen)
 {
-	uint8_t reply[DUSK_MAX_DGRAM];
+	const uint8_t *p = m->payload;
 	uint32_t rlen = 0;
 	int32_t status = 0;
-	const uint8_t *p = m->payload;
-	struct fk_slot *slot = NULL;
 
-	if (fk_keeps_reply(m->type)) {
-		if (m->id + DUSK_ID_WINDOW <= fk->max_id) {
-			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
-				m->invocation, -ESTALE, NULL, 0);
-			return;
-		}
-		slot = &fk->slots[m->id % DUSK_ID_WINDOW];
-		if (slot->id == m->id) {
-			fk->answered_again++;
-			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
-				m->invocation, slot->status, slot->payload,
-				slot->len);
-			return;
-		}
-	}
-	if (m->id > fk->max_id)
-		fk->max_id = m->id;
-	fk->executed[m->type]++;
 	switch (m->type) {
 	case DUSK_MSG_PING:
 		memset(reply, 0, sizeof(struct dusk_stats));
@@ -707,6 +653,36 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	default:
 		status = -EOPNOTSUPP;
 	}
+	*ret_rlen = rlen;
+	return status;
+}
+
+static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
+{
+	uint8_t reply[DUSK_MAX_DGRAM];
+	uint32_t rlen = 0;
+	int32_t status = 0;
+	struct fk_slot *slot = NULL;
+
+	if (fk_keeps_reply(m->type)) {
+		if (m->id + DUSK_ID_WINDOW <= fk->max_id) {
+			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+				m->invocation, -ESTALE, NULL, 0);
+			return;
+		}
+		slot = &fk->slots[m->id % DUSK_ID_WINDOW];
+		if (slot->id == m->id) {
+			fk->answered_again++;
+			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+				m->invocation, slot->status, slot->payload,
+				slot->len);
+			return;
+		}
+	}
+	if (m->id > fk->max_id)
+		fk->max_id = m->id;
+	fk->executed[m->type]++;
+	status = fk_run(fk, m, reply, &rlen);
 	if (status)
 		rlen = 0;
 	if (slot) {
@@ -803,7 +779,7 @@ void fk_invoke(struct fake_kernel *fk, uint64_t id, uint64_t cookie,
 	iv.tgid = htole32(pid);
 	iv.cpu = htole32(1);
 	iv.nr_segs = htole32(nr_pre);
-	strncpy((char *)iv.comm, comm, sizeof(iv.comm));
+	memcpy(iv.comm, comm, strnlen(comm, sizeof(iv.comm)));
 	memcpy(payload, &iv, sizeof(iv));
 	memset(inv, 0, sizeof(*inv));
 	inv->id = id;
