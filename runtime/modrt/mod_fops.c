@@ -66,6 +66,14 @@ struct dusk_fop_cb {
 	char what[128];			/* "read of my_fops" */
 };
 
+/* The callback this thread runs (a crash report names it). */
+static __thread const struct dusk_fop_cb *dusk_fop_running;
+
+const char *dusk_fops_current(void)
+{
+	return dusk_fop_running ? dusk_fop_running->what : NULL;
+}
+
 typedef uint64_t (*dusk_fop_fn)(uint64_t, uint64_t, uint64_t, uint64_t,
 				uint64_t, uint64_t);
 
@@ -82,7 +90,7 @@ static int dusk_fops_is_proxied(const char *field)
 /* The INVOKE of a user slot (hook.h, dusk_callback_fn). */
 static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 {
-	const struct dusk_fop_cb *cb = priv;
+	const struct dusk_fop_cb *cb = priv, *prev;
 	struct dusk_ctx_saved saved;
 	char ebuf[64], when[160];
 	uint64_t ret;
@@ -98,10 +106,13 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 	else if (cb->user == DUSK_FOP_USER_ARG)
 		dusk_inv_user_set(args[2], DUSK_FOPS_IOCTL_WINDOW);
 	dusk_ctx_enter(DUSK_CTX_TASK, (int)dusk_mod_cpu(), &saved);
+	prev = dusk_fop_running;
+	dusk_fop_running = cb;
 	dusk_lockup_enter();
 	ret = ((dusk_fop_fn)cb->fn)(args[0], args[1], args[2], args[3],
 				    args[4], args[5]);
 	dusk_lockup_leave();
+	dusk_fop_running = prev;
 	dusk_inv_user_set(0, 0);
 	dusk_ctx_leave(&saved);
 	err = dusk_kcopy_sync(0);

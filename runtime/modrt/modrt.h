@@ -373,6 +373,10 @@ const struct dusk_mtype *dusk_fops_guess(uintptr_t base, uint64_t size);
 uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 			 const struct dusk_xlate_ctx *ctx);
 
+/* "read of my_fops": the file operation this thread runs, NULL for none.
+ * Async-signal-safe (a crash report names it). */
+const char *dusk_fops_current(void);
+
 /* ---- blocking invocations (mod_inv.c) -------------------------------------- */
 
 /*
