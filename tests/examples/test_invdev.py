@@ -135,3 +135,41 @@ def test_scullreg_same_as_ko(harness):
     assert "dusk: error" not in out and "dusk: warning" not in out, out
     wait_for(harness, "grep -q '^240 scullreg$' /proc/devices", False)
     assert user_out == ko_out, f"program:\n{user_out}\n.ko:\n{ko_out}"
+
+
+CRASHDEV = mod("crashdev")
+
+
+def test_crash_in_ioctl(harness, tmp_path_factory):
+    """crashdev's ioctl dereferences the NULL its table lookup gives for
+    an unknown command: the program's crash is reported as the oops of
+    that file operation, named with its caller (pid, comm); the caller's
+    ioctl fails with EIO at once, and the device is gone."""
+    target = harness.target
+    exe = tmp_path_factory.mktemp("crashctl") / "crashctl"
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", str(exe),
+                    str(CRASHDEV.srcdir / "crashctl.c")], check=True)
+    target.push(exe, "/tmp/crashctl")
+    prog = harness.build_prog(CRASHDEV)
+    proc = subprocess.Popen([str(prog)], env=target.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for(harness, "test -c /dev/crashdev", True)
+        out = harness.exec(["sh", "-c",
+                            "/tmp/crashctl /dev/crashdev 1 21; "
+                            "/tmp/crashctl /dev/crashdev 5 21 & "
+                            "echo pid $!; wait"])
+    finally:
+        report, _ = proc.communicate(timeout=60)
+    report = report.decode(errors="replace")
+    assert proc.returncode == -signal.SIGSEGV, report
+    pid = re.search(r"pid (\d+)", out).group(1)
+    assert out.startswith("ioctl: 42\n") and "ioctl: -5\n" in out, out
+    assert "BUG: kernel NULL pointer dereference, address: " \
+        "0000000000000008" in report, report
+    assert re.search(r"RIP: 0010:crashdev_ioctl\+0x[0-9a-f]+/0x[0-9a-f]+ "
+                     r"\[crashdev\S*\] \S*crashdev\.c:43", report), report
+    assert f"In: unlocked_ioctl of crashdev_fops, process context of pid " \
+        f"{pid} (crashctl), CPU " in report, report
+    wait_for(harness, "test -e /dev/crashdev", False)
