@@ -3,6 +3,8 @@
  * Session-owned allocations: kernel copies of the program's objects. They
  * are kmalloc()ed, so the kernel may kfree() one it was handed, and freed
  * with the session. A quota keeps a runaway program from eating the box.
+ * The list is under the session's lock: a proxy's caller allocates for
+ * its invocation while the thread serves the main channel.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -32,7 +34,7 @@ int dusk_do_alloc(struct dusk_req *r)
 	if (!size || size > DUSK_ALLOC_MAX || (flags & ~DUSK_ALLOC_F_ALL) ||
 	    a->pad)
 		return -EINVAL;
-	if (s->alloc_bytes + size > DUSK_ALLOC_QUOTA)
+	if (READ_ONCE(s->alloc_bytes) + size > DUSK_ALLOC_QUOTA)
 		return -EDQUOT;
 	if (flags & DUSK_ALLOC_ZERO)
 		gfp |= __GFP_ZERO;
@@ -45,9 +47,18 @@ int dusk_do_alloc(struct dusk_req *r)
 		return -ENOMEM;
 	}
 	rec->size = size;
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		/* The session ended meanwhile: nobody would free it. */
+		mutex_unlock(&s->lock);
+		kfree(rec->ptr);
+		kfree(rec);
+		return -ESRCH;
+	}
 	list_add(&rec->list, &s->allocs);
 	s->alloc_bytes += size;
 	s->nr_allocs++;
+	mutex_unlock(&s->lock);
 	rep->addr = cpu_to_le64((unsigned long)rec->ptr);
 	r->reply_len = sizeof(*rep);
 	return 0;
@@ -67,19 +78,30 @@ int dusk_do_free(struct dusk_req *r)
 {
 	const struct dusk_free *f = r->payload;
 	u64 addr = le64_to_cpu(f->addr);
+	struct dusk_session *s = r->s;
 	struct dusk_alloc_rec *rec;
+	int ret = -ENOENT;
 
-	list_for_each_entry(rec, &r->s->allocs, list) {
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		ret = -ESRCH;
+		goto out;
+	}
+	list_for_each_entry(rec, &s->allocs, list) {
 		if ((unsigned long)rec->ptr == addr) {
 			/* What the kernel was given inside it is gone too. */
-			dusk_own_forget_range(r->s, addr, rec->size);
-			dusk_alloc_rec_free(r->s, rec);
-			return 0;
+			dusk_own_forget_range(s, addr, rec->size);
+			dusk_alloc_rec_free(s, rec);
+			ret = 0;
+			break;
 		}
 	}
-	return -ENOENT;
+out:
+	mutex_unlock(&s->lock);
+	return ret;
 }
 
+/* The session is dead: the list is the thread's alone. */
 void dusk_allocs_free(struct dusk_session *s)
 {
 	struct dusk_alloc_rec *rec, *tmp;

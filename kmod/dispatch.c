@@ -2,9 +2,16 @@
 /*
  * Request dispatch: every authenticated request is checked against the
  * message table (msg.c: sender, channel, payload size), executed at most
- * once per request id of its channel, and answered. Requests with side
- * effects keep their reply so that a retransmission is answered again
- * without being executed again; reads are simply executed again.
+ * once per request id, and answered. One table-driven body serves two
+ * executors:
+ *
+ * - the thread, for the main and watchdog channels (dusk_dispatch): ids
+ *   per channel; requests with side effects keep their reply so that a
+ *   retransmission is answered again without being executed again; reads
+ *   are simply executed again;
+ * - the caller of a proxy, for the requests of its invocation on
+ *   DUSK_CHAN_INV (dusk_dispatch_inv, from invoke.c): ids 1, 2, 3... one
+ *   at a time; the last reply, whole, is kept in the caller's buffer.
  */
 #include <linux/kernel.h>
 #include <linux/build_bug.h>
@@ -65,10 +72,10 @@ static int dusk_do_bye(struct dusk_req *r)
 #define DUSK_HANDLER_HOOK		NULL	/* the kernel sends it */
 #define DUSK_HANDLER_VERDICT		dusk_do_verdict
 #define DUSK_HANDLER_INVOKE		NULL	/* the kernel sends it */
-#define DUSK_HANDLER_RETURN		NULL
-#define DUSK_HANDLER_UACCESS		NULL
-#define DUSK_HANDLER_PROXY_REGISTER	NULL
-#define DUSK_HANDLER_PROXY_UNREGISTER	NULL
+#define DUSK_HANDLER_RETURN		dusk_do_return
+#define DUSK_HANDLER_UACCESS		dusk_do_uaccess
+#define DUSK_HANDLER_PROXY_REGISTER	dusk_do_proxy_register
+#define DUSK_HANDLER_PROXY_UNREGISTER	dusk_do_proxy_unregister
 
 #define DUSK_X_HANDLER(name, ...)	[DUSK_MSG_##name] = DUSK_HANDLER_##name,
 static const dusk_handler_fn dusk_handlers[__DUSK_MSG_MAX] = {
@@ -133,33 +140,62 @@ int dusk_segs_apply(const void *p, u32 len, u32 nr_segs)
 	return 0;
 }
 
-static void dusk_reply(struct dusk_session *s, const struct dusk_hdr *hdr,
-		       const struct sockaddr_in *to, s32 status,
-		       const void *payload, u32 len)
+/* A reply with no payload, built in a buffer of its own: any executor. */
+void dusk_reply_status(struct dusk_session *s, const struct dusk_hdr *hdr,
+		       const struct sockaddr_in *to, s32 status)
 {
-	void *p = dusk_msg_start(hdr->type, DUSK_F_REPLY, hdr->channel,
-				 le64_to_cpu(hdr->id),
-				 le64_to_cpu(hdr->invocation), status);
+	struct dusk_hdr rep;
 
-	if (payload != p && len)
-		memcpy(p, payload, len);
-	dusk_send(s, hdr->channel, to, dusk.tx_buf, len);
+	dusk_msg_init(&rep, hdr->type, DUSK_F_REPLY, hdr->channel,
+		      le64_to_cpu(hdr->id), le64_to_cpu(hdr->invocation),
+		      status);
+	dusk_send(s, hdr->channel, to, &rep, 0);
+}
+
+/* The table's rules for a request: its handler, or NULL (-EBADMSG). */
+static dusk_handler_fn dusk_req_handler(const struct dusk_hdr *hdr, u32 len)
+{
+	if (!dusk_msg_rule(hdr->type) || hdr->id == 0 ||
+	    dusk_msg_check(hdr->type, hdr->channel, len))
+		return NULL;
+	return dusk_handlers[hdr->type];
 }
 
 /*
- * Execute one authenticated request of session s. Its header was checked
- * by the loop (type in range, channel < __DUSK_CHAN_MAX, replay window);
- * the table's rules are checked here: -EBADMSG for a type the runtime
- * does not send, a channel the type may not use, a payload of the wrong
- * size, id 0, or the id of a kept reply of another type. Ids are per
- * channel: each channel has its own newest id and kept replies, so the
- * main channel and the watchdog both count from 1.
+ * Execute r (its reply area set up) with fn: the status, and the reply's
+ * payload in r->reply, r->reply_len (0 on error).
+ */
+static int dusk_execute(struct dusk_req *r, dusk_handler_fn fn)
+{
+	const struct dusk_msg_rule *rule = dusk_msg_rule(r->hdr->type);
+	int status;
+
+	status = fn(r);
+	if (!status && !dusk_msg_reply_ok(rule, r->reply_len)) {
+		/* A bug of dusk.ko: refuse rather than send what the table
+		 * says the runtime cannot parse. */
+		pr_err_once("dusk: %s reply of %u bytes does not fit the message table\n",
+			    rule->name, r->reply_len);
+		status = -EPROTO;
+	}
+	if (status)
+		r->reply_len = 0;
+	return status;
+}
+
+/*
+ * Execute one authenticated request of session s, by the thread. Its
+ * header was checked by the loop (type in range, channel < __DUSK_CHAN_MAX,
+ * replay window); the table's rules are checked here: -EBADMSG for a type
+ * the runtime does not send, a channel the type may not use, a payload of
+ * the wrong size, id 0, or the id of a kept reply of another type. Ids
+ * are per channel: each channel has its own newest id and kept replies,
+ * so the main channel and the watchdog both count from 1.
  */
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from)
 {
 	const struct dusk_msg_rule *rule = dusk_msg_rule(hdr->type);
-	dusk_handler_fn fn = rule ? dusk_handlers[hdr->type] : NULL;
 	unsigned int ch = hdr->channel;
 	u64 id = le64_to_cpu(hdr->id);
 	struct dusk_reply_slot *slot = NULL;
@@ -169,26 +205,32 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		.payload = hdr + 1,
 		.len = le32_to_cpu(hdr->len),
 	};
+	dusk_handler_fn fn = dusk_req_handler(hdr, r.len);
 	int status;
 
-	if (!fn || id == 0 || dusk_msg_check(hdr->type, ch, r.len)) {
-		dusk_reply(s, hdr, from, -EBADMSG, NULL, 0);
+	/* The invocation channel is its callers' (loop.c routes it). */
+	if (!fn || ch == DUSK_CHAN_INV) {
+		dusk_reply_status(s, hdr, from, -EBADMSG);
 		return;
 	}
 	if (rule->keep) {
 		if (id + DUSK_ID_WINDOW <= s->max_id[ch]) {
-			dusk_reply(s, hdr, from, -ESTALE, NULL, 0);
+			dusk_reply_status(s, hdr, from, -ESTALE);
 			return;
 		}
 		slot = &s->replies[ch][id % DUSK_ID_WINDOW];
 		if (slot->id == id) {
 			/* The kept reply is its type's; an id reused for
 			 * another type is no retransmission. */
-			if (slot->type != hdr->type)
-				dusk_reply(s, hdr, from, -EBADMSG, NULL, 0);
-			else
-				dusk_reply(s, hdr, from, slot->status,
-					   slot->payload, slot->len);
+			if (slot->type != hdr->type) {
+				dusk_reply_status(s, hdr, from, -EBADMSG);
+				return;
+			}
+			memcpy(dusk_msg_start(hdr->type, DUSK_F_REPLY, ch, id,
+					      le64_to_cpu(hdr->invocation),
+					      slot->status),
+			       slot->payload, slot->len);
+			dusk_send(s, ch, from, dusk.tx_buf, slot->len);
 			return;
 		}
 	}
@@ -199,16 +241,7 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 				 le64_to_cpu(hdr->invocation), 0);
 	r.reply_max = min_t(u32, s->params.max_dgram, DUSK_MAX_DGRAM) -
 		      sizeof(struct dusk_hdr);
-	status = fn(&r);
-	if (!status && !dusk_msg_reply_ok(rule, r.reply_len)) {
-		/* A bug of dusk.ko: refuse rather than send what the table
-		 * says the runtime cannot parse. */
-		pr_err_once("dusk: %s reply of %u bytes does not fit the message table\n",
-			    rule->name, r.reply_len);
-		status = -EPROTO;
-	}
-	if (status)
-		r.reply_len = 0;
+	status = dusk_execute(&r, fn);
 
 	/* Kept replies fit their slot (checked against the table above). */
 	if (slot) {
@@ -223,4 +256,64 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 
 	if (r.end_session)
 		dusk_session_end(s, r.end_session);
+}
+
+/*
+ * Execute one request of invocation inv, by its caller (invoke.c), whose
+ * record rec keeps the last reply whole in rec->buf. The table's rules as
+ * above (-EBADMSG); then the id: the last one again gets its reply again
+ * (-EBADMSG if of another type), the next one is executed, an older one
+ * gets -ESTALE and one that skips -EPROTO, neither executed. Error
+ * replies that are not the execution's own leave the kept reply alone.
+ */
+void dusk_dispatch_inv(struct dusk_session *s, struct dusk_inv *inv,
+		       struct dusk_inv_rec *rec, const struct dusk_hdr *hdr,
+		       const struct sockaddr_in *from)
+{
+	u64 id = le64_to_cpu(hdr->id);
+	struct dusk_req r = {
+		.s = s,
+		.inv = inv,
+		.hdr = hdr,
+		.payload = hdr + 1,
+		.len = le32_to_cpu(hdr->len),
+	};
+	dusk_handler_fn fn = dusk_req_handler(hdr, r.len);
+	int status;
+
+	if (!fn || hdr->channel != DUSK_CHAN_INV) {
+		dusk_reply_status(s, hdr, from, -EBADMSG);
+		return;
+	}
+	if (rec->last_id && id == rec->last_id) {
+		if (hdr->type != rec->last_type)
+			dusk_reply_status(s, hdr, from, -EBADMSG);
+		else
+			dusk_send(s, DUSK_CHAN_INV, from, rec->buf,
+				  rec->last_len);
+		return;
+	}
+	if (id < rec->last_id) {
+		dusk_reply_status(s, hdr, from, -ESTALE);
+		return;
+	}
+	if (id != rec->last_id + 1) {
+		dusk_reply_status(s, hdr, from, -EPROTO);
+		return;
+	}
+
+	r.reply = dusk_msg_init(rec->buf, hdr->type, DUSK_F_REPLY,
+				DUSK_CHAN_INV, id,
+				le64_to_cpu(hdr->invocation), 0);
+	r.reply_max = rec->buf_len - sizeof(struct dusk_hdr);
+	status = dusk_execute(&r, fn);
+	((struct dusk_hdr *)rec->buf)->status = cpu_to_le32((u32)status);
+	rec->last_id = id;
+	rec->last_type = hdr->type;
+	rec->last_len = r.reply_len;
+	dusk_send(s, DUSK_CHAN_INV, from, rec->buf, r.reply_len);
+	/* A CALL that changed the caller's context (call.c) is answered;
+	 * the session then ends by the thread's hand, at its next pass. */
+	if (r.end_session)
+		dusk_inv_end_session(s, r.end_session);
 }

@@ -2,17 +2,29 @@
 /*
  * dusk.ko internals: the state shared by the files of the helper module.
  *
- * One kernel thread (loop.c) owns the socket and the session: it receives
- * and executes every request, sends every message and runs the timers. The
- * only other contexts are the netfilter proxy (softirq, which queues
- * packets under pq_lock and wakes the thread), the queue handler
- * callbacks, the socket's data_ready callback (wakes the thread), and
- * /proc/dusk (reads counters under state_lock).
+ * One kernel thread (loop.c) owns the socket's receiving side and the
+ * sessions: it receives and authenticates every datagram, executes the
+ * requests of the main and watchdog channels, sends HOOK messages and runs
+ * the timers. The other contexts: the netfilter proxy (softirq, which
+ * queues packets under pq_lock and wakes the thread), the queue handler
+ * callbacks, the socket's data_ready callback (wakes the thread),
+ * /proc/dusk (reads counters under state_lock), and the tasks that call a
+ * proxy of a table of dusk.ko (proxy.c): each such caller sends INVOKE
+ * and executes the requests of its own invocation itself (invoke.c), in
+ * its own context, with its own reply buffer, while the thread only
+ * routes the DUSK_CHAN_INV datagrams to it (a copy in its queue).
  *
- * Who calls whom: the loop calls transport (receive), session, dispatch
- * and pktq; those call transport to send and msg.c for the message table.
- * Neither transport.c (which calls auth.c to seal) nor msg.c calls back
- * up; dusk_wake() only sets a flag of the shared state and wakes it.
+ * So callers and the thread run handlers at once: sending (sealing,
+ * tx_seq, injected faults) is under net_lock; a session's allocations and
+ * owned resources are under its lock; a session is reference-counted, and
+ * once it is dead (ended) a caller releases at once whatever it acquires.
+ * The thread never waits for a caller beyond those short locks.
+ *
+ * Who calls whom: the loop calls transport (receive), session, dispatch,
+ * invoke (routing) and pktq; those call transport to send and msg.c for
+ * the message table. Neither transport.c (which calls auth.c to seal) nor
+ * msg.c calls back up; dusk_wake() only sets a flag of the shared state
+ * and wakes it.
  */
 #ifndef DUSK_KMOD_H
 #define DUSK_KMOD_H
@@ -24,6 +36,7 @@
 #include <linux/wait.h>
 #include <linux/in.h>
 #include <linux/atomic.h>
+#include <linux/kref.h>
 #include <linux/netfilter.h>
 #include <crypto/sha2.h>
 
@@ -94,9 +107,20 @@ struct dusk_reply_slot {
 	u8 payload[16];
 };
 
+/* Invocations that ended by RETURN, for a RETURN sent again whose reply
+ * was lost: it gets that reply, not -ESRCH. */
+#define DUSK_INV_ENDED	64
+
+struct dusk_inv_ended {
+	u64 inv;
+	u64 id;				/* the RETURN's request id */
+	s32 status;
+};
+
 struct dusk_session {
 	u32 id;
 	bool active;
+	struct kref ref;		/* the thread's, and each caller's */
 	struct dusk_mac_key key;
 	u8 client_nonce[DUSK_NONCE_LEN];
 	u8 server_nonce[DUSK_NONCE_LEN];
@@ -121,6 +145,21 @@ struct dusk_session {
 	u32 nr_hooks;
 	struct list_head owned;		/* struct dusk_own_rec, newest first */
 	u32 nr_owned;
+	/*
+	 * lock: allocs and owned (the thread and callers execute requests
+	 * at once). dead: the session ended; set under lock and inv_lock;
+	 * from then on the lists are the thread's, and a caller releases
+	 * at once what it acquires.
+	 */
+	struct mutex lock;
+	bool dead;
+	/* Invocations in flight (struct dusk_inv), under inv_lock. */
+	spinlock_t inv_lock;
+	struct list_head invs;
+	u64 next_inv;
+	struct dusk_inv_ended ended[DUSK_INV_ENDED];
+	u32 ended_next;
+	const char *end_why;		/* a caller asks the thread to end it */
 };
 
 /* ---- the module's state ---- */
@@ -143,6 +182,16 @@ struct dusk_counters {
 	u64 fault_reordered;
 };
 
+/* Counted by callers (invocations) and the thread at once. */
+struct dusk_inv_counters {
+	atomic64_t invokes;		/* INVOKE messages first sent */
+	atomic64_t resent;		/* INVOKE messages sent again */
+	atomic64_t routed;		/* INV datagrams given to an invocation */
+	atomic64_t unrouted;		/* INV datagrams answered -ESRCH */
+	atomic64_t dead;		/* proxies answered as dead */
+	atomic64_t interrupted;		/* invocations a fatal signal ended */
+};
+
 struct dusk {
 	u16 port;
 	__be32 addr;		/* bound to, INADDR_ANY by default */
@@ -155,7 +204,11 @@ struct dusk {
 	bool wake;			/* work for the thread */
 
 	void *rx_buf;
-	void *tx_buf;
+	void *tx_buf;			/* the thread's; callers have their own */
+	/* Sending: sealing (tx_seq), injected faults, held datagrams, the
+	 * tx counters; the thread's receiving too (fault state). */
+	struct mutex net_lock;
+	struct dusk_inv_counters inv;
 
 	/* Written by the thread; state_lock lets /proc/dusk read them. */
 	struct mutex state_lock;
@@ -219,19 +272,38 @@ bool dusk_msg_size_ok(const struct dusk_msg_rule *rule, u32 len);
 bool dusk_msg_reply_ok(const struct dusk_msg_rule *rule, u32 len);
 int dusk_dgram_check(const void *dgram, size_t len);
 int dusk_hdr_check(const struct dusk_hdr *hdr);
-/* Start a message in dusk.tx_buf; returns the payload area. */
+/* Start a message in dusk.tx_buf (the thread's) or in buf; returns the
+ * payload area. */
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status);
+void *dusk_msg_init(void *buf, u8 type, u8 flags, u8 channel, u64 id,
+		    u64 invocation, s32 status);
 
 /* ---- dispatch.c ---- */
+
+struct dusk_inv;
+
+/*
+ * An invocation's record of its requests (ids 1, 2, 3...): the last one
+ * executed and its whole reply, kept in buf (a datagram of max_dgram
+ * bytes, the caller's own) for a retransmission.
+ */
+struct dusk_inv_rec {
+	u64 last_id;
+	u32 last_len;			/* the kept reply's payload */
+	u8 last_type;
+	void *buf;
+	u32 buf_len;
+};
 
 /* The request being executed. */
 struct dusk_req {
 	struct dusk_session *s;
+	struct dusk_inv *inv;		/* executed by its caller, or NULL */
 	const struct dusk_hdr *hdr;
 	const void *payload;
 	u32 len;
-	void *reply;			/* reply payload area in tx_buf */
+	void *reply;			/* reply payload area */
 	u32 reply_len;
 	u32 reply_max;
 	const char *end_session;	/* set: end it once the reply is out */
@@ -239,6 +311,13 @@ struct dusk_req {
 
 void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 		   const struct sockaddr_in *from);
+/* A request of invocation inv, executed by its caller (invoke.c). */
+void dusk_dispatch_inv(struct dusk_session *s, struct dusk_inv *inv,
+		       struct dusk_inv_rec *rec, const struct dusk_hdr *hdr,
+		       const struct sockaddr_in *from);
+/* A reply with no payload, from a buffer of its own (any context). */
+void dusk_reply_status(struct dusk_session *s, const struct dusk_hdr *hdr,
+		       const struct sockaddr_in *to, s32 status);
 /* The struct dusk_seg records of a payload: checked (pure), or checked
  * and applied as kernel writes; -EBADMSG if malformed. */
 int dusk_segs_check(const void *p, u32 len, u32 nr_segs);
@@ -255,6 +334,43 @@ void dusk_session_activate(struct dusk_session *s);
 void dusk_session_end(struct dusk_session *s, const char *why);
 void dusk_session_service(void);
 void dusk_sessions_exit(void);
+void dusk_session_get(struct dusk_session *s);
+/* Any context: the thread ends s at its next pass, for why. */
+void dusk_inv_end_session(struct dusk_session *s, const char *why);
+void dusk_session_put(struct dusk_session *s);
+
+/* ---- invoke.c: invocations (callers' side) and their routing ---- */
+
+/* What a proxy invokes: the slot, and the arguments the kernel passed. */
+struct dusk_invoke_args {
+	u64 cookie;
+	u32 handle;
+	u32 off;
+	u64 args[DUSK_MAX_CALL_ARGS];
+};
+
+/*
+ * Run the program's callback for a (the caller sleeps killable; it
+ * executes its invocation's requests itself): 0 and the callback's value
+ * in *ret; -EINTR if a fatal signal came first; -ESHUTDOWN if the session
+ * ended first.
+ */
+int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
+		s64 *ret);
+/* The thread: an authenticated INV datagram, to its invocation. */
+void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
+		    u32 len, const struct sockaddr_in *from);
+/* The thread, as session s ends: every invocation wakes to its end. */
+void dusk_invs_end(struct dusk_session *s);
+int dusk_do_return(struct dusk_req *r);
+int dusk_do_uaccess(struct dusk_req *r);
+
+/* ---- proxy.c: dusk.ko's own tables of proxies ---- */
+
+int dusk_do_proxy_register(struct dusk_req *r);
+int dusk_do_proxy_unregister(struct dusk_req *r);
+/* The session ended: its tables answer as dead, reused once closed. */
+void dusk_proxies_end(struct dusk_session *s);
 
 /* ---- handlers: mem.c, call.c, ksym.c, alloc.c, nf_hook.c, pktq.c ---- */
 

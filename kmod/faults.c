@@ -7,8 +7,9 @@
  * set. A new setting restarts the generators from its seed.
  *
  * The parameter is written in process context by whoever writes the file;
- * the thread alone draws. dusk_faults_lock guards the setting between
- * them; the thread picks a new one up at its next datagram.
+ * the transport draws, under dusk.net_lock (the thread receiving, the
+ * thread or a proxy's caller sending). dusk_faults_lock guards the setting
+ * between them; the next datagram picks a new one up.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -21,7 +22,7 @@ static DEFINE_SPINLOCK(dusk_faults_lock);
 static struct dusk_faults_cfg dusk_faults_set;	/* under the lock */
 static unsigned int dusk_faults_gen;		/* bumped by each set */
 
-/* The thread's copy, and its generators. */
+/* The transport's copy, and its generators (under dusk.net_lock). */
 static struct dusk_faults_cfg dusk_faults_cur;
 static struct dusk_faults_rng dusk_faults_rng;
 static unsigned int dusk_faults_seen;
@@ -65,7 +66,7 @@ module_param_cb(faults, &dusk_faults_ops, NULL, 0644);
 MODULE_PARM_DESC(faults,
 		 "Inject faults: seed=S,loss=P,dup=P,reorder=P (percent), or off");
 
-/* The thread takes up a new setting: true if faults are off now. */
+/* Take up a new setting: true if faults are off now. */
 static bool dusk_faults_sync(void)
 {
 	unsigned int gen = READ_ONCE(dusk_faults_gen);
@@ -80,7 +81,7 @@ static bool dusk_faults_sync(void)
 	return !dusk_faults_on(&dusk_faults_cur);
 }
 
-/* The fate of the next datagram of dir; the thread only. */
+/* The fate of the next datagram of dir; under dusk.net_lock. */
 enum dusk_fault dusk_faults_next_fate(enum dusk_fault_dir dir)
 {
 	if (dusk_faults_sync())

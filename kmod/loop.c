@@ -2,9 +2,11 @@
 /*
  * The thread: dusk.ko's one kernel thread, which owns the session. Each
  * pass receives datagrams (transport.c), checks and authenticates them and
- * hands requests to the session (session.c, HELLO) or to dispatch
- * (dispatch.c); then it sends and expires queued packets (pktq.c) and
- * ends silent sessions (session.c). It sleeps until the socket or the
+ * hands requests to the session (session.c, HELLO), to dispatch
+ * (dispatch.c, the main and watchdog channels) or to the invocation they
+ * name (invoke.c, DUSK_CHAN_INV: its caller executes them); then it sends
+ * and expires queued packets (pktq.c) and ends silent sessions
+ * (session.c). It sleeps until the socket or the
  * packet queue wakes it, or until the next packet timer.
  */
 #include <linux/kernel.h>
@@ -74,7 +76,10 @@ static void dusk_rx_one(void *dgram, int len, const struct sockaddr_in *from)
 	s->peer[hdr->channel] = *from;
 	if (!s->active)
 		dusk_session_activate(s);
-	dusk_dispatch(s, hdr, from);
+	if (hdr->channel == DUSK_CHAN_INV)
+		dusk_inv_route(s, hdr, len, from);
+	else
+		dusk_dispatch(s, hdr, from);
 }
 
 /* Receive up to budget datagrams; false if the budget ran out first. */

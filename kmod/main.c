@@ -52,6 +52,7 @@ static int __init dusk_init(void)
 		goto out_key;
 	}
 	mutex_init(&dusk.state_lock);
+	mutex_init(&dusk.net_lock);
 	/* Before the socket and the queue handler, which wake the thread. */
 	init_waitqueue_head(&dusk.wq);
 

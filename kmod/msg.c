@@ -117,7 +117,14 @@ int dusk_hdr_check(const struct dusk_hdr *hdr)
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status)
 {
-	struct dusk_hdr *hdr = dusk.tx_buf;
+	return dusk_msg_init(dusk.tx_buf, type, flags, channel, id, invocation,
+			     status);
+}
+
+void *dusk_msg_init(void *buf, u8 type, u8 flags, u8 channel, u64 id,
+		    u64 invocation, s32 status)
+{
+	struct dusk_hdr *hdr = buf;
 
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = cpu_to_le32(DUSK_MAGIC);

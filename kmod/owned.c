@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Session-owned kernel resources: the records of owned.h's table, kept
- * per session, newest first. Everything here runs in dusk's thread (CALL
- * requests and the end of a session, rmmod included), in process context:
- * the releases sleep (cancel_work_sync, timer_delete_sync, proc_remove).
+ * per session, newest first. Everything here runs in process context (the
+ * releases sleep: cancel_work_sync, timer_delete_sync, proc_remove): CALL
+ * requests of the thread or of a proxy's caller (invoke.c), whose list
+ * changes are under the session's lock, and the end of a session (rmmod
+ * included), by the thread, once the session is dead and the list its
+ * own. A caller whose call acquired after the session died releases it
+ * at once.
  */
 #include <linux/kernel.h>
 #include <linux/err.h>
@@ -370,36 +374,67 @@ static void dusk_own_released(struct dusk_session *s, unsigned long fn,
 	}
 }
 
+typedef u64 (*dusk_own_fn4)(u64, u64, u64, u64);
+
+/* Give back what rec stands for, with its table's call; args: ret. */
+static void dusk_own_release_rec(const struct dusk_own_rec *rec, u64 *args)
+{
+	const struct dusk_own_acq *a = rec->acq;
+	unsigned int i;
+
+	for (i = 0; i < DUSK_OWN_VALS; i++)
+		args[i] = i < a->nrel ? rec->val[i] : 0;
+	((dusk_own_fn4)a->release)(args[0], args[1], args[2], args[3]);
+}
+
 /* After the CALL prepared by dusk_own_prepare() returned ret. */
 void dusk_own_done(struct dusk_session *s, struct dusk_own_call *oc,
 		   unsigned long fn, const u64 *args, u64 ret)
 {
 	struct dusk_own_rec *rec = oc->rec, *old;
 	const struct dusk_own_acq *a = oc->acq;
+	u64 rel_args[DUSK_OWN_VALS];
 	unsigned int i;
 
+	if (rec && !dusk_own_ok(a->ok, ret)) {
+		kfree(rec);
+		rec = NULL;
+	}
+	if (rec) {
+		rec->acq = a;
+		for (i = 0; i < DUSK_OWN_VALS; i++)
+			rec->val[i] = dusk_own_value(a->src[i], args, ret,
+						     rec->name);
+	}
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		/* Its end released the rest already: nobody else will. */
+		mutex_unlock(&s->lock);
+		if (rec) {
+			pr_info("dusk: session %08x: %s after its end: releasing\n",
+				s->id, a->fn_name);
+			dusk_own_release_rec(rec, rel_args);
+			kfree(rec);
+		}
+		return;
+	}
 	if (oc->release)
 		dusk_own_released(s, fn, args, -1);
 	if (!rec)
-		return;
-	if (!dusk_own_ok(a->ok, ret)) {
-		kfree(rec);
-		return;
-	}
-	rec->acq = a;
-	for (i = 0; i < DUSK_OWN_VALS; i++)
-		rec->val[i] = dusk_own_value(a->src[i], args, ret, rec->name);
+		goto out;
 	/* The same thing again (a timer armed again, work queued again): one
 	 * record, where it was first acquired. */
 	list_for_each_entry(old, &s->owned, list) {
 		if (old->acq->kind == a->kind &&
 		    !memcmp(old->val, rec->val, sizeof(rec->val))) {
 			kfree(rec);
-			return;
+			goto out;
 		}
 	}
 	list_add(&rec->list, &s->owned);
 	s->nr_owned++;
+out:
+	mutex_unlock(&s->lock);
 }
 
 void dusk_own_cancel(struct dusk_own_call *oc)
@@ -408,14 +443,13 @@ void dusk_own_cancel(struct dusk_own_call *oc)
 	oc->rec = NULL;
 }
 
-typedef u64 (*dusk_own_fn4)(u64, u64, u64, u64);
-
 /* Things named one by one in the log when a session ends; the rest are
  * counted in its summary line. */
 #define DUSK_OWN_LOG_MAX	16
 
 /*
- * The session ends: release what the module left, newest first, each with
+ * The session ends (it is dead: the list is the thread's): release what
+ * the module left, newest first, each with
  * its table's call, and what went with it goes from the list unreleased.
  * Memory is summed up in one line; other things are named (the first
  * DUSK_OWN_LOG_MAX), since the module left them behind.
@@ -441,7 +475,7 @@ void dusk_own_release_all(struct dusk_session *s)
 				s->id, a->release_name, args[0], args[1],
 				a->fn_name);
 		}
-		((dusk_own_fn4)a->release)(args[0], args[1], args[2], args[3]);
+		dusk_own_release_rec(rec, args);
 		/* What went with it, and what the same call released of
 		 * other kinds (cdev_del puts a cdev_alloc()ed cdev). */
 		dusk_own_take(s, rec);

@@ -43,6 +43,13 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "fault_lost %llu\n", dusk.cnt.fault_lost);
 	seq_printf(m, "fault_duplicated %llu\n", dusk.cnt.fault_duplicated);
 	seq_printf(m, "fault_reordered %llu\n", dusk.cnt.fault_reordered);
+	seq_printf(m, "invokes %lld\n", atomic64_read(&dusk.inv.invokes));
+	seq_printf(m, "invokes_resent %lld\n", atomic64_read(&dusk.inv.resent));
+	seq_printf(m, "inv_routed %lld\n", atomic64_read(&dusk.inv.routed));
+	seq_printf(m, "inv_unrouted %lld\n", atomic64_read(&dusk.inv.unrouted));
+	seq_printf(m, "proxy_dead %lld\n", atomic64_read(&dusk.inv.dead));
+	seq_printf(m, "inv_interrupted %lld\n",
+		   atomic64_read(&dusk.inv.interrupted));
 	mutex_unlock(&dusk.state_lock);
 	return 0;
 }

@@ -8,8 +8,13 @@
  * displaces no one, and only a key holder's new HELLO (a new program
  * starting) replaces the pending session. A session ends on BYE, on
  * heartbeat silence, or at rmmod, and then every resource it owns goes:
+ * invocations in flight (woken to answer as dead), proxy tables (dead),
  * hooks, queued packets (released by its policy), what its kernel calls
  * acquired (owned.c), allocations.
+ *
+ * The thread holds a session's first reference; a task in a proxy holds
+ * one while it invokes (invoke.c). The last put frees it, in whichever
+ * context that is.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -138,13 +143,34 @@ bool dusk_session_heard_from(const struct dusk_session *s,
 	return s->active || dusk_addr_eq(from, &s->hello_from);
 }
 
-static void dusk_session_free(struct dusk_session *s)
+static void dusk_session_release(struct kref *ref)
 {
-	if (!s)
-		return;
+	struct dusk_session *s = container_of(ref, struct dusk_session, ref);
+
 	kvfree(s->replies);
 	memzero_explicit(&s->key, sizeof(s->key));
 	kfree(s);
+}
+
+void dusk_session_get(struct dusk_session *s)
+{
+	kref_get(&s->ref);
+}
+
+void dusk_session_put(struct dusk_session *s)
+{
+	if (s)
+		kref_put(&s->ref, dusk_session_release);
+}
+
+/* The session is over: invocations wake, and what callers acquire from
+ * now on they release themselves (s->dead). */
+static void dusk_session_kill(struct dusk_session *s)
+{
+	mutex_lock(&s->lock);
+	dusk_invs_end(s);	/* sets s->dead under inv_lock */
+	mutex_unlock(&s->lock);
+	dusk_proxies_end(s);
 }
 
 /* A new pending session for HELLO h from from; NULL: no memory. */
@@ -175,6 +201,10 @@ static struct dusk_session *dusk_session_create(const struct dusk_hello *h,
 			 &s->key);
 	s->created = jiffies;
 	s->last_rx = jiffies;
+	kref_init(&s->ref);
+	mutex_init(&s->lock);
+	spin_lock_init(&s->inv_lock);
+	INIT_LIST_HEAD(&s->invs);
 	INIT_LIST_HEAD(&s->allocs);
 	INIT_LIST_HEAD(&s->hooks);
 	INIT_LIST_HEAD(&s->owned);
@@ -250,7 +280,7 @@ void dusk_hello(const struct dusk_hdr *hdr, u32 len,
 	/* A pending session there was, another new program's, goes: of
 	 * two programs starting at once the later one wins. */
 	mutex_lock(&dusk.state_lock);
-	dusk_session_free(dusk.pending);
+	dusk_session_put(dusk.pending);
 	dusk.pending = s;
 	mutex_unlock(&dusk.state_lock);
 	dusk_hello_reply(s, hdr, from);
@@ -288,10 +318,12 @@ void dusk_session_end(struct dusk_session *s, const char *why)
 		mutex_lock(&dusk.state_lock);
 		dusk.pending = NULL;
 		mutex_unlock(&dusk.state_lock);
-		dusk_session_free(s);
+		dusk_session_put(s);
 		return;
 	}
 	pr_info("dusk: session %08x ended: %s\n", s->id, why);
+	/* First: a task waiting in a proxy answers at once. */
+	dusk_session_kill(s);
 	dusk_hooks_end(s);
 	/* Before the allocations: a cdev or a timer may lie in one. */
 	dusk_own_release_all(s);
@@ -302,13 +334,23 @@ void dusk_session_end(struct dusk_session *s, const char *why)
 	mutex_lock(&dusk.state_lock);
 	dusk.session = NULL;
 	mutex_unlock(&dusk.state_lock);
-	dusk_session_free(s);
+	dusk_session_put(s);
+}
+
+void dusk_inv_end_session(struct dusk_session *s, const char *why)
+{
+	WRITE_ONCE(s->end_why, why);
+	dusk_wake();
 }
 
 void dusk_session_service(void)
 {
 	struct dusk_session *s = dusk.session;
 
+	if (s && READ_ONCE(s->end_why)) {
+		dusk_session_end(s, READ_ONCE(s->end_why));
+		s = NULL;
+	}
 	if (s && time_after(jiffies, s->last_rx +
 			    msecs_to_jiffies(s->params.heartbeat_ms)))
 		dusk_session_end(s, "heartbeat lost");

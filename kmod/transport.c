@@ -7,6 +7,11 @@
  * Softirq code never sends: the socket's data_ready callback only sets
  * dusk.wake and wakes the thread (loop.c), which receives.
  *
+ * The thread and the callers of proxies (invoke.c) send at once, each from
+ * its own buffer: sealing (the channel's tx_seq), the injected faults'
+ * state, the held datagrams and the counters are under dusk.net_lock,
+ * which the thread's receiving takes too (the fault generators are one).
+ *
  * Injected faults (faults.c) are applied here, to every datagram sent and
  * received: a lost one is not sent (or is received and forgotten), a
  * duplicated one goes twice, a reordered one is held and goes right
@@ -109,8 +114,13 @@ static int dusk_send_faulty(const struct sockaddr_in *to, void *dgram,
 int dusk_send(struct dusk_session *s, unsigned int channel,
 	      const struct sockaddr_in *to, void *dgram, size_t payload_len)
 {
+	int ret;
+
+	mutex_lock(&dusk.net_lock);
 	dusk_seal(s, channel, dgram, payload_len);
-	return dusk_send_faulty(to, dgram, sizeof(struct dusk_hdr) + payload_len);
+	ret = dusk_send_faulty(to, dgram, sizeof(struct dusk_hdr) + payload_len);
+	mutex_unlock(&dusk.net_lock);
+	return ret;
 }
 
 static int dusk_sock_recv(struct sockaddr_in *from)
@@ -140,7 +150,7 @@ static int dusk_sock_recv(struct sockaddr_in *from)
  * longer than DUSK_MAX_DGRAM (it is gone: the rest was discarded).
  * Injected faults apply: a datagram held back comes after the next one.
  */
-int dusk_recv(struct sockaddr_in *from)
+static int dusk_recv_locked(struct sockaddr_in *from)
 {
 	struct dusk_held *h = &dusk_rx_held;
 	int len;
@@ -180,6 +190,16 @@ int dusk_recv(struct sockaddr_in *from)
 			h->due = true;	/* the held one follows this one */
 		return len;
 	}
+}
+
+int dusk_recv(struct sockaddr_in *from)
+{
+	int len;
+
+	mutex_lock(&dusk.net_lock);
+	len = dusk_recv_locked(from);
+	mutex_unlock(&dusk.net_lock);
+	return len;
 }
 
 static int dusk_socket_open(void)

@@ -42,7 +42,11 @@ changes would then not be committed)."""
         out(f"hooks       {g('hooks')} registered, "
             f"{g('invocations')} invocations, {g('inflight')} in flight here\n")
         inv = int(g("invocation", "0"))
-        if inv:
+        if inv and g("invocation_kind") == "callback":
+            out(f"invocation  callback {inv} for pid {g('invocation_pid')} "
+                f"({g('invocation_comm')}) on cpu {g('invocation_cpu')}, "
+                f"waiting {g('invocation_ms')} ms\n")
+        elif inv:
             late = " - LATE: the kernel may have released it by policy" \
                 if g("late") == "1" else ""
             out(f"invocation  packet {inv} on cpu {g('invocation_cpu')}, "

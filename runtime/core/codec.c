@@ -48,6 +48,13 @@ int dusk_msg_sender(unsigned int type)
 	return dusk_msg_rules[type].sender;
 }
 
+unsigned int dusk_msg_chans(unsigned int type)
+{
+	if (type >= __DUSK_MSG_MAX)
+		return 0;
+	return dusk_msg_rules[type].chans;
+}
+
 void dusk_msg_view(const void *buf, uint32_t payload_len, struct dusk_msg *ret)
 {
 	const struct dusk_hdr *h = buf;

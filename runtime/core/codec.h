@@ -57,6 +57,8 @@ const char *dusk_msg_type_name(unsigned int type);
 /* Who sends requests of type (enum dusk_msg_from); DUSK_FROM_NONE for a
  * type that does not exist. */
 int dusk_msg_sender(unsigned int type);
+/* The channels (DUSK_CHANS_* bits) type may be sent on; 0 for none. */
+unsigned int dusk_msg_chans(unsigned int type);
 /* The header of an unsealed message we built (dusk_msg_init() and
  * payload_len bytes of payload), as parse would give it. */
 void dusk_msg_view(const void *buf, uint32_t payload_len, struct dusk_msg *ret);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * Netfilter hooks and the event loop (see hook.h).
+ * Netfilter hooks, blocking invocations (INVOKE) and the event loop (see
+ * hook.h).
  */
 #include <endian.h>
 #include <errno.h>
@@ -30,6 +31,14 @@ struct dusk_hook_rec {
 	unsigned int hold_ms;		/* its own, 0: the session's */
 };
 
+/* A callback a proxy slot stands for (dusk_callback_register()). */
+struct dusk_cb_rec {
+	struct dusk_list node;
+	uint64_t cookie;		/* our tag, echoed in INVOKE */
+	dusk_callback_fn fn;
+	void *priv;
+};
+
 enum dusk_inv_state {
 	DUSK_INV_QUEUED,
 	DUSK_INV_RUNNING,
@@ -40,7 +49,9 @@ enum dusk_inv_state {
 struct dusk_inv {
 	struct dusk_list node;		/* hooks->queue, then hooks->done */
 	struct dusk_inv *hnext;
-	uint64_t packet;		/* the HOOK's id */
+	enum dusk_inv_kind kind;	/* a HOOK's or an INVOKE's */
+	uint64_t packet;		/* the HOOK's or INVOKE's id */
+	uint64_t last_id;		/* INVOKE: its requests' ids so far */
 	uint32_t cpu;			/* the HOOK's: where the hook ran */
 	unsigned int hold_ms;		/* its hook's hold time, once run */
 	enum dusk_inv_state state;
@@ -49,12 +60,20 @@ struct dusk_inv {
 	uint32_t dups;
 	uint8_t *msg;			/* the HOOK's payload, until run */
 	uint32_t msg_len;
-	struct dusk_req *verdict;	/* kept to answer duplicates */
+	struct dusk_req *verdict;	/* VERDICT or RETURN, kept to answer
+					 * duplicates */
 	int acked;
+	/* INVOKE: its caller (the payload goes once run). */
+	uint64_t task;
+	uint32_t pid, tgid;
+	char comm[16];
 };
 
 struct dusk_hooks_stats {
 	uint64_t hooks;			/* invocations run */
+	uint64_t callbacks;		/* of them, INVOKEs */
+	uint64_t resent_returns;
+	uint64_t gone;			/* RETURN answered -ESRCH */
 	uint64_t duplicates;
 	uint64_t resent_verdicts;
 	uint64_t late;			/* skipped: released by policy already */
@@ -64,6 +83,7 @@ struct dusk_hooks_stats {
 
 struct dusk_hooks {
 	struct dusk_list recs;
+	struct dusk_list cbs;		/* struct dusk_cb_rec */
 	uint64_t next_cookie;
 	struct dusk_inv *hash[DUSK_INV_HASH];
 	struct dusk_list queue;		/* QUEUED, in arrival order */
@@ -87,15 +107,34 @@ uint32_t dusk_invocation_cpu(void)
 	return dusk_inv_cur ? dusk_inv_cur->cpu : 0;
 }
 
+uint64_t dusk_invocation_task(void)
+{
+	const struct dusk_inv *inv = dusk_inv_cur;
+
+	return inv && inv->kind == DUSK_INV_CALLBACK ? inv->task : 0;
+}
+
 int dusk_invocation_info(struct dusk_inv_info *ret)
 {
 	const struct dusk_inv *inv = dusk_inv_cur;
 	struct dusk_hook_msg hm;
 
 	memset(ret, 0, sizeof(*ret));
+	if (inv && inv->kind == DUSK_INV_CALLBACK) {
+		ret->kind = DUSK_INV_CALLBACK;
+		ret->packet = inv->packet;
+		ret->cpu = inv->cpu;
+		ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+		ret->task = inv->task;
+		ret->pid = inv->pid;
+		ret->tgid = inv->tgid;
+		memcpy(ret->comm, inv->comm, sizeof(ret->comm));
+		return 0;
+	}
 	if (!inv || !inv->msg || inv->msg_len < sizeof(hm))
 		return -ENOENT;
 	memcpy(&hm, inv->msg, sizeof(hm));
+	ret->kind = DUSK_INV_HOOK;
 	ret->packet = inv->packet;
 	ret->cpu = inv->cpu;
 	ret->skb = le64toh(hm.skb);
@@ -121,7 +160,11 @@ void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret)
 	for (pos = h->queue.next; pos != &h->queue; pos = pos->next)
 		ret->queued++;
 	ret->running = dusk_inv_cur ? 1 : 0;
+	for (pos = h->cbs.next; pos != &h->cbs; pos = pos->next)
+		ret->callbacks++;
 	ret->hooks = h->stats.hooks;
+	ret->invokes = h->stats.callbacks;
+	ret->gone = h->stats.gone;
 	ret->late = h->stats.late;
 	ret->stale = h->stats.stale;
 	ret->duplicates = h->stats.duplicates;
@@ -133,12 +176,15 @@ static unsigned int dusk_inv_slot(uint64_t packet)
 	       (DUSK_INV_HASH - 1);
 }
 
-static struct dusk_inv *dusk_inv_find(struct dusk_hooks *h, uint64_t packet)
+/* HOOK (packet) and INVOKE ids are numbered apart: the kind is part of
+ * the key. */
+static struct dusk_inv *dusk_inv_find(struct dusk_hooks *h,
+				      enum dusk_inv_kind kind, uint64_t packet)
 {
 	struct dusk_inv *inv;
 
 	for (inv = h->hash[dusk_inv_slot(packet)]; inv; inv = inv->hnext)
-		if (inv->packet == packet)
+		if (inv->packet == packet && inv->kind == kind)
 			return inv;
 	return NULL;
 }
@@ -158,6 +204,8 @@ static void dusk_inv_free(struct dusk_session *s, struct dusk_inv *inv)
 
 static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 			     uint64_t rx_ns, void *ctx);
+static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
+			      uint64_t rx_ns, void *ctx);
 static void dusk_hooks_destroy(struct dusk_session *s, void *ctx);
 
 /* The session's hook state, created (and HOOK's handler registered) on
@@ -168,6 +216,8 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 		.input = dusk_hooks_input,
 		.close = dusk_hooks_destroy,
 	};
+	/* The HOOK handler's close() frees everything. */
+	const struct dusk_msg_handler invoke = { .input = dusk_invoke_input };
 	struct dusk_hooks *h = s->hooks;
 
 	if (h)
@@ -176,10 +226,12 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 	if (!h)
 		return NULL;
 	dusk_list_init(&h->recs);
+	dusk_list_init(&h->cbs);
 	dusk_list_init(&h->queue);
 	dusk_list_init(&h->done);
 	s->hooks = h;
 	dusk_session_set_handler(s, DUSK_MSG_HOOK, &handler);
+	dusk_session_set_handler(s, DUSK_MSG_INVOKE, &invoke);
 	return h;
 }
 
@@ -197,25 +249,32 @@ static void dusk_hooks_destroy(struct dusk_session *s, void *ctx)
 			dusk_inv_free(s, h->hash[i]);
 	dusk_list_for_each_safe(pos, tmp, &h->recs)
 		free(dusk_container_of(pos, struct dusk_hook_rec, node));
+	dusk_list_for_each_safe(pos, tmp, &h->cbs)
+		free(dusk_container_of(pos, struct dusk_cb_rec, node));
 	dusk_req_destroy(s, h->keepalive);
 	free(h);
 	s->hooks = NULL;
 }
 
-static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
-			     uint64_t rx_ns, void *ctx)
+/* A HOOK or an INVOKE arrived: queue it, once. */
+static void dusk_inv_input(struct dusk_session *s, const struct dusk_msg *m,
+			   uint64_t rx_ns, enum dusk_inv_kind kind)
 {
 	struct dusk_hooks *h = s->hooks;
 	struct dusk_inv *inv;
 
-	inv = dusk_inv_find(h, m->id);
+	inv = dusk_inv_find(h, kind, m->id);
 	if (inv) {
-		/* The kernel sends HOOK again until it hears a VERDICT. */
+		/* The kernel sends HOOK again until it hears a VERDICT, and
+		 * INVOKE until it hears anything of the invocation. */
 		inv->dups++;
 		h->stats.duplicates++;
 		if (inv->state == DUSK_INV_ANSWERED && inv->verdict) {
 			/* Same datagram content, same request id. */
-			h->stats.resent_verdicts++;
+			if (kind == DUSK_INV_CALLBACK)
+				h->stats.resent_returns++;
+			else
+				h->stats.resent_verdicts++;
 			dusk_req_resend(s, inv->verdict);
 		}
 		return;	/* queued or running: it will be answered */
@@ -232,12 +291,32 @@ static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 	}
 	memcpy(inv->msg, m->payload, m->len);
 	inv->msg_len = m->len;
+	inv->kind = kind;
 	inv->packet = m->id;
 	inv->state = DUSK_INV_QUEUED;
 	inv->first_rx_ns = rx_ns;
 	inv->hnext = h->hash[dusk_inv_slot(inv->packet)];
 	h->hash[dusk_inv_slot(inv->packet)] = inv;
 	dusk_list_add_tail(&inv->node, &h->queue);
+}
+
+static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
+			     uint64_t rx_ns, void *ctx)
+{
+	(void)ctx;
+	dusk_inv_input(s, m, rx_ns, DUSK_INV_HOOK);
+}
+
+static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
+			      uint64_t rx_ns, void *ctx)
+{
+	(void)ctx;
+	/* INVOKE's id is its invocation (dusk_proto.h). */
+	if (m->invocation != m->id) {
+		s->stats.rx_malformed++;
+		return;
+	}
+	dusk_inv_input(s, m, rx_ns, DUSK_INV_CALLBACK);
 }
 
 static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)
@@ -329,6 +408,140 @@ static struct dusk_hook_rec *dusk_hook_rec_find(struct dusk_hooks *h,
 	return NULL;
 }
 
+static void dusk_return_done(struct dusk_session *s, struct dusk_req *r)
+{
+	struct dusk_inv *inv = r->owner;
+
+	inv->acked = 1;
+	if (r->status == -ESRCH) {
+		/* Final: the caller was killed or gave up, or the session
+		 * ended; nothing of the RETURN was applied. */
+		s->hooks->stats.gone++;
+		dusk_warn("invocation %llu (pid %u %s): its caller is gone: return value and changes not applied",
+			  (unsigned long long)inv->packet, inv->pid, inv->comm);
+	} else if (r->status) {
+		dusk_err("RETURN of invocation %llu: %s",
+			 (unsigned long long)inv->packet, strerror(-r->status));
+	}
+}
+
+/* The callback's value goes back in a RETURN with the commit, left
+ * pending (retransmitted until acked), as a VERDICT. On the invocation's
+ * thread state: the RETURN is its last request. */
+static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
+			    uint64_t ret)
+{
+	uint32_t room = dusk_session_payload_max(s) - sizeof(struct dusk_return);
+	struct dusk_segs_cursor cur;
+	struct dusk_return *rt;
+	struct dusk_segs segs;
+	struct dusk_req *r;
+	uint32_t nr = 0;
+	size_t used;
+	int err;
+
+	dusk_segs_init(&segs);
+	err = dusk_commit_prepare(s, &segs, &cur, room);
+	if (err)
+		goto out_segs;
+	err = dusk_req_create(s, DUSK_MSG_RETURN,
+			      (uint32_t)(sizeof(*rt) + dusk_segs_remaining(&segs, &cur)),
+			      NULL, 0, &r);
+	if (err)
+		goto out_segs;
+	rt = dusk_req_payload(r);
+	rt->ret = htole64(ret);
+	rt->pad = 0;
+	used = dusk_segs_pack(&segs, &cur, rt + 1, room, &nr);
+	rt->nr_segs = htole32(nr);
+	r->done_fn = dusk_return_done;
+	r->owner = inv;
+	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*rt) + used));
+	if (err) {
+		dusk_req_destroy(s, r);
+		goto out_segs;
+	}
+	inv->verdict = r;
+	dusk_shadow_diff_done(s->shadow);
+out_segs:
+	dusk_segs_deinit(&segs);
+	if (err)
+		dusk_err("RETURN of invocation %llu: %s",
+			 (unsigned long long)inv->packet, strerror(-err));
+	return err;
+}
+
+static struct dusk_cb_rec *dusk_cb_rec_find(struct dusk_hooks *h,
+					    uint64_t cookie)
+{
+	struct dusk_list *pos;
+	struct dusk_cb_rec *rec;
+
+	for (pos = h->cbs.next; pos != &h->cbs; pos = pos->next) {
+		rec = dusk_container_of(pos, struct dusk_cb_rec, node);
+		if (rec->cookie == cookie)
+			return rec;
+	}
+	return NULL;
+}
+
+/* An INVOKE: its callback runs on this thread, its requests on the
+ * invocation's channel and numbering, then RETURN. */
+static void dusk_callback_run(struct dusk_session *s, struct dusk_inv *inv)
+{
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_invoke iv;
+	struct dusk_seg_iter it;
+	struct dusk_cb_rec *rec;
+	struct dusk_inv *prev;
+	uint64_t args[DUSK_MAX_CALL_ARGS], ret, addr;
+	const void *data;
+	unsigned int i;
+	uint32_t len;
+
+	memcpy(&iv, inv->msg, sizeof(iv));
+	inv->state = DUSK_INV_RUNNING;
+	inv->cpu = le32toh(iv.cpu);
+	inv->task = le64toh(iv.task);
+	inv->pid = le32toh(iv.pid);
+	inv->tgid = le32toh(iv.tgid);
+	memcpy(inv->comm, iv.comm, sizeof(inv->comm));
+	inv->comm[sizeof(inv->comm) - 1] = '\0';
+	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
+		args[i] = le64toh(iv.args[i]);
+	prev = dusk_inv_cur;
+	dusk_inv_cur = inv;
+	dusk_session_set_blocking(inv->packet, &inv->last_id);
+	/* A new invocation sees the kernel as it is now, plus what came
+	 * with the INVOKE. */
+	dusk_shadow_invalidate(s->shadow);
+	dusk_seg_iter_init(&it, inv->msg + sizeof(iv), inv->msg_len - sizeof(iv),
+			   le32toh(iv.nr_segs));
+	while (dusk_seg_next(&it, &addr, &data, &len))
+		dusk_shadow_seed(s->shadow, addr, data, len);
+	h->stats.hooks++;
+	h->stats.callbacks++;
+	rec = dusk_cb_rec_find(h, le64toh(iv.cookie));
+	if (rec) {
+		ret = rec->fn(rec->priv, args);
+	} else {
+		h->stats.unknown++;
+		dusk_warn("invocation %llu for unknown callback %llu (table %u offset %u): -EIO",
+			  (unsigned long long)inv->packet,
+			  (unsigned long long)le64toh(iv.cookie),
+			  le32toh(iv.handle), le32toh(iv.off));
+		ret = (uint64_t)(int64_t)-EIO;
+	}
+	dusk_return_send(s, inv, ret);
+	dusk_inv_cur = prev;
+	if (prev && prev->kind == DUSK_INV_CALLBACK)
+		dusk_session_set_blocking(prev->packet, &prev->last_id);
+	else
+		dusk_session_set_blocking(0, NULL);
+	dusk_session_set_invocation(prev ? prev->packet : 0);
+	dusk_inv_finish(s, inv, DUSK_INV_ANSWERED);
+}
+
 static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 {
 	struct dusk_hooks *h = s->hooks;
@@ -341,6 +554,10 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	const void *data;
 	uint32_t len;
 
+	if (inv->kind == DUSK_INV_CALLBACK) {
+		dusk_callback_run(s, inv);
+		return;
+	}
 	/*
 	 * A HOOK that waited longer than hold_ms since it first arrived (the
 	 * program was stopped in gdb, or busy) has been released by policy:
@@ -594,4 +811,47 @@ DUSK_EXPORT int dusk_nf_hook_unregister(struct dusk_session *s,
 	dusk_list_del(&rec->node);
 	free(rec);
 	return err;
+}
+
+int dusk_callback_register(struct dusk_session *s, dusk_callback_fn fn,
+			   void *priv, uint64_t *ret_cookie)
+{
+	struct dusk_cb_rec *rec;
+	struct dusk_hooks *h;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	if (!fn)
+		return -EINVAL;
+	h = dusk_hooks_get(s);
+	if (!h)
+		return -ENOMEM;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	/* From the hooks' counter: a cookie names one record of either. */
+	rec->cookie = ++h->next_cookie;
+	rec->fn = fn;
+	rec->priv = priv;
+	dusk_list_add_tail(&rec->node, &h->cbs);
+	*ret_cookie = rec->cookie;
+	return 0;
+}
+
+int dusk_callback_unregister(struct dusk_session *s, uint64_t cookie)
+{
+	struct dusk_cb_rec *rec;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s || !s->hooks)
+		return -ENOENT;
+	rec = dusk_cb_rec_find(s->hooks, cookie);
+	if (!rec)
+		return -ENOENT;
+	dusk_list_del(&rec->node);
+	free(rec);
+	return 0;
 }

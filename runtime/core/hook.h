@@ -2,6 +2,15 @@
 /*
  * hook.h - netfilter hooks, invocations and the event loop.
  *
+ * Two kinds of invocation share one queue and run in arrival order, one
+ * at a time on the thread in dusk_run(): a HOOK (a packet at a netfilter
+ * hook; answered by VERDICT) and an INVOKE (a task calling a proxied
+ * callback of the module, a file operation; answered by RETURN). While an
+ * INVOKE's callback runs, the thread's requests go on DUSK_CHAN_INV,
+ * numbered by the invocation (session.h). The callback is the function
+ * a higher layer registered for the INVOKE's cookie
+ * (dusk_callback_register()): core knows nothing of what it does.
+ *
  * An invocation is one HOOK being served: queued on arrival (from
  * wherever a datagram was received, possibly inside another request's
  * wait), run by dusk_run() in arrival order, then answered by a VERDICT
@@ -29,16 +38,30 @@ uint64_t dusk_invocation_current(void);
  * cpu); 0 when this thread serves none (init, exit). */
 uint32_t dusk_invocation_cpu(void);
 
+/* The caller's task (struct task_struct *, a kernel address) of the
+ * INVOKE this thread serves; 0 when it serves none (or a HOOK). */
+uint64_t dusk_invocation_task(void);
+
+enum dusk_inv_kind {
+	DUSK_INV_HOOK = 0,		/* a HOOK: a packet at a hook */
+	DUSK_INV_CALLBACK,		/* an INVOKE: a task in a callback */
+};
+
 /* For the debugger (debug.c): the invocation this thread serves, with
- * the HOOK's prefetched segments (valid while it runs). -ENOENT: none. */
+ * the HOOK's prefetched segments (valid while it runs). -ENOENT: none.
+ * A callback's has no packet fields (skb, state, segments: 0). */
 struct dusk_inv_info {
-	uint64_t packet;
+	uint64_t packet;		/* the HOOK's or INVOKE's id */
 	uint32_t cpu;
 	uint64_t skb, state;		/* kernel addresses */
 	uint64_t age_ms;		/* since its HOOK first arrived */
 	unsigned int hold_ms;		/* its hook's hold time */
 	const uint8_t *segs;		/* struct dusk_seg list */
 	uint32_t segs_len, nr_segs;
+	enum dusk_inv_kind kind;
+	uint64_t task;			/* callback: the caller's task */
+	uint32_t pid, tgid;		/* ... its pid and tgid */
+	char comm[16];			/* ... and comm */
 };
 int dusk_invocation_info(struct dusk_inv_info *ret);
 
@@ -47,7 +70,23 @@ struct dusk_hooks_info {
 	unsigned int queued;		/* HOOKs waiting here to be run */
 	unsigned int running;		/* invocations this thread serves */
 	uint64_t hooks, late, stale, duplicates;	/* counters */
+	unsigned int callbacks;		/* callbacks registered */
+	uint64_t invokes;		/* of hooks: INVOKEs run */
+	uint64_t gone;			/* RETURNs whose caller was gone */
 };
 void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret);
+
+/*
+ * A callback of the module a proxy slot stands for: fn(priv, args) is
+ * called with the INVOKE's six arguments (as the kernel passed them) on
+ * the thread that runs the invocation; its value goes back in RETURN
+ * (the kernel truncates it to the callback's own return type).
+ * Registering gives the cookie to put in the slot (PROXY_REGISTER);
+ * -ENOTCONN, -EINVAL, -ENOMEM. Unregistering: -ENOENT.
+ */
+typedef uint64_t (*dusk_callback_fn)(void *priv, const uint64_t *args);
+int dusk_callback_register(struct dusk_session *s, dusk_callback_fn fn,
+			   void *priv, uint64_t *ret_cookie);
+int dusk_callback_unregister(struct dusk_session *s, uint64_t cookie);
 
 #endif /* DUSK_HOOK_H */

@@ -22,6 +22,11 @@
 
 struct dusk_session *dusk_session_cur;
 
+/* The invocation this thread serves, and for a blocking one the counter
+ * of its request ids (session.h). */
+static __thread uint64_t dusk_session_inv;
+static __thread uint64_t *dusk_session_inv_ids;
+
 /* ---- requests ---- */
 
 int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
@@ -38,16 +43,27 @@ int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
 	r->type = type;
 	r->channel = DUSK_CHAN_MAIN;
 	r->hello = type == DUSK_MSG_HELLO;
-	/* HELLO is session 0's only request, numbered 1, 2... per cookie
-	 * tried; the session's own start at 1. */
-	r->id = r->hello ? ++s->hello_id :
-		atomic_fetch_add(&s->shared->next_id[r->channel], 1);
+	if (!r->hello && dusk_session_inv_ids &&
+	    (dusk_msg_chans(type) & DUSK_CHANS_INV)) {
+		/* The invocation's own numbering (dusk_proto.h). */
+		r->channel = DUSK_CHAN_INV;
+		r->id = ++*dusk_session_inv_ids;
+		r->invocation = dusk_session_inv;
+	} else {
+		/* HELLO is session 0's only request, numbered 1, 2... per
+		 * cookie tried; the session's own start at 1. */
+		r->id = r->hello ? ++s->hello_id :
+			atomic_fetch_add(&s->shared->next_id[r->channel], 1);
+		/* A blocking invocation's number means nothing on MAIN. */
+		r->invocation = dusk_session_inv_ids ? 0 :
+				dusk_session_invocation();
+	}
 	r->dgram = (uint8_t *)(r + 1);
 	r->payload_cap = payload_cap;
 	r->reply = reply;
 	r->reply_cap = reply_cap;
 	dusk_msg_init(r->dgram, type, 0, r->channel, r->hello ? 0 : s->id,
-		      r->id, dusk_session_invocation(), 0);
+		      r->id, r->invocation, 0);
 	*ret = r;
 	return 0;
 }
@@ -68,7 +84,7 @@ static int dusk_req_send(struct dusk_session *s, struct dusk_req *r)
 	len = dusk_msg_seal(r->dgram, r->payload_len, seq, key);
 	err = dusk_transport_send(s->t, r->dgram, len);
 	r->tx_count++;
-	if (r->channel == DUSK_CHAN_MAIN)
+	if (r->channel != DUSK_CHAN_WATCHDOG)
 		s->last_tx_ms = dusk_now_ms();
 	if (err)
 		dusk_dbg("send %s id %llu: %s", dusk_msg_type_name(r->type),
@@ -175,15 +191,20 @@ int dusk_session_timers(struct dusk_session *s)
 	return next <= now ? 0 : (int)DUSK_MIN(next - now, (uint64_t)1 << 30);
 }
 
-static struct dusk_req *dusk_req_find(struct dusk_session *s, uint64_t id,
-				      int hello)
+/* The pending request a reply answers: same id and channel, and on
+ * DUSK_CHAN_INV the same invocation (each numbers its own). */
+static struct dusk_req *dusk_req_find(struct dusk_session *s,
+				      const struct dusk_msg *m, int hello)
 {
 	struct dusk_list *pos, *tmp;
 	struct dusk_req *r;
 
 	dusk_list_for_each_safe(pos, tmp, &s->pending) {
 		r = dusk_container_of(pos, struct dusk_req, node);
-		if (r->id == id && r->hello == hello)
+		if (r->id == m->id && r->hello == hello &&
+		    r->channel == m->channel &&
+		    (m->channel != DUSK_CHAN_INV ||
+		     r->invocation == m->invocation))
 			return r;
 	}
 	return NULL;
@@ -219,8 +240,6 @@ static void dusk_session_handlers_close(struct dusk_session *s)
 	}
 }
 
-static __thread uint64_t dusk_session_inv;
-
 void dusk_session_set_invocation(uint64_t invocation)
 {
 	dusk_session_inv = invocation;
@@ -229,6 +248,17 @@ void dusk_session_set_invocation(uint64_t invocation)
 uint64_t dusk_session_invocation(void)
 {
 	return dusk_session_inv;
+}
+
+void dusk_session_set_blocking(uint64_t invocation, uint64_t *ids)
+{
+	dusk_session_inv = invocation;
+	dusk_session_inv_ids = invocation ? ids : NULL;
+}
+
+uint64_t dusk_session_blocking(void)
+{
+	return dusk_session_inv_ids ? dusk_session_inv : 0;
 }
 
 static void dusk_session_input(struct dusk_session *s, const void *buf,
@@ -269,7 +299,7 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 	}
 	if (sid) {
 		/* Replies to the watchdog go to the watchdog's socket. */
-		if (m.channel != DUSK_CHAN_MAIN) {
+		if (m.channel == DUSK_CHAN_WATCHDOG) {
 			s->stats.rx_malformed++;
 			return;
 		}
@@ -288,7 +318,7 @@ static void dusk_session_input(struct dusk_session *s, const void *buf,
 			s->stats.rx_unmatched++;
 		return;
 	}
-	r = dusk_req_find(s, m.id, sid == 0);
+	r = dusk_req_find(s, &m, sid == 0);
 	/* A HELLO's cookie reply carries a payload too (the codec checked
 	 * its size). */
 	cookie = r && r->hello && m.status == -EAGAIN;

@@ -7,7 +7,12 @@
  * counters in a MAP_SHARED page (the watchdog process draws from its
  * channel's). dusk.ko keeps one id window per channel, so a run's
  * messages on the main channel are numbered alike whatever the watchdog
- * did meanwhile.
+ * did meanwhile. A thread serving a blocking invocation (an INVOKE:
+ * dusk_session_set_blocking()) sends its requests on DUSK_CHAN_INV with
+ * hdr.invocation = the invocation's id, numbered 1, 2, 3... by that
+ * invocation's own counter (the types the protocol allows there; the
+ * others, PING say, still go on the main channel); their replies are
+ * matched by channel, invocation and id.
  * A request is sent, and sent again after rto_ms with the same id and a
  * fresh seq, the timeout doubling up to DUSK_RTO_MAX_MS, until its reply
  * arrives (matched by id and type) or timeout_ms passed (-ETIMEDOUT).
@@ -57,6 +62,7 @@ typedef void (*dusk_req_done_fn)(struct dusk_session *s, struct dusk_req *r);
 struct dusk_req {
 	struct dusk_list node;		/* in s->pending while in flight */
 	uint64_t id;
+	uint64_t invocation;		/* hdr.invocation (matched on INV) */
 	uint8_t type;
 	uint8_t channel;
 	uint8_t hello;			/* keyed with the master key, session 0 */
@@ -220,6 +226,13 @@ int dusk_session_set_handler(struct dusk_session *s, uint8_t type,
  * 0 for none. Set by whoever runs an invocation (hook.c). */
 void dusk_session_set_invocation(uint64_t invocation);
 uint64_t dusk_session_invocation(void);
+/* This thread serves blocking invocation invocation (0: none, ids
+ * ignored): its requests go on DUSK_CHAN_INV, numbered by *ids (the
+ * last id used; the caller keeps it per invocation). Also sets what
+ * dusk_session_invocation() returns. */
+void dusk_session_set_blocking(uint64_t invocation, uint64_t *ids);
+/* The blocking invocation this thread serves, 0 for none. */
+uint64_t dusk_session_blocking(void);
 
 extern struct dusk_session *dusk_session_cur;
 

@@ -134,6 +134,10 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 	dusk_dbg_printf("invocation\t%llu\n", (unsigned long long)inv.packet);
 	dusk_dbg_printf("invocation_ms\t%llu\n", (unsigned long long)inv.age_ms);
 	dusk_dbg_printf("invocation_cpu\t%u\n", inv.cpu);
+	dusk_dbg_printf("invocation_kind\t%s\n", !inv.packet ? "-" :
+			inv.kind == DUSK_INV_CALLBACK ? "callback" : "hook");
+	dusk_dbg_printf("invocation_pid\t%u\n", inv.pid);
+	dusk_dbg_printf("invocation_comm\t%s\n", inv.comm[0] ? inv.comm : "-");
 	dusk_dbg_printf("late\t%d\n", dusk_packet_late(s, &inv));
 
 	/* The kernel's side: a PING answers with dusk.ko's counters. */
@@ -161,6 +165,8 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 	dusk_dbg_printf("copies\t%llu\n", (unsigned long long)copies);
 	dusk_dbg_printf("kcalls\t%llu\n", (unsigned long long)dusk_dbg_kcall_count());
 	dusk_dbg_printf("invocations\t%llu\n", (unsigned long long)hi.hooks);
+	dusk_dbg_printf("callbacks\t%u\n", hi.callbacks);
+	dusk_dbg_printf("invokes\t%llu\n", (unsigned long long)hi.invokes);
 	dusk_dbg_printf("skipped\t%llu\n", (unsigned long long)hi.late);
 	dusk_dbg_printf("stale\t%llu\n", (unsigned long long)hi.stale);
 	dusk_dbg_printf("watchdog\t%d\n", s->wd.pid);

@@ -46,14 +46,17 @@ DUSK_EXPORT extern char dusk_dbg_arg[DUSK_DBG_ARG_LEN];
  * policy (accept|drop), hold_ms, hold_max, heartbeat_ms, hooks
  * (registered), inflight (invocations being served or queued here),
  * invocation (the packet id of the one this thread serves, 0: none),
- * invocation_ms (how long ago its HOOK first arrived), invocation_cpu,
+ * invocation_ms (how long ago its HOOK or INVOKE first arrived),
+ * invocation_cpu, invocation_kind (hook | callback | -: none),
+ * invocation_pid and invocation_comm (a callback's caller; 0 and - else),
  * late (1: it has waited so long that the kernel may have released the
  * packet by policy), kernel (ok, or why the PING failed), queued (packets
  * waiting in the kernel, from a PING), released (by policy so far),
  * verdicts, rejected, depth (module call nesting), generation (of the
  * cache), pages (cached in this generation), dirty (pages with
  * uncommitted changes), copies (kernel copies of user objects), kcalls
- * (kernel calls made), skipped (HOOKs that came too late to run), stale
+ * (kernel calls made), callbacks (registered: proxy slots of the
+ * module's functions), invokes (of the invocations, callbacks), skipped (HOOKs that came too late to run), stale
  * (VERDICTs the kernel refused: packet released first), watchdog (pid, 0:
  * none), state_dir (the embedded target's state directory whose endpoint
  * is the session's target, "-" for any other target).

@@ -101,6 +101,7 @@ struct dusk_kcopy {
 	unsigned int in_call:1;		/* got by the current kernel call */
 	unsigned int own:1;		/* kernel pages of its own */
 	unsigned int scalar:1;		/* chars: nothing to translate */
+	unsigned int proxy:1;		/* a table of dusk.ko's (mod_fops.c) */
 };
 
 struct dusk_deferred {
@@ -621,6 +622,29 @@ out_nomem:
 		       dusk_xlate_describe(ctx, what, sizeof(what)));
 }
 
+void dusk_kcopy_add_proxy(uintptr_t base, uint64_t size,
+			  const struct dusk_mtype *type, uint64_t kaddr)
+{
+	const struct dusk_msym *sym;
+	struct dusk_kcopy *c;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		dusk_mod_fatal(1, "out of memory");
+	c->user = base;
+	c->size = size;
+	c->slot = dusk_round_up(size ? size : 1, DUSK_LINE_SIZE);
+	c->kaddr = kaddr;
+	c->type = type;
+	/* Never synced nor read back: the table is dusk.ko's. */
+	c->readonly = 1;
+	c->proxy = 1;
+	sym = dusk_image_object(base);
+	c->name = sym && sym->addr == base ? sym->name : NULL;
+	if (dusk_kcopy_register(c))
+		dusk_mod_fatal(1, "out of memory");
+}
+
 static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 {
 	size_t i;
@@ -726,6 +750,10 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 
 	if (!v)
 		return 0;
+	/* The caller's __user buffer of this callback: before classifying,
+	 * it may look like a mirror address. */
+	if (dusk_inv_user(v))
+		return v;
 	cls = dusk_mem_class(v);
 	switch (cls) {
 	case DUSK_MEM_KERNEL:
@@ -785,6 +813,15 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 		}
 		cls = DUSK_MEM_RO;	/* constant data in a code segment */
 		break;
+	case DUSK_MEM_OTHER:
+		/* In a callback, an address no memory of ours holds is the
+		 * calling task's __user pointer (read's buf, ioctl's arg),
+		 * which the kernel function called in that task reaches by
+		 * its uaccess: as it is. (One that happens to fall into a
+		 * mapping of the program is not told apart.) */
+		if (dusk_session_blocking())
+			return v;
+		break;
 	default:
 		break;
 	}
@@ -835,6 +872,17 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 				       (void *)v, target ? "pointee " : "pointee type unknown",
 				       target ? target : "");
 		}
+	}
+	/* A struct file_operations: a proxy table of dusk.ko's is its
+	 * kernel copy (mod_fops.c). */
+	if (cls != DUSK_MEM_STACK &&
+	    ((type && v == base && dusk_fops_type(type)) ||
+	     (!type && (type = dusk_fops_guess(base, size))))) {
+		if (v != base)
+			dusk_mod_fatal(1, "%s: a pointer into the middle of %s (offset %llu) before the kernel got the table itself",
+				       dusk_xlate_describe(ctx, what, sizeof(what)),
+				       type->name, (unsigned long long)(v - base));
+		return dusk_fops_proxy(base, type, ctx);
 	}
 	c = dusk_kcopy_create(base, size, type, v - base, cls == DUSK_MEM_STACK,
 			      cls == DUSK_MEM_RO, target && !strcmp(target, "char"),

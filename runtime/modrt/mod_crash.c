@@ -49,6 +49,7 @@
 #include "kconst.h"
 #include "mod_lines.h"
 #include "modrt.h"
+#include "hook.h"
 #include "packet.h"
 #include "session.h"
 #include "util.h"
@@ -353,9 +354,25 @@ static int crash_in_irq(int in_hook, const struct dusk_nf_info *h)
 static void crash_hook_line(struct cbuf *c, int in_hook,
 			    const struct dusk_nf_info *h)
 {
+	const char *fop = dusk_fops_current();
 	const struct dusk_msym *fn;
+	struct dusk_inv_info inv;
 	char pkt[160];
 
+	if (!in_hook && fop && !dusk_invocation_info(&inv) &&
+	    inv.kind == DUSK_INV_CALLBACK) {
+		/* A file operation, in the calling task's context. */
+		cb_s(c, "In: ");
+		cb_s(c, fop);
+		cb_s(c, ", process context of pid ");
+		cb_u(c, inv.pid);
+		cb_s(c, " (");
+		cb_s(c, inv.comm);
+		cb_s(c, "), CPU ");
+		cb_u(c, inv.cpu);
+		cb_s(c, "\n");
+		return;
+	}
 	if (!in_hook) {
 		cb_s(c, "In: process context (init_module, cleanup_module or a call from them)\n");
 		return;

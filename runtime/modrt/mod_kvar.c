@@ -22,7 +22,10 @@
  * (CPU 0 here) it is whichever task runs there, often dusk.ko's kernel
  * thread or the idle task, not a task that loaded anything. Code that
  * needs "the process that asked" belongs in a blocking extension, whose
- * invocations run in the asking task (ARCHITECTURE.md).
+ * invocations run in the asking task (ARCHITECTURE.md): while this thread
+ * serves one (an INVOKE, hook.h), the read of current_task gives the
+ * INVOKE's task, so current->pid and current->comm are read live, through
+ * the cache, from the caller's task_struct.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -374,6 +377,31 @@ void *dusk_percpu_user(uint64_t k)
 	return NULL;
 }
 
+/* current_task's per-CPU offset (the symbol's value), 0 if the glue has
+ * no such variable or it is unknown. */
+static uint64_t dusk_current_task_off(void)
+{
+	static uint64_t off, gen;
+	size_t i, n = dusk_nr_kvars_get();
+
+	if (gen == dusk_kv.gen && dusk_kv.s)
+		return off;
+	off = 0;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(dusk_glue.kvars[i].name, "current_task")) {
+			if (dusk_kvar_kaddr(&dusk_glue.kvars[i], &off))
+				off = 0;
+			break;
+		}
+	}
+	gen = dusk_kv.gen;
+	return off;
+}
+
+/* The caller's task while this thread serves a blocking invocation: what
+ * this_cpu_read(current_task) loads through __dusk_this_cpu_ptr. */
+static __thread uint64_t dusk_invoke_task;
+
 DUSK_EXPORT void *__dusk_this_cpu_ptr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
@@ -407,6 +435,9 @@ DUSK_EXPORT void *__dusk_this_cpu_ptr(const void *addr)
 		/* Program memory that is not per-CPU: itself. */
 		return (void *)addr;
 	}
+	dusk_invoke_task = dusk_invocation_task();
+	if (dusk_invoke_task && a && a == dusk_current_task_off())
+		return &dusk_invoke_task;	/* current is the caller */
 	cpu = dusk_mod_cpu();
 	err = dusk_percpu_offset(cpu, &off);
 	if (err)

@@ -99,6 +99,17 @@ static uint64_t pkt_seg_len(const struct dusk_inv_info *inv, uint64_t k)
 	return 0;
 }
 
+/* The packet invocation (a HOOK) this thread serves: 0; -ENOENT for
+ * none and for a callback's (no packet). */
+static int pkt_invocation(struct dusk_inv_info *inv)
+{
+	int err = dusk_invocation_info(inv);
+
+	if (!err && inv->kind != DUSK_INV_HOOK)
+		err = -ENOENT;
+	return err;
+}
+
 /*
  * The objects of the invocation this thread serves: the skb, the hook
  * state, the skb's linear data and shared info, the devices. Sizes from
@@ -114,7 +125,7 @@ unsigned int dusk_packet_objects(struct dusk_session *s, struct dusk_pkt_obj *v,
 	uint64_t head, end, dev;
 	unsigned int n = 0;
 
-	if (dusk_invocation_info(inv))
+	if (pkt_invocation(inv))
 		return 0;
 	pkt_obj_add(v, &n, inv->skb, skb_t && skb_t->size ? skb_t->size :
 		    pkt_seg_len(inv, inv->skb), "struct sk_buff", 1);
@@ -145,7 +156,8 @@ int dusk_packet_late(const struct dusk_session *s, const struct dusk_inv_info *i
 	uint64_t margin = DUSK_MAX((uint64_t)DUSK_PKT_LATE_MARGIN_MS,
 				   (uint64_t)hold / 10);
 
-	return inv->packet && inv->age_ms + margin >= hold;
+	return inv->kind == DUSK_INV_HOOK && inv->packet &&
+	       inv->age_ms + margin >= hold;
 }
 
 /* Into which of the late packet's objects does [k, k + len) fall? */
@@ -180,7 +192,7 @@ static int pkt_late_now(const struct dusk_session *s)
 {
 	struct dusk_inv_info inv;
 
-	return !dusk_invocation_info(&inv) && dusk_packet_late(s, &inv);
+	return !pkt_invocation(&inv) && dusk_packet_late(s, &inv);
 }
 
 static void pkt_commit_guard(struct dusk_session *s)
@@ -238,7 +250,7 @@ static void *pkt_frozen(uint64_t k, size_t size)
 	struct dusk_session *s = dusk_mod_session();
 	struct dusk_inv_info inv;
 
-	if (!s || dusk_invocation_info(&inv) || !dusk_packet_late(s, &inv))
+	if (!s || pkt_invocation(&inv) || !dusk_packet_late(s, &inv))
 		return NULL;
 	return (void *)(uintptr_t)pkt_seg_bytes(&inv, k, size);
 }
@@ -276,7 +288,7 @@ int dusk_packet_describe(char *buf, size_t len)
 	const uint8_t *ip;
 	int n;
 
-	if (!s || dusk_invocation_info(&inv))
+	if (!s || pkt_invocation(&inv))
 		return -ENOENT;
 	n = snprintf(buf, len, "packet %llu", (unsigned long long)inv.packet);
 	if (n < 0 || (size_t)n >= len)

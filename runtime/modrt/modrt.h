@@ -17,6 +17,10 @@
  *                 __dusk_hint, __dusk_enter/__dusk_leave
  *   mod_param.c   module parameters: param_ops_*, param=value parsing
  *   mod_nf.c      nf_register_net_hook(s) and their unregistration
+ *   mod_fops.c    struct file_operations: their kernel copies are proxy
+ *                 tables of dusk.ko's, their functions callbacks
+ *   mod_inv.c     what a blocking invocation (a callback) gives the
+ *                 module: uaccess on the caller's memory
  *   mod_packet.c  the packet of the invocation served (packet.h): its
  *                 objects, and guards once it may have been released
  *   mod_klib.c    what klib, the layer below, is lent (struct
@@ -348,6 +352,58 @@ void dusk_kcopy_claim_user(uintptr_t u, uint64_t size);
 uint64_t dusk_kcopy_kaddr_of(uintptr_t u);
 /* Forget every copy (the session changed or closes). */
 void dusk_kcopy_reset(void);
+/* The user object [base, base + size) has kernel address kaddr, a table
+ * of dusk.ko's (mod_fops.c): never written, synced nor read back. */
+void dusk_kcopy_add_proxy(uintptr_t base, uint64_t size,
+			  const struct dusk_mtype *type, uint64_t kaddr);
+
+/* ---- file operations (mod_fops.c) ----------------------------------------- */
+
+/* type if it is struct file_operations, else NULL. */
+const struct dusk_mtype *dusk_fops_type(const struct dusk_mtype *type);
+/* An untyped object (a static reached through a void * store: `cdev.ops
+ * = &my_fops` into kernel memory) that looks like a struct
+ * file_operations (its size; non-zero words only in function fields,
+ * functions, and owner): that type, else NULL. */
+const struct dusk_mtype *dusk_fops_guess(uintptr_t base, uint64_t size);
+/* The kernel copy of the struct file_operations at base: a proxy table
+ * of dusk.ko's (PROXY_REGISTER), its kernel address. Stops the program
+ * (naming the object and field) on a function dusk.ko has no proxy for,
+ * or when dusk.ko refuses. */
+uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
+			 const struct dusk_xlate_ctx *ctx);
+
+/* "read of my_fops": the file operation this thread runs, NULL for none.
+ * Async-signal-safe (a crash report names it). */
+const char *dusk_fops_current(void);
+
+/* ---- blocking invocations (mod_inv.c) -------------------------------------- */
+
+/*
+ * One UACCESS request for the blocking invocation this thread serves:
+ * op is enum dusk_uaccess_op; data: TO's len bytes or PUT's value (8
+ * bytes); out: FROM's len bytes, STRNCPY's ret+1 bytes (NULL otherwise).
+ * Returns 0 with the kernel's *ret (and GET's *val), or a negative errno:
+ * -ENOTCONN when this thread serves no blocking invocation (module
+ * init/exit, a netfilter hook), -EMSGSIZE when len does not fit one
+ * datagram (the caller chunks), or a transport error.
+ */
+int dusk_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
+		 const void *data, void *out, int64_t *ret, uint64_t *val);
+/* The largest len of one request. */
+uint32_t dusk_uaccess_max(void);
+/*
+ * The __user range the callback this thread runs was given by the kernel
+ * (read's and write's buf and count; an ioctl's arg and a window after
+ * it; len 0: none): a value in it is the calling task's address, which
+ * goes to the kernel as it is. The task's addresses are user-half
+ * addresses like the program's own, and may fall in its mappings (the
+ * cache's mirror reserves terabytes): without this, read's buf passed on
+ * to simple_read_from_buffer() could be taken for a mirror address.
+ */
+void dusk_inv_user_set(uint64_t lo, uint64_t len);
+/* v is in that range, and this thread serves a blocking invocation. */
+int dusk_inv_user(uintptr_t v);
 
 struct dusk_kcopy_stats {
 	uint64_t persistent, temporaries, bytes_out, refreshed, deferred_fns;

@@ -64,6 +64,8 @@ void fk_deinit(struct fake_kernel *fk)
 		free(fk->areas[i].bytes);
 	for (i = 0; i < fk->nr_hooks_sent; i++)
 		free(fk->hooks_sent[i].payload);
+	for (i = 0; i < fk->nr_invs; i++)
+		free(fk->invs[i].payload);
 	while (fk->out_head != fk->out_tail)
 		free(fk->out[fk->out_head++ % 1024].buf);
 	close(fk->evfd);
@@ -279,38 +281,222 @@ static int fk_apply(struct fake_kernel *fk, uint8_t type, const uint8_t *p,
 	return 0;
 }
 
+struct fk_inv *fk_inv_find(struct fake_kernel *fk, uint64_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < fk->nr_invs; i++)
+		if (fk->invs[i].id == id)
+			return &fk->invs[i];
+	return NULL;
+}
+
+/* The caller's memory: NULL outside FK_UBASE..+FK_ULEN. */
+static uint8_t *fk_umem(struct fake_kernel *fk, uint64_t a, uint64_t len)
+{
+	if (a < FK_UBASE || a - FK_UBASE > FK_ULEN || len > FK_ULEN - (a - FK_UBASE))
+		return NULL;
+	return fk->umem + (a - FK_UBASE);
+}
+
+/* How much of [a, a + len) is the caller's memory, from a. */
+static uint64_t fk_ureach(uint64_t a, uint64_t len)
+{
+	if (a < FK_UBASE || a >= FK_UBASE + FK_ULEN)
+		return 0;
+	return len < FK_UBASE + FK_ULEN - a ? len : FK_UBASE + FK_ULEN - a;
+}
+
+/* UACCESS, by the rules of the kernel's accessors. */
+static int32_t fk_uaccess(struct fake_kernel *fk, const uint8_t *p, uint32_t plen,
+			  uint8_t *reply, uint32_t *rlen)
+{
+	struct dusk_uaccess ua;
+	struct dusk_uaccess_reply r = { 0 };
+	uint64_t a, len, n, v = 0;
+	uint8_t *u;
+
+	memcpy(&ua, p, sizeof(ua));
+	a = le64toh(ua.uaddr);
+	len = le64toh(ua.len);
+	*rlen = sizeof(r);
+	switch (le32toh(ua.op)) {
+	case DUSK_UA_TO:
+		if (plen != sizeof(ua) + len)
+			return -EINVAL;
+		n = fk_ureach(a, len);
+		if (n)
+			memcpy(fk_umem(fk, a, n), p + sizeof(ua), n);
+		r.ret = htole64(len - n);
+		break;
+	case DUSK_UA_FROM:
+		n = fk_ureach(a, len);
+		memset(reply + sizeof(r), 0, len);
+		if (n)
+			memcpy(reply + sizeof(r), fk_umem(fk, a, n), n);
+		r.ret = htole64(len - n);
+		*rlen += (uint32_t)len;
+		break;
+	case DUSK_UA_CLEAR:
+		n = fk_ureach(a, len);
+		if (n)
+			memset(fk_umem(fk, a, n), 0, n);
+		r.ret = htole64(len - n);
+		break;
+	case DUSK_UA_STRNLEN:
+	case DUSK_UA_STRNCPY:
+		n = fk_ureach(a, len);
+		u = fk_umem(fk, a, n);
+		if (!u) {
+			r.ret = htole64((uint64_t)-EFAULT);
+			break;
+		}
+		v = strnlen((const char *)u, n);
+		if (le32toh(ua.op) == DUSK_UA_STRNLEN) {
+			r.ret = htole64(v < n ? v + 1 : 0);
+			break;
+		}
+		r.ret = htole64(v);
+		memcpy(reply + sizeof(r), u, v);
+		reply[sizeof(r) + v] = 0;
+		*rlen += (uint32_t)v + 1;
+		v = 0;
+		break;
+	case DUSK_UA_GET:
+		if (len != 1 && len != 2 && len != 4 && len != 8)
+			return -EINVAL;
+		u = fk_umem(fk, a, len);
+		if (u)
+			memcpy(&v, u, len);
+		r.ret = htole64(u ? 0 : (uint64_t)-EFAULT);
+		break;
+	case DUSK_UA_PUT:
+		if ((len != 1 && len != 2 && len != 4 && len != 8) ||
+		    plen != sizeof(ua) + 8)
+			return -EINVAL;
+		u = fk_umem(fk, a, len);
+		if (u)
+			memcpy(u, p + sizeof(ua), len);
+		r.ret = htole64(u ? 0 : (uint64_t)-EFAULT);
+		break;
+	case DUSK_UA_ACCESS_OK:
+		r.ret = htole64(a + len >= a && a + len <= 0x00007ffffffff000ULL);
+		break;
+	default:
+		return -EINVAL;
+	}
+	r.val = htole64(v);
+	memcpy(reply, &r, sizeof(r));
+	return 0;
+}
+
+static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
+		      uint8_t *reply, uint32_t *ret_rlen);
+
+/*
+ * A request on DUSK_CHAN_INV, as the calling task executes it: one at a
+ * time per invocation, the last reply kept for its retransmission,
+ * -ESTALE for an older id, -EPROTO for one that skips, -ESRCH once the
+ * invocation is over (a RETURN again is answered 0).
+ */
+static void fk_execute_inv(struct fake_kernel *fk, const struct dusk_msg *m)
+{
+	static uint8_t reply[DUSK_MAX_DGRAM];
+	struct fk_inv *inv = fk_inv_find(fk, m->invocation);
+	const uint8_t *p = m->payload;
+	uint32_t rlen = 0;
+	int32_t status = 0;
+
+	if (!inv) {
+		fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+			m->invocation, -ESRCH, NULL, 0);
+		return;
+	}
+	if (m->type == DUSK_MSG_RETURN)
+		inv->returns++;
+	if (inv->ended) {
+		status = m->type == DUSK_MSG_RETURN && inv->returned ? 0 : -ESRCH;
+		if (!status)
+			fk->answered_again++;
+		fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+			m->invocation, status, NULL, 0);
+		return;
+	}
+	if (m->id == inv->last_id && m->type == inv->last_type) {
+		fk->answered_again++;
+		fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+			m->invocation, inv->last_status, inv->last_reply,
+			inv->last_len);
+		return;
+	}
+	if (m->id <= inv->last_id || m->id > inv->last_id + 1) {
+		if (m->id <= inv->last_id)
+			fk->inv_stale++;
+		else
+			fk->inv_skipped++;
+		fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+			m->invocation, m->id <= inv->last_id ? -ESTALE : -EPROTO,
+			NULL, 0);
+		return;
+	}
+	fk->executed[m->type]++;
+	switch (m->type) {
+	case DUSK_MSG_UACCESS:
+		status = fk_uaccess(fk, p, m->len, reply, &rlen);
+		break;
+	case DUSK_MSG_RETURN: {
+		struct dusk_return rt;
+
+		memcpy(&rt, p, sizeof(rt));
+		status = fk->verdict_status;
+		if (status == -ESRCH) {
+			inv->ended = 1;		/* the caller was killed */
+			break;
+		}
+		status = fk_apply(fk, m->type, p + sizeof(rt), m->len - sizeof(rt),
+				  le32toh(rt.nr_segs));
+		inv->returned = 1;
+		inv->ended = 1;
+		inv->ret = le64toh(rt.ret);
+		inv->return_id = m->id;
+		inv->return_segs = le32toh(rt.nr_segs);
+		break;
+	}
+	default:
+		/* READ, WRITE, CALL, SYM...: as on the main channel. */
+		status = fk_run(fk, m, reply, &rlen);
+	}
+	if (status)
+		rlen = 0;
+	inv->last_id = m->id;
+	inv->last_type = m->type;
+	inv->last_status = status;
+	inv->last_len = rlen < sizeof(inv->last_reply) ? rlen :
+			sizeof(inv->last_reply);
+	memcpy(inv->last_reply, reply, inv->last_len);
+	if (fk->drop_replies) {
+		fk->drop_replies--;
+		return;
+	}
+	fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id, m->invocation,
+		status, reply, rlen);
+}
+
 static int fk_keeps_reply(uint8_t type)
 {
 	return type != DUSK_MSG_PING && type != DUSK_MSG_READ &&
 	       type != DUSK_MSG_SYM;
 }
 
-static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
+/* Execute a request (not UACCESS nor RETURN): its status, its reply in
+ * reply (*rlen bytes). */
+static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
+		      uint8_t *reply, uint32_t *ret_rlen)
 {
-	uint8_t reply[DUSK_MAX_DGRAM];
+	const uint8_t *p = m->payload;
 	uint32_t rlen = 0;
 	int32_t status = 0;
-	const uint8_t *p = m->payload;
-	struct fk_slot *slot = NULL;
 
-	if (fk_keeps_reply(m->type)) {
-		if (m->id + DUSK_ID_WINDOW <= fk->max_id) {
-			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
-				m->invocation, -ESTALE, NULL, 0);
-			return;
-		}
-		slot = &fk->slots[m->id % DUSK_ID_WINDOW];
-		if (slot->id == m->id) {
-			fk->answered_again++;
-			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
-				m->invocation, slot->status, slot->payload,
-				slot->len);
-			return;
-		}
-	}
-	if (m->id > fk->max_id)
-		fk->max_id = m->id;
-	fk->executed[m->type]++;
 	switch (m->type) {
 	case DUSK_MSG_PING:
 		memset(reply, 0, sizeof(struct dusk_stats));
@@ -422,6 +608,31 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	}
 	case DUSK_MSG_HOOK_UNREGISTER:
 		break;
+	case DUSK_MSG_PROXY_REGISTER: {
+		struct dusk_proxy_register pr;
+		struct dusk_proxy_reply r = { 0 };
+		uint32_t i, nr;
+
+		memcpy(&pr, p, sizeof(pr));
+		nr = le32toh(pr.nr);
+		if (le32toh(pr.kind) != DUSK_PROXY_FOPS ||
+		    m->len != sizeof(pr) + nr * sizeof(struct dusk_proxy_slot)) {
+			status = -EINVAL;
+			break;
+		}
+		for (i = 0; i < nr && fk->nr_proxy_slots < 32; i++)
+			memcpy(&fk->proxy_slots[fk->nr_proxy_slots++],
+			       p + sizeof(pr) + i * sizeof(struct dusk_proxy_slot),
+			       sizeof(struct dusk_proxy_slot));
+		fk->nr_proxies++;
+		r.table = htole64(FK_AREA_DIRECT + 0xe000 + 0x100 * fk->nr_proxies);
+		r.handle = htole32(fk->nr_proxies);
+		memcpy(reply, &r, sizeof(r));
+		rlen = sizeof(r);
+		break;
+	}
+	case DUSK_MSG_PROXY_UNREGISTER:
+		break;
 	case DUSK_MSG_VERDICT: {
 		struct dusk_verdict v;
 		struct fk_verdict *rec = &fk->verdicts[fk->nr_verdicts++ %
@@ -442,6 +653,36 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	default:
 		status = -EOPNOTSUPP;
 	}
+	*ret_rlen = rlen;
+	return status;
+}
+
+static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
+{
+	uint8_t reply[DUSK_MAX_DGRAM];
+	uint32_t rlen = 0;
+	int32_t status = 0;
+	struct fk_slot *slot = NULL;
+
+	if (fk_keeps_reply(m->type)) {
+		if (m->id + DUSK_ID_WINDOW <= fk->max_id) {
+			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+				m->invocation, -ESTALE, NULL, 0);
+			return;
+		}
+		slot = &fk->slots[m->id % DUSK_ID_WINDOW];
+		if (slot->id == m->id) {
+			fk->answered_again++;
+			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
+				m->invocation, slot->status, slot->payload,
+				slot->len);
+			return;
+		}
+	}
+	if (m->id > fk->max_id)
+		fk->max_id = m->id;
+	fk->executed[m->type]++;
+	status = fk_run(fk, m, reply, &rlen);
 	if (status)
 		rlen = 0;
 	if (slot) {
@@ -491,6 +732,10 @@ void fk_input(struct fake_kernel *fk, const void *buf, size_t len)
 	}
 	fk->received[m.type]++;
 	fk->received_chan[m.channel][m.type]++;
+	if (m.channel == DUSK_CHAN_INV && !m.invocation) {
+		fk->rejected++;
+		return;
+	}
 	if (fk->nr_log < FK_MAX_LOG) {
 		fk->ids[fk->nr_log] = m.id;
 		fk->invocations[fk->nr_log] = m.invocation;
@@ -504,7 +749,52 @@ void fk_input(struct fake_kernel *fk, const void *buf, size_t len)
 		last_dropped = m.id;
 		return;
 	}
-	fk_execute(fk, &m);
+	if (m.channel == DUSK_CHAN_INV)
+		fk_execute_inv(fk, &m);
+	else
+		fk_execute(fk, &m);
+}
+
+void fk_invoke(struct fake_kernel *fk, uint64_t id, uint64_t cookie,
+	       const uint64_t args[6], uint64_t task, uint32_t pid,
+	       const char *comm, const struct fk_range *pre,
+	       unsigned int nr_pre)
+{
+	uint8_t *payload = malloc(DUSK_MAX_DGRAM);
+	struct dusk_invoke iv = { 0 };
+	uint32_t len = sizeof(iv);
+	struct fk_inv *inv = &fk->invs[fk->nr_invs++];
+	unsigned int i;
+
+	for (i = 0; i < nr_pre; i++)
+		len += dusk_seg_put(payload + len, pre[i].addr,
+				    fk_mem(fk, pre[i].addr, pre[i].len),
+				    pre[i].len);
+	iv.cookie = htole64(cookie);
+	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
+		iv.args[i] = htole64(args ? args[i] : 0);
+	iv.task = htole64(task);
+	iv.handle = htole32(1);
+	iv.pid = htole32(pid);
+	iv.tgid = htole32(pid);
+	iv.cpu = htole32(1);
+	iv.nr_segs = htole32(nr_pre);
+	memcpy(iv.comm, comm, strnlen(comm, sizeof(iv.comm)));
+	memcpy(payload, &iv, sizeof(iv));
+	memset(inv, 0, sizeof(*inv));
+	inv->id = id;
+	inv->payload = payload;
+	inv->len = len;
+	fk_send(fk, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV, id, id, 0, payload, len);
+}
+
+void fk_invoke_again(struct fake_kernel *fk, uint64_t id)
+{
+	struct fk_inv *inv = fk_inv_find(fk, id);
+
+	if (inv)
+		fk_send(fk, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV, id, id, 0,
+			inv->payload, inv->len);
 }
 
 void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,

@@ -63,6 +63,27 @@ struct fk_slot {
 	uint8_t payload[16];
 };
 
+/* Invocations (INVOKE), each with its own request numbering. */
+#define FK_MAX_INVS	32
+#define FK_UBASE	0x0000000010000000ULL	/* the caller's user memory */
+#define FK_ULEN		4096
+struct fk_inv {
+	uint64_t id;
+	int ended;			/* RETURN applied, or killed */
+	uint64_t last_id;		/* of its requests, executed */
+	int32_t last_status;
+	uint8_t last_type;
+	uint32_t last_len;
+	uint8_t last_reply[64];
+	int returned;
+	uint64_t ret;			/* RETURN's */
+	uint64_t return_id;		/* RETURN's request id */
+	uint32_t return_segs;
+	unsigned int returns;		/* RETURNs received (with resends) */
+	uint8_t *payload;		/* the INVOKE, to send again */
+	uint32_t len;
+};
+
 struct fake_kernel;
 typedef uint64_t (*fk_call_fn)(struct fake_kernel *fk, uint64_t fn,
 			       const uint64_t *args, unsigned int nargs);
@@ -125,6 +146,16 @@ struct fake_kernel {
 	uint64_t max_id;
 	struct fk_slot slots[DUSK_ID_WINDOW];
 
+	/* Invocations, the proxy tables handed out and the caller's user
+	 * memory (FK_UBASE, FK_ULEN bytes) uaccess reaches. */
+	struct fk_inv invs[FK_MAX_INVS];
+	unsigned int nr_invs;
+	unsigned int inv_stale, inv_skipped;	/* -ESTALE, -EPROTO answers */
+	unsigned int nr_proxies;
+	struct dusk_proxy_slot proxy_slots[32];
+	unsigned int nr_proxy_slots;
+	uint8_t umem[FK_ULEN];
+
 	/* Hooks registered. */
 	uint64_t cookies[16];
 	unsigned int nr_hooks;
@@ -172,6 +203,16 @@ void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,
 	     unsigned int nr_pre);
 /* The same HOOK again: new seq, same id. */
 void fk_hook_again(struct fake_kernel *fk, uint64_t packet);
+
+/* Send an INVOKE (a task called a proxy): id, the slot's cookie, args. */
+void fk_invoke(struct fake_kernel *fk, uint64_t id, uint64_t cookie,
+	       const uint64_t args[6], uint64_t task, uint32_t pid,
+	       const char *comm, const struct fk_range *pre,
+	       unsigned int nr_pre);
+/* The same INVOKE again: new seq, same id. */
+void fk_invoke_again(struct fake_kernel *fk, uint64_t id);
+/* The invocation id (NULL: never sent). */
+struct fk_inv *fk_inv_find(struct fake_kernel *fk, uint64_t id);
 
 /* The runtime's side of it: a transport backend, and a session over it. */
 struct dusk_transport *fk_transport(struct fake_kernel *fk);

@@ -6,7 +6,11 @@
  * same id (a request executes once), timeouts with a doubling RTO,
  * replayed and forged datagrams, and HOOK handling: queued during waits,
  * run in arrival order, deduplicated, VERDICT not blocking, -ESTALE, late
- * packets, keepalive, dusk_stop from a signal handler.
+ * packets, keepalive, dusk_stop from a signal handler. Blocking
+ * invocations (INVOKE): requests on the invocation channel numbered 1,
+ * 2, 3... per invocation, uaccess, RETURN with the commit left pending
+ * and retransmitted, duplicates deduplicated, queued with HOOKs in
+ * arrival order, -ESRCH final.
  */
 #include <endian.h>
 #include <errno.h>
@@ -23,6 +27,8 @@
 #include "check.h"
 #include "dusk.h"
 #include "fake_kernel.h"
+#include "hook.h"
+#include "invoke.h"
 #include "observe.h"
 #include "trace.h"
 #include "session.h"
@@ -524,6 +530,231 @@ static void test_hooks(void)
 	CHECK_EQ(fk.executed[DUSK_MSG_HOOK_UNREGISTER], 1);
 }
 
+/* ---- blocking invocations ---- */
+
+static struct {
+	unsigned int n;
+	uint64_t ids[16];		/* dusk_session_blocking() in each */
+	uint64_t tasks[16];
+	uint64_t args[16][6];
+	int64_t ua_ret[16];
+	uint8_t from[16][8];
+} cl;
+static uint64_t (*cb_action)(const uint64_t *args);
+
+static uint64_t cbfn(void *priv, const uint64_t *args)
+{
+	CHECK(priv == &cl);
+	cl.ids[cl.n] = dusk_session_blocking();
+	cl.tasks[cl.n] = dusk_invocation_task();
+	memcpy(cl.args[cl.n], args, sizeof(cl.args[0]));
+	cl.n++;
+	return cb_action ? cb_action(args) : args[2] + 1;
+}
+
+/* A read(): a READ of kernel memory, copy_to_user, copy_from_user, a
+ * store in the cache (committed in the RETURN); arrives during it: a
+ * duplicate of itself and a HOOK. */
+static uint64_t act_read(const uint64_t *args)
+{
+	uint8_t buf[8], *u;
+	int64_t ret = -1;
+	uint64_t val = 0;
+
+	CHECK_EQ(dusk_kread(s, PAGE(6), buf, sizeof(buf)), 0);
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_TO, FK_UBASE + 16, 5, "hello",
+				      NULL, &ret, NULL), 0);
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_FROM, FK_UBASE + 16, 8, NULL,
+				      cl.from[cl.n - 1], &ret, NULL), 0);
+	CHECK_EQ(ret, 0);
+	/* Past the end of the caller's memory: what is not copied. */
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_TO, FK_UBASE + FK_ULEN - 2, 5,
+				      "abcde", NULL, &ret, NULL), 0);
+	CHECK_EQ(ret, 3);
+	val = 0x11223344;
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_PUT, FK_UBASE + 64, 4, &val,
+				      NULL, &ret, NULL), 0);
+	val = 0;
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_GET, FK_UBASE + 64, 4, NULL,
+				      NULL, &ret, &val), 0);
+	CHECK_EQ(val, 0x11223344);
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_GET, 0x1000, 4, NULL, NULL,
+				      &ret, &val), 0);
+	CHECK_EQ(ret, -EFAULT);
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_TO, FK_UBASE,
+				      dusk_uaccess_request_max(s) + 1, "", NULL,
+				      &ret, NULL), -EMSGSIZE);
+	u = __dusk_check_w(KP(PAGE(7) + 8), 4);
+	memcpy(u, "RETN", 4);
+	fk_invoke_again(&fk, 100);
+	fk_hook(&fk, 60, fk.nr_hooks, PAGE(10), 0, NULL, 0);
+	return (uint64_t)args[2];
+}
+
+static struct fk_inv *inv_of(uint64_t id)
+{
+	return fk_inv_find(&fk, id);
+}
+
+/* The requests fk logged for invocation id, on which channel, in order. */
+static unsigned int inv_requests(uint64_t id, uint64_t *ids, unsigned int cap)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < fk.nr_log; i++) {
+		if (fk.invocations[i] != id || fk.chans[i] != DUSK_CHAN_INV)
+			continue;
+		if (n < cap)
+			ids[n] = fk.ids[i];
+		n++;
+	}
+	return n;
+}
+
+static void test_invocations(void)
+{
+	struct dusk_nf_hook hook = {
+		.pf = NFPROTO_IPV4, .hooknum = NF_INET_LOCAL_IN, .fn = hookfn,
+		.priv = &hl,
+	};
+	uint64_t args[6] = { PAGE(8), FK_UBASE, 100, PAGE(9), 0, 0 };
+	struct fk_range pre = { PAGE(7), 64 };
+	uint64_t cookie = 0, cookie2 = 0, ids[32];
+	uint32_t handle = 0;
+	unsigned int i, n, runs, again, resent;
+	int64_t ret;
+	struct dusk_pslot slot;
+	uint64_t table = 0;
+	struct fk_inv *inv;
+
+	/* Outside an invocation: no uaccess. */
+	CHECK_EQ(dusk_uaccess_request(s, DUSK_UA_TO, FK_UBASE, 1, "x", NULL,
+				      &ret, NULL), -ENOTCONN);
+	CHECK_EQ(dusk_callback_register(s, cbfn, &cl, &cookie), 0);
+	CHECK_EQ(dusk_callback_register(s, cbfn, &cl, &cookie2), 0);
+	CHECK(cookie && cookie2 && cookie != cookie2);
+	slot = (struct dusk_pslot){ 8, DUSK_SLOT_USER, cookie };
+	CHECK_EQ(dusk_proxy_register(s, DUSK_PROXY_FOPS, 0x1234, 0, &slot, 1,
+				     &table, &handle), 0);
+	CHECK_EQ(table, FK_AREA_DIRECT + 0xe000 + 0x100 * fk.nr_proxies);
+	CHECK_EQ(le64toh(fk.proxy_slots[0].value), cookie);
+	CHECK_EQ(dusk_nf_hook_register(s, &hook, &handle), 0);
+
+	/* Invocation 100: its requests 1, 2, 3... on the INV channel,
+	 * a duplicate INVOKE and a HOOK arriving meanwhile, then RETURN. */
+	memset(&cl, 0, sizeof(cl));
+	memset(&hl, 0, sizeof(hl));
+	memset(fk.umem, 0, sizeof(fk.umem));
+	cb_action = act_read;
+	hook_action = NULL;
+	fk_invoke(&fk, 100, cookie, args, 0xffff888000aa0000ULL, 4242, "cat",
+		  &pre, 1);
+	run_until_idle();
+	CHECK_EQ(cl.n, 1);		/* run once, not for the duplicate */
+	CHECK_EQ(cl.ids[0], 100);
+	CHECK_EQ(cl.tasks[0], 0xffff888000aa0000ULL);
+	CHECK(!memcmp(cl.args[0], args, sizeof(args)));
+	CHECK(!memcmp(fk.umem + 16, "hello", 5));
+	CHECK(!memcmp(cl.from[0], "hello\0\0\0", 8));
+	CHECK(!memcmp(fk.umem + FK_ULEN - 2, "ab", 2));
+	CHECK_EQ(hl.n, 1);		/* the HOOK, after the invocation */
+	inv = inv_of(100);
+	CHECK(inv && inv->returned);
+	CHECK_EQ(inv->ret, 100);
+	CHECK_EQ(inv->return_segs, 1);	/* the commit rode on RETURN */
+	CHECK(!memcmp(fk_mem(&fk, PAGE(7) + 8, 4), "RETN", 4));
+	/* READ, 6 UACCESS, RETURN; then the RETURN again for the INVOKE
+	 * that came again while it ran. */
+	n = inv_requests(100, ids, 32);
+	CHECK_EQ(n, 9);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(ids[i], i + 1);
+	CHECK_EQ(ids[8], 8);
+	CHECK_EQ(inv->return_id, 8);
+	CHECK_EQ(fk.inv_stale + fk.inv_skipped, 0);
+	CHECK_EQ(dusk_session_blocking(), 0);
+	CHECK_EQ(dusk_invocation_task(), 0);
+	/* Requests on MAIN go on numbering as before, invocation 0. */
+	{
+		uint8_t buf[4];
+
+		CHECK_EQ(dusk_kread(s, PAGE(0), buf, 4), 0);
+		CHECK_EQ(fk.chans[fk.nr_log - 1], DUSK_CHAN_MAIN);
+		CHECK_EQ(fk.invocations[fk.nr_log - 1], 0);
+	}
+
+	/* The INVOKE again once answered: the same RETURN (same id) again,
+	 * no second run. */
+	runs = cl.n;
+	resent = inv->returns;
+	fk_invoke_again(&fk, 100);
+	run_until_idle();
+	CHECK_EQ(cl.n, runs);
+	CHECK_EQ(inv->returns - resent, 1);
+	n = inv_requests(100, ids, 32);
+	CHECK_EQ(ids[n - 1], inv->return_id);
+
+	/* Two invocations, each numbered from 1; a HOOK between them and
+	 * a duplicate of the first: arrival order, each once. */
+	memset(&cl, 0, sizeof(cl));
+	memset(&hl, 0, sizeof(hl));
+	cb_action = NULL;
+	fk_invoke(&fk, 101, cookie, args, 0x1, 1, "a", NULL, 0);
+	fk_hook(&fk, 61, handle, PAGE(10), 0, NULL, 0);
+	fk_invoke(&fk, 102, cookie2, args, 0x2, 2, "b", NULL, 0);
+	fk_invoke_again(&fk, 101);
+	run_until_idle();
+	CHECK_EQ(cl.n, 2);
+	CHECK_EQ(cl.ids[0], 101);
+	CHECK_EQ(cl.ids[1], 102);
+	CHECK_EQ(hl.n, 1);
+	CHECK_EQ(inv_of(101)->ret, 101);	/* args[2] + 1 */
+	CHECK_EQ(inv_of(101)->return_id, 1);
+	CHECK_EQ(inv_of(102)->return_id, 1);
+
+	/* RETURN's ack lost: the loop goes on, RETURN retransmitted. */
+	s->cfg.rto_ms = 50;
+	fk.drop_replies = 1;
+	again = fk.answered_again;
+	memset(&cl, 0, sizeof(cl));
+	fk_invoke(&fk, 103, cookie, args, 0x3, 3, "c", NULL, 0);
+	fk_invoke(&fk, 104, cookie, args, 0x4, 4, "d", NULL, 0);
+	{
+		struct itimerval it = { { 0, 0 }, { 0, 300000 } };
+
+		setitimer(ITIMER_REAL, &it, NULL);
+		CHECK_EQ(dusk_run(s), 0);
+	}
+	CHECK_EQ(cl.n, 2);
+	CHECK(inv_of(103)->returned && inv_of(104)->returned);
+	CHECK(inv_of(103)->returns >= 2);
+	CHECK_EQ(fk.answered_again - again, 1);
+	s->cfg.rto_ms = 5;
+
+	/* The caller is gone: -ESRCH, a warning, final (not sent again). */
+	fk.verdict_status = -ESRCH;
+	i = log_warnings;
+	fk_invoke(&fk, 105, cookie, args, 0x5, 5, "e", NULL, 0);
+	run_until_idle();
+	CHECK_EQ(log_warnings - i, 1);
+	CHECK(strstr(log_last, "caller is gone") != NULL);
+	CHECK_EQ(inv_of(105)->returns, 1);
+	fk.verdict_status = 0;
+
+	/* An unknown cookie: -EIO, a warning. */
+	i = log_warnings;
+	fk_invoke(&fk, 106, 0xdead, args, 0x6, 6, "f", NULL, 0);
+	run_until_idle();
+	CHECK_EQ(log_warnings - i, 1);
+	CHECK_EQ((int64_t)inv_of(106)->ret, -EIO);
+
+	CHECK_EQ(dusk_callback_unregister(s, cookie2), 0);
+	CHECK_EQ(dusk_callback_unregister(s, cookie2), -ENOENT);
+	CHECK_EQ(dusk_proxy_unregister(s, 1), 0);
+	CHECK_EQ(dusk_nf_hook_unregister(s, handle), 0);
+}
+
 static void test_keepalive(void)
 {
 	unsigned int pings = fk.executed[DUSK_MSG_PING];
@@ -565,6 +796,7 @@ int main(void)
 	test_retransmission();
 	test_bad_datagrams();
 	test_hooks();
+	test_invocations();
 	test_keepalive();
 	dusk_session_close(s);
 	CHECK(fk.ended);

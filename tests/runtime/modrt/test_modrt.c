@@ -5,7 +5,9 @@
  * and per-CPU addresses, kernel calls and the translation of their
  * arguments (temporary and persistent copies, read back, found again by
  * their kernel address), __dusk_kptr, __dusk_fnptr, hints, netfilter
- * registration, and the refusals that stop the program.
+ * registration, file operations (a proxy table of dusk.ko's is their
+ * kernel copy; an INVOKE runs the module's function with current the
+ * caller), and the refusals that stop the program.
  *
  * This file plays the module and its glue, written by hand in the shape
  * dusk-cc generates (placeholders in dusk_kdata, __dusk_kvars,
@@ -48,6 +50,14 @@ __asm__(".pushsection dusk_types,\"a\",@progbits\n"
 	".asciz \"field struct_kernel_param arg 32 8 ptr void\"\n"
 	".asciz \"field struct_kernel_param str 32 8 ptr struct_kparam_string\"\n"
 	".asciz \"func k_copy ptr:void 3 0 ptr:void ptr:void int\"\n"
+	".asciz \"type struct_file_operations 32\"\n"
+	".asciz \"field struct_file_operations owner 0 8 ptr struct_module\"\n"
+	".asciz \"field struct_file_operations llseek 8 8 fn\"\n"
+	".asciz \"field struct_file_operations read 16 8 fn\"\n"
+	".asciz \"field struct_file_operations mmap 24 8 fn\"\n"
+	".asciz \"type struct_fdev 16\"\n"
+	".asciz \"field struct_fdev fops 0 8 ptr struct_file_operations\"\n"
+	".asciz \"field struct_fdev name 8 8 ptr char\"\n"
 	".asciz \"var jiffies 8\"\n"
 	".popsection\n");
 
@@ -123,6 +133,8 @@ static int fake_sym(struct fake_kernel *k, const char *name, uint64_t *addr)
 		{ "init_net", FK_INIT_NET },
 		{ "cpu_number", FK_CPU_NUMBER },
 		{ "nf_register_net_hook", KF(0x40) },
+		{ "k_fdev_register", KF(KF_PEEK) },
+		{ "current_task", 0x28 },
 	};
 	unsigned int i;
 
@@ -144,6 +156,7 @@ KDATA char __dusk_kv_init_net[64];
 KDATA char __dusk_kv___this_module[64];
 KDATA char __dusk_kv_cpu_number[4];
 KDATA char __dusk_kv_nosuch[8];
+KDATA char __dusk_kv_current_task[8];
 
 const struct dusk_kvar __dusk_kvars[] = {
 	{ "jiffies", __dusk_kv_jiffies, 8 },
@@ -151,9 +164,10 @@ const struct dusk_kvar __dusk_kvars[] = {
 	{ "__this_module", __dusk_kv___this_module, 64 },
 	{ "cpu_number", __dusk_kv_cpu_number, 4 },
 	{ "nosuch", __dusk_kv_nosuch, 8 },
+	{ "current_task", __dusk_kv_current_task, 8 },
 	{ 0 }
 };
-const size_t __dusk_nr_kvars = 5;
+const size_t __dusk_nr_kvars = 6;
 
 #define STUB(name, n, t0, ...)						\
 static const uint8_t kind_##name[] = { __VA_ARGS__ };			\
@@ -171,6 +185,7 @@ STUB(k_strlen, 1, "char", DUSK_KARG_PTR)
 STUB(k_peek, 1, "void", DUSK_KARG_PTR)
 STUB(k_plain, 2, NULL, DUSK_KARG_INT, DUSK_KARG_INT)
 STUB(k_missing, 0, NULL, 0)
+STUB(k_fdev_register, 1, "struct_fdev", DUSK_KARG_PTR)
 
 /* k_copy takes typed pointers (the records' "func k_copy"). */
 static const uint8_t kind_k_copy[] = { DUSK_KARG_PTR, DUSK_KARG_PTR,
@@ -208,9 +223,10 @@ const struct dusk_kfunc_stub __dusk_kfuncs[] = {
 	{ (void *)__dusk_k_k_copy, &kf_k_copy },
 	{ (void *)__dusk_k_k_ops, &kf_k_ops },
 	{ (void *)__dusk_impl_nf_register_net_hook, &kf_nfreg },
+	{ (void *)__dusk_k_k_fdev_register, &kf_k_fdev_register },
 	{ 0 }
 };
-const size_t __dusk_nr_kfuncs = 8;
+const size_t __dusk_nr_kfuncs = 9;
 
 /* Handed to libdusk before main(), as dusk-cc's glue does. */
 extern char __start_dusk_kdata[], __stop_dusk_kdata[];
@@ -218,7 +234,7 @@ extern char __start_dusk_kdata[], __stop_dusk_kdata[];
 __attribute__((constructor)) static void glue_register(void)
 {
 	static const struct dusk_glue glue = {
-		__dusk_kvars, 5, __dusk_kfuncs, 8,
+		__dusk_kvars, 6, __dusk_kfuncs, 9,
 		__start_dusk_kdata, __stop_dusk_kdata
 	};
 
@@ -1187,6 +1203,111 @@ static void test_probe_spec(void)
 		      "argument 2 (struct proc_dir_entry *)"));
 }
 
+/* ---- file operations ---- */
+
+static uint64_t fop_task_seen, fop_last_arg;
+static int64_t fop_ua_ret;
+
+static long fop_read(void *file, char *buf, size_t count, long long *ppos)
+{
+	uint64_t *cur = __dusk_this_cpu_ptr(__dusk_gvar(__dusk_kv_current_task));
+	uint64_t v = 0;
+
+	fop_task_seen = *cur;
+	/* copy_to_user, as mod_uaccess.c does it. */
+	CHECK_EQ(dusk_uaccess(DUSK_UA_TO, (uintptr_t)buf, 3, "abc", NULL,
+			      &fop_ua_ret, NULL), 0);
+	/* The __user buffer given on to a kernel function: as it is. */
+	__dusk_k_k_peek((uintptr_t)buf + 1, 0, 0, 0, 0, 0);
+	fop_last_arg = last_args[0];
+	(void)v;
+	(void)file;
+	(void)ppos;
+	dusk_stop(NULL);
+	return (long)count * 2;
+}
+
+static void fop_mmap(void) {}
+
+static struct test_fops {
+	void *owner;
+	void *llseek, *read, *mmap;
+} fops = { __dusk_kv___this_module, (void *)__dusk_k_k_plain,
+	   (void *)fop_read, NULL },
+  fops_guess = { NULL, NULL, (void *)fop_read, NULL },
+  fops_mmap = { NULL, NULL, (void *)fop_read, (void *)fop_mmap };
+
+static struct test_fdev {
+	struct test_fops *fops;
+	const char *name;
+} fdev = { &fops, "fdev" }, fdev_mmap = { &fops_mmap, "fdev_mmap" };
+
+static void fdev_register_mmap(void)
+{
+	__dusk_k_k_fdev_register((uintptr_t)&fdev_mmap, 0, 0, 0, 0, 0);
+}
+
+static void test_fops(void)
+{
+	uint64_t args[6] = { FK_AREA_DIRECT + 0x5000, FK_UBASE + 32, 21,
+			     FK_AREA_DIRECT + 0x5100, 0, 0 };
+	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2400), 8);
+	unsigned int proxies = fk.nr_proxies, nslots = fk.nr_proxy_slots, i;
+	uint64_t table, cookie = 0, k;
+	struct fk_inv *inv;
+	int64_t ret;
+
+	/* No uaccess outside a callback. */
+	CHECK_EQ(dusk_uaccess(DUSK_UA_TO, FK_UBASE, 1, "x", NULL, &ret, NULL),
+		 -ENOTCONN);
+	CHECK(dusk_uaccess_max() > 32000);
+	/* The kernel gets dusk.ko's table for &fops: read a user slot, llseek
+	 * the kernel's function, owner left to dusk.ko. */
+	table = __dusk_k_k_fdev_register((uintptr_t)&fdev, 0, 0, 0, 0, 0);
+	CHECK_EQ(fk.nr_proxies, proxies + 1);
+	CHECK_EQ(table, FK_AREA_DIRECT + 0xe000 + 0x100 * fk.nr_proxies);
+	CHECK_EQ(fk.nr_proxy_slots - nslots, 2);
+	for (i = nslots; i < fk.nr_proxy_slots; i++) {
+		struct dusk_proxy_slot *ps = &fk.proxy_slots[i];
+
+		if (le32toh(ps->off) == 8) {
+			CHECK_EQ(le32toh(ps->kind), DUSK_SLOT_KERNEL);
+			CHECK_EQ(le64toh(ps->value), KF(KF_PLAIN));
+		} else {
+			CHECK_EQ(le32toh(ps->off), 16);
+			CHECK_EQ(le32toh(ps->kind), DUSK_SLOT_USER);
+			cookie = le64toh(ps->value);
+		}
+	}
+	/* The same object everywhere: a store gives the same table, and
+	 * the table's address leads back to the user object. */
+	CHECK_EQ((uintptr_t)__dusk_kptr(slot, &fops), table);
+	CHECK(__dusk_check((void *)(uintptr_t)table, 8) == (void *)&fops);
+	CHECK_EQ(fk.nr_proxies, proxies + 1);
+	/* An untyped store of a file_operations-like static: one too. */
+	k = (uintptr_t)__dusk_kptr(slot, &fops_guess);
+	CHECK_EQ(fk.nr_proxies, proxies + 2);
+	CHECK_EQ(k, FK_AREA_DIRECT + 0xe000 + 0x100 * fk.nr_proxies);
+	/* A function dusk.ko has no proxy for: refused, named. */
+	expect_fatal(fdev_register_mmap, "mmap of fops_mmap (fop_mmap): not supported at user level yet");
+
+	/* A read(): the module's function, with current the caller. */
+	memset(fk.umem, 0, sizeof(fk.umem));
+	fk_invoke(&fk, 500, cookie, args, FK_AREA_DIRECT + 0x6000, 77, "cat",
+		  NULL, 0);
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK_EQ(fop_task_seen, FK_AREA_DIRECT + 0x6000);
+	CHECK_EQ(fop_ua_ret, 0);
+	CHECK(!memcmp(fk.umem + 32, "abc", 3));
+	CHECK_EQ(fop_last_arg, FK_UBASE + 33);
+	/* Outside it, current is the per-CPU read again. */
+	CHECK(__dusk_this_cpu_ptr(__dusk_gvar(__dusk_kv_current_task)) !=
+	      (void *)&fop_task_seen);
+	inv = fk_inv_find(&fk, 500);
+	CHECK(inv && inv->returned);
+	CHECK_EQ(inv->ret, 42);
+}
+
 int main(void)
 {
 	dusk_mod_klib_host();	/* as __dusk_main() does */
@@ -1205,6 +1326,7 @@ int main(void)
 	test_fnptr();
 	test_nf();
 	test_late_packet();
+	test_fops();
 	test_probe_spec();
 	dusk_session_close(s);
 	fk_deinit(&fk);
