@@ -23,6 +23,12 @@
  *    the module defines it); per-CPU accessors (inline asm on %gs),
  *    interrupt flag asm, paravirt irq ops and BUG()/WARN() become runtime
  *    calls; calls through pointers go through __dusk_fnptr(fn);
+ *  - the kernel's user-space accessors become libdusk's, which reach the
+ *    memory of the process blocked in the callback: get_user()/put_user()
+ *    (asm calls of __get_user_N/__put_user_N) become __dusk_get_user()/
+ *    __dusk_put_user(), the inline ones whose asm copies or clears user
+ *    memory (raw_copy_*_user, clear_user) and access_ok()'s TASK_SIZE_MAX
+ *    __dusk_impl_<name>; static_cpu_has() tests the target's boot_cpu_data;
  *  - non-inline module functions count their nesting in __dusk_enter() and
  *    __dusk_leave(), so that the runtime commits when the outermost
  *    callback returns.
@@ -1505,6 +1511,64 @@ static bool dusk_asm_smap(const std::string &all)
 }
 
 /*
+ * static_cpu_has(bit) (also cpu_feature_enabled(), pgtable_l5_enabled()):
+ * _static_cpu_has()'s asm goto jumps to t_yes or t_no as the kernel patched
+ * it at boot, its fallback testing the feature's byte of boot_cpu_data
+ * (asm "testb %[bitnum], %[cap_byte]" in .altinstr_aux). That test
+ * becomes C on the target's boot_cpu_data (a kernel variable like any
+ * other, read through the cache): goto (*cap_byte & bitnum) ? t_yes : t_no.
+ * Returns true if the asm is to be removed.
+ */
+static bool dusk_cpu_has(dusk_site *site, gasm *stmt)
+{
+	basic_block bb = gimple_bb(stmt), yes, no;
+	tree bitnum = NULL_TREE, cap = NULL_TREE, byte, v;
+	gcond *cond;
+	edge e;
+	edge_iterator ei;
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_ninputs(stmt); i++) {
+		tree op = gimple_asm_input_op(stmt, i), name = TREE_PURPOSE(op);
+
+		/* [name]: a STRING_CST */
+		name = TREE_PURPOSE(name);
+		if (!name || TREE_CODE(name) != STRING_CST)
+			continue;
+		if (!strcmp(TREE_STRING_POINTER(name), "bitnum"))
+			bitnum = TREE_VALUE(op);
+		else if (!strcmp(TREE_STRING_POINTER(name), "cap_byte"))
+			cap = TREE_VALUE(op);
+	}
+	if (!bitnum || !cap || gimple_asm_nlabels(stmt) != 2 ||
+	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) != 2) {
+		error_at(dusk_module_loc(site),
+			 "dusk: a CPU feature test of an unknown shape");
+		return false;
+	}
+	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
+	no = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 1)));
+	if (yes == no)
+		return true;
+	byte = dusk_val(site, dusk_deref(dusk_val(site, fold_convert(
+		build_pointer_type(unsigned_char_type_node), cap)),
+		unsigned_char_type_node));
+	v = dusk_val(site, fold_build2(BIT_AND_EXPR, unsigned_char_type_node,
+				       byte, fold_convert(unsigned_char_type_node,
+							  bitnum)));
+	cond = gimple_build_cond(NE_EXPR, v,
+				 build_zero_cst(unsigned_char_type_node),
+				 NULL_TREE, NULL_TREE);
+	gimple_set_location(cond, site->loc);
+	gsi_replace(site->gsi, cond, false);
+	FOR_EACH_EDGE(e, ei, bb->succs) {
+		e->flags &= ~(EDGE_FALLTHRU | EDGE_ABNORMAL);
+		e->flags |= e->dest == yes ? EDGE_TRUE_VALUE : EDGE_FALSE_VALUE;
+	}
+	return false;
+}
+
+/*
  * Replace an asm statement by what it means at user level. Returns true
  * if replacement statements were inserted (the asm is then removed).
  */
@@ -1521,6 +1585,9 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 		return dusk_asm_bug(site, stmt);
 	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, "__jump_table"))
 		return dusk_static_branch(site, stmt);
+	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, ".altinstr_aux") &&
+	    dusk_has(tmpl, "testb"))
+		return dusk_cpu_has(site, stmt);
 
 	pv = dusk_pv_op(stmt);
 	/* callee-save ops are struct paravirt_callee_save { void *func; } */

@@ -359,6 +359,9 @@ UAINIT = '''\
     \t\taccess_ok((void __user *)(1UL << 46), 8),
     \t\taccess_ok((void __user *)(1UL << 50), 8),
     \t\taccess_ok((void __user *)(1UL << 57), 8));
+    \tpr_info("cpu la57 %d smap %d hypervisor %d\\n", pgtable_l5_enabled(),
+    \t\tstatic_cpu_has(X86_FEATURE_SMAP),
+    \t\tcpu_feature_enabled(X86_FEATURE_HYPERVISOR));
     \tfor (i = 0; i < 3; i++)
     \t\tleft += copy_to_user(NOWHERE, buf, sizeof(buf));
     \tpr_info("copy_to_user left %lu\\n", left);
@@ -392,7 +395,8 @@ def test_uaccess_outside_an_invocation_fails_as_a_fault(harness, tmp_path):
     warned about once (the loop's three copies give one warning); the
     .ko, whose init runs in insmod's process, faults on the same
     unmapped address: both log the same lines. access_ok() answers from
-    the target's TASK_SIZE_MAX (5-level paging or not) as the .ko does."""
+    the target's TASK_SIZE_MAX (5-level paging or not) as the .ko does,
+    and static_cpu_has() from the target's boot_cpu_data."""
     src = tmp_path / 'uainit'
     write(src / 'uainit.c', UAINIT)
     write(src / 'Kbuild', 'obj-m := uainit.o\n')
@@ -408,12 +412,12 @@ def test_uaccess_outside_an_invocation_fails_as_a_fault(harness, tmp_path):
     status, out, err = run_until(prog, harness.target.env, '<6>uainit: bye')
     assert status == 0, out + err
     user = [ln for ln in out.splitlines() if ln.startswith('<6>uainit:')]
-    assert len(user) == 7, out + err
-    assert user[1] == '<6>uainit: copy_to_user left 48', out
-    assert user[2] == '<6>uainit: copy_from_user left 8 buf 0000 ijklmno', out
-    assert user[3] == '<6>uainit: get_user -14 val 0', out
-    assert user[4] == '<6>uainit: put_user -14', out
-    assert user[5] == ('<6>uainit: clear_user 16 strncpy_from_user -14 '
+    assert len(user) == 8, out + err
+    assert user[2] == '<6>uainit: copy_to_user left 48', out
+    assert user[3] == '<6>uainit: copy_from_user left 8 buf 0000 ijklmno', out
+    assert user[4] == '<6>uainit: get_user -14 val 0', out
+    assert user[5] == '<6>uainit: put_user -14', out
+    assert user[6] == ('<6>uainit: clear_user 16 strncpy_from_user -14 '
                        'strnlen_user 0'), out
     warned = [ln for ln in err.splitlines() if 'fails as on a bad user '
               'address' in ln]
