@@ -23,6 +23,12 @@
  *    the module defines it); per-CPU accessors (inline asm on %gs),
  *    interrupt flag asm, paravirt irq ops and BUG()/WARN() become runtime
  *    calls; calls through pointers go through __dusk_fnptr(fn);
+ *  - the kernel's user-space accessors become libdusk's, which reach the
+ *    memory of the process blocked in the callback: get_user()/put_user()
+ *    (asm calls of __get_user_N/__put_user_N) become __dusk_get_user()/
+ *    __dusk_put_user(), the inline ones whose asm copies or clears user
+ *    memory (raw_copy_*_user, clear_user) and access_ok()'s TASK_SIZE_MAX
+ *    __dusk_impl_<name>; static_cpu_has() tests the target's boot_cpu_data;
  *  - non-inline module functions count their nesting in __dusk_enter() and
  *    __dusk_leave(), so that the runtime commits when the outermost
  *    callback returns.
@@ -81,6 +87,7 @@ static tree rt_gvar, rt_this_cpu_ptr, rt_preempt_count_ptr, rt_fnptr;
 static tree rt_enter, rt_leave, rt_bug, rt_hint;
 static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
 static tree rt_static_branch;
+static tree rt_get_user, rt_put_user;
 
 static tree dusk_decl(const char *name, tree ret, int nargs, ...)
 {
@@ -128,6 +135,12 @@ static void dusk_runtime_decls(void *gcc_data, void *user_data)
 	rt_hint = dusk_decl("__dusk_hint", v, 3, u, cvp, sz);
 	rt_static_branch = dusk_decl("__dusk_static_branch", boolean_type_node, 2,
 				     cvp, ul);
+	/* int __dusk_get_user(const void *p, unsigned long size, u64 *val);
+	 * int __dusk_put_user(void *p, u64 val, unsigned long size) */
+	rt_get_user = dusk_decl("__dusk_get_user", integer_type_node, 3, cvp, ul,
+				build_pointer_type(ul));
+	rt_put_user = dusk_decl("__dusk_put_user", integer_type_node, 3, vp, ul,
+				ul);
 }
 
 
@@ -864,21 +877,36 @@ static void dusk_hints(dusk_site *site, gcall *call)
 	}
 }
 
+static bool dusk_in_module_file(location_t loc);
+
 /*
  * Kernel inline helpers whose asm reads memory through a pointer held in a
- * register, which no access check can see: calls to them go to libdusk's
- * C versions (__dusk_impl_<name>), which read and write through the cache.
+ * register, which no access check can see, or reaches user space: calls
+ * to them go to libdusk's C versions (__dusk_impl_<name>), which read and
+ * write through the cache and send user-space accesses to the calling
+ * process (runtime/modrt/mod_uaccess.c). Their bodies are then never
+ * compiled.
  */
 static const char *const dusk_asm_helpers[] = {
 	"ip_fast_csum",
 	"memset16", "memset32", "memset64",	/* rep stos: they write */
+	/* copy_user_generic()'s alternative call: what __copy_to_user(),
+	 * __copy_from_user() and their _inatomic forms reach, after the
+	 * kernel's hardening check (check_object_size) */
+	"raw_copy_to_user", "raw_copy_from_user",
+	"clear_user", "__clear_user",		/* stac, rep stos, clac */
+	/* access_ok()'s TASK_SIZE_MAX: an alternative on X86_FEATURE_LA57,
+	 * the target's (5-level paging gives user space 56 bits) */
+	"task_size_max",
 };
 
 static void dusk_redirect_helper(gcall *call, tree fndecl)
 {
 	const char *name = dusk_decl_name(fndecl);
 
-	if (DECL_EXTERNAL(fndecl))
+	/* the kernel's inline, not a function of the module's own */
+	if (DECL_EXTERNAL(fndecl) ||
+	    dusk_in_module_file(DECL_SOURCE_LOCATION(fndecl)))
 		return;
 	for (const char *h : dusk_asm_helpers)
 		if (!strcmp(name, h))
@@ -1269,32 +1297,42 @@ static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
 }
 
 /*
- * The kernel's user-space accessors: what they read or write is the memory
- * of the process the kernel runs for, which a user-level program cannot
- * reach. get_user() and put_user() are inline asm (refused with the rest,
- * by these names); these are functions, refused at the module's call (not
- * again inside one another: copy_from_user() calls _copy_from_user()).
+ * The kernel's user-space accessors reach the memory of the process the
+ * kernel runs for: at user level, that of the process blocked in the
+ * callback (the invocation being served), through libdusk. These become
+ * libdusk's: copy_to_user() and copy_from_user() (their out-of-line
+ * _copy_to_user()/_copy_from_user(), kept behind the kernel's own size
+ * checks), __copy_*_user*() (raw_copy_*_user(), above), clear_user(),
+ * strncpy_from_user(), strnlen_user(), check_zeroed_user(), get_user()
+ * and put_user() (their asm, below), access_ok() (C on TASK_SIZE_MAX).
+ * What remains is refused at the module's call, with what to use instead
+ * (not again inside one another).
  */
-static const char *const dusk_uaccess[] = {
-	"copy_from_user", "copy_to_user", "_copy_from_user", "_copy_to_user",
-	"__copy_from_user", "__copy_to_user", "__copy_from_user_inatomic",
-	"__copy_to_user_inatomic", "__copy_from_user_inatomic_nocache",
-	"__copy_from_user_flushcache", "raw_copy_from_user",
-	"raw_copy_to_user", "copy_user_generic", "copy_struct_from_user",
-	"check_zeroed_user", "clear_user", "__clear_user", "strncpy_from_user",
-	"strnlen_user", "memdup_user", "memdup_user_nul", "vmemdup_user",
-	"strndup_user", "copy_from_user_nofault", "copy_to_user_nofault",
-	"strncpy_from_user_nofault", "strnlen_user_nofault",
+static const struct {
+	const char *name;
+	const char *instead;
+} dusk_uaccess[] = {
+	{ "copy_user_generic", "copy_to_user() or copy_from_user()" },
+	{ "memdup_user", "kmalloc() and copy_from_user()" },
+	{ "memdup_user_nul", "kmalloc() and copy_from_user(), then the NUL" },
+	{ "vmemdup_user", "kvmalloc() and copy_from_user()" },
+	{ "strndup_user", "kmalloc() and strncpy_from_user()" },
+	{ "copy_from_user_nofault", "copy_from_user() in a file operation" },
+	{ "copy_to_user_nofault", "copy_to_user() in a file operation" },
+	{ "strncpy_from_user_nofault",
+	  "strncpy_from_user() in a file operation" },
+	{ "strnlen_user_nofault", "strnlen_user() in a file operation" },
 };
 
-static bool dusk_uaccess_fn(tree fndecl)
+/* What to use instead of the refused accessor fndecl; NULL: not one. */
+static const char *dusk_uaccess_fn(tree fndecl)
 {
 	if (!fndecl || !DECL_NAME(fndecl))
-		return false;
-	for (const char *u : dusk_uaccess)
-		if (!strcmp(dusk_decl_name(fndecl), u))
-			return true;
-	return false;
+		return NULL;
+	for (const auto &u : dusk_uaccess)
+		if (!strcmp(dusk_decl_name(fndecl), u.name))
+			return u.instead;
+	return NULL;
 }
 
 /*
@@ -1410,6 +1448,126 @@ static bool dusk_static_branch(dusk_site *site, gasm *stmt)
 	return false;
 }
 
+/* The input of an asm whose constraint is c ("0", "r", "i"...). */
+static tree dusk_asm_input(gasm *stmt, const char *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_ninputs(stmt); i++) {
+		tree op = gimple_asm_input_op(stmt, i);
+
+		if (!strcmp(TREE_STRING_POINTER(TREE_VALUE(TREE_PURPOSE(op))), c))
+			return TREE_VALUE(op);
+	}
+	return NULL_TREE;
+}
+
+/*
+ * get_user()/__get_user() (do_get_user_call(): asm "call __get_user_%P4"
+ * : "=a" (ret), "=r" (val in %rdx) : "0" (ptr), "i" (size)) and
+ * put_user()/__put_user() (do_put_user_call(): "call __put_user_%P[size]"
+ * : "=c" (ret) : "0" (ptr), "r" (val in %rax), [size] "i" (size)), the
+ * nocheck forms alike: the call becomes
+ *	ret = __dusk_get_user(ptr, size, &tmp); val = tmp;
+ *	ret = __dusk_put_user(ptr, (u64)val, size);
+ * Returns false when the asm is not of that shape.
+ */
+static bool dusk_asm_user_call(dusk_site *site, gasm *stmt, bool get)
+{
+	tree ptr = dusk_asm_input(stmt, "0"), size = dusk_asm_input(stmt, "i");
+	tree ul = long_unsigned_type_node, ret, out;
+
+	if (!ptr || !size || TREE_CODE(size) != INTEGER_CST ||
+	    gimple_asm_noutputs(stmt) < (get ? 2u : 1u))
+		return false;
+	ptr = dusk_val(site, fold_convert(get ? const_ptr_type_node :
+					  ptr_type_node, ptr));
+	size = fold_convert(ul, size);
+	if (get) {
+		tree tmp = create_tmp_var(ul, "dusk_gu");
+
+		TREE_ADDRESSABLE(tmp) = 1;
+		ret = dusk_call(site, rt_get_user, 3, ptr, size,
+				build_fold_addr_expr(tmp));
+		out = TREE_VALUE(gimple_asm_output_op(stmt, 1));
+		dusk_assign_to(site, out, dusk_val(site,
+			fold_convert(TREE_TYPE(out), dusk_val(site, tmp))));
+	} else {
+		tree val = dusk_asm_input(stmt, "r");
+
+		if (!val)
+			return false;
+		val = dusk_val(site, fold_convert(ul, val));
+		ret = dusk_call(site, rt_put_user, 3, ptr, val, size);
+	}
+	dusk_asm_set_output(site, stmt, ret);
+	return true;
+}
+
+/* The kernel's stac and clac (asm/smap.h: bytes, not mnemonics). */
+static bool dusk_asm_smap(const std::string &all)
+{
+	return dusk_has(all, "0x0f,0x01,0xcb") || dusk_has(all, "0x0f,0x01,0xca");
+}
+
+/*
+ * static_cpu_has(bit) (also cpu_feature_enabled(), pgtable_l5_enabled()):
+ * _static_cpu_has()'s asm goto jumps to t_yes or t_no as the kernel patched
+ * it at boot, its fallback testing the feature's byte of boot_cpu_data
+ * (asm "testb %[bitnum], %[cap_byte]" in .altinstr_aux). That test
+ * becomes C on the target's boot_cpu_data (a kernel variable like any
+ * other, read through the cache): goto (*cap_byte & bitnum) ? t_yes : t_no.
+ * Returns true if the asm is to be removed.
+ */
+static bool dusk_cpu_has(dusk_site *site, gasm *stmt)
+{
+	basic_block bb = gimple_bb(stmt), yes, no;
+	tree bitnum = NULL_TREE, cap = NULL_TREE, byte, v;
+	gcond *cond;
+	edge e;
+	edge_iterator ei;
+	unsigned int i;
+
+	for (i = 0; i < gimple_asm_ninputs(stmt); i++) {
+		tree op = gimple_asm_input_op(stmt, i), name = TREE_PURPOSE(op);
+
+		/* [name]: a STRING_CST */
+		name = TREE_PURPOSE(name);
+		if (!name || TREE_CODE(name) != STRING_CST)
+			continue;
+		if (!strcmp(TREE_STRING_POINTER(name), "bitnum"))
+			bitnum = TREE_VALUE(op);
+		else if (!strcmp(TREE_STRING_POINTER(name), "cap_byte"))
+			cap = TREE_VALUE(op);
+	}
+	if (!bitnum || !cap || gimple_asm_nlabels(stmt) != 2 ||
+	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) != 2) {
+		error_at(dusk_module_loc(site),
+			 "dusk: a CPU feature test of an unknown shape");
+		return false;
+	}
+	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
+	no = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 1)));
+	if (yes == no)
+		return true;
+	byte = dusk_val(site, dusk_deref(dusk_val(site, fold_convert(
+		build_pointer_type(unsigned_char_type_node), cap)),
+		unsigned_char_type_node));
+	v = dusk_val(site, fold_build2(BIT_AND_EXPR, unsigned_char_type_node,
+				       byte, fold_convert(unsigned_char_type_node,
+							  bitnum)));
+	cond = gimple_build_cond(NE_EXPR, v,
+				 build_zero_cst(unsigned_char_type_node),
+				 NULL_TREE, NULL_TREE);
+	gimple_set_location(cond, site->loc);
+	gsi_replace(site->gsi, cond, false);
+	FOR_EACH_EDGE(e, ei, bb->succs) {
+		e->flags &= ~(EDGE_FALLTHRU | EDGE_ABNORMAL);
+		e->flags |= e->dest == yes ? EDGE_TRUE_VALUE : EDGE_FALSE_VALUE;
+	}
+	return false;
+}
+
 /*
  * Replace an asm statement by what it means at user level. Returns true
  * if replacement statements were inserted (the asm is then removed).
@@ -1427,6 +1585,9 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 		return dusk_asm_bug(site, stmt);
 	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, "__jump_table"))
 		return dusk_static_branch(site, stmt);
+	if (gimple_asm_nlabels(stmt) && dusk_has(tmpl, ".altinstr_aux") &&
+	    dusk_has(tmpl, "testb"))
+		return dusk_cpu_has(site, stmt);
 
 	pv = dusk_pv_op(stmt);
 	/* callee-save ops are struct paravirt_callee_save { void *func; } */
@@ -1486,10 +1647,33 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 
 	for (const char *u : { "get_user", "put_user" }) {
 		if (dusk_has(all, (std::string("call __") + u + "_").c_str())) {
-			location_t at = dusk_module_loc(site);
+			location_t at;
 
-			error_at(at, "dusk: %qs accesses user space (uaccess), "
-				 "which cannot run at user level", u);
+			if (dusk_asm_user_call(site, stmt, u[0] == 'g'))
+				return true;
+			at = dusk_module_loc(site);
+			error_at(at, "dusk: %qs in a form dusk does not know",
+				 u);
+			dusk_refused_note(site, at);
+			return false;
+		}
+	}
+	/* user_access_begin() and the unsafe_*_user() that go with it: the
+	 * kernel's fault fixup, which no user-level code has */
+	if (dusk_asm_smap(all) || dusk_has(all, "__ex_table")) {
+		bool smap = dusk_asm_smap(all);
+		location_t at = dusk_module_loc(site);
+
+		if (smap || (!dusk_has(all, "rdmsr") && !dusk_has(all, "wrmsr"))) {
+			error_at(at, "dusk: %s cannot run at user level: use %s "
+				 "instead", smap ?
+				 "stac/clac (user_access_begin(), user_access_end(), "
+				 "user_read_access_begin()...)" :
+				 "a user-space access with an exception-table fixup "
+				 "(unsafe_get_user(), unsafe_put_user(), "
+				 "unsafe_copy_to_user()...)",
+				 "get_user(), put_user(), copy_from_user() or "
+				 "copy_to_user()");
 			dusk_refused_note(site, at);
 			return false;
 		}
@@ -1668,9 +1852,11 @@ static unsigned int dusk_execute(function *fun)
 			    !dusk_uaccess_fn(fun->decl)) {
 				location_t at = dusk_module_loc(&site);
 
-				error_at(at, "dusk: %qs accesses user space "
-					 "(uaccess), which cannot run at user level",
-					 dusk_decl_name(gimple_call_fndecl(stmt)));
+				error_at(at, "dusk: %qs accesses user space in a "
+					 "way dusk does not run at user level: use "
+					 "%s instead",
+					 dusk_decl_name(gimple_call_fndecl(stmt)),
+					 dusk_uaccess_fn(gimple_call_fndecl(stmt)));
 				dusk_refused_note(&site, at);
 			}
 			if (gimple_code(stmt) == GIMPLE_ASM &&

@@ -34,6 +34,10 @@
  *                 call dusk.ko refused for a bad pointer argument
  *   mod_lockup.c  a hook running too long reported as the kernel's
  *                 watchdog reports a soft lockup
+ *   mod_uaccess.c the kernel's user-space accessors (copy_to_user,
+ *                 get_user, clear_user, strncpy_from_user, access_ok's
+ *                 limit...) as UACCESS requests of the blocking
+ *                 invocation served (dusk_uaccess())
  *   mod_main.c    __dusk_main(): the program's life (libdusk-main.a's
  *                 main() calls it): options, --trace, the console as log
  *                 sink, init, serving, exit
@@ -509,6 +513,32 @@ void dusk_crash_lockup_report(const void *uc, unsigned int secs);
 int dusk_lockup_install(void);
 void dusk_lockup_enter(void);
 void dusk_lockup_leave(void);
+
+/* ---- user-space access (mod_uaccess.c) ------------------------------------ */
+
+/* One UACCESS request for the blocking invocation this thread serves:
+ * op is enum dusk_uaccess_op; data: TO's len bytes or PUT's value
+ * (8 bytes); out: FROM's len bytes, STRNCPY's ret+1 bytes (NULL
+ * otherwise). Returns 0 with the kernel's *ret (and GET's *val), or a
+ * negative errno: -ENOTCONN when this thread serves no blocking
+ * invocation (module init/exit, a netfilter hook), -EMSGSIZE when len
+ * does not fit one datagram (the caller chunks), or a transport error. */
+int dusk_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
+                 const void *data, void *out, int64_t *ret,
+                 uint64_t *val);
+uint32_t dusk_uaccess_max(void);	/* largest len of one request */
+
+/* For tests: make mod_uaccess.c's accessors send through these instead
+ * of dusk_uaccess()/dusk_uaccess_max() (NULL, NULL: back to those), and
+ * forget which call sites were warned about. */
+void dusk_uaccess_backend_set(int (*uaccess)(unsigned int op, uint64_t uaddr,
+					     uint64_t len, const void *data,
+					     void *out, int64_t *ret,
+					     uint64_t *val),
+			      uint32_t (*max)(void));
+/* How many warnings of uaccess outside a blocking invocation were given
+ * (one per call site), for tests. */
+unsigned int dusk_uaccess_warnings(void);
 
 /* Lend klib what it needs of the module runtime (mod_klib.c). */
 void dusk_mod_klib_host(void);

@@ -336,3 +336,107 @@ def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
         time.sleep(0.5)
     assert 'session none' in harness.exec('cat /proc/dusk').splitlines()
     assert not [t for t in log if t.startswith('refused: ')], log
+
+
+# ---- user-space access outside a blocking invocation ---------------------------
+
+UAINIT = '''\
+    #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+    #include <linux/module.h>
+    #include <linux/uaccess.h>
+    /* An address no process maps (below mmap_min_addr): every access
+     * faults, for insmod's process as for no process at all. */
+    #define NOWHERE ((void __user *)0x1000UL)
+    static char buf[16] = "abcdefghijklmno";
+    static int __init uainit_init(void)
+    {
+    \tunsigned long left = 0;
+    \tu32 val = 7;
+    \tint i, ret;
+    \tlong n, m;
+
+    \tpr_info("access_ok %d %d %d %d\\n", access_ok(NOWHERE, 16),
+    \t\taccess_ok((void __user *)(1UL << 46), 8),
+    \t\taccess_ok((void __user *)(1UL << 50), 8),
+    \t\taccess_ok((void __user *)(1UL << 57), 8));
+    \tpr_info("cpu la57 %d smap %d hypervisor %d\\n", pgtable_l5_enabled(),
+    \t\tstatic_cpu_has(X86_FEATURE_SMAP),
+    \t\tcpu_feature_enabled(X86_FEATURE_HYPERVISOR));
+    \tfor (i = 0; i < 3; i++)
+    \t\tleft += copy_to_user(NOWHERE, buf, sizeof(buf));
+    \tpr_info("copy_to_user left %lu\\n", left);
+    \tleft = copy_from_user(buf, NOWHERE, 8);
+    \tpr_info("copy_from_user left %lu buf %02x%02x %s\\n", left, buf[0],
+    \t\tbuf[7], buf + 8);
+    \tret = get_user(val, (u32 __user *)NOWHERE);
+    \tpr_info("get_user %d val %u\\n", ret, val);
+    \tret = put_user(val, (u32 __user *)NOWHERE);
+    \tpr_info("put_user %d\\n", ret);
+    \tleft = clear_user(NOWHERE, 16);
+    \tn = strncpy_from_user(buf, NOWHERE, 8);
+    \tm = strnlen_user(NOWHERE, 8);
+    \tpr_info("clear_user %lu strncpy_from_user %ld strnlen_user %ld\\n",
+    \t\tleft, n, m);
+    \treturn 0;
+    }
+    static void __exit uainit_exit(void)
+    {
+    \tpr_info("bye\\n");
+    }
+    module_init(uainit_init);
+    module_exit(uainit_exit);
+    MODULE_LICENSE("GPL");
+'''
+
+
+def test_uaccess_outside_an_invocation_fails_as_a_fault(harness, tmp_path):
+    """In init there is no calling process to reach: at user level every
+    accessor fails as for a bad user address, each line of the module
+    warned about once (the loop's three copies give one warning); the
+    .ko, whose init runs in insmod's process, faults on the same
+    unmapped address: both log the same lines. access_ok() answers from
+    the target's TASK_SIZE_MAX (5-level paging or not) as the .ko does,
+    and static_cpu_has() from the target's boot_cpu_data."""
+    src = tmp_path / 'uainit'
+    write(src / 'uainit.c', UAINIT)
+    write(src / 'Kbuild', 'obj-m := uainit.o\n')
+    prog = tmp_path / 'uainit-prog'
+    p = dusk_cc('--keep', '-M', src, '-o', prog)
+    work = re.search(r'work directory kept: (\S+)', p.stderr)
+    assert p.returncode == 0 and prog.exists() and work, p.stderr
+    ko = tmp_path / 'uainit.ko'
+    os.replace(f'{work.group(1)}/module/uainit.ko', ko)
+    subprocess.run(['rm', '-rf', work.group(1)], check=True)
+
+    token = harness.marker()
+    status, out, err = run_until(prog, harness.target.env, '<6>uainit: bye')
+    assert status == 0, out + err
+    user = [ln for ln in out.splitlines() if ln.startswith('<6>uainit:')]
+    assert len(user) == 8, out + err
+    assert user[2] == '<6>uainit: copy_to_user left 48', out
+    assert user[3] == '<6>uainit: copy_from_user left 8 buf 0000 ijklmno', out
+    assert user[4] == '<6>uainit: get_user -14 val 0', out
+    assert user[5] == '<6>uainit: put_user -14', out
+    assert user[6] == ('<6>uainit: clear_user 16 strncpy_from_user -14 '
+                       'strnlen_user 0'), out
+    warned = [ln for ln in err.splitlines() if 'fails as on a bad user '
+              'address' in ln]
+    text = (src / 'uainit.c').read_text().splitlines()
+    lines = {i + 1 for i, ln in enumerate(text)
+             if re.search(r'copy_to_user\(|copy_from_user\(|get_user\(|'
+                          r'put_user\(|clear_user\(|strncpy_from_user\(|'
+                          r'strnlen_user\(', ln)}
+    # once per call site: the loop's copy_to_user once
+    assert sorted(int(re.search(r'uainit\.c:(\d+): ', ln).group(1))
+                  for ln in warned) == sorted(lines), err
+    assert all(f'{src}/uainit.c:' in ln and 'no calling process' in ln
+               for ln in warned), err
+
+    harness.target.push(ko, '/tmp/uainit.ko')
+    assert harness.exec([harness.nettest(), 'load', '/tmp/uainit.ko']) == \
+        'load ok\n'
+    harness.exec(['rmmod', 'uainit'])
+    kernel = harness.module_log(Module('uainit', src),
+                                harness.kernel_log(token))
+    ko_lines = kernel[len(kernel) - len(user):]
+    assert ko_lines == user, (kernel, user)
