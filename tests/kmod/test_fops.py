@@ -472,7 +472,7 @@ def test_bye_while_a_reader_waits(target, prog):
     prog.k.bye()
     assert bg_wait(target, 'bye', 5) != 'rc=0'
     assert time.monotonic() - t0 < 4
-    assert 'I/O error' in cat(target, '/tmp/bye.err')
+    assert 'Input/output error' in cat(target, '/tmp/bye.err')
     assert target.exec(f'test -e /dev/{name}')[0] != 0
     # The held file pins dusk.ko.
     rc, _, _ = target.exec('rmmod dusk')
