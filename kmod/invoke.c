@@ -10,7 +10,8 @@
  *
  * The thread's part is dusk_inv_route(): it copies an authenticated INV
  * datagram to its invocation's queue and wakes the caller, or answers
- * -ESRCH for an invocation that is over (a RETURN sent again whose reply
+ * -EBADMSG for what the message table refuses (BYE on this channel...)
+ * and -ESRCH for an invocation that is over (a RETURN sent again whose reply
  * was lost gets that reply). It never executes INV requests and never
  * waits for a caller: the queue is under the session's inv_lock, held
  * only to add or take one datagram.
@@ -89,7 +90,7 @@ static u32 dusk_invoke_build(struct dusk_inv *inv,
 	struct dusk_invoke *m;
 	unsigned int i;
 
-	m = dusk_msg_init(inv->rec.buf, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV,
+	m = dusk_msg_start_in(inv->rec.buf, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV,
 			  inv->id, inv->id, 0);
 	memset(m, 0, sizeof(*m));
 	m->cookie = cpu_to_le64(a->cookie);
@@ -247,6 +248,11 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 	s32 status = -ESRCH;
 	unsigned int i;
 
+	/* What the table refuses is refused here, for every invocation. */
+	if (dusk_inv_check(hdr)) {
+		dusk_reply_status(s, hdr, from, -EBADMSG);
+		return;
+	}
 	d = kmalloc(struct_size(d, data, DIV_ROUND_UP(len, sizeof(u64))),
 		    GFP_KERNEL);
 	if (!d)
