@@ -650,7 +650,9 @@ class WireFuzzer:
             assert rep.payload == first.payload, (case.req_id, vars(rep))
         if case.what == 'retransmit':
             return              # not run again: owns nothing new
-        if payload is not None and case.channel == MAIN and t in KEPT_TYPES:
+        # (inv_only: refused by the table, so no reply is kept.)
+        if (payload is not None and case.channel == MAIN and t in KEPT_TYPES
+                and case.what != 'inv_only'):
             self.kept.append((case.req_id, t, payload, rep))
         self.note(t, payload, rep)
 
