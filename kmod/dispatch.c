@@ -147,8 +147,8 @@ void dusk_reply_status(struct dusk_session *s, const struct dusk_hdr *hdr,
 	struct dusk_hdr rep;
 
 	dusk_msg_start_in(&rep, hdr->type, DUSK_F_REPLY, hdr->channel,
-		      le64_to_cpu(hdr->id), le64_to_cpu(hdr->invocation),
-		      status);
+			  le64_to_cpu(hdr->id), le64_to_cpu(hdr->invocation),
+			  status);
 	dusk_send(s, hdr->channel, to, &rep, 0);
 }
 
@@ -313,8 +313,8 @@ void dusk_dispatch_inv(struct dusk_session *s, struct dusk_inv *inv,
 	}
 
 	r.reply = dusk_msg_start_in(rec->buf, hdr->type, DUSK_F_REPLY,
-				DUSK_CHAN_INV, id,
-				le64_to_cpu(hdr->invocation), 0);
+				    DUSK_CHAN_INV, id,
+				    le64_to_cpu(hdr->invocation), 0);
 	r.reply_max = rec->buf_len - sizeof(struct dusk_hdr);
 	status = dusk_execute(&r, fn);
 	((struct dusk_hdr *)rec->buf)->status = cpu_to_le32((u32)status);

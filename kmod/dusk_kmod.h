@@ -277,7 +277,7 @@ int dusk_hdr_check(const struct dusk_hdr *hdr);
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status);
 void *dusk_msg_start_in(void *buf, u8 type, u8 flags, u8 channel, u64 id,
-		    u64 invocation, s32 status);
+			u64 invocation, s32 status);
 
 /* ---- dispatch.c ---- */
 

@@ -60,7 +60,7 @@ static void dusk_inv_free(struct dusk_inv *inv)
 	struct dusk_inv_dgram *d, *tmp;
 
 	list_for_each_entry_safe(d, tmp, &inv->rxq, list)
-		kfree(d);
+		kvfree(d);
 	kvfree(inv->rec.buf);
 	kfree(inv);
 }
@@ -91,7 +91,7 @@ static u32 dusk_invoke_build(struct dusk_inv *inv,
 	unsigned int i;
 
 	m = dusk_msg_start_in(inv->rec.buf, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV,
-			  inv->id, inv->id, 0);
+			      inv->id, inv->id, 0);
 	memset(m, 0, sizeof(*m));
 	m->cookie = cpu_to_le64(a->cookie);
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
@@ -141,7 +141,7 @@ static bool dusk_inv_serve(struct dusk_session *s, struct dusk_inv *inv)
 			break;
 		dusk_dispatch_inv(s, inv, &inv->rec,
 				  (const struct dusk_hdr *)d->data, &d->from);
-		kfree(d);
+		kvfree(d);
 	}
 	return inv->returned;
 }
@@ -177,7 +177,7 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv)
 		else
 			dusk_reply_status(s, hdr, &d->from, -ESRCH);
 		list_del(&d->list);
-		kfree(d);
+		kvfree(d);
 	}
 }
 
@@ -253,8 +253,9 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 		dusk_reply_status(s, hdr, from, -EBADMSG);
 		return;
 	}
-	d = kmalloc(struct_size(d, data, DIV_ROUND_UP(len, sizeof(u64))),
-		    GFP_KERNEL);
+	/* Up to DUSK_MAX_DGRAM: no high-order page needed. */
+	d = kvmalloc(struct_size(d, data, DIV_ROUND_UP(len, sizeof(u64))),
+		     GFP_KERNEL);
 	if (!d)
 		return;		/* as if lost: it comes again */
 	memcpy(d->data, hdr, len);
@@ -267,7 +268,7 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 			continue;
 		if (inv->nr_rxq >= DUSK_INV_QUEUE_MAX) {
 			spin_unlock(&s->inv_lock);
-			kfree(d);
+			kvfree(d);
 			return;
 		}
 		list_add_tail(&d->list, &inv->rxq);
@@ -288,7 +289,7 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 		}
 	}
 	spin_unlock(&s->inv_lock);
-	kfree(d);
+	kvfree(d);
 	if (status == -ESRCH)
 		atomic64_inc(&dusk.inv.unrouted);
 	dusk_reply_status(s, hdr, from, status);

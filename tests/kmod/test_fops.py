@@ -500,6 +500,14 @@ def test_invocations_in_flight_at_once(target, prog):
     bg(target, 'r2', f'dd if=/dev/{name} bs=16 count=1')
     second = prog.next_invoke()
     assert first.id != second.id and first.pid != second.pid
+    # PROXY_REGISTER and UNREGISTER on behalf of an invocation.
+    r = second.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FOPS, 1) +
+                       PROXY_SLOT.pack(FOP['read'], K.DUSK_SLOT_USER, 7))
+    assert r.status == 0
+    _, handle, _ = PROXY_REPLY.unpack(r.payload)
+    r = second.request(K.DUSK_MSG_PROXY_UNREGISTER, PROXY_HANDLE.pack(handle, 0))
+    assert r.status == 0
     assert second.to_user(second.args[1], b'two') == 0
     assert first.to_user(first.args[1], b'one') == 0
     assert second.ret(3) == 0
