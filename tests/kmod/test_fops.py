@@ -472,7 +472,7 @@ def test_bye_while_a_reader_waits(target, prog):
     prog.k.bye()
     assert bg_wait(target, 'bye', 5) != 'rc=0'
     assert time.monotonic() - t0 < 4
-    assert 'I/O error' in cat(target, '/tmp/bye.err')
+    assert 'Input/output error' in cat(target, '/tmp/bye.err')
     assert target.exec(f'test -e /dev/{name}')[0] != 0
     # The held file pins dusk.ko.
     rc, _, _ = target.exec('rmmod dusk')
@@ -485,3 +485,36 @@ def test_bye_while_a_reader_waits(target, prog):
     rc, _, err = target.exec(RELOAD)
     assert rc == 0, err
     assert_healthy(target, token)
+
+
+def test_invocations_in_flight_at_once(target, prog):
+    """Two readers wait in the proxy at once, each its own invocation with
+    its own request ids; answered in the other order, each gets its own
+    data."""
+    name = devname()
+    st, table, _ = prog.register(user_slots(prog, 'read'))
+    assert st == 0
+    prog.misc(name, table)
+    bg(target, 'r1', f'dd if=/dev/{name} bs=16 count=1')
+    first = prog.next_invoke()
+    bg(target, 'r2', f'dd if=/dev/{name} bs=16 count=1')
+    second = prog.next_invoke()
+    assert first.id != second.id and first.pid != second.pid
+    # PROXY_REGISTER and UNREGISTER on behalf of an invocation.
+    r = second.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FOPS, 1) +
+                       PROXY_SLOT.pack(FOP['read'], K.DUSK_SLOT_USER, 7))
+    assert r.status == 0
+    _, handle, _ = PROXY_REPLY.unpack(r.payload)
+    r = second.request(K.DUSK_MSG_PROXY_UNREGISTER, PROXY_HANDLE.pack(handle, 0))
+    assert r.status == 0
+    assert second.to_user(second.args[1], b'two') == 0
+    assert first.to_user(first.args[1], b'one') == 0
+    assert second.ret(3) == 0
+    assert bg_wait(target, 'r2') == 'rc=0'
+    assert first.ret(3) == 0
+    assert bg_wait(target, 'r1') == 'rc=0'
+    assert cat(target, '/tmp/r1.out') == 'one'
+    assert cat(target, '/tmp/r2.out') == 'two'
+    # The pid each INVOKE named is the process that read.
+    assert first.pid != second.pid
