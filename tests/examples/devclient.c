@@ -24,6 +24,7 @@
  *                              IOW(T,NR,SIZE), IOWR(T,NR,SIZE), T a
  *                              character or a number
  *   setuid UID                 drop root (capable() in the driver)
+ *   getpid                     this process's pid (the driver's current)
  *
  * BUF, where the call's buffer is:
  *   (none)        a good buffer
@@ -572,7 +573,7 @@ static void run(const char *text, int argc, char **argv)
 		{ "define", 3, 3 }, { "open", 4, 4 }, { "close", 2, 2 },
 		{ "read", 3, 4 }, { "pread", 4, 5 }, { "write", 3, 4 },
 		{ "pwrite", 4, 5 }, { "lseek", 4, 4 }, { "ioctl", 3, 4 },
-		{ "setuid", 2, 2 },
+		{ "setuid", 2, 2 }, { "getpid", 1, 1 },
 	};
 	size_t i;
 	int *fd, r;
@@ -629,6 +630,9 @@ static void run(const char *text, int argc, char **argv)
 		op_lseek(argv);
 	} else if (!strcmp(argv[0], "ioctl")) {
 		op_ioctl(argc, argv);
+	} else if (!strcmp(argv[0], "getpid")) {
+		put_result(getpid(), 0);
+		putchar('\n');
 	} else if (!strcmp(argv[0], "setuid")) {
 		errno = 0;
 		r = setuid((uid_t)number(argv[1]));

@@ -76,7 +76,7 @@ import time
 import pytest
 
 from conftest import BUILDDIR, SRCDIR
-from diff import (LOADER_LINES, KERNEL_TROUBLE, MODS_DIR, Module,
+from diff import (LOADER_LINES, MODS_DIR, Module,
                   assert_lines, harness, mod, normalised)  # noqa: F401
 
 DEVCLIENT_SRC = SRCDIR / "tests" / "examples" / "devclient.c"
@@ -118,6 +118,7 @@ class Chardev:
     normalise   (regex, replacement) pairs applied to the transcript, the
                 log and the places of both runs, each saying why
     check       callable(run): assertions on the .ko's run (normalised)
+    both        callable(run): assertions on the raw run of either mode
     """
     module: Module
     params: tuple = ()
@@ -125,6 +126,7 @@ class Chardev:
     script: str = ""
     normalise: tuple = ()
     check: object = None
+    both: object = None
 
 
 @dataclasses.dataclass
@@ -227,7 +229,7 @@ class Chardevs:
                          f"{' '.join(err.split())})")
         return lines
 
-    # ---- runs -----------------------------------------------------------------
+    # ---- runs ---------------------------------------------------------------
 
     def run_ko(self, case):
         module = case.module
@@ -370,7 +372,7 @@ def chardevs(harness):
     return _chardevs[harness.target.name]
 
 
-# ---- the cases ----------------------------------------------------------------
+# ---- the cases --------------------------------------------------------------
 
 # A dynamic major is whatever the kernel has free at load time: the same
 # number in both runs today, but nothing promises it. Only where the
@@ -380,8 +382,10 @@ MAJOR_PLACES = (r"^([+-])\d+ (scull|hellochar)$", r"\1MAJOR \2")
 DEVNO = (r"^([+-])\d+:(\d+)$", r"\1MAJOR:\2")
 # MISC_DYNAMIC_MINOR: the first free one at load time.
 MINOR = (r"^([+-]) *\d+ miscioctl$", r"\1MINOR miscioctl")
-# The pids of the processes that open hellochar: new processes each run.
+# The pids of the processes that open hellochar: new processes each run
+# (same_pid checks devclient's against its getpid in each run).
 PID = (r"\(pid \d+\)", "(pid PID)")
+GETPID = (r"^getpid = \d+$", "getpid = PID")
 
 SCULL_IOCTLS = """\
 define SCULL_IOCRESET IO(k,0)
@@ -611,13 +615,15 @@ def check_scull(run):
                             "modules": ["+scull"]}, run.appeared
     assert_in_order(run.log, [
         "<7>scull: major MAJOR, 4 devices, quantum 4000, qset 1000",
-        "<7>scull: open scull0, flags 0101101",   # echo >: O_WRONLY|O_CREAT|O_TRUNC
+        # echo >: O_WRONLY|O_CREAT|O_TRUNC (and O_LARGEFILE)
+        "<7>scull: open scull0, flags 0101101",
         "<7>scull: ioctl 7 by devclient",
         "<7>scull: open scull2, flags 0100001",
         "<7>scull: unloaded",
     ], "scull .ko log")
 
 
+DIGITS = "0123456789" * 7
 SCULL_SMALL_SCRIPT = SCULL_LOAD + f"""\
 $C <<'EOF'
 {SCULL_IOCTLS}
@@ -641,7 +647,7 @@ close a
 EOF
 # 71 bytes in one write go in at most one quantum (16) a call: echo and
 # cat loop
-echo 0123456789012345678901234567890123456789012345678901234567890123456789 > /dev/scull1
+echo {DIGITS} > /dev/scull1
 cat /dev/scull1
 echo "scull1 has $(wc -c < /dev/scull1) bytes"
 dd if=/dev/scull1 bs=3 of=/tmp/scull1.dd {DD_RECORDS}
@@ -667,7 +673,7 @@ def check_scull_small(run):
         "lseek a 0 set = 0",
         'read a 16 @straddle:7 = -1 EFAULT buf "0123456"',
         "close a = 0",
-        "0123456789012345678901234567890123456789012345678901234567890123456789",
+        DIGITS,
         "scull1 has 71 bytes",
         # reads of 3 cut short where a quantum ends
         "22+5 records in",
@@ -699,6 +705,8 @@ define MISCIOCTL_GET_LAST IOR(M,9,1)
 INFO_IN = ('"\\x03\\x00\\x00\\x00' + '\\x00' * 12 + '\\x02\\x00\\x00\\x00'
            'info' + '\\x00' * 16 + '"')
 
+# 8 bytes of a struct miscioctl_info: counter 9, opens 0
+NINE = '"\\x09' + '\\x00' * 7 + '"'
 MISCIOCTL_SCRIPT = f"""\
 ls /dev | grep miscioctl
 cat /dev/miscioctl
@@ -758,7 +766,7 @@ ioctl a MISCIOCTL_SET_STEP @one
 ioctl a MISCIOCTL_ADD @kernel
 ioctl a MISCIOCTL_GET_LAST @unmapped
 ioctl a MISCIOCTL_GET_INFO @straddle:8
-ioctl a MISCIOCTL_SET_INFO @straddle:8:inbuf:"\\x09\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+ioctl a MISCIOCTL_SET_INFO @straddle:8:inbuf:{NINE}
 ioctl a MISCIOCTL_SET_NAME @unmapped
 # strncpy_from_user faults after "xyz": EFAULT, the 3 bytes are in name
 ioctl a MISCIOCTL_SET_NAME @straddle:3:inbuf:"xyz"
@@ -829,8 +837,8 @@ def check_miscioctl(run):
         # copy_to_user stopped at the fault: counter and opens got there
         "ioctl a MISCIOCTL_GET_INFO @straddle:8 = -1 EFAULT buf "
         "0300000007000000",
-        'ioctl a MISCIOCTL_SET_INFO @straddle:8:inbuf:"\\x09\\x00\\x00'
-        '\\x00\\x00\\x00\\x00\\x00" = -1 EFAULT buf 0900000000000000',
+        f"ioctl a MISCIOCTL_SET_INFO @straddle:8:inbuf:{NINE} = -1 EFAULT "
+        "buf 0900000000000000",
         "ioctl a MISCIOCTL_SET_NAME @unmapped = -1 EFAULT",
         'ioctl a MISCIOCTL_SET_NAME @straddle:3:inbuf:"xyz" = -1 EFAULT '
         "buf 78797a",
@@ -869,6 +877,7 @@ echo "first message" > /dev/hellochar
 cat /dev/hellochar
 dd if=/dev/hellochar bs=3 {DD_RECORDS}
 $C <<'EOF'
+getpid
 open a /dev/hellochar rdwr
 open b /dev/hellochar rdonly
 read a 5
@@ -922,6 +931,7 @@ def check_hellochar(run):
         "first message",
         "first message",                         # dd bs=3
         "4+1 records in",
+        "getpid = PID",
         "open a /dev/hellochar rdwr = 3",
         "open b /dev/hellochar rdonly = -1 EBUSY",
         'read a 5 = 5 "first"',
@@ -975,6 +985,19 @@ def check_hellochar(run):
     ], "hellochar .ko log")
 
 
+def same_pid(run):
+    """current->pid and current->comm in the driver's open are the
+    calling process's: devclient's own getpid."""
+    pids = [int(line.split(" = ")[1]) for line in run.transcript
+            if re.match(r"^getpid = \d+$", line)]
+    said = [int(m.group(1)) for line in run.log
+            for m in [re.search(r"opened \d+ time\(s\) by devclient "
+                                r"\(pid (\d+)\)", line)] if m]
+    assert len(pids) == 1 and said and set(said) == set(pids), (
+        f"{run.mode}: devclient's pid {pids}, the driver's current "
+        f"{said}")
+
+
 CASES = {
     "scull": Chardev(
         SCULL, ready="grep -q ' scull$' /proc/devices",
@@ -997,9 +1020,9 @@ CASES = {
     "hellochar": Chardev(
         HELLOCHAR, ready="[ -c /dev/hellochar ]",
         script=HELLOCHAR_SCRIPT,
-        normalise=(MAJOR_PLACES, DEVNO, PID,
+        normalise=(MAJOR_PLACES, DEVNO, PID, GETPID,
                    (r"major number \d+", "major number MAJOR")),
-        check=check_hellochar),
+        check=check_hellochar, both=same_pid),
 }
 
 
@@ -1012,6 +1035,8 @@ def test_chardev(chardevs, key, mode):
     assert not run.trouble, \
         f"{where}: kernel trouble:\n" + "\n".join(run.trouble)
     if mode == "ko":
+        if case.both:
+            case.both(run)
         assert not run.left, f"{where}: the .ko left {run.left}"
         ko = dataclasses.replace(
             run, transcript=normalised(run.transcript, case.normalise),
@@ -1044,6 +1069,8 @@ def test_chardev(chardevs, key, mode):
                      f"{where}: the module's log, against the .ko's "
                      f"(expected)")
         assert not run.left, f"{where}: the program left {run.left}"
+        if case.both:
+            case.both(run)
         # printk prints locally too.
         for line in run.log:
             text = line.partition(">")[2]
