@@ -643,6 +643,13 @@ pread a 10 40
 pread a 10 96
 lseek a 0 set
 read a 16 @straddle:7
+# two open files of one device: one position each, one storage
+open b /dev/scull0 rdonly
+write a "WXYZ"
+read b 6
+lseek a 0 cur
+lseek b 0 cur
+close b
 close a
 EOF
 # 71 bytes in one write go in at most one quantum (16) a call: echo and
@@ -672,6 +679,11 @@ def check_scull_small(run):
         'pread a 10 96 = 4 "hole"',
         "lseek a 0 set = 0",
         'read a 16 @straddle:7 = -1 EFAULT buf "0123456"',
+        "open b /dev/scull0 rdonly = 4",
+        'write a "WXYZ" = 4',
+        'read b 6 = 6 "WXYZ45"',
+        "lseek a 0 cur = 4",
+        "lseek b 0 cur = 6",
         "close a = 0",
         DIGITS,
         "scull1 has 71 bytes",
