@@ -237,6 +237,23 @@ static void dusk_call_probe_failed(const struct dusk_kfunc *f, const char *name,
 			 args[i], args[i] + probe->fault_off);
 }
 
+/*
+ * A release given nothing to release does nothing in the kernel:
+ * kfree(NULL) and kfree(ZERO_SIZE_PTR) return at once (mm/slab_common.c),
+ * so do kvfree() and kfree_sensitive(), and vfree(NULL). Not a round trip
+ * each: LDD3's scull_trim() kfree()s a thousand mostly NULL quanta.
+ */
+static int dusk_call_noop(const struct dusk_kfunc *f, const uint64_t *args,
+			  unsigned int n)
+{
+	if (!f || !f->name || n < 1 || args[0] > 16)
+		return 0;
+	if (!strcmp(f->name, "kfree") || !strcmp(f->name, "kvfree") ||
+	    !strcmp(f->name, "kfree_sensitive"))
+		return 1;
+	return !strcmp(f->name, "vfree") && !args[0];
+}
+
 /* The call itself, with f (the glue's record) or without (a kernel
  * function reached through a pointer). Stops the program on failure
  * (but for a call refused for a late packet). */
@@ -254,6 +271,8 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	if (!s)
 		dusk_mod_fatal(1, "kernel call %s failed: no session with the target",
 			       name);
+	if (dusk_call_noop(f, args, n))
+		return 0;
 	if (f && !f->kaddr) {
 		err = dusk_kfunc_resolve(f);
 		if (err)

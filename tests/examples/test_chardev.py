@@ -105,6 +105,10 @@ PLACES = {
 
 # dusk.ko's own lines in the kernel log (sessions, what it released).
 DUSK_LINE = re.compile(r"^dusk: ")
+# The target's own lines, of neither the module nor dusk: a software
+# emulated guest under load reports its slow timer interrupts and clocks.
+MACHINE_LINE = re.compile(r"^(hrtimer: interrupt took \d+ ns|clocksource: |"
+                          r"sched: RT throttling activated)")
 
 
 @dataclasses.dataclass
@@ -199,11 +203,12 @@ class Chardevs:
         return diff
 
     def module_log(self, module, entries):
-        """The module's lines: all but dusk.ko's and the loader's."""
+        """The module's lines: all but dusk.ko's, the loader's and the
+        machine's."""
         prefix = module.name + ": "
         lines = []
         for level, text in entries:
-            if DUSK_LINE.match(text):
+            if DUSK_LINE.match(text) or MACHINE_LINE.match(text):
                 continue
             if text.startswith(prefix) and any(
                     rx.match(text[len(prefix):]) for rx in LOADER_LINES):
