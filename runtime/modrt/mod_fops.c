@@ -122,6 +122,10 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 				    args[4], args[5]);
 	dusk_lockup_leave();
 	dusk_fop_running = prev;
+	/* A task may go back to user space holding a mutex (open takes
+	 * it, release drops it: a course's one-opener device), which the
+	 * kernel allows; a spin lock still held shows in the preempt count. */
+	saved.locks = dusk_ctx_locks_held();
 	if (cb->ret == DUSK_FOP_RET_INT)
 		ret = (uint64_t)(int64_t)(int32_t)ret;
 	else if (cb->ret == DUSK_FOP_RET_UINT)
