@@ -68,6 +68,19 @@ class Invocation:
         self.s.send_raw(dgram)
         return self.prog.wait_reply(self.id, req_id)
 
+    def request_again(self, msg_type, payload=b'', tries=60, wait=0.25):
+        """request(), sent again (same id, new seq) until answered, as
+        the runtime does when datagrams are lost."""
+        self.next_id += 1
+        for _ in range(tries):
+            dgram, req_id = self.datagram(msg_type, payload, self.next_id)
+            self.s.send_raw(dgram)
+            try:
+                return self.prog.wait_reply(self.id, req_id, timeout=wait)
+            except (AssertionError, socket.timeout, TimeoutError):
+                continue
+        raise AssertionError(f'request {self.next_id} never answered')
+
     def uaccess(self, op, uaddr, length, data=b''):
         """(status, ret, val, bytes after the reply)."""
         r = self.request(K.DUSK_MSG_UACCESS,
@@ -155,6 +168,7 @@ class Program:
                 self.replies[(r.invocation, r.id)] = r
             if time.monotonic() > deadline:
                 raise AssertionError(f'no reply to {req_id} of {inv}')
+        return None
 
     def next_invoke(self, timeout=20.0):
         """The next INVOKE not yet taken (PINGs keep the session up)."""
@@ -518,3 +532,62 @@ def test_invocations_in_flight_at_once(target, prog):
     assert cat(target, '/tmp/r2.out') == 'two'
     # The pid each INVOKE named is the process that read.
     assert first.pid != second.pid
+
+
+FAULTS = '/sys/module/dusk/parameters/faults'
+
+
+def test_invocation_under_injected_faults(target, prog):
+    """Datagrams lost, duplicated and reordered both ways (dusk.ko's
+    faults parameter): INVOKE comes again until heard, requests sent again
+    are answered from the kept reply, and each is executed once: as many
+    allocations as ALLOCs, the data the reader gets, one return."""
+    token = marker(target)
+    name = devname()
+    st, table, _ = prog.register(user_slots(prog, 'read'))
+    assert st == 0
+    prog.misc(name, table)
+    allocs = int(proc_dusk(target)['allocs'])
+    rc, _, err = target.exec(
+        f'echo seed=7,loss=25,dup=25,reorder=25 > {FAULTS}')
+    assert rc == 0, err
+    try:
+        bg(target, 'flt', f'dd if=/dev/{name} bs=64 count=1')
+        rd = prog.next_invoke(timeout=30)
+        buf = rd.args[1]
+        for _ in range(8):
+            r = rd.request_again(K.DUSK_MSG_ALLOC, struct.pack('<QII', 32, 1, 0))
+            assert r.status == 0
+        data = b''
+        for i in range(6):
+            chunk = b'%d:faulty;' % i
+            r = rd.request_again(K.DUSK_MSG_UACCESS,
+                                 UACCESS.pack(buf + len(data), len(chunk),
+                                              K.DUSK_UA_TO, 0) + chunk)
+            assert r.status == 0
+            assert UACCESS_REPLY.unpack_from(r.payload)[0] == 0
+            data += chunk
+        r = rd.request_again(K.DUSK_MSG_RETURN, RETURN.pack(len(data), 0, 0))
+        assert r.status == 0
+        assert bg_wait(target, 'flt') == 'rc=0'
+        assert cat(target, '/tmp/flt.out') == data.decode()
+        # The last RETURN again, whose reply might have been lost: its
+        # reply, not -ESRCH.
+        dgram, req_id = rd.datagram(K.DUSK_MSG_RETURN,
+                                    RETURN.pack(len(data), 0, 0), rd.next_id)
+        for _ in range(60):
+            prog.s.send_raw(dgram)
+            try:
+                r = prog.wait_reply(rd.id, req_id, timeout=0.25)
+                break
+            except (AssertionError, socket.timeout, TimeoutError):
+                dgram, _ = rd.datagram(K.DUSK_MSG_RETURN,
+                                       RETURN.pack(len(data), 0, 0), req_id)
+        assert r.status == 0
+    finally:
+        rc, _, err = target.exec(f'echo off > {FAULTS}')
+        assert rc == 0, err
+    assert int(proc_dusk(target)['allocs']) == allocs + 8
+    state = proc_dusk(target)
+    assert int(state['fault_lost']) and int(state['fault_duplicated'])
+    assert_healthy(target, token)
