@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 import dusk_constants as K
-from duskwire import (INVOKE, PROXY_REGISTER, PROXY_REPLY, PROXY_SLOT,
+from duskwire import (CALL_REPLY, INVOKE, call_payload, PROXY_REGISTER, PROXY_REPLY, PROXY_SLOT,
                       RETURN, UACCESS, UACCESS_REPLY, PROXY_HANDLE, Session,
                       segs)
 from kmodtest import no_session, proc_dusk, wait_until
@@ -249,8 +249,8 @@ def cat(target, path):
 def test_register_refuses_bad_tables(target, prog):
     noop = prog.k.sym('noop_llseek')
     bad = [
-        ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_PROC_OPS, 0),
         ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_INVALID, 0),
+        ({'read': (K.DUSK_SLOT_USER, 1)}, 99, 0),
         ({'read': (K.DUSK_SLOT_KERNEL, 0x1000)}, K.DUSK_PROXY_FOPS, 0),
         ({'read': (3, 1)}, K.DUSK_PROXY_FOPS, 0),
         ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_FOPS, 1),
@@ -590,4 +590,60 @@ def test_invocation_under_injected_faults(target, prog):
     assert int(proc_dusk(target)['allocs']) == allocs + 8
     state = proc_dusk(target)
     assert int(state['fault_lost']) and int(state['fault_duplicated'])
+    assert_healthy(target, token)
+
+
+# struct proc_ops on x86-64 6.1 (ptype /o).
+POP = {'proc_open': 8, 'proc_read': 16, 'proc_read_iter': 24,
+       'proc_write': 32, 'proc_lseek': 40, 'proc_release': 48}
+
+
+def test_proc_entry_with_single_open(target, prog):
+    """A proc entry the LDD3 way: proc_create() with proc_ops whose open
+    calls single_open() with the module's show; seq_read, seq_lseek and
+    single_release are the kernel's. The show proxy (DUSK_PROXY_FN) runs
+    inside the reader's seq_read: its seq_write is the reader's."""
+    token = marker(target)
+    name = devname()
+    k = prog.k
+    body = b''.join(PROXY_SLOT.pack(*s) for s in (
+        (POP['proc_open'], K.DUSK_SLOT_USER, 0x51),
+        (POP['proc_read'], K.DUSK_SLOT_KERNEL, k.sym('seq_read')),
+        (POP['proc_lseek'], K.DUSK_SLOT_KERNEL, k.sym('seq_lseek')),
+        (POP['proc_release'], K.DUSK_SLOT_KERNEL, k.sym('single_release'))))
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_PROC_OPS, 4) +
+                       body)
+    assert r.status == 0
+    pops, _, _ = PROXY_REPLY.unpack(r.payload)
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FN, 1) +
+                       PROXY_SLOT.pack(0, K.DUSK_SLOT_USER, 0x5a))
+    assert r.status == 0
+    show, _, _ = PROXY_REPLY.unpack(r.payload)
+    text = b'hello from proc\n'
+    kstr = k.string(text.decode())
+    entry = k.ok('proc_create', k.string(name), 0o444, 0, pops)
+    assert entry >> 63
+
+    bg(target, 'proc', f'cat /proc/{name}')
+    op = prog.next_invoke()
+    assert (op.off, op.cookie, op.comm) == (POP['proc_open'], 0x51, 'cat')
+    inode, f = op.args[:2]
+    r = op.request(K.DUSK_MSG_CALL,
+                   call_payload(k.sym('single_open'), (f, show, 0)))
+    assert r.status == 0 and CALL_REPLY.unpack(r.payload)[:2] == (0, 0)
+    assert op.ret(0) == 0
+    sh = prog.next_invoke()
+    assert (sh.off, sh.cookie, sh.pid) == (0, 0x5a, op.pid)
+    m = sh.args[0]
+    r = sh.request(K.DUSK_MSG_CALL,
+                   call_payload(k.sym('seq_write'), (m, kstr, len(text))))
+    assert r.status == 0 and CALL_REPLY.unpack(r.payload)[:2] == (0, 0)
+    assert sh.ret(0) == 0
+    assert bg_wait(target, 'proc') == 'rc=0', cat(target, '/tmp/proc.err')
+    assert cat(target, '/tmp/proc.out') == text.decode()
+    # The session's end removes the entry; a reader after it finds none.
+    prog.k.bye()
+    assert target.exec(f'test -e /proc/{name}')[0] != 0
     assert_healthy(target, token)

@@ -415,8 +415,7 @@ class WireFuzzer:
         how = r.randrange(8)
         ok = {0, -E.ENOSPC}
         if how == 0 or len(self.tables) >= MAX_TABLES:
-            kind = r.choice((K.DUSK_PROXY_INVALID, K.DUSK_PROXY_PROC_OPS,
-                             K.DUSK_PROXY_SEQ_OPS, K.DUSK_PROXY_FN,
+            kind = r.choice((K.DUSK_PROXY_INVALID,
                              getattr(K, '__DUSK_PROXY_MAX'), 0xffffffff))
             ok = {-E.EINVAL}
         elif how == 1:
