@@ -647,3 +647,59 @@ def test_proc_entry_with_single_open(target, prog):
     prog.k.bye()
     assert target.exec(f'test -e /proc/{name}')[0] != 0
     assert_healthy(target, token)
+
+
+def test_proc_entry_with_seq_operations(target, prog):
+    """proc_create_seq() with the module's struct seq_operations: start,
+    show, next and stop each come as an INVOKE from the reader's
+    seq_read; next moves the position through RETURN's commit."""
+    token = marker(target)
+    name = devname()
+    k = prog.k
+    body = b''.join(PROXY_SLOT.pack(off, K.DUSK_SLOT_USER, 0x600 + off)
+                    for off in (0, 8, 16, 24))
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_SEQ_OPS, 4) +
+                       body)
+    assert r.status == 0
+    sops, _, _ = PROXY_REPLY.unpack(r.payload)
+    text = b'one record\n'
+    kstr = k.string(text.decode())
+    entry = k.ok('proc_create_seq_private', k.string(name), 0o444, 0, sops,
+                 0, 0)
+    assert entry >> 63
+
+    bg(target, 'seq', f'cat /proc/{name}')
+    calls = []
+    while bg_result(target, 'seq') is None:
+        try:
+            inv = prog.next_invoke(timeout=2)
+        except AssertionError:
+            continue
+        what = {0: 'start', 8: 'stop', 16: 'next', 24: 'show'}[inv.off]
+        calls.append(what)
+        assert inv.cookie == 0x600 + inv.off and inv.comm == 'cat'
+        m = inv.args[0]
+        if what == 'start':
+            st, pos = prog.s.read(inv.args[1], 8)
+            assert st == 0
+            # One record, at position 0; then the end.
+            assert inv.ret(1 if struct.unpack('<q', pos)[0] == 0 else 0) == 0
+        elif what == 'show':
+            assert inv.args[1] == 1
+            r = inv.request(K.DUSK_MSG_CALL,
+                            call_payload(k.sym('seq_write'),
+                                         (m, kstr, len(text))))
+            assert r.status == 0
+            assert inv.ret(0) == 0
+        elif what == 'next':
+            assert inv.ret(0, commit=[(inv.args[2], struct.pack('<q', 1))]) == 0
+        else:
+            assert inv.ret(0) == 0
+    assert bg_result(target, 'seq') == 'rc=0', cat(target, '/tmp/seq.err')
+    assert cat(target, '/tmp/seq.out') == text.decode()
+    assert calls[:4] == ['start', 'show', 'next', 'stop'], calls
+    # Then each later read (cat may try sendfile first): the end at once.
+    rest = calls[4:]
+    assert rest and rest == ['start', 'stop'] * (len(rest) // 2), calls
+    assert_healthy(target, token)
