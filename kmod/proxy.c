@@ -486,6 +486,8 @@ static int dusk_fop_slot_of(u32 kind, u32 off)
 {
 	unsigned int i;
 
+	if (off == DUSK_NO_OFF)		/* the marker of members it lacks */
+		return -1;
 	for (i = 0; i < __DUSK_FOP_MAX; i++)
 		if (dusk_kind_off[kind][i] == off)
 			return i;

@@ -264,7 +264,7 @@ def test_register_refuses_bad_tables(target, prog):
         assert r.status == -errno.EINVAL, (slots, kind, flags)
     # An offset that is no function of the kind's (read_iter is not
     # proxied here; 4 is inside llseek), and one given twice.
-    for offs in ((32,), (4,), (16, 16)):
+    for offs in ((32,), (4,), (16, 16), (0xffffffff,)):
         body = b''.join(PROXY_SLOT.pack(o, K.DUSK_SLOT_USER, 1) for o in offs)
         r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
                            PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FOPS,
