@@ -146,9 +146,9 @@ void dusk_reply_status(struct dusk_session *s, const struct dusk_hdr *hdr,
 {
 	struct dusk_hdr rep;
 
-	dusk_msg_init(&rep, hdr->type, DUSK_F_REPLY, hdr->channel,
-		      le64_to_cpu(hdr->id), le64_to_cpu(hdr->invocation),
-		      status);
+	dusk_msg_start_in(&rep, hdr->type, DUSK_F_REPLY, hdr->channel,
+			  le64_to_cpu(hdr->id), le64_to_cpu(hdr->invocation),
+			  status);
 	dusk_send(s, hdr->channel, to, &rep, 0);
 }
 
@@ -159,6 +159,16 @@ static dusk_handler_fn dusk_req_handler(const struct dusk_hdr *hdr, u32 len)
 	    dusk_msg_check(hdr->type, hdr->channel, len))
 		return NULL;
 	return dusk_handlers[hdr->type];
+}
+
+/*
+ * What the thread checks of an INV datagram before it routes it: the
+ * table's rules (a type the runtime sends on DUSK_CHAN_INV, its size) and
+ * a request id. 0 or -EBADMSG, which the thread answers itself.
+ */
+int dusk_inv_check(const struct dusk_hdr *hdr)
+{
+	return dusk_req_handler(hdr, le32_to_cpu(hdr->len)) ? 0 : -EBADMSG;
 }
 
 /*
@@ -302,9 +312,9 @@ void dusk_dispatch_inv(struct dusk_session *s, struct dusk_inv *inv,
 		return;
 	}
 
-	r.reply = dusk_msg_init(rec->buf, hdr->type, DUSK_F_REPLY,
-				DUSK_CHAN_INV, id,
-				le64_to_cpu(hdr->invocation), 0);
+	r.reply = dusk_msg_start_in(rec->buf, hdr->type, DUSK_F_REPLY,
+				    DUSK_CHAN_INV, id,
+				    le64_to_cpu(hdr->invocation), 0);
 	r.reply_max = rec->buf_len - sizeof(struct dusk_hdr);
 	status = dusk_execute(&r, fn);
 	((struct dusk_hdr *)rec->buf)->status = cpu_to_le32((u32)status);

@@ -276,8 +276,8 @@ int dusk_hdr_check(const struct dusk_hdr *hdr);
  * payload area. */
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status);
-void *dusk_msg_init(void *buf, u8 type, u8 flags, u8 channel, u64 id,
-		    u64 invocation, s32 status);
+void *dusk_msg_start_in(void *buf, u8 type, u8 flags, u8 channel, u64 id,
+			u64 invocation, s32 status);
 
 /* ---- dispatch.c ---- */
 
@@ -315,6 +315,8 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 void dusk_dispatch_inv(struct dusk_session *s, struct dusk_inv *inv,
 		       struct dusk_inv_rec *rec, const struct dusk_hdr *hdr,
 		       const struct sockaddr_in *from);
+/* Pure: the table's rules for an INV datagram, before routing it. */
+int dusk_inv_check(const struct dusk_hdr *hdr);
 /* A reply with no payload, from a buffer of its own (any context). */
 void dusk_reply_status(struct dusk_session *s, const struct dusk_hdr *hdr,
 		       const struct sockaddr_in *to, s32 status);

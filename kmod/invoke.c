@@ -10,7 +10,8 @@
  *
  * The thread's part is dusk_inv_route(): it copies an authenticated INV
  * datagram to its invocation's queue and wakes the caller, or answers
- * -ESRCH for an invocation that is over (a RETURN sent again whose reply
+ * -EBADMSG for what the message table refuses (BYE on this channel...)
+ * and -ESRCH for an invocation that is over (a RETURN sent again whose reply
  * was lost gets that reply). It never executes INV requests and never
  * waits for a caller: the queue is under the session's inv_lock, held
  * only to add or take one datagram.
@@ -59,7 +60,7 @@ static void dusk_inv_free(struct dusk_inv *inv)
 	struct dusk_inv_dgram *d, *tmp;
 
 	list_for_each_entry_safe(d, tmp, &inv->rxq, list)
-		kfree(d);
+		kvfree(d);
 	kvfree(inv->rec.buf);
 	kfree(inv);
 }
@@ -89,8 +90,8 @@ static u32 dusk_invoke_build(struct dusk_inv *inv,
 	struct dusk_invoke *m;
 	unsigned int i;
 
-	m = dusk_msg_init(inv->rec.buf, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV,
-			  inv->id, inv->id, 0);
+	m = dusk_msg_start_in(inv->rec.buf, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV,
+			      inv->id, inv->id, 0);
 	memset(m, 0, sizeof(*m));
 	m->cookie = cpu_to_le64(a->cookie);
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
@@ -140,7 +141,7 @@ static bool dusk_inv_serve(struct dusk_session *s, struct dusk_inv *inv)
 			break;
 		dusk_dispatch_inv(s, inv, &inv->rec,
 				  (const struct dusk_hdr *)d->data, &d->from);
-		kfree(d);
+		kvfree(d);
 	}
 	return inv->returned;
 }
@@ -176,7 +177,7 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv)
 		else
 			dusk_reply_status(s, hdr, &d->from, -ESRCH);
 		list_del(&d->list);
-		kfree(d);
+		kvfree(d);
 	}
 }
 
@@ -247,8 +248,14 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 	s32 status = -ESRCH;
 	unsigned int i;
 
-	d = kmalloc(struct_size(d, data, DIV_ROUND_UP(len, sizeof(u64))),
-		    GFP_KERNEL);
+	/* What the table refuses is refused here, for every invocation. */
+	if (dusk_inv_check(hdr)) {
+		dusk_reply_status(s, hdr, from, -EBADMSG);
+		return;
+	}
+	/* Up to DUSK_MAX_DGRAM: no high-order page needed. */
+	d = kvmalloc(struct_size(d, data, DIV_ROUND_UP(len, sizeof(u64))),
+		     GFP_KERNEL);
 	if (!d)
 		return;		/* as if lost: it comes again */
 	memcpy(d->data, hdr, len);
@@ -261,7 +268,7 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 			continue;
 		if (inv->nr_rxq >= DUSK_INV_QUEUE_MAX) {
 			spin_unlock(&s->inv_lock);
-			kfree(d);
+			kvfree(d);
 			return;
 		}
 		list_add_tail(&d->list, &inv->rxq);
@@ -282,7 +289,7 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 		}
 	}
 	spin_unlock(&s->inv_lock);
-	kfree(d);
+	kvfree(d);
 	if (status == -ESRCH)
 		atomic64_inc(&dusk.inv.unrouted);
 	dusk_reply_status(s, hdr, from, status);

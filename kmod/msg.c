@@ -117,12 +117,12 @@ int dusk_hdr_check(const struct dusk_hdr *hdr)
 void *dusk_msg_start(u8 type, u8 flags, u8 channel, u64 id, u64 invocation,
 		     s32 status)
 {
-	return dusk_msg_init(dusk.tx_buf, type, flags, channel, id, invocation,
-			     status);
+	return dusk_msg_start_in(dusk.tx_buf, type, flags, channel, id,
+				 invocation, status);
 }
 
-void *dusk_msg_init(void *buf, u8 type, u8 flags, u8 channel, u64 id,
-		    u64 invocation, s32 status)
+void *dusk_msg_start_in(void *buf, u8 type, u8 flags, u8 channel, u64 id,
+			u64 invocation, s32 status)
 {
 	struct dusk_hdr *hdr = buf;
 

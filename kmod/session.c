@@ -147,6 +147,9 @@ static void dusk_session_release(struct kref *ref)
 {
 	struct dusk_session *s = container_of(ref, struct dusk_session, ref);
 
+	/* Here, not at the end: a proxy's caller may be in a kernel call
+	 * given one of them (misc_register of an ALLOCed miscdevice). */
+	dusk_allocs_free(s);
 	kvfree(s->replies);
 	memzero_explicit(&s->key, sizeof(s->key));
 	kfree(s);
@@ -325,9 +328,9 @@ void dusk_session_end(struct dusk_session *s, const char *why)
 	/* First: a task waiting in a proxy answers at once. */
 	dusk_session_kill(s);
 	dusk_hooks_end(s);
-	/* Before the allocations: a cdev or a timer may lie in one. */
+	/* Before the allocations (freed with the last reference): a cdev
+	 * or a timer may lie in one. */
 	dusk_own_release_all(s);
-	dusk_allocs_free(s);
 	spin_lock_bh(&dusk.pq_lock);
 	dusk.hold_max = 0;
 	spin_unlock_bh(&dusk.pq_lock);

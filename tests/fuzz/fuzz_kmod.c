@@ -5,7 +5,10 @@
  * dispatch.c (table rules, request ids, kept replies, segments) and mem.c
  * (READ, WRITE and the kernel-address rule), unchanged, with kshim.h for
  * the kernel. The loop's order is followed: dusk_dgram_check(), the MAC,
- * dusk_hdr_check(), the replay window, dusk_dispatch().
+ * dusk_hdr_check(), the replay window, dusk_dispatch(); a datagram on
+ * DUSK_CHAN_INV goes, as invoke.c routes it, to the one invocation there
+ * is (id 1: dusk_dispatch_inv(), executed as its caller would, with its
+ * own reply buffer) or gets -ESRCH.
  *
  * An input is a config (2 bytes: paging levels, agreed max_dgram) then
  * records of one datagram each: ctl (1 byte), length (le16), bytes. The
@@ -37,6 +40,10 @@ static const u8 fuzz_cnonce[DUSK_NONCE_LEN] = "client-nonce-16";
 static const u8 fuzz_snonce[DUSK_NONCE_LEN] = "server-nonce-16";
 
 static struct dusk_session fuzz_session;
+
+/* The one invocation in flight, and its caller's record of requests. */
+#define FUZZ_INV	1
+static struct dusk_inv_rec fuzz_inv_rec;
 
 /* The request being dispatched, and what happened to it. */
 static struct {
@@ -108,7 +115,9 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 	int32_t status;
 	int err;
 
-	if (s != &fuzz_session || dgram != dusk.tx_buf || !req)
+	/* The thread's buffer, the invocation's, or a header of its own. */
+	if (s != &fuzz_session || !req ||
+	    (dgram != dusk.tx_buf && dgram != fuzz_inv_rec.buf && payload_len))
 		fuzz_fail("reply outside a request");
 	if (len > s->params.max_dgram)
 		fuzz_fail("reply longer than the agreed max_dgram");
@@ -120,7 +129,12 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 		fuzz_fail("reply does not name its request");
 	err = fuzz_peer_parse(dgram, len, &status);
 	if (!dusk_msg_check(req->type, req->channel, le32_to_cpu(req->len)) &&
-	    req->id) {
+	    req->id && req->channel == DUSK_CHAN_INV &&
+	    le64_to_cpu(req->invocation) != FUZZ_INV) {
+		if (status != -ESRCH)
+			fuzz_fail("a datagram of no invocation got other than -ESRCH");
+	} else if (!dusk_msg_check(req->type, req->channel,
+				   le32_to_cpu(req->len)) && req->id) {
 		if (err) {
 			fprintf(stderr, "fuzz_kmod: reply to type %u on channel %u, status %d, %zu bytes: codec says %d\n",
 				req->type, req->channel, (int)le32_to_cpu(rep->status),
@@ -134,6 +148,11 @@ int dusk_send(struct dusk_session *s, unsigned int channel,
 }
 
 void dusk_session_end(struct dusk_session *s, const char *why)
+{
+	fz.ended = why;
+}
+
+void dusk_inv_end_session(struct dusk_session *s, const char *why)
 {
 	fz.ended = why;
 }
@@ -156,7 +175,8 @@ static int fuzz_handler(struct dusk_req *r)
 	for (i = 0; i < r->len; i++)
 		sum += p[i];
 	fuzz_sink = sum;
-	if (rule->keep) {
+	/* An invocation executes each of its ids once, whatever the type. */
+	if (rule->keep || r->hdr->channel == DUSK_CHAN_INV) {
 		for (i = 0; i < fz.nr_done; i++)
 			if (fz.done_id[i] == id &&
 			    fz.done_ch[i] == r->hdr->channel)
@@ -189,6 +209,10 @@ int dusk_do_free(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_hook_register(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_hook_unregister(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_verdict(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_return(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_uaccess(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_proxy_register(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_proxy_unregister(struct dusk_req *r) { return fuzz_handler(r); }
 
 /* PING's per-hook counts (nf_hook.c): the stand-ins register none. */
 u32 dusk_hooks_count(struct dusk_session *s, void *p, u32 max)
@@ -201,7 +225,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static struct dusk_reply_slot replies[__DUSK_CHAN_MAX][DUSK_ID_WINDOW];
 
 	dusk.tx_buf = malloc(DUSK_MAX_DGRAM);
-	if (!dusk.tx_buf || dusk_mem_init())
+	fuzz_inv_rec.buf = malloc(DUSK_MAX_DGRAM);
+	if (!dusk.tx_buf || !fuzz_inv_rec.buf || dusk_mem_init())
 		abort();
 	memcpy(dusk.master, fuzz_master, DUSK_KEY_LEN);
 	dusk_mac_key_init(&dusk.master_key, dusk.master, DUSK_KEY_LEN);
@@ -228,6 +253,10 @@ static void fuzz_session_reset(const u8 *cfg)
 	dusk_session_key(dusk.master, s->client_nonce, s->server_nonce, s->id,
 			 &s->key);
 	boot_cpu_data.x86_virt_bits = cfg[0] & 1 ? 57 : 48;
+	fuzz_inv_rec.last_id = 0;
+	fuzz_inv_rec.last_len = 0;
+	fuzz_inv_rec.last_type = 0;
+	fuzz_inv_rec.buf_len = s->params.max_dgram;
 	memset(&dusk.cnt, 0, sizeof(dusk.cnt));
 	memset(&fz, 0, sizeof(fz));
 }
@@ -279,7 +308,13 @@ static void fuzz_datagram(u8 ctl, const u8 *data, size_t len)
 		goto out;
 	fz.req = hdr;
 	fz.replies = 0;
-	dusk_dispatch(s, hdr, &from);
+	if (hdr->channel != DUSK_CHAN_INV)
+		dusk_dispatch(s, hdr, &from);
+	else if (le64_to_cpu(hdr->invocation) == FUZZ_INV)
+		dusk_dispatch_inv(s, NULL, &fuzz_inv_rec, hdr, &from);
+	else
+		dusk_reply_status(s, hdr, &from,
+				  dusk_inv_check(hdr) ? -EBADMSG : -ESRCH);
 	if (fz.replies != 1)
 		fuzz_fail("a request got other than one reply");
 	fz.req = NULL;

@@ -41,14 +41,34 @@ def requests():
         ('read', K.DUSK_MSG_READ, W.READ.pack(KADDR, 64, 0)),
         ('write', K.DUSK_MSG_WRITE, W.WRITE.pack(1, 0) + one),
         ('write2', K.DUSK_MSG_WRITE, W.WRITE.pack(2, 0) + two),
-        ('call', K.DUSK_MSG_CALL, W.CALL.pack(TEXT, 1, 2, 0, 0, 0, 0, 2, 0, 1, 0) + one),
+        ('call', K.DUSK_MSG_CALL, W.call_payload(TEXT, (1, 2), nr_segs=1) + one),
         ('sym', K.DUSK_MSG_SYM, b'init_net'),
         ('alloc', K.DUSK_MSG_ALLOC, W.ALLOC.pack(128, 1, 0)),
         ('free', K.DUSK_MSG_FREE, W.FREE.pack(KADDR)),
         ('hook_register', K.DUSK_MSG_HOOK_REGISTER,
-         W.HOOK_REGISTER.pack(0, 7, 2, 1, -100, 0)),
+         W.HOOK_REGISTER.pack(0, 7, 2, 1, -100, 0, 0, 0)),
         ('hook_unregister', K.DUSK_MSG_HOOK_UNREGISTER, W.HOOK_HANDLE.pack(1, 0)),
         ('verdict', K.DUSK_MSG_VERDICT, W.VERDICT.pack(5, 1, 1) + one),
+        ('proxy_register', K.DUSK_MSG_PROXY_REGISTER,
+         W.PROXY_REGISTER.pack(KADDR, 0, K.DUSK_PROXY_FOPS, 2) +
+         W.PROXY_SLOT.pack(16, K.DUSK_SLOT_USER, 0x401000) +
+         W.PROXY_SLOT.pack(8, K.DUSK_SLOT_KERNEL, TEXT)),
+        ('proxy_unregister', K.DUSK_MSG_PROXY_UNREGISTER,
+         W.PROXY_HANDLE.pack(1, 0)),
+    ]
+
+
+def inv_requests():
+    """(name, type, payload) of an invocation's requests."""
+    one = W.segs([(KADDR, b'abcdefgh12')])
+    return [
+        ('uaccess_to', K.DUSK_MSG_UACCESS,
+         W.UACCESS.pack(0x7ffd0000, 4, K.DUSK_UA_TO, 0) + b'abcd'),
+        ('uaccess_from', K.DUSK_MSG_UACCESS,
+         W.UACCESS.pack(0x7ffd0000, 64, K.DUSK_UA_FROM, 0)),
+        ('uaccess_put', K.DUSK_MSG_UACCESS,
+         W.UACCESS.pack(0x7ffd0000, 8, K.DUSK_UA_PUT, 0) + bytes(8)),
+        ('return', K.DUSK_MSG_RETURN, W.RETURN.pack(16, 1, 0) + one),
     ]
 
 
@@ -62,7 +82,7 @@ def replies():
         ('hello_reply', K.DUSK_MSG_HELLO, hello, 0),
         ('ping_reply', K.DUSK_MSG_PING, W.STATS.pack(*range(12)), SID),
         ('read_reply', K.DUSK_MSG_READ, b'0123456789abcdef', SID),
-        ('call_reply', K.DUSK_MSG_CALL, W.CALL_REPLY.pack(42), SID),
+        ('call_reply', K.DUSK_MSG_CALL, W.CALL_REPLY.pack(42, 0, 0), SID),
         ('sym_reply', K.DUSK_MSG_SYM, W.SYM_REPLY.pack(TEXT, 64), SID),
         ('alloc_reply', K.DUSK_MSG_ALLOC, W.ALLOC_REPLY.pack(KADDR), SID),
         ('write_reply', K.DUSK_MSG_WRITE, b'', SID),
@@ -88,7 +108,7 @@ def main(out):
     huge = W.WRITE.pack(1, 0) + W.SEG.pack(KADDR, 0xfffffff0, 0)
     (codec / 'req_write_huge').write_bytes(bytes([0x0f]) + dgram(K.DUSK_MSG_WRITE, huge))
     (kmod / 'write_huge').write_bytes(cfg + record(dgram(K.DUSK_MSG_WRITE, huge)))
-    hello = W.HELLO.pack(b'n' * 16, 60000, 3000, 2000, 64, 0, 256, 8, 0)
+    hello = W.HELLO.pack(b'n' * 16, 60000, 3000, 2000, 64, 0, 256, 8, 0, bytes(32))
     (codec / 'req_hello').write_bytes(bytes([0x0f]) + dgram(K.DUSK_MSG_HELLO, hello, session=0))
     for name, t, p, sid in replies():
         (codec / name).write_bytes(bytes([0x07]) + dgram(t, p, session=sid,
@@ -108,6 +128,27 @@ def main(out):
     run += record(dgram(K.DUSK_MSG_PING, channel=1, req_id=1, seq=1))
     run += record(dgram(K.DUSK_MSG_BYE, req_id=60, seq=60))
     (kmod / 'session').write_bytes(bytes([0x01, 0x20]) + run)
+    # An invocation's requests (invocation 1, ids 1, 2, 3...): one sent
+    # again, an old one, one that skips, one of another invocation.
+    inv = K.DUSK_CHAN_INV
+    ireqs = inv_requests()
+    run = b''
+    for i, (name, t, p) in enumerate(ireqs[:3], start=1):
+        run += record(dgram(t, p, req_id=i, seq=i, channel=inv, invocation=1))
+    run += record(dgram(ireqs[2][1], ireqs[2][2], req_id=3, seq=10,
+                        channel=inv, invocation=1))
+    run += record(dgram(ireqs[0][1], ireqs[0][2], req_id=1, seq=11,
+                        channel=inv, invocation=1))
+    run += record(dgram(ireqs[0][1], ireqs[0][2], req_id=9, seq=12,
+                        channel=inv, invocation=1))
+    run += record(dgram(K.DUSK_MSG_SYM, b'init_net', req_id=1, seq=13,
+                        channel=inv, invocation=2))
+    run += record(dgram(ireqs[3][1], ireqs[3][2], req_id=4, seq=14,
+                        channel=inv, invocation=1))
+    (kmod / 'invocation').write_bytes(bytes([0x01, 0x20]) + run)
+    for name, t, p in ireqs:
+        (kmod / ('inv_' + name)).write_bytes(cfg + record(
+            dgram(t, p, channel=inv, invocation=1)))
 
 
 if __name__ == '__main__':

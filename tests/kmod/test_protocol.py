@@ -316,7 +316,7 @@ def test_message_table_rules_are_enforced(target, sess):
     # The table has each kind of rule to check (HOOK; READ and the others
     # on the watchdog; every request's size).
     assert all(checked.values()), checked
-    assert MSGS['READ'].chans == {MAIN}
+    assert MSGS['READ'].chans == {MAIN, K.DUSK_CHAN_INV}
     assert sess.ping() == 0
     state = proc_dusk(target)
     assert state['allocs'] == state['hooks'] == '0'

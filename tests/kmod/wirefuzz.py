@@ -16,7 +16,9 @@ go to bad addresses, read-only kernel text and data, or inside the
 fuzzer's own ALLOCs; CALL's fn is one that must be refused, or
 jiffies_to_msecs() (arithmetic on its argument), mostly with a broken
 commit or argument count; the only hooks registered are IPv6 FORWARD
-hooks, which no packet crosses in the target.
+hooks, which no packet crosses in the target; proxy tables are
+registered (no device ever uses them) and unregistered; requests on the
+invocation channel name invocations that do not exist (-ESRCH).
 
 By hand, against a running target:
   PYTHONPATH=BUILD/tests:SRC/tests/kmod python3 SRC/tests/kmod/wirefuzz.py \\
@@ -30,9 +32,11 @@ import sys
 
 import dusk_constants as K
 from duskwire import (ALLOC, CALL, FREE, HDR, HOOK_HANDLE, HOOK_REGISTER,
-                      MSGS, READ, SEG, VERDICT, WRITE, Session, seal, segs)
+                      MSGS, PROXY_HANDLE, PROXY_REGISTER, PROXY_SLOT, READ,
+                      RETURN, SEG, UACCESS, VERDICT, WRITE, Session, seal,
+                      segs)
 
-MAIN, WATCHDOG = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_WATCHDOG
+MAIN, WATCHDOG, INV = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_WATCHDOG, K.DUSK_CHAN_INV
 NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 = 1, 2, 10
 NF_INET_FORWARD, NF_INET_NUMHOOKS = 2, 5
 NF_DROP, NF_ACCEPT, NF_STOLEN = 0, 1, 2
@@ -40,6 +44,20 @@ KSYM_NAME_LEN = 512
 ALLOC_MAX = 4 << 20
 MAX_HOOKS = 8           # live at once, of dusk.ko's 64
 MAX_ALLOCS = 16
+MAX_TABLES = 6          # live at once, of dusk.ko's 32
+# The members a slot of each kind may name (x86-64, 6.1): struct
+# file_operations' llseek, read, write, poll, unlocked_ioctl,
+# compat_ioctl, open, flush, release, fasync; struct proc_ops' (24,
+# proc_read_iter, a kernel slot only); struct seq_operations'; FN's 0.
+KIND_OFFS = {
+    K.DUSK_PROXY_FOPS: (8, 16, 24, 72, 80, 88, 112, 120, 128, 144),
+    K.DUSK_PROXY_PROC_OPS: (8, 16, 24, 32, 40, 48, 56, 64, 72),
+    K.DUSK_PROXY_SEQ_OPS: (0, 8, 16, 24),
+    K.DUSK_PROXY_FN: (0,),
+}
+KERNEL_ONLY = {(K.DUSK_PROXY_PROC_OPS, 24)}
+# Offsets that are no member of any kind.
+BAD_OFFS = (4, 96, 104, 280, 0xffffffff, 1 << 20)
 
 # Offsets in struct dusk_hdr.
 OFF_MAGIC, OFF_VERSION, OFF_TYPE, OFF_CHANNEL, OFF_FLAGS = 32, 36, 37, 38, 39
@@ -97,11 +115,12 @@ class WireFuzzer:
         self.sess = Session(self.endpoint, self.master, timeout=self.timeout)
         r = self.sess.hello()
         assert r.status == 0, f'HELLO refused: {r.status}'
-        self.max_id = dict.fromkeys((MAIN, WATCHDOG), 0)
+        self.max_id = dict.fromkeys((MAIN, WATCHDOG, INV), 0)
         self.sent = []          # this session's accepted datagrams
         self.kept = []          # (id, type, payload, reply) with side effects
         self.allocs = {}        # addr -> size
         self.hooks = set()
+        self.tables = set()
         st, (self.banner, _) = self.request(K.DUSK_MSG_SYM, b'linux_banner')
         assert st == 0
         st, (self.jiffies_to_msecs, _) = self.request(K.DUSK_MSG_SYM,
@@ -115,6 +134,9 @@ class WireFuzzer:
             refused.append(addr)
         self.lock_fns = refused[:3]        # -EPERM
         self.text = refused[3:]            # +1, +3: not an entry, -EFAULT
+        st, (self.noop_llseek, _) = self.request(K.DUSK_MSG_SYM,
+                                                 b'noop_llseek')
+        assert st == 0
 
     def next_id(self, ch):
         self.max_id[ch] += 1
@@ -385,9 +407,107 @@ class WireFuzzer:
     def case_ping(self):
         return K.DUSK_MSG_PING, b'', {0}
 
+    def case_proxy_register(self):
+        """PROXY_REGISTER of every kind: good tables (used by no device),
+        or broken ones: kind, flags, an offset, a slot kind, a kernel value
+        that is not text, a count the payload does not hold."""
+        r = self.rng
+        kind = r.choice(sorted(KIND_OFFS))
+        if kind == K.DUSK_PROXY_FN:
+            offs = [0]
+        else:
+            offs = r.sample(KIND_OFFS[kind], r.randrange(0, 5))
+        slots = []
+        for off in offs:
+            if kind != K.DUSK_PROXY_FN and (
+                    (kind, off) in KERNEL_ONLY or r.randrange(2)):
+                slots.append((off, K.DUSK_SLOT_KERNEL, self.noop_llseek))
+            else:
+                slots.append((off, K.DUSK_SLOT_USER, r.getrandbits(64)))
+        flags, nr = 0, None
+        how = r.randrange(8)
+        ok = {0, -E.ENOSPC}
+        if how == 0 or len(self.tables) >= MAX_TABLES:
+            kind = r.choice((K.DUSK_PROXY_INVALID,
+                             getattr(K, '__DUSK_PROXY_MAX'), 0xffffffff))
+            ok = {-E.EINVAL}
+        elif how == 1:
+            flags, ok = r.choice((1, 1 << 63)), {-E.EINVAL}
+        elif how == 2:
+            slots.append((r.choice(BAD_OFFS), K.DUSK_SLOT_USER, 1))
+            ok = {-E.EINVAL}
+        elif how == 3 and slots:
+            slots.append(slots[0])              # the same member twice
+            ok = {-E.EINVAL}
+        elif how == 4:
+            slots.append((r.choice(KIND_OFFS[kind]),
+                          r.choice((0, 3, 0xffffffff)), self.noop_llseek))
+            ok = {-E.EINVAL}
+        elif how == 5:
+            slots.append((r.choice(KIND_OFFS[kind]), K.DUSK_SLOT_KERNEL,
+                          r.choice((self.bad_addr(), self.banner))))
+            ok = {-E.EINVAL}
+        elif how == 6:
+            nr = r.choice((len(slots) + 1, 0xffffffff, 1 << 16))
+            ok = {-E.EBADMSG}
+        body = b''.join(PROXY_SLOT.pack(*s) for s in slots)
+        if nr is None:
+            nr = len(slots)
+        if how == 6 and r.randrange(2):
+            body += b'\0' * r.choice((1, 8))
+            ok = {-E.EBADMSG}
+        return (K.DUSK_MSG_PROXY_REGISTER,
+                PROXY_REGISTER.pack(r.getrandbits(64), flags, kind, nr) + body,
+                ok)
+
+    def case_proxy_unregister(self):
+        if self.tables and self.rng.randrange(2):
+            h = self.rng.choice(sorted(self.tables))
+            return K.DUSK_MSG_PROXY_UNREGISTER, PROXY_HANDLE.pack(h, 0), {0}
+        h = self.rng.choice((0, 0xffffffff, 12345))
+        pad = self.rng.choice((0, 1))
+        return (K.DUSK_MSG_PROXY_UNREGISTER, PROXY_HANDLE.pack(h, pad),
+                {-E.ENOENT, -E.EINVAL})
+
+    def inv_payload(self):
+        """A request of an invocation: UACCESS, RETURN, or a main-channel
+        type the invocation channel takes too."""
+        r = self.rng
+        t = r.choice((K.DUSK_MSG_UACCESS, K.DUSK_MSG_RETURN, K.DUSK_MSG_READ,
+                      K.DUSK_MSG_SYM, K.DUSK_MSG_PROXY_UNREGISTER))
+        if t == K.DUSK_MSG_UACCESS:
+            op = r.randrange(getattr(K, '__DUSK_UA_MAX') + 1)
+            n = r.choice((0, 1, 4, 8, 64))
+            data = bytes(n if op == K.DUSK_UA_TO else
+                         8 if op == K.DUSK_UA_PUT else 0)
+            return t, UACCESS.pack(r.getrandbits(64), n, op, 0) + data
+        if t == K.DUSK_MSG_RETURN:
+            nr, body = self.seg_body()
+            return t, RETURN.pack(r.getrandbits(64), nr, 0) + body
+        if t == K.DUSK_MSG_READ:
+            return t, READ.pack(self.banner, 8, 0)
+        if t == K.DUSK_MSG_SYM:
+            return t, b'linux_banner'
+        return t, PROXY_HANDLE.pack(r.getrandbits(32), 0)
+
+    def case_inv(self):
+        """On DUSK_CHAN_INV, for an invocation that does not exist (none
+        is ever started here): the thread answers -ESRCH."""
+        t, payload = self.inv_payload()
+        inv = self.rng.choice((0, 1, 2, self.rng.getrandbits(64)))
+        return t, payload, {-E.ESRCH}, INV, inv
+
+    def case_inv_only(self):
+        """UACCESS and RETURN outside an invocation: -EBADMSG."""
+        t, payload = self.inv_payload()
+        if t not in (K.DUSK_MSG_UACCESS, K.DUSK_MSG_RETURN):
+            t, payload = K.DUSK_MSG_RETURN, RETURN.pack(0, 0, 0)
+        return t, payload, {-E.EBADMSG}
+
     BODY_CASES = ('read', 'read', 'write', 'write', 'call', 'call', 'sym',
                   'alloc', 'free', 'hook_register', 'hook_unregister',
-                  'verdict', 'verdict', 'ping')
+                  'verdict', 'verdict', 'ping', 'proxy_register',
+                  'proxy_unregister', 'inv', 'inv_only')
 
     # ---- table and header breakage ----
 
@@ -490,7 +610,7 @@ class WireFuzzer:
         elif kind == 7:
             put(OFF_RESERVED, '<I', r.choice((1, 0xffffffff)))
         elif kind == 8:
-            put(OFF_CHANNEL, '<B', r.choice((2, 3, 255)))
+            put(OFF_CHANNEL, '<B', r.choice((3, 4, 255)))
         elif kind == 9:
             put(OFF_TYPE, '<B', r.choice((0, K.DUSK_MSG_HELLO,
                                           getattr(K, '__DUSK_MSG_MAX'), 255)))
@@ -505,9 +625,11 @@ class WireFuzzer:
 
     def body_case(self):
         name = self.rng.choice(self.BODY_CASES)
-        t, payload, ok = getattr(self, 'case_' + name)()
+        t, payload, ok, *where = getattr(self, 'case_' + name)()
         ch = WATCHDOG if t == K.DUSK_MSG_PING and self.rng.randrange(2) else MAIN
         inv = self.rng.choice((0, 0, self.rng.getrandbits(64)))
+        if where:
+            ch, inv = where
         req_id, d = self.dgram(t, payload, ch, invocation=inv)
         return Case(name, d, ch, req_id, ok), t, payload
 
@@ -540,7 +662,9 @@ class WireFuzzer:
             assert rep.payload == first.payload, (case.req_id, vars(rep))
         if case.what == 'retransmit':
             return              # not run again: owns nothing new
-        if payload is not None and case.channel == MAIN and t in KEPT_TYPES:
+        # (inv_only: refused by the table, so no reply is kept.)
+        if (payload is not None and case.channel == MAIN and t in KEPT_TYPES
+                and case.what != 'inv_only'):
             self.kept.append((case.req_id, t, payload, rep))
         self.note(t, payload, rep)
 
@@ -557,6 +681,10 @@ class WireFuzzer:
             self.hooks.add(struct.unpack('<II', rep.payload)[0])
         elif t == K.DUSK_MSG_HOOK_UNREGISTER:
             self.hooks.discard(struct.unpack_from('<I', payload)[0])
+        elif t == K.DUSK_MSG_PROXY_REGISTER:
+            self.tables.add(struct.unpack_from('<QI', rep.payload)[1])
+        elif t == K.DUSK_MSG_PROXY_UNREGISTER:
+            self.tables.discard(struct.unpack_from('<I', payload)[0])
 
     def stats(self):
         st, fields = self.request(K.DUSK_MSG_PING)

@@ -175,6 +175,11 @@ typedef struct {
 	long long counter;
 } atomic64_t;
 
+/* ---- kref.h: the type only (sessions are counted) ---- */
+struct kref {
+	int refcount;
+};
+
 /* ---- err.h ---- */
 #define MAX_ERRNO		4095
 #define IS_ERR_VALUE(x)		((unsigned long)(x) >= (unsigned long)-MAX_ERRNO)
