@@ -2,7 +2,9 @@
 /*
  * dusk.ko - the kernel side of dusk: serves one authenticated user-level
  * module program over UDP (memory, calls, symbols, allocations, netfilter
- * proxies). Generic: nothing in it knows the module it serves.
+ * proxies, and tables of file, procfs and seq_file operations whose calls
+ * the calling task runs in the program). Generic: nothing in it knows the
+ * module it serves.
  *
  *	insmod dusk.ko key=<64 hex digits> [port=7000] [addr=IPv4]
  *

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Proxy tables: dusk.ko's own struct file_operations, a pool of
- * DUSK_PROXY_NR, each with proxy functions of its own (generated below,
- * one set per table: a proxy knows its table by its index, as procfs'
- * callbacks, which get no pointer to their table, will need).
+ * Proxy tables: dusk.ko's own struct file_operations, struct proc_ops,
+ * struct seq_operations or single function (single_open's show), a pool
+ * of DUSK_PROXY_NR, each with proxy functions of its own (generated below,
+ * one set per table: a proxy knows its table by its index, since procfs'
+ * and seq_file's callbacks get no pointer to their table).
  *
  * PROXY_REGISTER fills a free table for the session: the module's
  * functions (user slots) become the table's proxies, kernel functions
@@ -12,16 +13,23 @@
  * the table's address to the kernel in place of its own struct. A proxy
  * runs the module's function through an invocation (invoke.c).
  *
- * open and release are always proxies, so that the open files of a table
- * are counted: a table the session left (PROXY_UNREGISTER, the session's
- * end) is dead, its proxies answer -ENODEV (open), -EIO, EPOLLERR|EPOLLHUP
- * (poll) or 0 (release, flush) without invoking, and it is reused only
- * once its last open file is closed.
+ * open and release (proc_open, proc_release) are always proxies, so that
+ * the open files of a table are counted: a table the session left
+ * (PROXY_UNREGISTER, the session's end) is dead, its proxies answer
+ * -ENODEV (open), -EIO, EPOLLERR|EPOLLHUP (poll) or 0 (release, flush)
+ * without invoking (seq_file's: start ERR_PTR(-EIO), next NULL, show
+ * -EIO), and it is reused only once its last open file is closed. A
+ * seq_operations table or a show function has no files of its own to
+ * count: it is reused once dead, last among the free tables (a file that
+ * still holds it after its session ended would call another session's).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/err.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
@@ -29,6 +37,7 @@
 
 #define DUSK_PROXY_NR	32
 
+/* What a proxy stands for; a kind names some of these by its members. */
 enum dusk_fop_slot {
 	DUSK_FOP_OPEN,
 	DUSK_FOP_RELEASE,
@@ -40,27 +49,75 @@ enum dusk_fop_slot {
 	DUSK_FOP_POLL,
 	DUSK_FOP_FASYNC,
 	DUSK_FOP_FLUSH,
+	DUSK_SEQ_START,
+	DUSK_SEQ_STOP,
+	DUSK_SEQ_NEXT,
+	DUSK_SEQ_SHOW,			/* also the FN kind's one function */
 	__DUSK_FOP_MAX
 };
 
-/* The members a slot may name. */
-static const u32 dusk_fop_off[__DUSK_FOP_MAX] = {
-	[DUSK_FOP_OPEN] = offsetof(struct file_operations, open),
-	[DUSK_FOP_RELEASE] = offsetof(struct file_operations, release),
-	[DUSK_FOP_READ] = offsetof(struct file_operations, read),
-	[DUSK_FOP_WRITE] = offsetof(struct file_operations, write),
-	[DUSK_FOP_LLSEEK] = offsetof(struct file_operations, llseek),
-	[DUSK_FOP_UNLOCKED_IOCTL] = offsetof(struct file_operations,
-					     unlocked_ioctl),
-	[DUSK_FOP_COMPAT_IOCTL] = offsetof(struct file_operations,
-					   compat_ioctl),
-	[DUSK_FOP_POLL] = offsetof(struct file_operations, poll),
-	[DUSK_FOP_FASYNC] = offsetof(struct file_operations, fasync),
-	[DUSK_FOP_FLUSH] = offsetof(struct file_operations, flush),
+#define DUSK_NO_OFF	0xffffffffU
+
+/* Each kind's members a slot may name (DUSK_NO_OFF: not the kind's). */
+static const u32 dusk_kind_off[__DUSK_PROXY_MAX][__DUSK_FOP_MAX] = {
+	[DUSK_PROXY_FOPS] = {
+		[0 ... __DUSK_FOP_MAX - 1] = DUSK_NO_OFF,
+		[DUSK_FOP_OPEN] = offsetof(struct file_operations, open),
+		[DUSK_FOP_RELEASE] = offsetof(struct file_operations, release),
+		[DUSK_FOP_READ] = offsetof(struct file_operations, read),
+		[DUSK_FOP_WRITE] = offsetof(struct file_operations, write),
+		[DUSK_FOP_LLSEEK] = offsetof(struct file_operations, llseek),
+		[DUSK_FOP_UNLOCKED_IOCTL] = offsetof(struct file_operations,
+						     unlocked_ioctl),
+		[DUSK_FOP_COMPAT_IOCTL] = offsetof(struct file_operations,
+						   compat_ioctl),
+		[DUSK_FOP_POLL] = offsetof(struct file_operations, poll),
+		[DUSK_FOP_FASYNC] = offsetof(struct file_operations, fasync),
+		[DUSK_FOP_FLUSH] = offsetof(struct file_operations, flush),
+	},
+	[DUSK_PROXY_PROC_OPS] = {
+		[0 ... __DUSK_FOP_MAX - 1] = DUSK_NO_OFF,
+		[DUSK_FOP_OPEN] = offsetof(struct proc_ops, proc_open),
+		[DUSK_FOP_RELEASE] = offsetof(struct proc_ops, proc_release),
+		[DUSK_FOP_READ] = offsetof(struct proc_ops, proc_read),
+		[DUSK_FOP_WRITE] = offsetof(struct proc_ops, proc_write),
+		[DUSK_FOP_LLSEEK] = offsetof(struct proc_ops, proc_lseek),
+		[DUSK_FOP_UNLOCKED_IOCTL] = offsetof(struct proc_ops,
+						     proc_ioctl),
+#ifdef CONFIG_COMPAT
+		[DUSK_FOP_COMPAT_IOCTL] = offsetof(struct proc_ops,
+						   proc_compat_ioctl),
+#endif
+		[DUSK_FOP_POLL] = offsetof(struct proc_ops, proc_poll),
+	},
+	[DUSK_PROXY_SEQ_OPS] = {
+		[0 ... __DUSK_FOP_MAX - 1] = DUSK_NO_OFF,
+		[DUSK_SEQ_START] = offsetof(struct seq_operations, start),
+		[DUSK_SEQ_STOP] = offsetof(struct seq_operations, stop),
+		[DUSK_SEQ_NEXT] = offsetof(struct seq_operations, next),
+		[DUSK_SEQ_SHOW] = offsetof(struct seq_operations, show),
+	},
+	[DUSK_PROXY_FN] = {
+		[0 ... __DUSK_FOP_MAX - 1] = DUSK_NO_OFF,
+		[DUSK_SEQ_SHOW] = 0,
+	},
 };
 
+/* Kernel-function members of a kind that no proxy stands for (a kernel
+ * slot may fill them): proc_read_iter (seq_read_iter). */
+static bool dusk_kind_kernel_only(u32 kind, u32 off)
+{
+	return kind == DUSK_PROXY_PROC_OPS &&
+	       off == offsetof(struct proc_ops, proc_read_iter);
+}
+
 struct dusk_proxy {
-	struct file_operations fops;
+	union {
+		struct file_operations fops;
+		struct proc_ops pops;
+		struct seq_operations sops;
+	};
+	u32 kind;			/* enum dusk_proxy_kind */
 	/* The rest is under dusk_proxy_lock. */
 	struct dusk_session *s;		/* live: its session, else NULL */
 	bool used;			/* registered, or files still open */
@@ -96,7 +153,6 @@ static long dusk_proxy_call(unsigned int i, unsigned int slot,
 {
 	struct dusk_proxy *t = &dusk_proxies[i];
 	struct dusk_invoke_args a = {
-		.off = dusk_fop_off[slot],
 		.args = { a0, a1, a2, a3 },
 	};
 	struct dusk_session *s = NULL;
@@ -115,6 +171,7 @@ static long dusk_proxy_call(unsigned int i, unsigned int slot,
 		dusk_session_get(s);
 		a.cookie = t->cookie[slot];
 		a.handle = t->handle;
+		a.off = dusk_kind_off[t->kind][slot];
 	}
 	spin_unlock(&dusk_proxy_lock);
 	if (!s) {
@@ -279,6 +336,42 @@ static int dusk_fop_flush(unsigned int i, struct file *file, fl_owner_t id)
 			       (unsigned long)id, 0, 0, &ans);
 }
 
+static void *dusk_seq_start(unsigned int i, struct seq_file *m, loff_t *pos)
+{
+	/* ERR_PTR(-EIO), ERR_PTR(-EINTR): seq_read() returns the error. */
+	static const struct dusk_fop_answer ans = { -EIO, -EINTR };
+
+	return (void *)dusk_proxy_call(i, DUSK_SEQ_START, (unsigned long)m,
+				       (unsigned long)pos, 0, 0, &ans);
+}
+
+static void dusk_seq_stop(unsigned int i, struct seq_file *m, void *v)
+{
+	static const struct dusk_fop_answer ans = { 0, 0 };
+
+	dusk_proxy_call(i, DUSK_SEQ_STOP, (unsigned long)m, (unsigned long)v,
+			0, 0, &ans);
+}
+
+static void *dusk_seq_next(unsigned int i, struct seq_file *m, void *v,
+			   loff_t *pos)
+{
+	/* Dead: NULL, the end of the sequence. */
+	static const struct dusk_fop_answer ans = { 0, 0 };
+
+	return (void *)dusk_proxy_call(i, DUSK_SEQ_NEXT, (unsigned long)m,
+				       (unsigned long)v, (unsigned long)pos, 0,
+				       &ans);
+}
+
+static int dusk_seq_show(unsigned int i, struct seq_file *m, void *v)
+{
+	static const struct dusk_fop_answer ans = { -EIO, -EINTR };
+
+	return dusk_proxy_call(i, DUSK_SEQ_SHOW, (unsigned long)m,
+			       (unsigned long)v, 0, 0, &ans);
+}
+
 /* Table i's proxies: each calls the generic one above with i. */
 #define DUSK_FOPS_FNS(i)						\
 static int dusk_open_##i(struct inode *n, struct file *f)		\
@@ -304,7 +397,15 @@ static __poll_t dusk_poll_##i(struct file *f, struct poll_table_struct *p) \
 static int dusk_fasync_##i(int fd, struct file *f, int on)		\
 { return dusk_fop_fasync(i, fd, f, on); }				\
 static int dusk_flush_##i(struct file *f, fl_owner_t id)		\
-{ return dusk_fop_flush(i, f, id); }
+{ return dusk_fop_flush(i, f, id); }					\
+static void *dusk_sstart_##i(struct seq_file *m, loff_t *p)		\
+{ return dusk_seq_start(i, m, p); }					\
+static void dusk_sstop_##i(struct seq_file *m, void *v)			\
+{ dusk_seq_stop(i, m, v); }						\
+static void *dusk_snext_##i(struct seq_file *m, void *v, loff_t *p)	\
+{ return dusk_seq_next(i, m, v, p); }					\
+static int dusk_sshow_##i(struct seq_file *m, void *v)			\
+{ return dusk_seq_show(i, m, v); }
 
 #define DUSK_FOPS_TEMPLATE(i)						\
 	[i] = {								\
@@ -320,6 +421,32 @@ static int dusk_flush_##i(struct file *f, fl_owner_t id)		\
 		.flush = dusk_flush_##i,				\
 	},
 
+#define DUSK_POPS_TEMPLATE(i)						\
+	[i] = {								\
+		.proc_open = dusk_open_##i,				\
+		.proc_release = dusk_release_##i,			\
+		.proc_read = dusk_read_##i,				\
+		.proc_write = dusk_write_##i,				\
+		.proc_lseek = dusk_llseek_##i,				\
+		.proc_ioctl = dusk_uioctl_##i,				\
+		DUSK_POPS_COMPAT(i)					\
+		.proc_poll = dusk_poll_##i,				\
+	},
+
+#ifdef CONFIG_COMPAT
+#define DUSK_POPS_COMPAT(i)	.proc_compat_ioctl = dusk_cioctl_##i,
+#else
+#define DUSK_POPS_COMPAT(i)
+#endif
+
+#define DUSK_SOPS_TEMPLATE(i)						\
+	[i] = {								\
+		.start = dusk_sstart_##i,				\
+		.stop = dusk_sstop_##i,					\
+		.next = dusk_snext_##i,					\
+		.show = dusk_sshow_##i,					\
+	},
+
 #define DUSK_FOR_EACH_TABLE(X)						\
 	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)				\
 	X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)			\
@@ -332,30 +459,55 @@ static const struct file_operations dusk_fops_proxies[DUSK_PROXY_NR] = {
 	DUSK_FOR_EACH_TABLE(DUSK_FOPS_TEMPLATE)
 };
 
+static const struct proc_ops dusk_pops_proxies[DUSK_PROXY_NR] = {
+	DUSK_FOR_EACH_TABLE(DUSK_POPS_TEMPLATE)
+};
+
+static const struct seq_operations dusk_sops_proxies[DUSK_PROXY_NR] = {
+	DUSK_FOR_EACH_TABLE(DUSK_SOPS_TEMPLATE)
+};
+
 static_assert(ARRAY_SIZE(dusk_fops_proxies) == DUSK_PROXY_NR);
 
-static int dusk_fop_slot_of(u32 off)
+/* Table i's proxies of kind, as a structure of that kind. */
+static const void *dusk_kind_proto(u32 kind, unsigned int i)
+{
+	switch (kind) {
+	case DUSK_PROXY_FOPS:
+		return &dusk_fops_proxies[i];
+	case DUSK_PROXY_PROC_OPS:
+		return &dusk_pops_proxies[i];
+	default:
+		return &dusk_sops_proxies[i];
+	}
+}
+
+static int dusk_fop_slot_of(u32 kind, u32 off)
 {
 	unsigned int i;
 
+	if (off == DUSK_NO_OFF)		/* the marker of members it lacks */
+		return -1;
 	for (i = 0; i < __DUSK_FOP_MAX; i++)
-		if (dusk_fop_off[i] == off)
+		if (dusk_kind_off[kind][i] == off)
 			return i;
 	return -1;
 }
 
-/* The pointer-sized member at off of a struct file_operations. */
-static void **dusk_fops_member(struct file_operations *f, u32 off)
+/* The pointer-sized member at off of a table of any kind. */
+static void **dusk_table_member(const void *table, u32 off)
 {
-	return (void **)((char *)f + off);
+	return (void **)((char *)table + off);
 }
 
 /*
  * PROXY_REGISTER: struct dusk_proxy_register, then nr slots. -EINVAL:
- * kind (FOPS only here), flags, a slot's offset (not one of the members
- * above, or twice), kind, or a kernel value that is not kernel text;
- * -EBADMSG: the payload is not nr slots long; -ENOSPC: no free table;
- * -ESRCH: the session ended meanwhile.
+ * kind, flags (none, PROC_ENTRY_PERMANENT included: its entry would be
+ * called without procfs' use counts), a slot's offset (not one of the
+ * kind's members above, or twice), kind, or a kernel value that is not
+ * kernel text; -EBADMSG: the payload is not nr slots long; -ENOSPC: no
+ * free table; -ESRCH: the session ended meanwhile. For DUSK_PROXY_FN the
+ * reply's table is the proxy function itself (what single_open takes).
  */
 int dusk_do_proxy_register(struct dusk_req *r)
 {
@@ -363,7 +515,8 @@ int dusk_do_proxy_register(struct dusk_req *r)
 	const struct dusk_proxy_slot *sl = (const void *)(pr + 1);
 	struct dusk_proxy_reply *rep = r->reply;
 	u32 nr = le32_to_cpu(pr->nr), off, kind, seen = 0;
-	const struct file_operations *proto;
+	u32 pkind = le32_to_cpu(pr->kind);
+	const void *proto;
 	struct dusk_proxy *t = NULL;
 	unsigned int i, n;
 	u64 value;
@@ -372,16 +525,24 @@ int dusk_do_proxy_register(struct dusk_req *r)
 	if ((r->len - sizeof(*pr)) / sizeof(*sl) != nr ||
 	    (r->len - sizeof(*pr)) % sizeof(*sl))
 		return -EBADMSG;
-	if (le32_to_cpu(pr->kind) != DUSK_PROXY_FOPS || pr->flags)
+	if (pkind == DUSK_PROXY_INVALID || pkind >= __DUSK_PROXY_MAX ||
+	    pr->flags)
 		return -EINVAL;
 	for (i = 0; i < nr; i++) {
 		off = le32_to_cpu(sl[i].off);
 		kind = le32_to_cpu(sl[i].kind);
 		value = le64_to_cpu(sl[i].value);
-		slot = dusk_fop_slot_of(off);
-		if (slot < 0 || (seen & BIT(slot)))
+		slot = dusk_fop_slot_of(pkind, off);
+		if (slot < 0 && kind == DUSK_SLOT_KERNEL &&
+		    dusk_kind_kernel_only(pkind, off)) {
+			if (seen & BIT(__DUSK_FOP_MAX))
+				return -EINVAL;
+			seen |= BIT(__DUSK_FOP_MAX);
+		} else if (slot < 0 || (seen & BIT(slot))) {
 			return -EINVAL;
-		seen |= BIT(slot);
+		} else {
+			seen |= BIT(slot);
+		}
 		if (kind == DUSK_SLOT_KERNEL) {
 			if (!dusk_is_text(value))
 				return -EINVAL;
@@ -389,6 +550,10 @@ int dusk_do_proxy_register(struct dusk_req *r)
 			return -EINVAL;
 		}
 	}
+	/* One function: its value is the program's. */
+	if (pkind == DUSK_PROXY_FN &&
+	    (nr != 1 || le32_to_cpu(sl[0].kind) != DUSK_SLOT_USER))
+		return -EINVAL;
 
 	spin_lock(&dusk_proxy_lock);
 	if (READ_ONCE(r->s->dead)) {
@@ -407,27 +572,35 @@ int dusk_do_proxy_register(struct dusk_req *r)
 		spin_unlock(&dusk_proxy_lock);
 		return -ENOSPC;
 	}
-	proto = &dusk_fops_proxies[i];
+	proto = dusk_kind_proto(pkind, i);
 	memset(t, 0, sizeof(*t));
-	t->fops.owner = THIS_MODULE;
-	t->fops.open = proto->open;
-	t->fops.release = proto->release;
+	t->kind = pkind;
+	if (pkind == DUSK_PROXY_FOPS || pkind == DUSK_PROXY_PROC_OPS) {
+		/* Always: they count the open files. */
+		for (slot = DUSK_FOP_OPEN; slot <= DUSK_FOP_RELEASE; slot++) {
+			off = dusk_kind_off[pkind][slot];
+			*dusk_table_member(&t->fops, off) =
+				*dusk_table_member(proto, off);
+		}
+	}
+	if (pkind == DUSK_PROXY_FOPS)
+		t->fops.owner = THIS_MODULE;
 	for (n = 0; n < nr; n++) {
 		off = le32_to_cpu(sl[n].off);
-		slot = dusk_fop_slot_of(off);
+		slot = dusk_fop_slot_of(pkind, off);
 		value = le64_to_cpu(sl[n].value);
 		if (le32_to_cpu(sl[n].kind) == DUSK_SLOT_USER) {
 			t->user[slot] = true;
 			t->cookie[slot] = value;
-			*dusk_fops_member(&t->fops, off) =
-				*dusk_fops_member((struct file_operations *)proto,
-						  off);
+			if (pkind != DUSK_PROXY_FN)
+				*dusk_table_member(&t->fops, off) =
+					*dusk_table_member(proto, off);
 		} else if (slot == DUSK_FOP_OPEN) {
 			t->kopen = (void *)(unsigned long)value;
 		} else if (slot == DUSK_FOP_RELEASE) {
 			t->krelease = (void *)(unsigned long)value;
 		} else {
-			*dusk_fops_member(&t->fops, off) =
+			*dusk_table_member(&t->fops, off) =
 				(void *)(unsigned long)value;
 		}
 	}
@@ -435,7 +608,10 @@ int dusk_do_proxy_register(struct dusk_req *r)
 	t->used = true;
 	t->table = le64_to_cpu(pr->table);
 	t->handle = ++dusk_proxy_next_handle ? : ++dusk_proxy_next_handle;
-	rep->table = cpu_to_le64((unsigned long)&t->fops);
+	if (pkind == DUSK_PROXY_FN)
+		rep->table = cpu_to_le64((unsigned long)dusk_sops_proxies[i].show);
+	else
+		rep->table = cpu_to_le64((unsigned long)&t->fops);
 	rep->handle = cpu_to_le32(t->handle);
 	rep->pad = 0;
 	spin_unlock(&dusk_proxy_lock);

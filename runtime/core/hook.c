@@ -157,8 +157,11 @@ void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret)
 		return;
 	for (pos = h->recs.next; pos != &h->recs; pos = pos->next)
 		ret->registered++;
+	/* The one running stays on the queue until answered. */
 	for (pos = h->queue.next; pos != &h->queue; pos = pos->next)
-		ret->queued++;
+		if (dusk_container_of(pos, struct dusk_inv, node)->state ==
+		    DUSK_INV_QUEUED)
+			ret->queued++;
 	ret->running = dusk_inv_cur ? 1 : 0;
 	for (pos = h->cbs.next; pos != &h->cbs; pos = pos->next)
 		ret->callbacks++;

@@ -32,10 +32,12 @@ struct dusk_hooks;
 /* The hook state of a session is created on first use (a registration
  * or dusk_run()), which registers the HOOK handler with the session; it
  * goes when the session closes. */
-/* The packet id of the invocation this thread serves: 0 for none. */
+/* The id of the invocation this thread serves (a HOOK's packet id, an
+ * INVOKE's id): 0 for none. */
 uint64_t dusk_invocation_current(void);
-/* The CPU the current invocation's hook ran on in the kernel (the HOOK's
- * cpu); 0 when this thread serves none (init, exit). */
+/* The CPU the current invocation's hook or caller ran on in the kernel
+ * (the HOOK's or INVOKE's cpu); 0 when this thread serves none (init,
+ * exit). */
 uint32_t dusk_invocation_cpu(void);
 
 /* The caller's task (struct task_struct *, a kernel address) of the

@@ -106,6 +106,35 @@ static void trace_request(FILE *f, const struct dusk_msg *m)
 			F32(struct dusk_verdict, verdict),
 			F32(struct dusk_verdict, nr_segs));
 		break;
+	case DUSK_MSG_INVOKE:
+		fprintf(f, " cookie %" PRIu64 " pid %u comm %.16s cpu %u segs %u",
+			F64(struct dusk_invoke, cookie),
+			F32(struct dusk_invoke, pid),
+			m->len >= sizeof(struct dusk_invoke) ?
+			(const char *)m->payload +
+			offsetof(struct dusk_invoke, comm) : "",
+			F32(struct dusk_invoke, cpu),
+			F32(struct dusk_invoke, nr_segs));
+		break;
+	case DUSK_MSG_RETURN:
+		fprintf(f, " ret %" PRId64 " segs %u",
+			(int64_t)F64(struct dusk_return, ret),
+			F32(struct dusk_return, nr_segs));
+		break;
+	case DUSK_MSG_UACCESS:
+		fprintf(f, " op %u uaddr 0x%" PRIx64 " len %" PRIu64,
+			F32(struct dusk_uaccess, op),
+			F64(struct dusk_uaccess, uaddr),
+			F64(struct dusk_uaccess, len));
+		break;
+	case DUSK_MSG_PROXY_REGISTER:
+		fprintf(f, " kind %u slots %u",
+			F32(struct dusk_proxy_register, kind),
+			F32(struct dusk_proxy_register, nr));
+		break;
+	case DUSK_MSG_PROXY_UNREGISTER:
+		fprintf(f, " handle %u", F32(struct dusk_proxy_handle, handle));
+		break;
 	default:
 		break;
 	}
@@ -150,6 +179,16 @@ static void trace_reply(FILE *f, const struct dusk_msg *m)
 	case DUSK_MSG_HOOK_REGISTER:
 		fprintf(f, " handle %u", F32(struct dusk_hook_handle, handle));
 		break;
+	case DUSK_MSG_UACCESS:
+		fprintf(f, " ret %" PRId64 " val 0x%" PRIx64,
+			(int64_t)F64(struct dusk_uaccess_reply, ret),
+			F64(struct dusk_uaccess_reply, val));
+		break;
+	case DUSK_MSG_PROXY_REGISTER:
+		fprintf(f, " table 0x%" PRIx64 " handle %u",
+			F64(struct dusk_proxy_reply, table),
+			F32(struct dusk_proxy_reply, handle));
+		break;
 	default:
 		break;
 	}
@@ -171,7 +210,8 @@ static void trace_msg(void *ctx, struct dusk_session *s, enum dusk_dir dir,
 		t / 1000000000U, t / 1000U % 1000000U,
 		dir == DUSK_DIR_TX ? ">" : "<", dusk_msg_type_name(m->type),
 		reply ? "/reply" : "",
-		m->channel == DUSK_CHAN_MAIN ? "main" : "watchdog", m->id);
+		m->channel == DUSK_CHAN_MAIN ? "main" :
+		m->channel == DUSK_CHAN_INV ? "inv" : "watchdog", m->id);
 	if (m->invocation)
 		fprintf(f, " inv %" PRIu64, m->invocation);
 	if (reply && m->status)

@@ -719,7 +719,7 @@ void dusk_kcopy_check_deferred(const char *when)
 	for (i = 0; i < kc.nr_deferred; i++) {
 		if (kc.deferred[i].claimed)
 			continue;
-		dusk_mod_fatal_at(kc.deferred[i].site, 1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko",
+		dusk_mod_fatal_at(kc.deferred[i].site, 1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies netfilter hooks and file operations (struct file_operations) only: run this part of the module as its .ko",
 			       dusk_fn_name(kc.deferred[i].fn, name, sizeof(name)),
 			       (unsigned long long)kc.deferred[i].kaddr, when);
 	}
@@ -809,7 +809,7 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 			dusk_mod_fatal(1, "%s: user function %s cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code)%s",
 				       dusk_xlate_describe(ctx, what, sizeof(what)),
 				       dusk_fn_name(v, name, sizeof(name)),
-				       ctx->fn ? "; at user level dusk proxies the netfilter hook registrations only: run this part of the module as its .ko" : "");
+				       ctx->fn ? "; at user level dusk proxies netfilter hooks and file operations (struct file_operations) only: run this part of the module as its .ko" : "");
 		}
 		cls = DUSK_MEM_RO;	/* constant data in a code segment */
 		break;

@@ -60,9 +60,18 @@ enum dusk_fop_user {
 	DUSK_FOP_USER_ARG,		/* (file, cmd, arg) */
 };
 
+/* The callback's return type: RETURN carries it sign-extended, as the
+ * protocol says (the upper half of %rax is not the callee's). */
+enum dusk_fop_ret {
+	DUSK_FOP_RET_LONG,		/* ssize_t, loff_t, long */
+	DUSK_FOP_RET_INT,		/* int */
+	DUSK_FOP_RET_UINT,		/* __poll_t */
+};
+
 struct dusk_fop_cb {
 	uintptr_t fn;			/* the module's function */
 	enum dusk_fop_user user;	/* which argument is __user */
+	enum dusk_fop_ret ret;
 	char what[128];			/* "read of my_fops" */
 };
 
@@ -113,6 +122,14 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 				    args[4], args[5]);
 	dusk_lockup_leave();
 	dusk_fop_running = prev;
+	/* A task may go back to user space holding a mutex (open takes
+	 * it, release drops it: a course's one-opener device), which the
+	 * kernel allows; a spin lock still held shows in the preempt count. */
+	saved.locks = dusk_ctx_locks_held();
+	if (cb->ret == DUSK_FOP_RET_INT)
+		ret = (uint64_t)(int64_t)(int32_t)ret;
+	else if (cb->ret == DUSK_FOP_RET_UINT)
+		ret = (uint32_t)ret;
 	dusk_inv_user_set(0, 0);
 	dusk_ctx_leave(&saved);
 	err = dusk_kcopy_sync(0);
@@ -227,6 +244,11 @@ uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 			cb->user = DUSK_FOP_USER_BUF;
 		else if (strstr(f->name, "ioctl"))
 			cb->user = DUSK_FOP_USER_ARG;
+		if (!strcmp(f->name, "poll"))
+			cb->ret = DUSK_FOP_RET_UINT;
+		else if (!strcmp(f->name, "open") || !strcmp(f->name, "release") ||
+			 !strcmp(f->name, "flush") || !strcmp(f->name, "fasync"))
+			cb->ret = DUSK_FOP_RET_INT;
 		snprintf(cb->what, sizeof(cb->what), "%s of %s", f->name, name);
 		err = dusk_callback_register(s, dusk_fop_tramp, cb,
 					     &slots[n].value);

@@ -224,32 +224,6 @@ HEADER = '''\
     MODULE_LICENSE("GPL");
 '''
 REGISTRATIONS = {
-    # A char device: its file_operations hold user functions.
-    'chrdev': ('''\
-        #include <linux/fs.h>
-        static ssize_t refused_write(struct file *f, const char __user *u,
-        \t\t\t     size_t len, loff_t *off)
-        {
-        \treturn len;
-        }
-        static const struct file_operations refused_fops = {
-        \t.owner = THIS_MODULE,
-        \t.write = refused_write,
-        };
-        static int major;
-        static int __init refused_init(void)
-        {
-        \tmajor = register_chrdev(0, "dusk_refused", &refused_fops);
-        \treturn major < 0 ? major : 0;
-        }
-        static void __exit refused_exit(void)
-        {
-        \tunregister_chrdev(major, "dusk_refused");
-        }
-    ''', 'struct file_operations, member write (offset 24 of refused_fops), '
-         'reached from argument 5 of __register_chrdev: user function '
-         'refused_write',
-        'grep -c dusk_refused /proc/devices || true', 'register_chrdev('),
     'procfs': ('''\
         #include <linux/proc_fs.h>
         #include <linux/seq_file.h>
@@ -297,7 +271,8 @@ REGISTRATIONS = {
 @pytest.mark.parametrize('api', REGISTRATIONS)
 def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
                                                          api):
-    """README: registration APIs other than netfilter's are refused. The
+    """README: registration APIs other than netfilter's and file
+    operations' (a char device: tests/examples/test_invdev.py) are refused. The
     module builds; run, its init's registration stops the program (exit
     status 1) with one line naming the kernel function and the module's
     function the kernel would have called, before the kernel gets it:
@@ -321,8 +296,9 @@ def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
     assert p.stderr == (f'{d}/refused.c:{line}: refused: {said} cannot be '
                         f'given to the kernel (no kernel proxy for it: the '
                         f'kernel must never call user code); at user level '
-                        f'dusk proxies the netfilter hook registrations '
-                        f'only: run this part of the module as its .ko\n'), \
+                        f'dusk proxies netfilter hooks and file operations '
+                        f'(struct file_operations) only: run this part of '
+                        f'the module as its .ko\n'), \
         p.stderr
     if check:
         assert harness.exec(check).strip() == '0'

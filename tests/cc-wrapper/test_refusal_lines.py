@@ -151,5 +151,5 @@ def test_a_late_refusal_names_the_module_line_of_the_store(harness,
         f"stored into kernel memory at 0x"), r.stderr
     assert r.stderr.rstrip().endswith(
         "the kernel must never call user code; at user level dusk proxies "
-        "the netfilter hook registrations only: run this part of the "
-        "module as its .ko"), r.stderr
+        "netfilter hooks and file operations (struct file_operations) "
+        "only: run this part of the module as its .ko"), r.stderr

@@ -9,14 +9,18 @@ variable), write swallows its bytes, an ioctl answers its argument plus
 one, llseek is the kernel's noop_llseek. The same shell session in the
 target, against its .ko and against its program, gives the same output
 and the same kernel log; the pids logged are the callers' own (cat's,
-the shell's); when the program stops, the device is gone.
+the shell's); when the program stops, the device is gone. Also: scullreg
+(a cdev, simple_read_from_buffer run by the reader), a crash in an ioctl,
+and dusk-gdb stopped in a read.
 """
 
 import re
 import signal
 import subprocess
+import sys
 import time
 
+from conftest import SRCDIR
 from diff import harness, mod  # noqa: F401 (fixture)
 
 INVDEV = mod("invdev")
@@ -173,3 +177,51 @@ def test_crash_in_ioctl(harness, tmp_path_factory):
     assert f"In: unlocked_ioctl of crashdev_fops, process context of pid " \
         f"{pid} (crashctl), CPU " in report, report
     wait_for(harness, "test -e /dev/crashdev", False)
+
+
+GDB_SCRIPT = r"""
+set pagination off
+set width 0
+set confirm off
+break invdev_read
+run
+python print("dusk-test-pid", gdb.selected_inferior().pid)
+dusk status
+dusk print *ppos
+dusk set *ppos = 3
+delete
+handle SIGINT nostop noprint pass
+continue
+"""
+
+
+def test_gdb_in_a_read(harness, tmp_path):
+    """Stopped in invdev's read under dusk-gdb: dusk status shows the
+    invocation as a callback with its caller (cat's pid) and age; *ppos
+    (the caller's kernel stack) is set from gdb, and the change rides on
+    the RETURN: cat gets the 2 bytes left after offset 3."""
+    sys.path.insert(0, str(SRCDIR / "tests" / "gdb-ext"))
+    from gdbdrive import Gdb
+
+    prog = harness.build_prog(INVDEV)
+    cmds = tmp_path / "cmds.gdb"
+    cmds.write_text(GDB_SCRIPT)
+    gdb = Gdb(["-batch", "-nx", "-x", str(cmds), "--args", str(prog)],
+              harness.target.env)
+    try:
+        gdb.wait_for(r"invdev: minor")
+        out = harness.exec(["sh", "-c", "cat /dev/invdev > /tmp/invdev.gdb "
+                            "& echo $!; wait; wc -c < /tmp/invdev.gdb"])
+        gdb.wait_for(r"dusk-test-pid")
+        gdb.interrupt_program()
+        text = gdb.finish()
+    finally:
+        if gdb.proc.poll() is None:
+            gdb.proc.kill()
+    pid, count = out.split()
+    assert count == "2", text
+    assert re.search(rf"^invocation  callback \d+ for pid {pid} \(cat\) on "
+                     rf"cpu \d+, waiting \d+ ms$", text, re.M), text
+    assert re.search(r"^hooks +0 registered, \d+ invocations, 1 in flight "
+                     r"here$", text, re.M), text
+    assert "invdev: read 2 of 65536 at 3" in text, text

@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 import dusk_constants as K
-from duskwire import (INVOKE, PROXY_REGISTER, PROXY_REPLY, PROXY_SLOT,
+from duskwire import (CALL_REPLY, INVOKE, call_payload, PROXY_REGISTER, PROXY_REPLY, PROXY_SLOT,
                       RETURN, UACCESS, UACCESS_REPLY, PROXY_HANDLE, Session,
                       segs)
 from kmodtest import no_session, proc_dusk, wait_until
@@ -67,6 +67,19 @@ class Invocation:
         dgram, req_id = self.datagram(msg_type, payload, req_id)
         self.s.send_raw(dgram)
         return self.prog.wait_reply(self.id, req_id)
+
+    def request_again(self, msg_type, payload=b'', tries=60, wait=0.25):
+        """request(), sent again (same id, new seq) until answered, as
+        the runtime does when datagrams are lost."""
+        self.next_id += 1
+        for _ in range(tries):
+            dgram, req_id = self.datagram(msg_type, payload, self.next_id)
+            self.s.send_raw(dgram)
+            try:
+                return self.prog.wait_reply(self.id, req_id, timeout=wait)
+            except (AssertionError, socket.timeout, TimeoutError):
+                continue
+        raise AssertionError(f'request {self.next_id} never answered')
 
     def uaccess(self, op, uaddr, length, data=b''):
         """(status, ret, val, bytes after the reply)."""
@@ -155,6 +168,7 @@ class Program:
                 self.replies[(r.invocation, r.id)] = r
             if time.monotonic() > deadline:
                 raise AssertionError(f'no reply to {req_id} of {inv}')
+        return None
 
     def next_invoke(self, timeout=20.0):
         """The next INVOKE not yet taken (PINGs keep the session up)."""
@@ -235,8 +249,8 @@ def cat(target, path):
 def test_register_refuses_bad_tables(target, prog):
     noop = prog.k.sym('noop_llseek')
     bad = [
-        ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_PROC_OPS, 0),
         ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_INVALID, 0),
+        ({'read': (K.DUSK_SLOT_USER, 1)}, 99, 0),
         ({'read': (K.DUSK_SLOT_KERNEL, 0x1000)}, K.DUSK_PROXY_FOPS, 0),
         ({'read': (3, 1)}, K.DUSK_PROXY_FOPS, 0),
         ({'read': (K.DUSK_SLOT_USER, 1)}, K.DUSK_PROXY_FOPS, 1),
@@ -250,7 +264,7 @@ def test_register_refuses_bad_tables(target, prog):
         assert r.status == -errno.EINVAL, (slots, kind, flags)
     # An offset that is no function of the kind's (read_iter is not
     # proxied here; 4 is inside llseek), and one given twice.
-    for offs in ((32,), (4,), (16, 16)):
+    for offs in ((32,), (4,), (16, 16), (0xffffffff,)):
         body = b''.join(PROXY_SLOT.pack(o, K.DUSK_SLOT_USER, 1) for o in offs)
         r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
                            PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FOPS,
@@ -518,3 +532,174 @@ def test_invocations_in_flight_at_once(target, prog):
     assert cat(target, '/tmp/r2.out') == 'two'
     # The pid each INVOKE named is the process that read.
     assert first.pid != second.pid
+
+
+FAULTS = '/sys/module/dusk/parameters/faults'
+
+
+def test_invocation_under_injected_faults(target, prog):
+    """Datagrams lost, duplicated and reordered both ways (dusk.ko's
+    faults parameter): INVOKE comes again until heard, requests sent again
+    are answered from the kept reply, and each is executed once: as many
+    allocations as ALLOCs, the data the reader gets, one return."""
+    token = marker(target)
+    name = devname()
+    st, table, _ = prog.register(user_slots(prog, 'read'))
+    assert st == 0
+    prog.misc(name, table)
+    allocs = int(proc_dusk(target)['allocs'])
+    rc, _, err = target.exec(
+        f'echo seed=7,loss=25,dup=25,reorder=25 > {FAULTS}')
+    assert rc == 0, err
+    try:
+        bg(target, 'flt', f'dd if=/dev/{name} bs=64 count=1')
+        rd = prog.next_invoke(timeout=30)
+        buf = rd.args[1]
+        for _ in range(8):
+            r = rd.request_again(K.DUSK_MSG_ALLOC, struct.pack('<QII', 32, 1, 0))
+            assert r.status == 0
+        data = b''
+        for i in range(6):
+            chunk = b'%d:faulty;' % i
+            r = rd.request_again(K.DUSK_MSG_UACCESS,
+                                 UACCESS.pack(buf + len(data), len(chunk),
+                                              K.DUSK_UA_TO, 0) + chunk)
+            assert r.status == 0
+            assert UACCESS_REPLY.unpack_from(r.payload)[0] == 0
+            data += chunk
+        r = rd.request_again(K.DUSK_MSG_RETURN, RETURN.pack(len(data), 0, 0))
+        assert r.status == 0
+        assert bg_wait(target, 'flt') == 'rc=0'
+        assert cat(target, '/tmp/flt.out') == data.decode()
+        # The last RETURN again, whose reply might have been lost: its
+        # reply, not -ESRCH.
+        dgram, req_id = rd.datagram(K.DUSK_MSG_RETURN,
+                                    RETURN.pack(len(data), 0, 0), rd.next_id)
+        for _ in range(60):
+            prog.s.send_raw(dgram)
+            try:
+                r = prog.wait_reply(rd.id, req_id, timeout=0.25)
+                break
+            except (AssertionError, socket.timeout, TimeoutError):
+                dgram, _ = rd.datagram(K.DUSK_MSG_RETURN,
+                                       RETURN.pack(len(data), 0, 0), req_id)
+        assert r.status == 0
+    finally:
+        rc, _, err = target.exec(f'echo off > {FAULTS}')
+        assert rc == 0, err
+    assert int(proc_dusk(target)['allocs']) == allocs + 8
+    state = proc_dusk(target)
+    assert int(state['fault_lost']) and int(state['fault_duplicated'])
+    assert_healthy(target, token)
+
+
+# struct proc_ops on x86-64 6.1 (ptype /o).
+POP = {'proc_open': 8, 'proc_read': 16, 'proc_read_iter': 24,
+       'proc_write': 32, 'proc_lseek': 40, 'proc_release': 48}
+
+
+def test_proc_entry_with_single_open(target, prog):
+    """A proc entry the LDD3 way: proc_create() with proc_ops whose open
+    calls single_open() with the module's show; seq_read, seq_lseek and
+    single_release are the kernel's. The show proxy (DUSK_PROXY_FN) runs
+    inside the reader's seq_read: its seq_write is the reader's."""
+    token = marker(target)
+    name = devname()
+    k = prog.k
+    body = b''.join(PROXY_SLOT.pack(*s) for s in (
+        (POP['proc_open'], K.DUSK_SLOT_USER, 0x51),
+        (POP['proc_read'], K.DUSK_SLOT_KERNEL, k.sym('seq_read')),
+        (POP['proc_lseek'], K.DUSK_SLOT_KERNEL, k.sym('seq_lseek')),
+        (POP['proc_release'], K.DUSK_SLOT_KERNEL, k.sym('single_release'))))
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_PROC_OPS, 4) +
+                       body)
+    assert r.status == 0
+    pops, _, _ = PROXY_REPLY.unpack(r.payload)
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_FN, 1) +
+                       PROXY_SLOT.pack(0, K.DUSK_SLOT_USER, 0x5a))
+    assert r.status == 0
+    show, _, _ = PROXY_REPLY.unpack(r.payload)
+    text = b'hello from proc\n'
+    kstr = k.string(text.decode())
+    entry = k.ok('proc_create', k.string(name), 0o444, 0, pops)
+    assert entry >> 63
+
+    bg(target, 'proc', f'cat /proc/{name}')
+    op = prog.next_invoke()
+    assert (op.off, op.cookie, op.comm) == (POP['proc_open'], 0x51, 'cat')
+    inode, f = op.args[:2]
+    r = op.request(K.DUSK_MSG_CALL,
+                   call_payload(k.sym('single_open'), (f, show, 0)))
+    assert r.status == 0 and CALL_REPLY.unpack(r.payload)[:2] == (0, 0)
+    assert op.ret(0) == 0
+    sh = prog.next_invoke()
+    assert (sh.off, sh.cookie, sh.pid) == (0, 0x5a, op.pid)
+    m = sh.args[0]
+    r = sh.request(K.DUSK_MSG_CALL,
+                   call_payload(k.sym('seq_write'), (m, kstr, len(text))))
+    assert r.status == 0 and CALL_REPLY.unpack(r.payload)[:2] == (0, 0)
+    assert sh.ret(0) == 0
+    assert bg_wait(target, 'proc') == 'rc=0', cat(target, '/tmp/proc.err')
+    assert cat(target, '/tmp/proc.out') == text.decode()
+    # The session's end removes the entry; a reader after it finds none.
+    prog.k.bye()
+    assert target.exec(f'test -e /proc/{name}')[0] != 0
+    assert_healthy(target, token)
+
+
+def test_proc_entry_with_seq_operations(target, prog):
+    """proc_create_seq() with the module's struct seq_operations: start,
+    show, next and stop each come as an INVOKE from the reader's
+    seq_read; next moves the position through RETURN's commit."""
+    token = marker(target)
+    name = devname()
+    k = prog.k
+    body = b''.join(PROXY_SLOT.pack(off, K.DUSK_SLOT_USER, 0x600 + off)
+                    for off in (0, 8, 16, 24))
+    r = prog.s.request(K.DUSK_MSG_PROXY_REGISTER,
+                       PROXY_REGISTER.pack(0, 0, K.DUSK_PROXY_SEQ_OPS, 4) +
+                       body)
+    assert r.status == 0
+    sops, _, _ = PROXY_REPLY.unpack(r.payload)
+    text = b'one record\n'
+    kstr = k.string(text.decode())
+    entry = k.ok('proc_create_seq_private', k.string(name), 0o444, 0, sops,
+                 0, 0)
+    assert entry >> 63
+
+    bg(target, 'seq', f'cat /proc/{name}')
+    calls = []
+    while bg_result(target, 'seq') is None:
+        try:
+            inv = prog.next_invoke(timeout=2)
+        except AssertionError:
+            continue
+        what = {0: 'start', 8: 'stop', 16: 'next', 24: 'show'}[inv.off]
+        calls.append(what)
+        assert inv.cookie == 0x600 + inv.off and inv.comm == 'cat'
+        m = inv.args[0]
+        if what == 'start':
+            st, pos = prog.s.read(inv.args[1], 8)
+            assert st == 0
+            # One record, at position 0; then the end.
+            assert inv.ret(1 if struct.unpack('<q', pos)[0] == 0 else 0) == 0
+        elif what == 'show':
+            assert inv.args[1] == 1
+            r = inv.request(K.DUSK_MSG_CALL,
+                            call_payload(k.sym('seq_write'),
+                                         (m, kstr, len(text))))
+            assert r.status == 0
+            assert inv.ret(0) == 0
+        elif what == 'next':
+            assert inv.ret(0, commit=[(inv.args[2], struct.pack('<q', 1))]) == 0
+        else:
+            assert inv.ret(0) == 0
+    assert bg_result(target, 'seq') == 'rc=0', cat(target, '/tmp/seq.err')
+    assert cat(target, '/tmp/seq.out') == text.decode()
+    assert calls[:4] == ['start', 'show', 'next', 'stop'], calls
+    # Then each later read (cat may try sendfile first): the end at once.
+    rest = calls[4:]
+    assert rest and rest == ['start', 'stop'] * (len(rest) // 2), calls
+    assert_healthy(target, token)

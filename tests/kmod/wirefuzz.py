@@ -45,11 +45,19 @@ ALLOC_MAX = 4 << 20
 MAX_HOOKS = 8           # live at once, of dusk.ko's 64
 MAX_ALLOCS = 16
 MAX_TABLES = 6          # live at once, of dusk.ko's 32
-# The members of struct file_operations a FOPS slot may name (x86-64,
-# 6.1: llseek, read, write, poll, unlocked_ioctl, compat_ioctl, open,
-# flush, release, fasync), and offsets that are none of them.
-FOPS_OFFS = (8, 16, 24, 72, 80, 88, 112, 120, 128, 144)
-FOPS_BAD_OFFS = (0, 4, 32, 40, 96, 104, 136, 280, 0xffffffff)
+# The members a slot of each kind may name (x86-64, 6.1): struct
+# file_operations' llseek, read, write, poll, unlocked_ioctl,
+# compat_ioctl, open, flush, release, fasync; struct proc_ops' (24,
+# proc_read_iter, a kernel slot only); struct seq_operations'; FN's 0.
+KIND_OFFS = {
+    K.DUSK_PROXY_FOPS: (8, 16, 24, 72, 80, 88, 112, 120, 128, 144),
+    K.DUSK_PROXY_PROC_OPS: (8, 16, 24, 32, 40, 48, 56, 64, 72),
+    K.DUSK_PROXY_SEQ_OPS: (0, 8, 16, 24),
+    K.DUSK_PROXY_FN: (0,),
+}
+KERNEL_ONLY = {(K.DUSK_PROXY_PROC_OPS, 24)}
+# Offsets that are no member of any kind.
+BAD_OFFS = (4, 96, 104, 280, 0xffffffff, 1 << 20)
 
 # Offsets in struct dusk_hdr.
 OFF_MAGIC, OFF_VERSION, OFF_TYPE, OFF_CHANNEL, OFF_FLAGS = 32, 36, 37, 38, 39
@@ -400,39 +408,43 @@ class WireFuzzer:
         return K.DUSK_MSG_PING, b'', {0}
 
     def case_proxy_register(self):
-        """PROXY_REGISTER: good tables (used by no device), or broken ones:
-        kind, flags, an offset, a slot kind, a kernel value that is not
-        text, a count the payload does not hold."""
+        """PROXY_REGISTER of every kind: good tables (used by no device),
+        or broken ones: kind, flags, an offset, a slot kind, a kernel value
+        that is not text, a count the payload does not hold."""
         r = self.rng
-        offs = r.sample(FOPS_OFFS, r.randrange(0, 5))
+        kind = r.choice(sorted(KIND_OFFS))
+        if kind == K.DUSK_PROXY_FN:
+            offs = [0]
+        else:
+            offs = r.sample(KIND_OFFS[kind], r.randrange(0, 5))
         slots = []
         for off in offs:
-            if r.randrange(2):
-                slots.append((off, K.DUSK_SLOT_USER, r.getrandbits(64)))
-            else:
+            if kind != K.DUSK_PROXY_FN and (
+                    (kind, off) in KERNEL_ONLY or r.randrange(2)):
                 slots.append((off, K.DUSK_SLOT_KERNEL, self.noop_llseek))
-        kind, flags, nr = K.DUSK_PROXY_FOPS, 0, None
+            else:
+                slots.append((off, K.DUSK_SLOT_USER, r.getrandbits(64)))
+        flags, nr = 0, None
         how = r.randrange(8)
         ok = {0, -E.ENOSPC}
         if how == 0 or len(self.tables) >= MAX_TABLES:
-            kind = r.choice((K.DUSK_PROXY_INVALID, K.DUSK_PROXY_PROC_OPS,
-                             K.DUSK_PROXY_SEQ_OPS, K.DUSK_PROXY_FN,
+            kind = r.choice((K.DUSK_PROXY_INVALID,
                              getattr(K, '__DUSK_PROXY_MAX'), 0xffffffff))
             ok = {-E.EINVAL}
         elif how == 1:
             flags, ok = r.choice((1, 1 << 63)), {-E.EINVAL}
         elif how == 2:
-            slots.append((r.choice(FOPS_BAD_OFFS), K.DUSK_SLOT_USER, 1))
+            slots.append((r.choice(BAD_OFFS), K.DUSK_SLOT_USER, 1))
             ok = {-E.EINVAL}
         elif how == 3 and slots:
             slots.append(slots[0])              # the same member twice
             ok = {-E.EINVAL}
         elif how == 4:
-            slots.append((r.choice(FOPS_OFFS), r.choice((0, 3, 0xffffffff)),
-                          self.noop_llseek))
+            slots.append((r.choice(KIND_OFFS[kind]),
+                          r.choice((0, 3, 0xffffffff)), self.noop_llseek))
             ok = {-E.EINVAL}
         elif how == 5:
-            slots.append((r.choice(FOPS_OFFS), K.DUSK_SLOT_KERNEL,
+            slots.append((r.choice(KIND_OFFS[kind]), K.DUSK_SLOT_KERNEL,
                           r.choice((self.bad_addr(), self.banner))))
             ok = {-E.EINVAL}
         elif how == 6:

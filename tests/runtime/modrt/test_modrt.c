@@ -50,11 +50,12 @@ __asm__(".pushsection dusk_types,\"a\",@progbits\n"
 	".asciz \"field struct_kernel_param arg 32 8 ptr void\"\n"
 	".asciz \"field struct_kernel_param str 32 8 ptr struct_kparam_string\"\n"
 	".asciz \"func k_copy ptr:void 3 0 ptr:void ptr:void int\"\n"
-	".asciz \"type struct_file_operations 32\"\n"
+	".asciz \"type struct_file_operations 40\"\n"
 	".asciz \"field struct_file_operations owner 0 8 ptr struct_module\"\n"
 	".asciz \"field struct_file_operations llseek 8 8 fn\"\n"
 	".asciz \"field struct_file_operations read 16 8 fn\"\n"
 	".asciz \"field struct_file_operations mmap 24 8 fn\"\n"
+	".asciz \"field struct_file_operations open 32 8 fn\"\n"
 	".asciz \"type struct_fdev 16\"\n"
 	".asciz \"field struct_fdev fops 0 8 ptr struct_file_operations\"\n"
 	".asciz \"field struct_fdev name 8 8 ptr char\"\n"
@@ -1229,13 +1230,23 @@ static long fop_read(void *file, char *buf, size_t count, long long *ppos)
 
 static void fop_mmap(void) {}
 
+/* An int-returning open: its value goes back sign-extended, whatever the
+ * upper half of %rax holds. */
+static int fop_open(void *inode, void *file)
+{
+	(void)inode;
+	(void)file;
+	dusk_stop(NULL);
+	return -ENODEV;
+}
+
 static struct test_fops {
 	void *owner;
-	void *llseek, *read, *mmap;
+	void *llseek, *read, *mmap, *open;
 } fops = { __dusk_kv___this_module, (void *)__dusk_k_k_plain,
-	   (void *)fop_read, NULL },
-  fops_guess = { NULL, NULL, (void *)fop_read, NULL },
-  fops_mmap = { NULL, NULL, (void *)fop_read, (void *)fop_mmap };
+	   (void *)fop_read, NULL, (void *)fop_open },
+  fops_guess = { NULL, NULL, (void *)fop_read, NULL, NULL },
+  fops_mmap = { NULL, NULL, (void *)fop_read, (void *)fop_mmap, NULL };
 
 static struct test_fdev {
 	struct test_fops *fops;
@@ -1253,7 +1264,7 @@ static void test_fops(void)
 			     FK_AREA_DIRECT + 0x5100, 0, 0 };
 	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2400), 8);
 	unsigned int proxies = fk.nr_proxies, nslots = fk.nr_proxy_slots, i;
-	uint64_t table, cookie = 0, k;
+	uint64_t table, cookie = 0, cookie_open = 0, k;
 	struct fk_inv *inv;
 	int64_t ret;
 
@@ -1266,13 +1277,16 @@ static void test_fops(void)
 	table = __dusk_k_k_fdev_register((uintptr_t)&fdev, 0, 0, 0, 0, 0);
 	CHECK_EQ(fk.nr_proxies, proxies + 1);
 	CHECK_EQ(table, FK_AREA_DIRECT + 0xe000 + 0x100 * fk.nr_proxies);
-	CHECK_EQ(fk.nr_proxy_slots - nslots, 2);
+	CHECK_EQ(fk.nr_proxy_slots - nslots, 3);
 	for (i = nslots; i < fk.nr_proxy_slots; i++) {
 		struct dusk_proxy_slot *ps = &fk.proxy_slots[i];
 
 		if (le32toh(ps->off) == 8) {
 			CHECK_EQ(le32toh(ps->kind), DUSK_SLOT_KERNEL);
 			CHECK_EQ(le64toh(ps->value), KF(KF_PLAIN));
+		} else if (le32toh(ps->off) == 32) {
+			CHECK_EQ(le32toh(ps->kind), DUSK_SLOT_USER);
+			cookie_open = le64toh(ps->value);
 		} else {
 			CHECK_EQ(le32toh(ps->off), 16);
 			CHECK_EQ(le32toh(ps->kind), DUSK_SLOT_USER);
@@ -1306,6 +1320,14 @@ static void test_fops(void)
 	inv = fk_inv_find(&fk, 500);
 	CHECK(inv && inv->returned);
 	CHECK_EQ(inv->ret, 42);
+
+	/* An open failing: -ENODEV as a 64-bit value. */
+	fk_invoke(&fk, 501, cookie_open, args, FK_AREA_DIRECT + 0x6000, 77,
+		  "cat", NULL, 0);
+	CHECK_EQ(dusk_run(s), 0);
+	inv = fk_inv_find(&fk, 501);
+	CHECK(inv && inv->returned);
+	CHECK_EQ(inv->ret, (uint64_t)(int64_t)-ENODEV);
 }
 
 int main(void)
