@@ -85,7 +85,8 @@ int dusk_do_uaccess(struct dusk_req *r)
 		if (len != 1 && len != 2 && len != 4 && len != 8)
 			return -EINVAL;
 	}
-	if (dlen != (op == DUSK_UA_TO ? len : op == DUSK_UA_PUT ? 8 : 0))
+	if (dlen != (op == DUSK_UA_TO || op == DUSK_UA_STRNCPY ? len :
+		     op == DUSK_UA_PUT ? 8 : 0))
 		return -EINVAL;
 	r->reply_len = sizeof(*rep);
 
@@ -105,13 +106,13 @@ int dusk_do_uaccess(struct dusk_req *r)
 		ret = clear_user(p, len);
 		break;
 	case DUSK_UA_STRNCPY:
-		if (len >= room || len > LONG_MAX)
+		/* Into the destination's own bytes, and all of them back:
+		 * what a fault leaves in it is what it leaves in the .ko's. */
+		if (len > room || len > LONG_MAX)
 			return -EINVAL;
+		memcpy(out, data, len);
 		ret = strncpy_from_user(out, p, len);
-		if (ret >= 0) {
-			out[ret] = '\0';
-			r->reply_len += ret + 1;
-		}
+		r->reply_len += len;
 		break;
 	case DUSK_UA_STRNLEN:
 		ret = strnlen_user(p, len > LONG_MAX ? LONG_MAX : len);

@@ -107,8 +107,10 @@
  *		to the kernel. -ESRCH: the invocation is over (its caller
  *		was killed, or the session ended); nothing was applied.
  * R UACCESS	chan INV. struct dusk_uaccess (then 8 bytes of value for
- *		PUT, len bytes for TO) -> struct dusk_uaccess_reply (then
- *		len bytes for FROM, ret + 1 for STRNCPY when ret >= 0).
+ *		PUT, len bytes for TO, and for STRNCPY the destination's
+ *		len bytes as they are) -> struct dusk_uaccess_reply (then
+ *		len bytes for FROM, and for STRNCPY the destination after
+ *		the copy: what a fault leaves there is the kernel's).
  *		Executed by the calling task with the kernel's own
  *		accessors: a bad user pointer gives what it gives the .ko.
  *		-EINVAL: op or len (1, 2, 4, 8 for GET and PUT; the reply
@@ -552,7 +554,7 @@ enum dusk_uaccess_op {
 	DUSK_UA_TO,		/* copy_to_user(uaddr, data, len) */
 	DUSK_UA_FROM,		/* copy_from_user(reply, uaddr, len) */
 	DUSK_UA_CLEAR,		/* clear_user(uaddr, len) */
-	DUSK_UA_STRNCPY,	/* strncpy_from_user(reply, uaddr, len) */
+	DUSK_UA_STRNCPY,	/* strncpy_from_user(dst, uaddr, len) */
 	DUSK_UA_STRNLEN,	/* strnlen_user(uaddr, len) */
 	DUSK_UA_GET,		/* get_user of len (1, 2, 4, 8) bytes */
 	DUSK_UA_PUT,		/* put_user of len bytes: the __le64 after */

@@ -67,12 +67,12 @@ int dusk_proxy_unregister(struct dusk_session *s, uint32_t handle)
 			    0, NULL);
 }
 
-/* Room for STRNCPY's ret + 1 bytes (its NUL) besides the reply header. */
+/* The most bytes one UACCESS moves: its request or its reply fits. */
 uint32_t dusk_uaccess_request_max(const struct dusk_session *s)
 {
 	uint32_t room = dusk_session_payload_max(s);
 
-	return room - (uint32_t)sizeof(struct dusk_uaccess_reply) - 8;
+	return room - (uint32_t)sizeof(struct dusk_uaccess);
 }
 
 int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
@@ -95,12 +95,12 @@ int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
 		return -EINVAL;
 	if (len > dusk_uaccess_request_max(s))
 		return -EMSGSIZE;
-	if (op == DUSK_UA_TO)
+	if (op == DUSK_UA_TO || op == DUSK_UA_STRNCPY)
 		plen += (uint32_t)len;
 	else if (op == DUSK_UA_PUT)
 		plen += 8;
 	if (op == DUSK_UA_FROM || op == DUSK_UA_STRNCPY)
-		rcap += (uint32_t)len + 1;
+		rcap += (uint32_t)len;
 	reply = malloc(rcap);
 	if (!reply)
 		return -ENOMEM;
@@ -112,7 +112,7 @@ int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
 	ua->len = htole64(len);
 	ua->op = htole32(op);
 	ua->pad = 0;
-	if (op == DUSK_UA_TO && len)
+	if ((op == DUSK_UA_TO || op == DUSK_UA_STRNCPY) && len)
 		memcpy(ua + 1, data, len);
 	else if (op == DUSK_UA_PUT)
 		memcpy(ua + 1, data, 8);	/* the __le64 value */
@@ -130,18 +130,12 @@ int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
 	memcpy(&rep, reply, sizeof(rep));
 	kret = (int64_t)le64toh(rep.ret);
 	got -= (uint32_t)sizeof(rep);
-	if (op == DUSK_UA_FROM) {
+	if (op == DUSK_UA_FROM || op == DUSK_UA_STRNCPY) {
 		if (got < len) {
 			err = -EPROTO;
 			goto out_reply;
 		}
 		memcpy(out, reply + sizeof(rep), len);
-	} else if (op == DUSK_UA_STRNCPY && kret >= 0) {
-		if ((uint64_t)kret > len || got < (uint64_t)kret + 1) {
-			err = -EPROTO;
-			goto out_reply;
-		}
-		memcpy(out, reply + sizeof(rep), (size_t)kret + 1);
 	}
 	*ret = kret;
 	if (val)

@@ -71,6 +71,21 @@ static const struct dusk_probe_exempt dusk_probe_exempt[] = {
 	{ "usb_free_urb", B(0), 0, 0 },
 	{ "usb_put_dev", B(0), 0, 0 },
 	{ "usb_put_intf", B(0), 0, 0 },
+	/* a const char __user * of the calling task (read or write), which
+	 * the function reads by the uaccess accessors: a bad one is its
+	 * -EFAULT, not an oops (other __user pointers are void *) */
+	{ "kstrtobool_from_user", 0, 0, B(0) },
+	{ "kstrtoint_from_user", 0, 0, B(0) },
+	{ "kstrtol_from_user", 0, 0, B(0) },
+	{ "kstrtoll_from_user", 0, 0, B(0) },
+	{ "kstrtos16_from_user", 0, 0, B(0) },
+	{ "kstrtos8_from_user", 0, 0, B(0) },
+	{ "kstrtou16_from_user", 0, 0, B(0) },
+	{ "kstrtou8_from_user", 0, 0, B(0) },
+	{ "kstrtouint_from_user", 0, 0, B(0) },
+	{ "kstrtoul_from_user", 0, 0, B(0) },
+	{ "kstrtoull_from_user", 0, 0, B(0) },
+	{ "strndup_user", 0, 0, B(0) },
 	/* crypto_free_*(tfm): tfm's base, &NULL->base when tfm is NULL */
 	{ "crypto_destroy_tfm", 0, 0, B(1) },
 	/* what a header's inline wrapper passes as NULL (dev_queue_xmit(),

@@ -399,7 +399,9 @@ DUSK_EXPORT unsigned long __dusk_impl___clear_user(void *to, unsigned long n)
 }
 
 /* lib/strncpy_from_user.c: the length of the string (its NUL copied
- * too), count when it is that long or longer (no NUL), -EFAULT. */
+ * too), count when it is that long or longer (no NUL), -EFAULT. Each
+ * chunk goes to the kernel as the destination holds it and comes back
+ * as the kernel's strncpy_from_user() left it, fault or not. */
 DUSK_EXPORT long __dusk_impl_strncpy_from_user(char *dst, const char *src,
 					       long count)
 {
@@ -409,27 +411,25 @@ DUSK_EXPORT long __dusk_impl_strncpy_from_user(char *dst, const char *src,
 
 	if (count <= 0)
 		return 0;
-	/* the reply carries ret + 1 bytes */
-	buf = malloc(ua_chunk((uint64_t)count) + 1);
+	buf = malloc(ua_chunk((uint64_t)count));
 	if (!buf) {
 		ua_warn_once("strncpy_from_user", -ENOMEM);
 		return -EFAULT;
 	}
 	while (off < (uint64_t)count) {
 		len = ua_chunk((uint64_t)count - off);
+		memcpy(buf, __dusk_check(dst + off, len), len);
 		if (ua_one("strncpy_from_user", DUSK_UA_STRNCPY,
-			   (uintptr_t)src + off, &len, NULL, buf, &ret, NULL)) {
+			   (uintptr_t)src + off, &len, buf, buf, &ret, NULL)) {
 			ret = -EFAULT;
 			break;
 		}
+		memcpy(__dusk_check_w(dst + off, len), buf, len);
 		if (ret < 0 || (uint64_t)ret > len) {
 			ret = -EFAULT;
 			break;
 		}
 		got = (uint64_t)ret;
-		/* with its NUL when it ended inside this chunk */
-		memcpy(__dusk_check_w(dst + off, got < len ? got + 1 : len),
-		       buf, got < len ? got + 1 : len);
 		off += got;
 		if (got < len)
 			break;

@@ -385,8 +385,10 @@ const char *dusk_fops_current(void);
 
 /*
  * One UACCESS request for the blocking invocation this thread serves:
- * op is enum dusk_uaccess_op; data: TO's len bytes or PUT's value (8
- * bytes); out: FROM's len bytes, STRNCPY's ret+1 bytes (NULL otherwise).
+ * op is enum dusk_uaccess_op; data: TO's len bytes, STRNCPY's
+ * destination as it is (len bytes) or PUT's value (8 bytes); out: FROM's
+ * len bytes, STRNCPY's destination after the copy (len bytes; NULL
+ * otherwise).
  * Returns 0 with the kernel's *ret (and GET's *val), or a negative errno:
  * -ENOTCONN when this thread serves no blocking invocation (module
  * init/exit, a netfilter hook), -EMSGSIZE when len does not fit one

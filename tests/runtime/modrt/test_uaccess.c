@@ -92,9 +92,12 @@ static int fake_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
 		*ret = (int64_t)(len - ok);
 		break;
 	case DUSK_UA_STRNCPY:
+		/* the destination as it was, then what the kernel copies */
+		memcpy(out, data, len);
 		for (i = 0; i < ok && u[i]; i++)
 			;
 		if (i == ok && ok < len) {
+			memcpy(out, u, ok);	/* copied before the fault */
 			*ret = -EFAULT;
 			break;
 		}
@@ -283,8 +286,12 @@ static void test_strings(void)
 	CHECK_EQ(__dusk_impl_strncpy_from_user(dst, UP(0), 0), 0);
 	/* no NUL before the end of the mapping */
 	memset(umem + USIZE - 20, 'y', 20);
+	memset(dst, 0xaa, sizeof(dst));
 	CHECK_EQ(__dusk_impl_strncpy_from_user(dst, UP(USIZE - 20), 100),
 		 -EFAULT);
+	/* what was copied before the fault stays, the rest is untouched */
+	CHECK_EQ(dst[19], 'y');
+	CHECK_EQ((uint8_t)dst[20], 0xaa);
 
 	CHECK_EQ(__dusk_impl_strnlen_user(UP(0), 300), 251);
 	CHECK_EQ(__dusk_impl_strnlen_user(UP(0), 250), 251);	/* n + 1 */
