@@ -153,7 +153,7 @@ def test_variadic_without_format_is_refused(harness, tmp_path):
 # debugfs-style seq_file, a kthread, netdev messages. Built, not run (dusk
 # refuses its registrations at run time): every printf-like kernel function
 # it calls gets a stub that formats at user level.
-PRINTF_FUNCS = ("seq_printf", "sysfs_emit", "device_create",
+PRINTF_FUNCS = ("sysfs_emit", "device_create",
                 "kthread_create_on_node", "netdev_info", "dev_set_name",
                 "__dynamic_netdev_dbg")
 DRIVER = """\
@@ -229,10 +229,11 @@ DRIVER = """\
 
 
 def test_printf_like_kernel_functions_get_stubs(harness, tmp_path):
-    """seq_printf, sysfs_emit, device_create, kthread_create_on_node,
-    netdev_info, dev_set_name, __dynamic_netdev_dbg: variadic with a
-    printf format and no libdusk version, so the program has a stub for
-    each (formatting at user level), where dusk-cc refused them all."""
+    """sysfs_emit, device_create, kthread_create_on_node, netdev_info,
+    dev_set_name, __dynamic_netdev_dbg: variadic with a printf format and
+    no libdusk version, so the program has a stub for each (formatting at
+    user level), where dusk-cc refused them all. seq_printf has a libdusk
+    version (it writes into the seq_file's buffer): no stub."""
     d = tmp_path / "vdrv"
     d.mkdir()
     (d / "vdrv.c").write_text(textwrap.dedent(DRIVER))
@@ -246,6 +247,8 @@ def test_printf_like_kernel_functions_get_stubs(harness, tmp_path):
                           check=True).stdout
     for name in PRINTF_FUNCS:
         assert re.search(rf" T __dusk_k_{name}$", syms, re.M), name
+    assert re.search(r" T __dusk_impl_seq_printf$", syms, re.M)
+    assert not re.search(r"__dusk_k_seq_printf$", syms, re.M)
 
 
 @pytest.mark.parametrize("module", (DBGFMT, SYNTHEV), ids=lambda m: m.name)

@@ -359,7 +359,9 @@ def test_uaccess_ops_and_bad_addresses(target, prog):
         (0, EFAULT)
     assert rd.uaccess(K.DUSK_UA_CLEAR, bad, 8)[:2] == (0, 8)
     assert rd.uaccess(K.DUSK_UA_STRNLEN, bad, 8)[:2] == (0, 0)
-    assert rd.uaccess(K.DUSK_UA_STRNCPY, bad, 8)[:2] == (0, EFAULT)
+    # STRNCPY carries the destination's bytes: a fault leaves them.
+    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, bad, 8, b'ABCDEFGH')
+    assert (st, ret, data) == (0, EFAULT, b'ABCDEFGH')
     assert rd.uaccess(K.DUSK_UA_ACCESS_OK, buf, count)[:2] == (0, 1)
     assert rd.uaccess(K.DUSK_UA_ACCESS_OK, 1 << 63, 8)[:2] == (0, 0)
     # A kernel address is no user address either.
@@ -369,10 +371,12 @@ def test_uaccess_ops_and_bad_addresses(target, prog):
                       struct.pack('<Q', 0x6f6c6c6568))[:2] == (0, 0)
     assert rd.uaccess(K.DUSK_UA_GET, buf, 2)[:3] == (0, 0, 0x6568)
     assert rd.uaccess(K.DUSK_UA_STRNLEN, buf, 32)[:2] == (0, 6)
-    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 32)
-    assert (st, ret, data) == (0, 5, b'hello\0')
-    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 3)
-    assert (st, ret, data) == (0, 3, b'hel\0')
+    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 8, b'.' * 8)
+    assert (st, ret, data) == (0, 5, b'hello\0..')
+    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 3, b'...')
+    assert (st, ret, data) == (0, 3, b'hel')
+    # Without the destination's bytes: refused.
+    assert rd.uaccess(K.DUSK_UA_STRNCPY, buf, 3)[0] == -errno.EINVAL
     assert rd.uaccess(K.DUSK_UA_CLEAR, buf + 1, 1)[:2] == (0, 0)
     st, ret, _, data = rd.uaccess(K.DUSK_UA_FROM, buf, 3)
     assert (st, ret, data) == (0, 0, b'h\0l')
