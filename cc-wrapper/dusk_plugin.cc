@@ -1303,7 +1303,8 @@ static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
  * libdusk's: copy_to_user() and copy_from_user() (their out-of-line
  * _copy_to_user()/_copy_from_user(), kept behind the kernel's own size
  * checks), __copy_*_user*() (raw_copy_*_user(), above), clear_user(),
- * strncpy_from_user(), strnlen_user(), check_zeroed_user(), get_user()
+ * strncpy_from_user(), strnlen_user(), check_zeroed_user(), memdup_user()
+ * and its kin (they allocate with kmalloc, in the kernel), get_user()
  * and put_user() (their asm, below), access_ok() (C on TASK_SIZE_MAX).
  * What remains is refused at the module's call, with what to use instead
  * (not again inside one another).
@@ -1313,10 +1314,6 @@ static const struct {
 	const char *instead;
 } dusk_uaccess[] = {
 	{ "copy_user_generic", "copy_to_user() or copy_from_user()" },
-	{ "memdup_user", "kmalloc() and copy_from_user()" },
-	{ "memdup_user_nul", "kmalloc() and copy_from_user(), then the NUL" },
-	{ "vmemdup_user", "kvmalloc() and copy_from_user()" },
-	{ "strndup_user", "kmalloc() and strncpy_from_user()" },
 	{ "copy_from_user_nofault", "copy_from_user() in a file operation" },
 	{ "copy_to_user_nofault", "copy_to_user() in a file operation" },
 	{ "strncpy_from_user_nofault",

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "dusk_proto.h"
+#include "klib.h"
 #include "log.h"
 #include "mod_lines.h"
 #include "modrt.h"
@@ -459,6 +460,68 @@ DUSK_EXPORT long __dusk_impl_strnlen_user(const char *str, long n)
 		off += len;	/* no NUL in this part */
 	}
 	return n + 1;
+}
+
+/* ---- memdup_user and friends (mm/util.c) ---- */
+
+/* include/linux/gfp_types.h, 6.1 */
+#define UA_GFP_KERNEL	0xcc0u
+#define UA_GFP_USER	(UA_GFP_KERNEL | 0x100000u)	/* | __GFP_HARDWALL */
+#define UA_GFP_NOWARN	0x2000u
+#define UA_ERR_PTR(e)	((void *)(intptr_t)(e))
+
+/*
+ * len bytes from user address src, plus nul zero bytes, in kernel memory
+ * from kmalloc (what the module kfree()s), or an ERR_PTR. The user bytes
+ * are fetched first: when both the copy and the allocation would fail,
+ * -EFAULT wins here where the kernel's -ENOMEM would.
+ */
+static void *ua_memdup(const char *what, const void *src, size_t len,
+		       size_t nul, unsigned int gfp)
+{
+	uint8_t *buf = calloc(1, len + nul ? len + nul : 1);
+	uint64_t k;
+
+	if (!buf)
+		return UA_ERR_PTR(-ENOMEM);
+	if (len && (!ua_access_ok((uintptr_t)src, len) ||
+		    ua_from(what, buf, (uintptr_t)src, len))) {
+		free(buf);
+		return UA_ERR_PTR(-EFAULT);
+	}
+	k = dusk_klib_kdup(buf, len + nul, gfp);
+	free(buf);
+	return k ? (void *)(uintptr_t)k : UA_ERR_PTR(-ENOMEM);
+}
+
+DUSK_EXPORT void *__dusk_impl_memdup_user(const void *src, size_t len)
+{
+	return ua_memdup("memdup_user", src, len, 0,
+			 UA_GFP_USER | UA_GFP_NOWARN);
+}
+
+/* kvmalloc()'s memory, kvfree()d: kmalloc's here (kvfree() takes it). */
+DUSK_EXPORT void *__dusk_impl_vmemdup_user(const void *src, size_t len)
+{
+	return ua_memdup("vmemdup_user", src, len, 0, UA_GFP_USER);
+}
+
+DUSK_EXPORT void *__dusk_impl_memdup_user_nul(const void *src, size_t len)
+{
+	return ua_memdup("memdup_user_nul", src, len, 1, UA_GFP_KERNEL);
+}
+
+DUSK_EXPORT char *__dusk_impl_strndup_user(const char *s, long n)
+{
+	long length = __dusk_impl_strnlen_user(s, n);
+
+	if (!length)
+		return UA_ERR_PTR(-EFAULT);
+	if (length > n)
+		return UA_ERR_PTR(-EINVAL);
+	/* its last byte is the NUL strnlen_user counted, or made one */
+	return ua_memdup("strndup_user", s, (size_t)length - 1, 1,
+			 UA_GFP_USER | UA_GFP_NOWARN);
 }
 
 /* ---- get_user, put_user ---- */
