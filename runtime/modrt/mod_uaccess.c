@@ -138,31 +138,37 @@ static uint64_t ua_chunk(uint64_t left)
 /* TASK_SIZE_MAX of the target: 5-level paging (qemu -cpu max has LA57)
  * gives user space 56 bits. Read once per session. */
 static struct {
+	pthread_mutex_t lock;
 	const struct dusk_session *s;
 	uint32_t sid;
 	uint64_t limit;
-} ua_task_size;
+} ua_task_size = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 DUSK_EXPORT unsigned long __dusk_impl_task_size_max(void)
 {
 	struct dusk_session *s = dusk_mod_session();
-	uint64_t k;
+	uint64_t k, limit;
 	uint32_t l5 = 0;
 
+	pthread_mutex_lock(&ua_task_size.lock);
 	if (!s) {
 		ua_task_size.s = NULL;
-		return DUSK_TASK_SIZE_MAX_L4;
+		limit = DUSK_TASK_SIZE_MAX_L4;
+	} else if (ua_task_size.s == s && ua_task_size.sid == s->id) {
+		limit = ua_task_size.limit;
+	} else {
+		/* arch/x86/kernel/head64.c: set at boot when LA57 is on; a
+		 * kernel without CONFIG_X86_5LEVEL has no such symbol */
+		if (dusk_mod_ksym("__pgtable_l5_enabled", &k) ||
+		    dusk_kread(s, k, &l5, sizeof(l5)))
+			l5 = 0;
+		limit = l5 ? DUSK_TASK_SIZE_MAX_L5 : DUSK_TASK_SIZE_MAX_L4;
+		ua_task_size.s = s;
+		ua_task_size.sid = s->id;
+		ua_task_size.limit = limit;
 	}
-	if (ua_task_size.s == s && ua_task_size.sid == s->id)
-		return ua_task_size.limit;
-	/* arch/x86/kernel/head64.c: set at boot when LA57 is on */
-	if (dusk_mod_ksym("__pgtable_l5_enabled", &k) ||
-	    dusk_kread(s, k, &l5, sizeof(l5)))
-		l5 = 0;
-	ua_task_size.s = s;
-	ua_task_size.sid = s->id;
-	ua_task_size.limit = l5 ? DUSK_TASK_SIZE_MAX_L5 : DUSK_TASK_SIZE_MAX_L4;
-	return ua_task_size.limit;
+	pthread_mutex_unlock(&ua_task_size.lock);
+	return limit;
 }
 
 /* include/asm-generic/access_ok.h __access_ok() */
@@ -460,6 +466,66 @@ DUSK_EXPORT long __dusk_impl_strnlen_user(const char *str, long n)
 		off += len;	/* no NUL in this part */
 	}
 	return n + 1;
+}
+
+/* ---- fs/libfs.c: what char devices and debugfs files read and write with ---- */
+
+/* *ppos may be kernel memory (the file's f_pos, the proxy's loff_t). */
+static int64_t ua_pos_get(const int64_t *ppos)
+{
+	int64_t pos;
+
+	memcpy(&pos, __dusk_check(ppos, sizeof(pos)), sizeof(pos));
+	return pos;
+}
+
+static void ua_pos_set(int64_t *ppos, int64_t pos)
+{
+	memcpy(__dusk_check_w(ppos, sizeof(pos)), &pos, sizeof(pos));
+}
+
+DUSK_EXPORT long __dusk_impl_simple_read_from_buffer(void *to, size_t count,
+						     int64_t *ppos,
+						     const void *from,
+						     size_t available)
+{
+	int64_t pos = ua_pos_get(ppos);
+	size_t ret;
+
+	if (pos < 0)
+		return -EINVAL;
+	if ((uint64_t)pos >= available || !count)
+		return 0;
+	if (count > available - (uint64_t)pos)
+		count = available - (uint64_t)pos;
+	ret = __dusk_impl__copy_to_user(to, (const char *)from + pos, count);
+	if (ret == count)
+		return -EFAULT;
+	count -= ret;
+	ua_pos_set(ppos, pos + (int64_t)count);
+	return (long)count;
+}
+
+DUSK_EXPORT long __dusk_impl_simple_write_to_buffer(void *to, size_t available,
+						    int64_t *ppos,
+						    const void *from,
+						    size_t count)
+{
+	int64_t pos = ua_pos_get(ppos);
+	size_t res;
+
+	if (pos < 0)
+		return -EINVAL;
+	if ((uint64_t)pos >= available || !count)
+		return 0;
+	if (count > available - (uint64_t)pos)
+		count = available - (uint64_t)pos;
+	res = __dusk_impl__copy_from_user((char *)to + pos, from, count);
+	if (res == count)
+		return -EFAULT;
+	count -= res;
+	ua_pos_set(ppos, pos + (int64_t)count);
+	return (long)count;
 }
 
 /* ---- memdup_user and friends (mm/util.c) ---- */

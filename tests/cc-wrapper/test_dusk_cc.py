@@ -218,6 +218,7 @@ UADEV = r'''
     #define UADEV_CLEAR	_IO('u', 5)
     #define UADEV_NAME	_IOW('u', 6, char[32])
     #define UADEV_DUP	_IOW('u', 7, u64)
+    #define UADEV_STATUS	_IOWR('u', 8, char[32])
 
     static char *buffer;
     static size_t buffer_len;
@@ -266,6 +267,7 @@ UADEV = r'''
     {
     	void __user *argp = (void __user *)arg;
     	void *p;
+    	loff_t pos = 0;
     	int ret = 0;
     	long n;
 
@@ -289,6 +291,16 @@ UADEV = r'''
     	case UADEV_CLEAR:
     		if (clear_user(argp, sizeof(greeting)))
     			return -EFAULT;
+    		break;
+    	case UADEV_STATUS:
+    		n = simple_write_to_buffer(name, sizeof(name), &pos, argp, 8);
+    		if (n < 0)
+    			return n;
+    		pos = 0;
+    		n = simple_read_from_buffer(argp, 32, &pos, greeting,
+    					    strlen(greeting));
+    		if (n < 0)
+    			return n;
     		break;
     	case UADEV_DUP:
     		p = memdup_user(argp, sizeof(u64));
@@ -385,7 +397,9 @@ def test_user_space_access_compiles_to_libdusk_calls(tmp_path):
     assert {'__dusk_get_user', '__dusk_put_user', '__dusk_impl_clear_user',
             '__dusk_impl_strncpy_from_user', '__dusk_impl_strnlen_user',
             '__dusk_impl_raw_copy_to_user', '__dusk_impl_memdup_user',
-            '__dusk_impl_strndup_user'} <= calls['uadev_ioctl'], calls
+            '__dusk_impl_strndup_user', '__dusk_impl_simple_read_from_buffer',
+            '__dusk_impl_simple_write_to_buffer'} <= calls['uadev_ioctl'], \
+        calls
     # The kernel's hardening check runs at user level, not in the kernel.
     assert '__dusk_impl___check_object_size' in \
         calls['uadev_read'] | calls['uadev_ioctl'], calls

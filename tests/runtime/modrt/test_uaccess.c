@@ -40,6 +40,12 @@ void *__dusk_impl_memdup_user(const void *src, size_t len);
 void *__dusk_impl_memdup_user_nul(const void *src, size_t len);
 char *__dusk_impl_strndup_user(const char *s, long n);
 unsigned long __dusk_impl_task_size_max(void);
+long __dusk_impl_simple_read_from_buffer(void *to, size_t count,
+					 int64_t *ppos, const void *from,
+					 size_t available);
+long __dusk_impl_simple_write_to_buffer(void *to, size_t available,
+					int64_t *ppos, const void *from,
+					size_t count);
 int __dusk_get_user(const void *ptr, unsigned long size, uint64_t *val);
 int __dusk_put_user(void *ptr, uint64_t val, unsigned long size);
 
@@ -303,6 +309,47 @@ static void test_strings(void)
 	CHECK_EQ(__dusk_impl_clear_user((void *)(1ULL << 48), 30), 30);
 }
 
+/* fs/libfs.c's helpers, on the module's buffer and the file's pos. */
+static void test_simple_buffer(void)
+{
+	static const char text[] = "the device's contents\n";
+	char store[32];
+	int64_t pos = 4;
+
+	reset();
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), 18);
+	CHECK(!memcmp(umem, text + 4, 18));
+	CHECK_EQ(pos, 22);
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), 0);
+	pos = -1;
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), -EINVAL);
+	pos = 0;
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(USIZE), 5, &pos, text,
+						     sizeof(text) - 1), -EFAULT);
+	CHECK_EQ(pos, 0);
+	/* short: what was copied */
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(USIZE - 3), 10, &pos,
+						     text, sizeof(text) - 1), 3);
+	CHECK_EQ(pos, 3);
+
+	memset(store, 0, sizeof(store));
+	memcpy(umem + 500, "written", 7);
+	pos = 2;
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 7);
+	CHECK(!memcmp(store + 2, "written", 7));
+	CHECK_EQ(pos, 9);
+	pos = 30;
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 2);
+	CHECK_EQ(pos, 32);
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 0);
+}
+
 /* Outside a blocking invocation: nothing reaches the caller, the
  * accessors fail as on a bad address, and the line is warned about
  * (once: this program has no module lines, so one site). */
@@ -503,6 +550,7 @@ int main(void)
 	test_copy_from_user();
 	test_get_put();
 	test_strings();
+	test_simple_buffer();
 	test_not_connected();
 
 	fk_init(&fk);
