@@ -1538,14 +1538,15 @@ static bool dusk_cpu_has(dusk_site *site, gasm *stmt)
 			cap = TREE_VALUE(op);
 	}
 	if (!bitnum || !cap || gimple_asm_nlabels(stmt) != 2 ||
-	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) != 2) {
+	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) > 2) {
 		error_at(dusk_module_loc(site),
 			 "dusk: a CPU feature test of an unknown shape");
 		return false;
 	}
 	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
 	no = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 1)));
-	if (yes == no)
+	/* both ways lead to one place: nothing to decide */
+	if (yes == no || EDGE_COUNT(bb->succs) < 2)
 		return true;
 	byte = dusk_val(site, dusk_deref(dusk_val(site, fold_convert(
 		build_pointer_type(unsigned_char_type_node), cap)),
