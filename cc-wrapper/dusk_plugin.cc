@@ -1508,6 +1508,20 @@ static bool dusk_asm_smap(const std::string &all)
 }
 
 /*
+ * An exception table entry of a user-space access (asm/asm.h
+ * _ASM_EXTABLE_UA: type EX_TYPE_UACCESS, 3; or a register set to -EFAULT,
+ * EX_TYPE_EFAULT_REG): what unsafe_get_user(), unsafe_put_user() and
+ * unsafe_copy_to_user() leave. Other fixups (a zero-padded load, an MSR)
+ * are not user space.
+ */
+static bool dusk_asm_uaccess_fixup(const char *tmpl)
+{
+	const char *p = strstr(tmpl, "__ex_table");
+
+	return p && (strstr(p, ".long 3 ") || strstr(p, "(-14)"));
+}
+
+/*
  * static_cpu_has(bit) (also cpu_feature_enabled(), pgtable_l5_enabled()):
  * _static_cpu_has()'s asm goto jumps to t_yes or t_no as the kernel patched
  * it at boot, its fallback testing the feature's byte of boot_cpu_data
@@ -1658,23 +1672,20 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 	}
 	/* user_access_begin() and the unsafe_*_user() that go with it: the
 	 * kernel's fault fixup, which no user-level code has */
-	if (dusk_asm_smap(all) || dusk_has(all, "__ex_table")) {
+	if (dusk_asm_smap(all) || dusk_asm_uaccess_fixup(tmpl)) {
 		bool smap = dusk_asm_smap(all);
 		location_t at = dusk_module_loc(site);
 
-		if (smap || (!dusk_has(all, "rdmsr") && !dusk_has(all, "wrmsr"))) {
-			error_at(at, "dusk: %s cannot run at user level: use %s "
-				 "instead", smap ?
-				 "stac/clac (user_access_begin(), user_access_end(), "
-				 "user_read_access_begin()...)" :
-				 "a user-space access with an exception-table fixup "
-				 "(unsafe_get_user(), unsafe_put_user(), "
-				 "unsafe_copy_to_user()...)",
-				 "get_user(), put_user(), copy_from_user() or "
-				 "copy_to_user()");
-			dusk_refused_note(site, at);
-			return false;
-		}
+		error_at(at, "dusk: %s cannot run at user level: use %s instead",
+			 smap ? "stac/clac (user_access_begin(), user_access_end(), "
+				"user_read_access_begin()...)" :
+				"a user-space access with an exception-table fixup "
+				"(unsafe_get_user(), unsafe_put_user(), "
+				"unsafe_copy_to_user()...)",
+			 "get_user(), put_user(), copy_from_user() or "
+			 "copy_to_user()");
+		dusk_refused_note(site, at);
+		return false;
 	}
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {
