@@ -79,29 +79,30 @@ static const char *ua_why(int err, char *buf, size_t len)
 	return dusk_errno_text(err, buf, len);
 }
 
-/* what failed with err at the module's line: said once per line. */
+/* what failed with err, at the module's call site (its return address
+ * in the module, and its file:line): said once per call site. Past
+ * UA_SITES sites, new ones are not warned about. */
 static void ua_warn_once(const char *what, int err)
 {
 	struct dusk_line l;
 	uintptr_t pc = 0;
 	char where[512] = "", ebuf[64];
 	unsigned int i;
-	bool seen = false;
+	bool warn = false;
 
 	if (!dusk_lines_caller(&pc, &l) && l.file)
 		snprintf(where, sizeof(where), "%s:%u: ", l.file, l.line);
 	pthread_mutex_lock(&ua_warn.lock);
-	for (i = 0; i < ua_warn.n && !seen; i++)
-		seen = ua_warn.pc[i] == pc;
-	if (!seen && ua_warn.n < UA_SITES)
+	for (i = 0; i < ua_warn.n && ua_warn.pc[i] != pc; i++)
+		;
+	if (i == ua_warn.n && ua_warn.n < UA_SITES) {
 		ua_warn.pc[ua_warn.n++] = pc;
-	/* a full table: later sites are not warned about */
-	seen = seen || (ua_warn.n == UA_SITES && ua_warn.pc[UA_SITES - 1] != pc);
-	if (!seen)
 		ua_warn.warned++;
+		warn = true;
+	}
 	pthread_mutex_unlock(&ua_warn.lock);
-	if (!seen)
-		dusk_warn("%s%s: %s: it fails as on a bad user address (-EFAULT)",
+	if (warn)
+		dusk_warn("%s%s: %s: it fails as on a bad user address",
 			  where, what, ua_why(err, ebuf, sizeof(ebuf)));
 }
 
