@@ -1303,7 +1303,8 @@ static bool dusk_asm_bug(dusk_site *site, gasm *stmt)
  * libdusk's: copy_to_user() and copy_from_user() (their out-of-line
  * _copy_to_user()/_copy_from_user(), kept behind the kernel's own size
  * checks), __copy_*_user*() (raw_copy_*_user(), above), clear_user(),
- * strncpy_from_user(), strnlen_user(), check_zeroed_user(), get_user()
+ * strncpy_from_user(), strnlen_user(), check_zeroed_user(), memdup_user()
+ * and its kin (they allocate with kmalloc, in the kernel), get_user()
  * and put_user() (their asm, below), access_ok() (C on TASK_SIZE_MAX).
  * What remains is refused at the module's call, with what to use instead
  * (not again inside one another).
@@ -1313,10 +1314,6 @@ static const struct {
 	const char *instead;
 } dusk_uaccess[] = {
 	{ "copy_user_generic", "copy_to_user() or copy_from_user()" },
-	{ "memdup_user", "kmalloc() and copy_from_user()" },
-	{ "memdup_user_nul", "kmalloc() and copy_from_user(), then the NUL" },
-	{ "vmemdup_user", "kvmalloc() and copy_from_user()" },
-	{ "strndup_user", "kmalloc() and strncpy_from_user()" },
 	{ "copy_from_user_nofault", "copy_from_user() in a file operation" },
 	{ "copy_to_user_nofault", "copy_to_user() in a file operation" },
 	{ "strncpy_from_user_nofault",
@@ -1511,6 +1508,20 @@ static bool dusk_asm_smap(const std::string &all)
 }
 
 /*
+ * An exception table entry of a user-space access (asm/asm.h
+ * _ASM_EXTABLE_UA: type EX_TYPE_UACCESS, 3; or a register set to -EFAULT,
+ * EX_TYPE_EFAULT_REG): what unsafe_get_user(), unsafe_put_user() and
+ * unsafe_copy_to_user() leave. Other fixups (a zero-padded load, an MSR)
+ * are not user space.
+ */
+static bool dusk_asm_uaccess_fixup(const char *tmpl)
+{
+	const char *p = strstr(tmpl, "__ex_table");
+
+	return p && (strstr(p, ".long 3 ") || strstr(p, "(-14)"));
+}
+
+/*
  * static_cpu_has(bit) (also cpu_feature_enabled(), pgtable_l5_enabled()):
  * _static_cpu_has()'s asm goto jumps to t_yes or t_no as the kernel patched
  * it at boot, its fallback testing the feature's byte of boot_cpu_data
@@ -1541,14 +1552,15 @@ static bool dusk_cpu_has(dusk_site *site, gasm *stmt)
 			cap = TREE_VALUE(op);
 	}
 	if (!bitnum || !cap || gimple_asm_nlabels(stmt) != 2 ||
-	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) != 2) {
+	    gimple_asm_noutputs(stmt) || EDGE_COUNT(bb->succs) > 2) {
 		error_at(dusk_module_loc(site),
 			 "dusk: a CPU feature test of an unknown shape");
 		return false;
 	}
 	yes = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 0)));
 	no = label_to_block(cfun, TREE_VALUE(gimple_asm_label_op(stmt, 1)));
-	if (yes == no)
+	/* both ways lead to one place: nothing to decide */
+	if (yes == no || EDGE_COUNT(bb->succs) < 2)
 		return true;
 	byte = dusk_val(site, dusk_deref(dusk_val(site, fold_convert(
 		build_pointer_type(unsigned_char_type_node), cap)),
@@ -1660,23 +1672,20 @@ static bool dusk_asm(dusk_site *site, gasm *stmt)
 	}
 	/* user_access_begin() and the unsafe_*_user() that go with it: the
 	 * kernel's fault fixup, which no user-level code has */
-	if (dusk_asm_smap(all) || dusk_has(all, "__ex_table")) {
+	if (dusk_asm_smap(all) || dusk_asm_uaccess_fixup(tmpl)) {
 		bool smap = dusk_asm_smap(all);
 		location_t at = dusk_module_loc(site);
 
-		if (smap || (!dusk_has(all, "rdmsr") && !dusk_has(all, "wrmsr"))) {
-			error_at(at, "dusk: %s cannot run at user level: use %s "
-				 "instead", smap ?
-				 "stac/clac (user_access_begin(), user_access_end(), "
-				 "user_read_access_begin()...)" :
-				 "a user-space access with an exception-table fixup "
-				 "(unsafe_get_user(), unsafe_put_user(), "
-				 "unsafe_copy_to_user()...)",
-				 "get_user(), put_user(), copy_from_user() or "
-				 "copy_to_user()");
-			dusk_refused_note(site, at);
-			return false;
-		}
+		error_at(at, "dusk: %s cannot run at user level: use %s instead",
+			 smap ? "stac/clac (user_access_begin(), user_access_end(), "
+				"user_read_access_begin()...)" :
+				"a user-space access with an exception-table fixup "
+				"(unsafe_get_user(), unsafe_put_user(), "
+				"unsafe_copy_to_user()...)",
+			 "get_user(), put_user(), copy_from_user() or "
+			 "copy_to_user()");
+		dusk_refused_note(site, at);
+		return false;
 	}
 	for (const char *w : dusk_privileged) {
 		if (dusk_has(all, w)) {

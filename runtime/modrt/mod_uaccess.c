@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "dusk_proto.h"
+#include "klib.h"
 #include "log.h"
 #include "mod_lines.h"
 #include "modrt.h"
@@ -78,29 +79,30 @@ static const char *ua_why(int err, char *buf, size_t len)
 	return dusk_errno_text(err, buf, len);
 }
 
-/* what failed with err at the module's line: said once per line. */
+/* what failed with err, at the module's call site (its return address
+ * in the module, and its file:line): said once per call site. Past
+ * UA_SITES sites, new ones are not warned about. */
 static void ua_warn_once(const char *what, int err)
 {
 	struct dusk_line l;
 	uintptr_t pc = 0;
 	char where[512] = "", ebuf[64];
 	unsigned int i;
-	bool seen = false;
+	bool warn = false;
 
 	if (!dusk_lines_caller(&pc, &l) && l.file)
 		snprintf(where, sizeof(where), "%s:%u: ", l.file, l.line);
 	pthread_mutex_lock(&ua_warn.lock);
-	for (i = 0; i < ua_warn.n && !seen; i++)
-		seen = ua_warn.pc[i] == pc;
-	if (!seen && ua_warn.n < UA_SITES)
+	for (i = 0; i < ua_warn.n && ua_warn.pc[i] != pc; i++)
+		;
+	if (i == ua_warn.n && ua_warn.n < UA_SITES) {
 		ua_warn.pc[ua_warn.n++] = pc;
-	/* a full table: later sites are not warned about */
-	seen = seen || (ua_warn.n == UA_SITES && ua_warn.pc[UA_SITES - 1] != pc);
-	if (!seen)
 		ua_warn.warned++;
+		warn = true;
+	}
 	pthread_mutex_unlock(&ua_warn.lock);
-	if (!seen)
-		dusk_warn("%s%s: %s: it fails as on a bad user address (-EFAULT)",
+	if (warn)
+		dusk_warn("%s%s: %s: it fails as on a bad user address",
 			  where, what, ua_why(err, ebuf, sizeof(ebuf)));
 }
 
@@ -137,31 +139,37 @@ static uint64_t ua_chunk(uint64_t left)
 /* TASK_SIZE_MAX of the target: 5-level paging (qemu -cpu max has LA57)
  * gives user space 56 bits. Read once per session. */
 static struct {
+	pthread_mutex_t lock;
 	const struct dusk_session *s;
 	uint32_t sid;
 	uint64_t limit;
-} ua_task_size;
+} ua_task_size = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 DUSK_EXPORT unsigned long __dusk_impl_task_size_max(void)
 {
 	struct dusk_session *s = dusk_mod_session();
-	uint64_t k;
+	uint64_t k, limit;
 	uint32_t l5 = 0;
 
+	pthread_mutex_lock(&ua_task_size.lock);
 	if (!s) {
 		ua_task_size.s = NULL;
-		return DUSK_TASK_SIZE_MAX_L4;
+		limit = DUSK_TASK_SIZE_MAX_L4;
+	} else if (ua_task_size.s == s && ua_task_size.sid == s->id) {
+		limit = ua_task_size.limit;
+	} else {
+		/* arch/x86/kernel/head64.c: set at boot when LA57 is on; a
+		 * kernel without CONFIG_X86_5LEVEL has no such symbol */
+		if (dusk_mod_ksym("__pgtable_l5_enabled", &k) ||
+		    dusk_kread(s, k, &l5, sizeof(l5)))
+			l5 = 0;
+		limit = l5 ? DUSK_TASK_SIZE_MAX_L5 : DUSK_TASK_SIZE_MAX_L4;
+		ua_task_size.s = s;
+		ua_task_size.sid = s->id;
+		ua_task_size.limit = limit;
 	}
-	if (ua_task_size.s == s && ua_task_size.sid == s->id)
-		return ua_task_size.limit;
-	/* arch/x86/kernel/head64.c: set at boot when LA57 is on */
-	if (dusk_mod_ksym("__pgtable_l5_enabled", &k) ||
-	    dusk_kread(s, k, &l5, sizeof(l5)))
-		l5 = 0;
-	ua_task_size.s = s;
-	ua_task_size.sid = s->id;
-	ua_task_size.limit = l5 ? DUSK_TASK_SIZE_MAX_L5 : DUSK_TASK_SIZE_MAX_L4;
-	return ua_task_size.limit;
+	pthread_mutex_unlock(&ua_task_size.lock);
+	return limit;
 }
 
 /* include/asm-generic/access_ok.h __access_ok() */
@@ -459,6 +467,128 @@ DUSK_EXPORT long __dusk_impl_strnlen_user(const char *str, long n)
 		off += len;	/* no NUL in this part */
 	}
 	return n + 1;
+}
+
+/* ---- fs/libfs.c: what char devices and debugfs files read and write with ---- */
+
+/* *ppos may be kernel memory (the file's f_pos, the proxy's loff_t). */
+static int64_t ua_pos_get(const int64_t *ppos)
+{
+	int64_t pos;
+
+	memcpy(&pos, __dusk_check(ppos, sizeof(pos)), sizeof(pos));
+	return pos;
+}
+
+static void ua_pos_set(int64_t *ppos, int64_t pos)
+{
+	memcpy(__dusk_check_w(ppos, sizeof(pos)), &pos, sizeof(pos));
+}
+
+DUSK_EXPORT long __dusk_impl_simple_read_from_buffer(void *to, size_t count,
+						     int64_t *ppos,
+						     const void *from,
+						     size_t available)
+{
+	int64_t pos = ua_pos_get(ppos);
+	size_t ret;
+
+	if (pos < 0)
+		return -EINVAL;
+	if ((uint64_t)pos >= available || !count)
+		return 0;
+	if (count > available - (uint64_t)pos)
+		count = available - (uint64_t)pos;
+	ret = __dusk_impl__copy_to_user(to, (const char *)from + pos, count);
+	if (ret == count)
+		return -EFAULT;
+	count -= ret;
+	ua_pos_set(ppos, pos + (int64_t)count);
+	return (long)count;
+}
+
+DUSK_EXPORT long __dusk_impl_simple_write_to_buffer(void *to, size_t available,
+						    int64_t *ppos,
+						    const void *from,
+						    size_t count)
+{
+	int64_t pos = ua_pos_get(ppos);
+	size_t res;
+
+	if (pos < 0)
+		return -EINVAL;
+	if ((uint64_t)pos >= available || !count)
+		return 0;
+	if (count > available - (uint64_t)pos)
+		count = available - (uint64_t)pos;
+	res = __dusk_impl__copy_from_user((char *)to + pos, from, count);
+	if (res == count)
+		return -EFAULT;
+	count -= res;
+	ua_pos_set(ppos, pos + (int64_t)count);
+	return (long)count;
+}
+
+/* ---- memdup_user and friends (mm/util.c) ---- */
+
+/* include/linux/gfp_types.h, 6.1 */
+#define UA_GFP_KERNEL	0xcc0u
+#define UA_GFP_USER	(UA_GFP_KERNEL | 0x100000u)	/* | __GFP_HARDWALL */
+#define UA_GFP_NOWARN	0x2000u
+#define UA_ERR_PTR(e)	((void *)(intptr_t)(e))
+
+/*
+ * len bytes from user address src, plus nul zero bytes, in kernel memory
+ * from kmalloc (what the module kfree()s), or an ERR_PTR. The user bytes
+ * are fetched first: when both the copy and the allocation would fail,
+ * -EFAULT wins here where the kernel's -ENOMEM would.
+ */
+static void *ua_memdup(const char *what, const void *src, size_t len,
+		       size_t nul, unsigned int gfp)
+{
+	uint8_t *buf = calloc(1, len + nul ? len + nul : 1);
+	uint64_t k;
+
+	if (!buf)
+		return UA_ERR_PTR(-ENOMEM);
+	if (len && (!ua_access_ok((uintptr_t)src, len) ||
+		    ua_from(what, buf, (uintptr_t)src, len))) {
+		free(buf);
+		return UA_ERR_PTR(-EFAULT);
+	}
+	k = dusk_klib_kdup(buf, len + nul, gfp);
+	free(buf);
+	return k ? (void *)(uintptr_t)k : UA_ERR_PTR(-ENOMEM);
+}
+
+DUSK_EXPORT void *__dusk_impl_memdup_user(const void *src, size_t len)
+{
+	return ua_memdup("memdup_user", src, len, 0,
+			 UA_GFP_USER | UA_GFP_NOWARN);
+}
+
+/* kvmalloc()'s memory, kvfree()d: kmalloc's here (kvfree() takes it). */
+DUSK_EXPORT void *__dusk_impl_vmemdup_user(const void *src, size_t len)
+{
+	return ua_memdup("vmemdup_user", src, len, 0, UA_GFP_USER);
+}
+
+DUSK_EXPORT void *__dusk_impl_memdup_user_nul(const void *src, size_t len)
+{
+	return ua_memdup("memdup_user_nul", src, len, 1, UA_GFP_KERNEL);
+}
+
+DUSK_EXPORT char *__dusk_impl_strndup_user(const char *s, long n)
+{
+	long length = __dusk_impl_strnlen_user(s, n);
+
+	if (!length)
+		return UA_ERR_PTR(-EFAULT);
+	if (length > n)
+		return UA_ERR_PTR(-EINVAL);
+	/* its last byte is the NUL strnlen_user counted, or made one */
+	return ua_memdup("strndup_user", s, (size_t)length - 1, 1,
+			 UA_GFP_USER | UA_GFP_NOWARN);
 }
 
 /* ---- get_user, put_user ---- */

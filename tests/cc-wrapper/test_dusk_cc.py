@@ -217,6 +217,8 @@ UADEV = r'''
     #define UADEV_SET64	_IOWR('u', 4, u64)
     #define UADEV_CLEAR	_IO('u', 5)
     #define UADEV_NAME	_IOW('u', 6, char[32])
+    #define UADEV_DUP	_IOW('u', 7, u64)
+    #define UADEV_STATUS	_IOWR('u', 8, char[32])
 
     static char *buffer;
     static size_t buffer_len;
@@ -264,6 +266,8 @@ UADEV = r'''
     			unsigned long arg)
     {
     	void __user *argp = (void __user *)arg;
+    	void *p;
+    	loff_t pos = 0;
     	int ret = 0;
     	long n;
 
@@ -287,6 +291,27 @@ UADEV = r'''
     	case UADEV_CLEAR:
     		if (clear_user(argp, sizeof(greeting)))
     			return -EFAULT;
+    		break;
+    	case UADEV_STATUS:
+    		n = simple_write_to_buffer(name, sizeof(name), &pos, argp, 8);
+    		if (n < 0)
+    			return n;
+    		pos = 0;
+    		n = simple_read_from_buffer(argp, 32, &pos, greeting,
+    					    strlen(greeting));
+    		if (n < 0)
+    			return n;
+    		break;
+    	case UADEV_DUP:
+    		p = memdup_user(argp, sizeof(u64));
+    		if (IS_ERR(p))
+    			return PTR_ERR(p);
+    		v64 = *(u64 *)p;
+    		kfree(p);
+    		p = strndup_user(argp, sizeof(name));
+    		if (IS_ERR(p))
+    			return PTR_ERR(p);
+    		kfree(p);
     		break;
     	case UADEV_NAME:
     		n = strncpy_from_user(name, argp, sizeof(name));
@@ -371,7 +396,10 @@ def test_user_space_access_compiles_to_libdusk_calls(tmp_path):
             '__dusk_impl_task_size_max'} <= calls['uadev_write'], calls
     assert {'__dusk_get_user', '__dusk_put_user', '__dusk_impl_clear_user',
             '__dusk_impl_strncpy_from_user', '__dusk_impl_strnlen_user',
-            '__dusk_impl_raw_copy_to_user'} <= calls['uadev_ioctl'], calls
+            '__dusk_impl_raw_copy_to_user', '__dusk_impl_memdup_user',
+            '__dusk_impl_strndup_user', '__dusk_impl_simple_read_from_buffer',
+            '__dusk_impl_simple_write_to_buffer'} <= calls['uadev_ioctl'], \
+        calls
     # The kernel's hardening check runs at user level, not in the kernel.
     assert '__dusk_impl___check_object_size' in \
         calls['uadev_read'] | calls['uadev_ioctl'], calls
@@ -388,8 +416,8 @@ def test_user_space_access_compiles_to_libdusk_calls(tmp_path):
 
 # What dusk does not run at user level is refused at the module's line,
 # saying what to use instead: user_access_begin() sections (stac, clac and
-# the exception-table fixups of unsafe_get_user()...), and the accessors
-# that allocate kernel memory for what they copy.
+# the exception-table fixups of unsafe_get_user()...), and the _nofault
+# accessors (for tracing code that may run anywhere).
 REFUSED = {
     'unsafe_get_user': (
         '\tif (!user_access_begin(ubuf, len))\n'
@@ -418,15 +446,14 @@ REFUSED = {
         "error: dusk: stac/clac (user_access_begin(), user_access_end(), "
         "user_read_access_begin()...) cannot run at user level: use "
         "get_user(), put_user(), copy_from_user() or copy_to_user() instead"),
-    'memdup_user': (
-        '\tp = memdup_user(ubuf, len);\n'
-        '\tif (IS_ERR(p))\n'
-        '\t\treturn PTR_ERR(p);\n'
-        '\tkfree(p);\n'
+    'strncpy_from_user_nofault': (
+        '\tif (strncpy_from_user_nofault(buf, ubuf, len) < 0)\n'
+        '\t\treturn -EFAULT;\n'
         '\treturn len;\n',
-        'p = memdup_user(ubuf, len);',
-        "error: dusk: 'memdup_user' accesses user space in a way dusk does "
-        "not run at user level: use kmalloc() and copy_from_user() instead"),
+        'if (strncpy_from_user_nofault(buf, ubuf, len) < 0)',
+        "error: dusk: 'strncpy_from_user_nofault' accesses user space in a "
+        "way dusk does not run at user level: use strncpy_from_user() in a "
+        "file operation instead"),
 }
 
 

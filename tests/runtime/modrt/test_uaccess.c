@@ -36,7 +36,16 @@ unsigned long __dusk_impl_clear_user(void *to, unsigned long n);
 long __dusk_impl_strncpy_from_user(char *dst, const char *src, long count);
 long __dusk_impl_strnlen_user(const char *str, long n);
 int __dusk_impl_check_zeroed_user(const void *from, size_t size);
+void *__dusk_impl_memdup_user(const void *src, size_t len);
+void *__dusk_impl_memdup_user_nul(const void *src, size_t len);
+char *__dusk_impl_strndup_user(const char *s, long n);
 unsigned long __dusk_impl_task_size_max(void);
+long __dusk_impl_simple_read_from_buffer(void *to, size_t count,
+					 int64_t *ppos, const void *from,
+					 size_t available);
+long __dusk_impl_simple_write_to_buffer(void *to, size_t available,
+					int64_t *ppos, const void *from,
+					size_t count);
 int __dusk_get_user(const void *ptr, unsigned long size, uint64_t *val);
 int __dusk_put_user(void *ptr, uint64_t val, unsigned long size);
 
@@ -307,6 +316,47 @@ static void test_strings(void)
 	CHECK_EQ(__dusk_impl_clear_user((void *)(1ULL << 48), 30), 30);
 }
 
+/* fs/libfs.c's helpers, on the module's buffer and the file's pos. */
+static void test_simple_buffer(void)
+{
+	static const char text[] = "the device's contents\n";
+	char store[32];
+	int64_t pos = 4;
+
+	reset();
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), 18);
+	CHECK(!memcmp(umem, text + 4, 18));
+	CHECK_EQ(pos, 22);
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), 0);
+	pos = -1;
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(0), 100, &pos, text,
+						     sizeof(text) - 1), -EINVAL);
+	pos = 0;
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(USIZE), 5, &pos, text,
+						     sizeof(text) - 1), -EFAULT);
+	CHECK_EQ(pos, 0);
+	/* short: what was copied */
+	CHECK_EQ(__dusk_impl_simple_read_from_buffer(UP(USIZE - 3), 10, &pos,
+						     text, sizeof(text) - 1), 3);
+	CHECK_EQ(pos, 3);
+
+	memset(store, 0, sizeof(store));
+	memcpy(umem + 500, "written", 7);
+	pos = 2;
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 7);
+	CHECK(!memcmp(store + 2, "written", 7));
+	CHECK_EQ(pos, 9);
+	pos = 30;
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 2);
+	CHECK_EQ(pos, 32);
+	CHECK_EQ(__dusk_impl_simple_write_to_buffer(store, sizeof(store), &pos,
+						    UP(500), 7), 0);
+}
+
 /* Outside a blocking invocation: nothing reaches the caller, the
  * accessors fail as on a bad address, and the line is warned about
  * (once: this program has no module lines, so one site). */
@@ -342,13 +392,92 @@ static struct dusk_session *sess;
 #define KP(off)	((void *)(uintptr_t)K(off))
 #define L5_FLAG	K(0x3f00)
 
+#define KF_KMALLOC	0xffffffff81000100ULL
+#define KF_KFREE	0xffffffff81000200ULL
+#define KHEAP		K(0x2000)	/* what __kmalloc gives */
+
 static int fake_sym(struct fake_kernel *k, const char *name, uint64_t *addr)
 {
 	(void)k;
-	if (strcmp(name, "__pgtable_l5_enabled"))
+	if (!strcmp(name, "__pgtable_l5_enabled"))
+		*addr = L5_FLAG;
+	else if (!strcmp(name, "__kmalloc"))
+		*addr = KF_KMALLOC;
+	else if (!strcmp(name, "kfree"))
+		*addr = KF_KFREE;
+	else
 		return -ENOENT;
-	*addr = L5_FLAG;
 	return 0;
+}
+
+static struct {
+	unsigned int kmallocs, kfrees;
+	uint64_t size, gfp;
+} heap;
+
+static uint64_t fake_call(struct fake_kernel *k, uint64_t fn,
+			  const uint64_t *args, unsigned int nargs)
+{
+	(void)k;
+	(void)nargs;
+	if (fn == KF_KMALLOC) {
+		heap.kmallocs++;
+		heap.size = args[0];
+		heap.gfp = args[1];
+		return args[0] <= 0x800 ? KHEAP : 0;
+	}
+	if (fn == KF_KFREE)
+		heap.kfrees++;
+	return 0;
+}
+
+/* memdup_user() and its kin: kmalloc'd kernel memory, or an ERR_PTR. */
+static void test_memdup(void)
+{
+	uint8_t *kheap = fk_mem(&fk, KHEAP, 0x1000);
+	void *p;
+
+	reset();
+	memset(&heap, 0, sizeof(heap));
+	p = __dusk_impl_memdup_user(UP(100), 300);
+	CHECK(p == (void *)(uintptr_t)KHEAP);
+	CHECK(!memcmp(kheap, umem + 100, 300));
+	CHECK_EQ(heap.size, 300);
+	CHECK_EQ(heap.gfp, 0x100cc0 | 0x2000);	/* GFP_USER | __GFP_NOWARN */
+	CHECK_EQ(ua.requests[DUSK_UA_FROM], 3);
+
+	/* a fault: -EFAULT, nothing allocated */
+	memset(&heap, 0, sizeof(heap));
+	p = __dusk_impl_memdup_user(UP(USIZE - 10), 20);
+	CHECK(p == (void *)(intptr_t)-EFAULT);
+	CHECK_EQ(heap.kmallocs, 0);
+	/* the kernel says no: -ENOMEM */
+	p = __dusk_impl_memdup_user(UP(0), 0x900);
+	CHECK(p == (void *)(intptr_t)-ENOMEM);
+	CHECK_EQ(heap.kmallocs, 1);
+	/* both: the copy fails first here */
+	p = __dusk_impl_memdup_user(UP(USIZE - 10), 0x900);
+	CHECK(p == (void *)(intptr_t)-EFAULT);
+	memset(&heap, 0, sizeof(heap));
+
+	/* memdup_user_nul: a NUL after the bytes */
+	memset(kheap, 0xaa, 64);
+	p = __dusk_impl_memdup_user_nul(UP(8), 16);
+	CHECK(p == (void *)(uintptr_t)KHEAP);
+	CHECK(!memcmp(kheap, umem + 8, 16));
+	CHECK_EQ(kheap[16], 0);
+	CHECK_EQ(heap.size, 17);
+
+	/* strndup_user: the string with its NUL; -EINVAL when longer */
+	memcpy(umem + 200, "a name", 7);
+	memset(kheap, 0xaa, 64);
+	p = __dusk_impl_strndup_user(UP(200), 32);
+	CHECK(p == (void *)(uintptr_t)KHEAP);
+	CHECK(!strcmp((char *)kheap, "a name"));
+	CHECK_EQ(heap.size, 7);
+	CHECK(__dusk_impl_strndup_user(UP(200), 4) == (void *)(intptr_t)-EINVAL);
+	CHECK(__dusk_impl_strndup_user(UP(USIZE), 4) ==
+	      (void *)(intptr_t)-EFAULT);
 }
 
 static void test_kernel_buffer(void)
@@ -399,6 +528,8 @@ static void test_la57(void)
 	}
 	*(uint32_t *)fk_mem(&fk, L5_FLAG, 4) = 1;
 	CHECK_EQ(__dusk_impl_task_size_max(), (1ULL << 56) - 4096);
+	fk.call = fake_call;
+	test_memdup();
 	/* and access_ok() with it */
 	reset();
 	CHECK_EQ(__dusk_impl_clear_user((void *)(1ULL << 48), 30), 30);
@@ -419,12 +550,14 @@ int main(void)
 	struct dusk_config cfg;
 
 	dusk_set_log(quiet);
+	dusk_mod_klib_host();	/* as __dusk_main() does */
 	dusk_uaccess_backend_set(fake_uaccess, fake_max);
 	/* no session: TASK_SIZE_MAX of 4-level paging */
 	test_copy_to_user();
 	test_copy_from_user();
 	test_get_put();
 	test_strings();
+	test_simple_buffer();
 	test_not_connected();
 
 	fk_init(&fk);
