@@ -371,8 +371,11 @@ def test_uaccess_ops_and_bad_addresses(target, prog):
                       struct.pack('<Q', 0x6f6c6c6568))[:2] == (0, 0)
     assert rd.uaccess(K.DUSK_UA_GET, buf, 2)[:3] == (0, 0, 0x6568)
     assert rd.uaccess(K.DUSK_UA_STRNLEN, buf, 32)[:2] == (0, 6)
+    # (the kernel copies whole words: the rest of the NUL's word is zero)
     st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 8, b'.' * 8)
-    assert (st, ret, data) == (0, 5, b'hello\0..')
+    assert (st, ret, data) == (0, 5, b'hello\0\0\0')
+    st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 12, b'.' * 12)
+    assert (st, ret, data[:6], data[8:]) == (0, 5, b'hello\0', b'....')
     st, ret, _, data = rd.uaccess(K.DUSK_UA_STRNCPY, buf, 3, b'...')
     assert (st, ret, data) == (0, 3, b'hel')
     # Without the destination's bytes: refused.
