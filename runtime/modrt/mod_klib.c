@@ -68,6 +68,26 @@ static void dusk_mod_signal(uint64_t task, int running, int fatal)
 	dusk_klib_wait_interrupt();
 }
 
+/*
+ * After module code slept (msleep and the like) while serving an
+ * invocation: what arrived meanwhile is taken in, as during any request's
+ * wait (handlers only queue, or mark: a SIGNAL for the sleeping
+ * invocation, which its next signal_pending(current) then sees), so that
+ * a read that naps until signalled ends. Invocations run one at a time on
+ * the thread that serves the kernel, which is this one.
+ */
+static void dusk_mod_sleep_end(void)
+{
+	struct dusk_session *s = dusk_session_current();
+	unsigned int i;
+
+	if (!s || !dusk_invocation_current())
+		return;
+	for (i = 0; i < 64; i++)
+		if (dusk_session_poll(s, 0, -1))
+			break;
+}
+
 void dusk_mod_klib_host(void)
 {
 	static const struct dusk_klib_host host = {
@@ -77,6 +97,7 @@ void dusk_mod_klib_host(void)
 		.kfunc_kaddr = dusk_mod_kfunc_kaddr,
 		.func_at = dusk_mod_func_at,
 		.signal_pending = dusk_invocation_signalled,
+		.sleep_end = dusk_mod_sleep_end,
 	};
 
 	dusk_klib_host_set(&host);
