@@ -243,7 +243,9 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		fprintf(f, "%.*s\n", dl, desc);
 	fprintf(f,
 		"Runs this kernel module at user level against a target kernel running dusk.ko\n"
-		"(default: the running default target, see dusk-target), until SIGINT or SIGTERM.\n"
+		"(default: the running default target, see dusk-target), until SIGINT or SIGTERM\n"
+		"(as rmmod: while files of its devices are open, once they are closed; a second\n"
+		"SIGINT or SIGTERM unloads it at once, as rmmod -f).\n"
 		"\n"
 		"  --target HOST:PORT  dusk.ko's endpoint (default: $DUSK_TARGET, or the default target's)\n"
 		"  --key FILE          the target's key file (default: $DUSK_KEY, or the default target's)\n"
