@@ -39,6 +39,7 @@ static int dusk_do_ping(struct dusk_req *r)
 	st->verdicts = cpu_to_le64(dusk.cnt.verdicts);
 	st->released = cpu_to_le64(dusk.cnt.released + READ_ONCE(dusk.rejected));
 	st->allocs = cpu_to_le64(s->nr_allocs);
+	st->open_files = cpu_to_le64(dusk_proxies_open_files(s));
 	r->reply_len = sizeof(*st);
 	r->reply_len += sizeof(struct dusk_hook_count) *
 			dusk_hooks_count(s, st + 1,
@@ -76,6 +77,7 @@ static int dusk_do_bye(struct dusk_req *r)
 #define DUSK_HANDLER_UACCESS		dusk_do_uaccess
 #define DUSK_HANDLER_PROXY_REGISTER	dusk_do_proxy_register
 #define DUSK_HANDLER_PROXY_UNREGISTER	dusk_do_proxy_unregister
+#define DUSK_HANDLER_SIGNAL		NULL	/* the kernel sends it */
 
 #define DUSK_X_HANDLER(name, ...)	[DUSK_MSG_##name] = DUSK_HANDLER_##name,
 static const dusk_handler_fn dusk_handlers[__DUSK_MSG_MAX] = {

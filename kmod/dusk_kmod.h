@@ -190,6 +190,8 @@ struct dusk_inv_counters {
 	atomic64_t unrouted;		/* INV datagrams answered -ESRCH */
 	atomic64_t dead;		/* proxies answered as dead */
 	atomic64_t interrupted;		/* invocations a fatal signal ended */
+	atomic64_t signals;		/* SIGNAL messages first sent */
+	atomic64_t signals_resent;	/* SIGNAL messages sent again */
 };
 
 struct dusk {
@@ -352,10 +354,11 @@ struct dusk_invoke_args {
 };
 
 /*
- * Run the program's callback for a (the caller sleeps killable; it
- * executes its invocation's requests itself): 0 and the callback's value
- * in *ret; -EINTR if a fatal signal came first; -ESHUTDOWN if the session
- * ended first.
+ * Run the program's callback for a (the caller sleeps interruptibly, then
+ * killable once a signal came and SIGNAL told the program; it executes
+ * its invocation's requests itself): 0 and the callback's value in *ret;
+ * -EINTR if a fatal signal came first; -ESHUTDOWN if the session ended
+ * first.
  */
 int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 		s64 *ret);
@@ -373,6 +376,8 @@ int dusk_do_proxy_register(struct dusk_req *r);
 int dusk_do_proxy_unregister(struct dusk_req *r);
 /* The session ended: its tables answer as dead, reused once closed. */
 void dusk_proxies_end(struct dusk_session *s);
+/* The open files of the session's live tables (PING). */
+u64 dusk_proxies_open_files(struct dusk_session *s);
 
 /* ---- handlers: mem.c, call.c, ksym.c, alloc.c, nf_hook.c, pktq.c ---- */
 

@@ -16,8 +16,18 @@
  * waits for a caller: the queue is under the session's inv_lock, held
  * only to add or take one datagram.
  *
- * A fatal signal abandons the invocation at once (-EINTR); the end of the
- * session wakes every invocation to its dead answer (-ESHUTDOWN here).
+ * The caller waits interruptibly, as the module's own code would sleep.
+ * A signal it may handle does not end the wait: it sends SIGNAL (once;
+ * again with a doubling timeout until a request of the invocation newer
+ * than the last one executed then arrives, or RETURN), and waits killable
+ * from then on (TIF_SIGPENDING stays set until the system call returns:
+ * an interruptible wait would not sleep again). The program makes the
+ * module see the signal, and RETURN brings its answer (-ERESTARTSYS,
+ * typically), which the proxy returns: the kernel restarts the call or
+ * fails it with EINTR, as for the .ko. A fatal signal abandons the
+ * invocation at once (-EINTR), with one SIGNAL (fatal) to tell the
+ * program; the end of the session wakes every invocation to its dead
+ * answer (-ESHUTDOWN here).
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -51,6 +61,14 @@ struct dusk_inv {
 	u32 nr_rxq;
 	bool heard;			/* a datagram of it arrived */
 	bool returned;			/* RETURN executed */
+	/* SIGNAL: sent (a signal came), its number, acknowledged, the
+	 * newest request id when it came, and when to send it again. */
+	bool signalled;
+	bool sig_acked;
+	u64 sig_id;
+	u64 sig_at_id;
+	unsigned long sig_next;
+	unsigned long sig_rto;
 	s64 ret;
 	struct dusk_inv_rec rec;
 };
@@ -116,6 +134,62 @@ static void dusk_invoke_send(struct dusk_session *s, struct dusk_inv *inv,
 
 	memcpy(&to, &s->peer[DUSK_CHAN_MAIN], sizeof(to));
 	dusk_send(s, DUSK_CHAN_INV, &to, inv->rec.buf, len);
+}
+
+/*
+ * SIGNAL, from a buffer of its own (the invocation's holds its last
+ * reply). The lowest pending signal is named for the record (tracing).
+ */
+static void dusk_signal_send(struct dusk_session *s, struct dusk_inv *inv,
+			     bool fatal)
+{
+	struct {
+		struct dusk_hdr hdr;
+		struct dusk_signal sig;
+	} m;
+	struct sockaddr_in to;
+	unsigned long set = (READ_ONCE(current->pending.signal.sig[0]) |
+			     READ_ONCE(current->signal->shared_pending.signal.sig[0])) &
+			    ~current->blocked.sig[0];
+
+	dusk_msg_start_in(&m, DUSK_MSG_SIGNAL, 0, DUSK_CHAN_INV, inv->sig_id,
+			  inv->id, 0);
+	m.sig.fatal = cpu_to_le32(fatal);
+	m.sig.signo = cpu_to_le32(fatal ? SIGKILL : set ? __ffs(set) + 1 : 0);
+	memcpy(&to, &s->peer[DUSK_CHAN_MAIN], sizeof(to));
+	dusk_send(s, DUSK_CHAN_INV, &to, &m, sizeof(m.sig));
+}
+
+/* A signal the caller may handle came: SIGNAL, and wait killable. */
+static void dusk_inv_signal(struct dusk_session *s, struct dusk_inv *inv)
+{
+	inv->signalled = true;
+	inv->sig_id++;
+	inv->sig_at_id = inv->rec.last_id;
+	inv->sig_rto = msecs_to_jiffies(DUSK_INV_RTO_MS);
+	inv->sig_next = jiffies + inv->sig_rto;
+	dusk_signal_send(s, inv, false);
+	atomic64_inc(&dusk.inv.signals);
+}
+
+/* SIGNAL again if unacknowledged and due; how long until it is due. */
+static unsigned long dusk_inv_signal_timer(struct dusk_session *s,
+					   struct dusk_inv *inv)
+{
+	if (!inv->signalled || inv->sig_acked)
+		return MAX_SCHEDULE_TIMEOUT;
+	if (inv->rec.last_id > inv->sig_at_id) {
+		inv->sig_acked = true;
+		return MAX_SCHEDULE_TIMEOUT;
+	}
+	if (time_after_eq(jiffies, inv->sig_next)) {
+		dusk_signal_send(s, inv, false);
+		atomic64_inc(&dusk.inv.signals_resent);
+		inv->sig_rto = min_t(unsigned long, inv->sig_rto * 2,
+				     msecs_to_jiffies(DUSK_INV_RTO_MAX_MS));
+		inv->sig_next = jiffies + inv->sig_rto;
+	}
+	return max_t(long, 1, (long)(inv->sig_next - jiffies));
 }
 
 static bool dusk_inv_ready(struct dusk_session *s, struct dusk_inv *inv)
@@ -184,7 +258,7 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv)
 int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 		s64 *ret)
 {
-	unsigned long rto = msecs_to_jiffies(DUSK_INV_RTO_MS);
+	unsigned long rto = msecs_to_jiffies(DUSK_INV_RTO_MS), next, timeout;
 	struct dusk_inv *inv;
 	long left;
 	u32 len;
@@ -205,15 +279,31 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 
 	len = dusk_invoke_build(inv, a);
 	dusk_invoke_send(s, inv, len);
+	next = jiffies + rto;
 	atomic64_inc(&dusk.inv.invokes);
 
 	for (;;) {
-		left = wait_event_killable_timeout(inv->wq,
-						   dusk_inv_ready(s, inv),
-						   READ_ONCE(inv->heard) ?
-						   MAX_SCHEDULE_TIMEOUT : rto);
+		timeout = dusk_inv_signal_timer(s, inv);
+		if (!READ_ONCE(inv->heard))
+			timeout = min_t(unsigned long, timeout,
+					max_t(long, 1, (long)(next - jiffies)));
+		if (inv->signalled)
+			left = wait_event_killable_timeout(inv->wq,
+							   dusk_inv_ready(s, inv),
+							   timeout);
+		else
+			left = wait_event_interruptible_timeout(inv->wq,
+								dusk_inv_ready(s, inv),
+								timeout);
+		if (left < 0 && !fatal_signal_pending(current)) {
+			/* Once: the program answers it. */
+			dusk_inv_signal(s, inv);
+			continue;
+		}
 		if (left < 0) {
 			atomic64_inc(&dusk.inv.interrupted);
+			inv->sig_id++;
+			dusk_signal_send(s, inv, true);
 			err = -EINTR;
 			break;
 		}
@@ -226,11 +316,12 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 			break;
 		}
 		/* Nothing heard yet: INVOKE was lost, or its answer. */
-		if (!left && !READ_ONCE(inv->heard)) {
+		if (!READ_ONCE(inv->heard) && time_after_eq(jiffies, next)) {
 			dusk_invoke_send(s, inv, len);
 			atomic64_inc(&dusk.inv.resent);
 			rto = min_t(unsigned long, rto * 2,
 				    msecs_to_jiffies(DUSK_INV_RTO_MAX_MS));
+			next = jiffies + rto;
 		}
 	}
 	dusk_inv_finish(s, inv);

@@ -50,6 +50,9 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "proxy_dead %lld\n", atomic64_read(&dusk.inv.dead));
 	seq_printf(m, "inv_interrupted %lld\n",
 		   atomic64_read(&dusk.inv.interrupted));
+	seq_printf(m, "inv_signals %lld\n", atomic64_read(&dusk.inv.signals));
+	seq_printf(m, "inv_signals_resent %lld\n",
+		   atomic64_read(&dusk.inv.signals_resent));
 	mutex_unlock(&dusk.state_lock);
 	return 0;
 }

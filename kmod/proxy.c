@@ -661,3 +661,17 @@ void dusk_proxies_end(struct dusk_session *s)
 			dusk_proxy_kill_locked(&dusk_proxies[i]);
 	spin_unlock(&dusk_proxy_lock);
 }
+
+u64 dusk_proxies_open_files(struct dusk_session *s)
+{
+	unsigned int i;
+	u64 n = 0;
+
+	spin_lock(&dusk_proxy_lock);
+	for (i = 0; i < DUSK_PROXY_NR; i++)
+		if (dusk_proxies[i].used && !dusk_proxies[i].dead &&
+		    dusk_proxies[i].s == s)
+			n += dusk_proxies[i].opens;
+	spin_unlock(&dusk_proxy_lock);
+	return n;
+}

@@ -127,6 +127,14 @@
  *		proxies answer -ENODEV (open) or -EIO from now on; the
  *		table is reused once its last open file is closed.
  *		-ENOENT: not this session's.
+ * K SIGNAL	chan INV; hdr.invocation = the invocation; hdr.id = the
+ *		signal's number in it (1, 2...); struct dusk_signal. The
+ *		caller got a signal while its proxy waits for the program
+ *		(Signals, below). fatal 0: sent again (new seq, same id),
+ *		backing off, until a request of the invocation with an id
+ *		newer than the latest one executed when the signal came
+ *		arrives, or RETURN. fatal 1: sent once, as the invocation
+ *		is abandoned. No reply.
  *
  * Requests made on behalf of an invocation (a HOOK being processed) carry
  * its id in hdr.invocation; 0 means none.
@@ -145,6 +153,19 @@
  * the caller is killed, the proxy returns -EIO (read, write, ioctl,
  * llseek...), -ENODEV (open), EPOLLERR (poll) or 0 (release, flush)
  * without waiting; later requests of that invocation get -ESRCH.
+ *
+ * Signals. A proxy waits for the program interruptibly, as the .ko's
+ * code would sleep. A signal the caller may handle (SIGINT, SIGUSR1...)
+ * does not end the wait: the caller sends SIGNAL (fatal 0) once and keeps
+ * executing its invocation's requests, waiting killable from then on.
+ * The program marks the invocation signalled, so that the module's
+ * signal_pending(current) is true and its interruptible sleeps end; the
+ * module typically returns -ERESTARTSYS, RETURN carries it, the proxy
+ * returns it, and the kernel restarts the system call (SA_RESTART) or
+ * fails it with EINTR, as with the .ko. A fatal signal abandons the
+ * invocation at once (above); SIGNAL with fatal 1 tells the program.
+ *
+ * Version 6 added SIGNAL and dusk_stats.open_files.
  *
  * Handshake. A HELLO costs dusk.ko no state until its sender has shown
  * that it receives datagrams at the address it sends from (as WireGuard's
@@ -172,7 +193,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	5
+#define DUSK_PROTO_VERSION	6
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32
@@ -249,7 +270,10 @@
 	  sizeof(struct dusk_proxy_register), 0,			\
 	  EXACT, sizeof(struct dusk_proxy_reply), 1)			\
 	X(PROXY_UNREGISTER, RUNTIME, MAIN_INV, EXACT,			\
-	  sizeof(struct dusk_proxy_handle), 0, EXACT, 0, 1)
+	  sizeof(struct dusk_proxy_handle), 0, EXACT, 0, 1)		\
+	/* SIGNAL has no reply: the next request acknowledges it. */	\
+	X(SIGNAL, KERNEL, INV, EXACT, sizeof(struct dusk_signal), 0,	\
+	  EXACT, 0, 0)
 
 #define DUSK_OFFSETOF(type, member)	__builtin_offsetof(type, member)
 
@@ -388,6 +412,7 @@ struct dusk_stats {
 	__le64 verdicts;
 	__le64 released;	/* packets released by policy */
 	__le64 allocs;		/* live session allocations */
+	__le64 open_files;	/* open files of the session's live tables */
 };
 
 /* After dusk_stats in PING's reply: each hook's packets released by its
@@ -549,6 +574,12 @@ struct dusk_return {
 	__le32 pad;
 };
 
+/* K SIGNAL: the caller of an invocation got a signal. */
+struct dusk_signal {
+	__le32 fatal;		/* 1: killed, the invocation is over; else 0 */
+	__le32 signo;		/* the lowest pending one, for the record */
+};
+
 enum dusk_uaccess_op {
 	DUSK_UA_INVALID = 0,
 	DUSK_UA_TO,		/* copy_to_user(uaddr, data, len) */
@@ -633,7 +664,7 @@ DUSK_WIRE_SIZE(dusk_hello, 80);
 DUSK_WIRE_SIZE(dusk_hello_cookie, 48);
 DUSK_WIRE_SIZE(dusk_region, 24);
 DUSK_WIRE_SIZE(dusk_hello_reply, 120);
-DUSK_WIRE_SIZE(dusk_stats, 96);
+DUSK_WIRE_SIZE(dusk_stats, 104);
 DUSK_WIRE_SIZE(dusk_hook_count, 16);
 DUSK_WIRE_SIZE(dusk_read, 16);
 DUSK_WIRE_SIZE(dusk_write, 8);
@@ -650,6 +681,7 @@ DUSK_WIRE_SIZE(dusk_hook_msg, 40);
 DUSK_WIRE_SIZE(dusk_verdict, 16);
 DUSK_WIRE_SIZE(dusk_invoke, 112);
 DUSK_WIRE_SIZE(dusk_return, 16);
+DUSK_WIRE_SIZE(dusk_signal, 8);
 DUSK_WIRE_SIZE(dusk_uaccess, 24);
 DUSK_WIRE_SIZE(dusk_uaccess_reply, 16);
 DUSK_WIRE_SIZE(dusk_proxy_register, 24);

@@ -43,9 +43,11 @@ changes would then not be committed)."""
             f"{g('invocations')} invocations, {g('inflight')} in flight here\n")
         inv = int(g("invocation", "0"))
         if inv and g("invocation_kind") == "callback":
+            sig = {"pending": ", signal pending",
+                   "killed": ", caller killed"}.get(g("invocation_signal"), "")
             out(f"invocation  callback {inv} for pid {g('invocation_pid')} "
                 f"({g('invocation_comm')}) on cpu {g('invocation_cpu')}, "
-                f"waiting {g('invocation_ms')} ms\n")
+                f"waiting {g('invocation_ms')} ms{sig}\n")
         elif inv:
             late = " - LATE: the kernel may have released it by policy" \
                 if g("late") == "1" else ""

@@ -5,6 +5,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,10 @@ struct dusk_inv {
 	uint64_t task;
 	uint32_t pid, tgid;
 	char comm[16];
+	/* SIGNAL: 0, 1 (a signal), 2 (killed); written by the receiving
+	 * thread, read by the one running the invocation. */
+	_Atomic int signalled;
+	uint64_t sig_id;		/* the newest SIGNAL's id */
 };
 
 struct dusk_hooks_stats {
@@ -79,6 +84,7 @@ struct dusk_hooks_stats {
 	uint64_t late;			/* skipped: released by policy already */
 	uint64_t stale;			/* VERDICT answered -ESTALE */
 	uint64_t unknown;		/* HOOK for no hook of ours */
+	uint64_t signals;		/* SIGNALs that marked an invocation */
 };
 
 struct dusk_hooks {
@@ -96,6 +102,23 @@ struct dusk_hooks {
 };
 
 static __thread struct dusk_inv *dusk_inv_cur;
+static _Atomic(dusk_signal_hook_fn) dusk_signal_hook;
+
+int dusk_invocation_signalled(int fatal_only)
+{
+	const struct dusk_inv *inv = dusk_inv_cur;
+	int sig;
+
+	if (!inv || inv->kind != DUSK_INV_CALLBACK)
+		return 0;
+	sig = atomic_load(&inv->signalled);
+	return fatal_only ? sig == 2 : sig != 0;
+}
+
+void dusk_invocation_set_signal_hook(dusk_signal_hook_fn fn)
+{
+	atomic_store(&dusk_signal_hook, fn);
+}
 
 uint64_t dusk_invocation_current(void)
 {
@@ -129,6 +152,7 @@ int dusk_invocation_info(struct dusk_inv_info *ret)
 		ret->pid = inv->pid;
 		ret->tgid = inv->tgid;
 		memcpy(ret->comm, inv->comm, sizeof(ret->comm));
+		ret->signalled = atomic_load(&inv->signalled);
 		return 0;
 	}
 	if (!inv || !inv->msg || inv->msg_len < sizeof(hm))
@@ -210,6 +234,8 @@ static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
 			      uint64_t rx_ns, void *ctx);
 static void dusk_hooks_destroy(struct dusk_session *s, void *ctx);
+static void dusk_signal_input(struct dusk_session *s, const struct dusk_msg *m,
+			      uint64_t rx_ns, void *ctx);
 
 /* The session's hook state, created (and HOOK's handler registered) on
  * first use: NULL, errno ENOMEM. */
@@ -221,6 +247,7 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 	};
 	/* The HOOK handler's close() frees everything. */
 	const struct dusk_msg_handler invoke = { .input = dusk_invoke_input };
+	const struct dusk_msg_handler signal = { .input = dusk_signal_input };
 	struct dusk_hooks *h = s->hooks;
 
 	if (h)
@@ -235,6 +262,7 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 	s->hooks = h;
 	dusk_session_set_handler(s, DUSK_MSG_HOOK, &handler);
 	dusk_session_set_handler(s, DUSK_MSG_INVOKE, &invoke);
+	dusk_session_set_handler(s, DUSK_MSG_SIGNAL, &signal);
 	return h;
 }
 
@@ -320,6 +348,52 @@ static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
 		return;
 	}
 	dusk_inv_input(s, m, rx_ns, DUSK_INV_CALLBACK);
+}
+
+/*
+ * SIGNAL: the caller of a queued or running invocation got a signal. It
+ * is marked (once per SIGNAL id: the kernel sends one again until our
+ * next request of that invocation, which needs nothing more), and the
+ * layer above wakes what sleeps so that it sees it. An invocation not
+ * heard of yet (its INVOKE lost) gets its SIGNAL again later; one
+ * answered already needs none.
+ */
+static void dusk_signal_input(struct dusk_session *s, const struct dusk_msg *m,
+			      uint64_t rx_ns, void *ctx)
+{
+	dusk_signal_hook_fn hook = atomic_load(&dusk_signal_hook);
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_signal sg;
+	struct dusk_invoke iv;
+	struct dusk_inv *inv;
+	uint64_t task;
+	int fatal, running;
+
+	(void)rx_ns;
+	(void)ctx;
+	inv = dusk_inv_find(h, DUSK_INV_CALLBACK, m->invocation);
+	if (!inv || (inv->state != DUSK_INV_QUEUED &&
+		     inv->state != DUSK_INV_RUNNING) ||
+	    m->id <= inv->sig_id) {
+		s->stats.rx_unmatched++;
+		return;
+	}
+	memcpy(&sg, m->payload, sizeof(sg));
+	fatal = le32toh(sg.fatal) != 0;
+	inv->sig_id = m->id;
+	running = inv->state == DUSK_INV_RUNNING;
+	if (running) {
+		task = inv->task;
+	} else {
+		memcpy(&iv, inv->msg, sizeof(iv));
+		task = le64toh(iv.task);
+	}
+	atomic_store(&inv->signalled, fatal ? 2 : 1);
+	h->stats.signals++;
+	dusk_dbg("invocation %llu: signal %u%s", (unsigned long long)inv->packet,
+		 le32toh(sg.signo), fatal ? " (killed)" : "");
+	if (hook)
+		hook(task, running, fatal);
 }
 
 static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)

@@ -44,6 +44,22 @@ uint32_t dusk_invocation_cpu(void);
  * INVOKE this thread serves; 0 when it serves none (or a HOOK). */
 uint64_t dusk_invocation_task(void);
 
+/*
+ * Signals (dusk_proto.h's SIGNAL): the caller of the INVOKE this thread
+ * serves got a signal (fatal_only: was killed, its invocation abandoned)
+ * while it waited for the program. Thread-safe: SIGNAL may be received
+ * on another thread than the one running the invocation.
+ */
+int dusk_invocation_signalled(int fatal_only);
+/*
+ * Called on the receiving thread when a SIGNAL first marks an
+ * invocation: its caller's task (0 if unknown), whether it runs now
+ * (rather than waits in the queue) and fatal. The layer above wakes its
+ * sleepers there and makes signal_pending(current) true. NULL: none.
+ */
+typedef void (*dusk_signal_hook_fn)(uint64_t task, int running, int fatal);
+void dusk_invocation_set_signal_hook(dusk_signal_hook_fn fn);
+
 enum dusk_inv_kind {
 	DUSK_INV_HOOK = 0,		/* a HOOK: a packet at a hook */
 	DUSK_INV_CALLBACK,		/* an INVOKE: a task in a callback */
@@ -64,6 +80,7 @@ struct dusk_inv_info {
 	uint64_t task;			/* callback: the caller's task */
 	uint32_t pid, tgid;		/* ... its pid and tgid */
 	char comm[16];			/* ... and comm */
+	int signalled;			/* ... got a signal: 1, killed: 2 */
 };
 int dusk_invocation_info(struct dusk_inv_info *ret);
 

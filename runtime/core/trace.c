@@ -135,6 +135,10 @@ static void trace_request(FILE *f, const struct dusk_msg *m)
 	case DUSK_MSG_PROXY_UNREGISTER:
 		fprintf(f, " handle %u", F32(struct dusk_proxy_handle, handle));
 		break;
+	case DUSK_MSG_SIGNAL:
+		fprintf(f, " signo %u%s", F32(struct dusk_signal, signo),
+			F32(struct dusk_signal, fatal) ? " fatal" : "");
+		break;
 	default:
 		break;
 	}
@@ -153,10 +157,11 @@ static void trace_reply(FILE *f, const struct dusk_msg *m)
 		break;
 	case DUSK_MSG_PING:
 		fprintf(f, " queued %" PRIu64 " verdicts %" PRIu64
-			" released %" PRIu64,
+			" released %" PRIu64 " open_files %" PRIu64,
 			F64(struct dusk_stats, queued),
 			F64(struct dusk_stats, verdicts),
-			F64(struct dusk_stats, released));
+			F64(struct dusk_stats, released),
+			F64(struct dusk_stats, open_files));
 		break;
 	case DUSK_MSG_READ:
 		fprintf(f, " bytes %u", m->len);

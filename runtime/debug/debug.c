@@ -138,6 +138,8 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 			inv.kind == DUSK_INV_CALLBACK ? "callback" : "hook");
 	dusk_dbg_printf("invocation_pid\t%u\n", inv.pid);
 	dusk_dbg_printf("invocation_comm\t%s\n", inv.comm[0] ? inv.comm : "-");
+	dusk_dbg_printf("invocation_signal\t%s\n", inv.signalled == 2 ? "killed" :
+			inv.signalled ? "pending" : "-");
 	dusk_dbg_printf("late\t%d\n", dusk_packet_late(s, &inv));
 
 	/* The kernel's side: a PING answers with dusk.ko's counters. */
@@ -157,6 +159,8 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 		dusk_dbg_printf("retransmits\t%llu\n",
 			   (unsigned long long)le64toh(st.retransmits));
 		dusk_dbg_printf("allocs\t%llu\n", (unsigned long long)le64toh(st.allocs));
+		dusk_dbg_printf("open_files\t%llu\n",
+				(unsigned long long)le64toh(st.open_files));
 	}
 	dusk_dbg_printf("depth\t%d\n", dusk_module_depth());
 	dusk_dbg_printf("generation\t%llu\n", (unsigned long long)s->shadow->tab->gen);

@@ -159,6 +159,9 @@ void dusk_kconst(void)
 	UCONST(TASK_WAKEKILL);
 	UCONST(TASK_NORMAL);
 	CONST(ERESTARTSYS);
+	/* signal_pending(current): a SIGNAL sets it in the cached task */
+	FIELD(TASK, TI_FLAGS, task_struct, thread_info.flags);
+	UCONST(TIF_SIGPENDING);
 	BLANK();
 
 	/* include/linux/seq_file.h */

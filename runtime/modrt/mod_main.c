@@ -10,7 +10,17 @@
  * parameters (exit 2 on an unknown one or a bad value, before anything
  * reaches the target), the session (dusk_config_init() and the options),
  * init_module() in process context, serving the kernel until SIGINT or
- * SIGTERM, cleanup_module(), the session closed. init_module() failing
+ * SIGTERM, cleanup_module(), the session closed.
+ *
+ * SIGINT or SIGTERM is the program's rmmod: while files of the module's
+ * proxy tables are open (dusk.ko counts them: PING's open_files), the
+ * kernel would refuse to unload the module (EBUSY) and it would go on
+ * running, so the program says "module in use: N open files" and goes
+ * on serving; it unloads (cleanup_module) once the last one is closed.
+ * A second SIGINT or SIGTERM unloads it at once, as rmmod -f: the open
+ * files' calls then fail with EIO. SIGKILL ends the session without
+ * cleanup_module: dusk.ko wakes the callers waiting in the module with
+ * EIO and releases what the session owned. init_module() failing
  * prints "PROG: init_module failed: -ENODEV (No such device)" and exits 1
  * once what the runtime registered for it is unregistered.
  *
@@ -18,12 +28,15 @@
  * lines and its exit go through the console (console.h), with
  * dusk_mod_fatal() for the paths dusk_module.h says stop the program.
  */
+#include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "console.h"
@@ -84,11 +97,103 @@ void dusk_mod_fatal_at(const char *where, int status, const char *fmt, ...)
 }
 
 static struct dusk_session *dusk_main_session;
+/* SIGINT and SIGTERM received: the first unloads, the second forces. */
+static volatile sig_atomic_t dusk_main_unloads;
 
 static void dusk_main_signal(int sig)
 {
 	(void)sig;
+	dusk_main_unloads++;
 	dusk_stop(dusk_main_session);
+}
+
+static void dusk_main_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dusk_main_signal;
+	/* One ^C more kills a program stuck in its exit. */
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The open files of the module's proxy tables, as dusk.ko counts them
+ * (PING); a negative errno if it cannot say. */
+static long long dusk_main_open_files(struct dusk_session *s)
+{
+	struct dusk_stats st;
+	uint32_t len = 0;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	err = dusk_request(s, DUSK_MSG_PING, NULL, 0, &st, sizeof(st), &len);
+	if (err)
+		return err;
+	if (len < sizeof(st))
+		return -EPROTO;
+	return (long long)le64toh(st.open_files);
+}
+
+/* While the module is in use, the loop stops now and then to count. */
+static _Atomic int dusk_main_ticking;
+
+static void *dusk_main_ticker(void *arg)
+{
+	const struct timespec nap = { .tv_nsec = 200 * 1000 * 1000 };
+
+	while (dusk_main_ticking) {
+		nanosleep(&nap, NULL);
+		if (dusk_main_ticking)
+			dusk_stop(arg);
+	}
+	return NULL;
+}
+
+/*
+ * Serve the kernel until the module may be unloaded: a SIGINT or SIGTERM
+ * with no open file, its last file closed after one, or a second one.
+ * 0, or dusk_run()'s error.
+ */
+static int dusk_main_serve(struct dusk_session *s)
+{
+	const char *prog = program_invocation_short_name;
+	sig_atomic_t asked = 0;		/* unloads when found in use */
+	int err, watching = 0;
+	pthread_t ticker;
+	long long n;
+
+	for (;;) {
+		err = dusk_run(s);
+		if (err)
+			break;
+		if (asked && dusk_main_unloads > asked)
+			break;			/* again: rmmod -f */
+		n = dusk_main_open_files(s);
+		if (n <= 0)
+			break;			/* not in use (or cannot tell) */
+		if (asked)
+			continue;		/* still in use */
+		asked = dusk_main_unloads;
+		fprintf(dusk_console_err(), "%s: module in use: %lld open file%s: unloaded once %s closed (interrupt again to unload now, as rmmod -f)\n",
+			prog, n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+		/* SA_RESETHAND took the handler off. */
+		dusk_main_signals_install();
+		dusk_main_ticking = 1;
+		if (pthread_create(&ticker, NULL, dusk_main_ticker, s)) {
+			dusk_main_ticking = 0;
+			dusk_warn("cannot watch the open files: unloading at the next interrupt");
+			continue;
+		}
+		watching = 1;
+	}
+	if (watching) {
+		dusk_main_ticking = 0;
+		pthread_join(ticker, NULL);
+	}
+	return err;
 }
 
 /* After the module's code returned to the runtime outside a hook: what
@@ -138,7 +243,9 @@ static void dusk_main_usage(const struct dusk_module_desc *m, FILE *f)
 		fprintf(f, "%.*s\n", dl, desc);
 	fprintf(f,
 		"Runs this kernel module at user level against a target kernel running dusk.ko\n"
-		"(default: the running default target, see dusk-target), until SIGINT or SIGTERM.\n"
+		"(default: the running default target, see dusk-target), until SIGINT or SIGTERM\n"
+		"(as rmmod: while files of its devices are open, once they are closed; a second\n"
+		"SIGINT or SIGTERM unloads it at once, as rmmod -f).\n"
 		"\n"
 		"  --target HOST:PORT  dusk.ko's endpoint (default: $DUSK_TARGET, or the default target's)\n"
 		"  --key FILE          the target's key file (default: $DUSK_KEY, or the default target's)\n"
@@ -184,7 +291,6 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	unsigned int printk_allowed = DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL;
 	struct dusk_config cfg;
 	struct dusk_session *s;
-	struct sigaction sa;
 	char msg[512], ebuf[64];
 	char **params;
 	int i, n = 0, help = 0, opts_done = 0, err, ret;
@@ -319,13 +425,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 				  getenv("DUSK_SOFTLOCKUP_S"));
 	if (err)
 		dusk_warn("soft-lockup reports: %s", strerror(-err));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = dusk_main_signal;
-	/* A second ^C kills a program stuck in its exit. */
-	sa.sa_flags = SA_RESTART | SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	dusk_main_signals_install();
 
 	/* init_module: process context, CPU 0 (dusk_mod_cpu()). */
 	if (m->init) {
@@ -343,7 +443,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 				  ret);
 	}
 
-	err = dusk_run(s);
+	err = dusk_main_serve(s);
 	if (err) {
 		fprintf(dusk_console_err(), "%s: serving the kernel: %s\n", prog,
 			dusk_errno_text(err, ebuf, sizeof(ebuf)));

@@ -220,6 +220,12 @@ u32 dusk_hooks_count(struct dusk_session *s, void *p, u32 max)
 	return 0;
 }
 
+/* PING's open files (proxy.c): the stand-ins have no tables. */
+u64 dusk_proxies_open_files(struct dusk_session *s)
+{
+	return 0;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static struct dusk_reply_slot replies[__DUSK_CHAN_MAX][DUSK_ID_WINDOW];

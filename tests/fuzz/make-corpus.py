@@ -80,7 +80,7 @@ def replies():
     hello += W.REGION.pack(0xffffc90000000000, 1 << 40, 2, 0)
     return [
         ('hello_reply', K.DUSK_MSG_HELLO, hello, 0),
-        ('ping_reply', K.DUSK_MSG_PING, W.STATS.pack(*range(12)), SID),
+        ('ping_reply', K.DUSK_MSG_PING, W.STATS.pack(*range(13)), SID),
         ('read_reply', K.DUSK_MSG_READ, b'0123456789abcdef', SID),
         ('call_reply', K.DUSK_MSG_CALL, W.CALL_REPLY.pack(42, 0, 0), SID),
         ('sym_reply', K.DUSK_MSG_SYM, W.SYM_REPLY.pack(TEXT, 64), SID),
@@ -119,6 +119,10 @@ def main(out):
     hook += W.segs([(KADDR, b'\x45' * 40), (KADDR + 0x100, b'\1' * 8)])
     (codec / 'hook').write_bytes(bytes([0x07]) + dgram(K.DUSK_MSG_HOOK, hook,
                                                     req_id=7, invocation=7))
+    # SIGNAL: the caller of invocation 7 got SIGUSR1.
+    (codec / 'signal').write_bytes(bytes([0x07]) + dgram(
+        K.DUSK_MSG_SIGNAL, W.SIGNAL.pack(0, 10), req_id=1, invocation=7,
+        channel=K.DUSK_CHAN_INV))
     # A run of requests, retransmissions (same id, new seq) and both
     # channels: what the request ids and the replay window see.
     run = b''

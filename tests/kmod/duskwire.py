@@ -23,7 +23,7 @@ HELLO = struct.Struct('<16sIIIIIIII32s')
 HELLO_COOKIE = struct.Struct('<16s32s')
 REGION = struct.Struct('<QQII')
 HELLO_REPLY = struct.Struct('<16s16sIIIIII64s')
-STATS = struct.Struct('<12Q')
+STATS = struct.Struct('<13Q')
 READ = struct.Struct('<QII')
 WRITE = struct.Struct('<II')
 PROBE = struct.Struct('<IBBH')
@@ -40,6 +40,7 @@ HOOK_MSG = struct.Struct('<QQQIIII')
 VERDICT = struct.Struct('<QII')
 INVOKE = struct.Struct('<Q6QQQIIIIII16s')
 RETURN = struct.Struct('<QII')
+SIGNAL = struct.Struct('<II')
 UACCESS = struct.Struct('<QQII')
 UACCESS_REPLY = struct.Struct('<qQ')
 PROXY_REGISTER = struct.Struct('<QQII')
@@ -58,7 +59,7 @@ STRUCTS = {
     'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
     'dusk_hook_count': HOOK_COUNT,
     'dusk_hook_msg': HOOK_MSG, 'dusk_verdict': VERDICT,
-    'dusk_invoke': INVOKE, 'dusk_return': RETURN, 'dusk_uaccess': UACCESS,
+    'dusk_invoke': INVOKE, 'dusk_return': RETURN, 'dusk_signal': SIGNAL, 'dusk_uaccess': UACCESS,
     'dusk_uaccess_reply': UACCESS_REPLY,
     'dusk_proxy_register': PROXY_REGISTER, 'dusk_proxy_slot': PROXY_SLOT,
     'dusk_proxy_reply': PROXY_REPLY, 'dusk_proxy_handle': PROXY_HANDLE,

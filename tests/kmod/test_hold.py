@@ -50,7 +50,8 @@ def stats(s):
     r = s.request(K.DUSK_MSG_PING)
     assert r.status == 0
     names = ('rx_ok rx_bad_mac rx_malformed rx_replayed tx tx_errors '
-             'retransmits hooks queued verdicts released allocs').split()
+             'retransmits hooks queued verdicts released allocs '
+             'open_files').split()
     return dict(zip(names, STATS.unpack_from(r.payload)))
 
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import dusk_constants as K
-from duskwire import CHANNELS, Session, HDR, MSGS, seal
+from duskwire import CHANNELS, Session, HDR, MSGS, STATS, seal
 from kmodtest import (BgPing, LONG_HOLD_MS, POLICIES, PROMPT,
                       is_echo6_to_loopback, no_session, snmp6,
                       wait_for_hooks, wait_until)
@@ -261,7 +261,7 @@ def test_call_returning_in_atomic_context_ends_the_session(target, fn):
 def test_watchdog_id_is_not_a_duplicate_of_a_main_channel_id(target, sess):
     assert sess.alloc(64, req_id=1)[0] == 0
     r = sess.request(K.DUSK_MSG_PING, channel=WATCHDOG, req_id=1)
-    assert r.status == 0 and r.channel == WATCHDOG and len(r.payload) == 96
+    assert r.status == 0 and r.channel == WATCHDOG and len(r.payload) == STATS.size
     # Main id 2 after watchdog id 1: executed (a second allocation).
     assert sess.alloc(64, req_id=2)[0] == 0
     assert proc_dusk(target)['allocs'] == '2'

@@ -33,7 +33,7 @@ import sys
 import dusk_constants as K
 from duskwire import (ALLOC, CALL, FREE, HDR, HOOK_HANDLE, HOOK_REGISTER,
                       MSGS, PROXY_HANDLE, PROXY_REGISTER, PROXY_SLOT, READ,
-                      RETURN, SEG, UACCESS, VERDICT, WRITE, Session, seal,
+                      RETURN, SEG, SIGNAL, UACCESS, VERDICT, WRITE, Session, seal,
                       segs)
 
 MAIN, WATCHDOG, INV = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_WATCHDOG, K.DUSK_CHAN_INV
@@ -155,7 +155,7 @@ class WireFuzzer:
         req_id, d = self.dgram(msg_type, payload, channel)
         r = self.exchange(d, req_id, channel)
         fmt = {K.DUSK_MSG_SYM: '<QQ', K.DUSK_MSG_ALLOC: '<Q',
-               K.DUSK_MSG_HOOK_REGISTER: '<II', K.DUSK_MSG_PING: '<12Q'}  # PING: then per-hook counts
+               K.DUSK_MSG_HOOK_REGISTER: '<II', K.DUSK_MSG_PING: '<13Q'}  # PING: then per-hook counts
         if r.status or msg_type not in fmt:
             return r.status, None
         return r.status, struct.unpack_from(fmt[msg_type], r.payload)
@@ -540,6 +540,12 @@ class WireFuzzer:
         if kind == 2:       # id 0
             req_id, d = self.dgram(K.DUSK_MSG_PING, req_id=0)
             return Case('id 0', d, req_id=0, ok={-E.EBADMSG}), K.DUSK_MSG_PING
+        if kind == 3 and r.randrange(2):   # SIGNAL, which only the kernel sends
+            req_id, d = self.dgram(K.DUSK_MSG_SIGNAL,
+                                   SIGNAL.pack(r.randrange(2), r.randrange(65)),
+                                   INV, invocation=r.randrange(1, 1 << 20))
+            return (Case('signal', d, INV, req_id, {-E.EBADMSG}),
+                    K.DUSK_MSG_SIGNAL)
         if kind == 3:       # HOOK, which only the kernel sends
             req_id, d = self.dgram(K.DUSK_MSG_HOOK, bytes(40))
             return Case('hook', d, req_id=req_id, ok={-E.EBADMSG}), K.DUSK_MSG_HOOK
@@ -691,7 +697,8 @@ class WireFuzzer:
         assert st == 0
         return dict(zip(('rx_ok', 'rx_bad_mac', 'rx_malformed', 'rx_replayed',
                          'tx', 'tx_errors', 'retransmits', 'hooks', 'queued',
-                         'verdicts', 'released', 'allocs'), fields))
+                         'verdicts', 'released', 'allocs', 'open_files'),
+                        fields))
 
     def run(self, ncases, bye_every=500):
         """ncases cases, a BYE and a new session every bye_every. Returns

@@ -788,6 +788,18 @@ void fk_invoke(struct fake_kernel *fk, uint64_t id, uint64_t cookie,
 	fk_send(fk, DUSK_MSG_INVOKE, 0, DUSK_CHAN_INV, id, id, 0, payload, len);
 }
 
+void fk_signal(struct fake_kernel *fk, uint64_t inv, uint64_t id, int fatal,
+	       uint32_t signo)
+{
+	struct dusk_signal sg = {
+		.fatal = htole32(fatal ? 1 : 0),
+		.signo = htole32(signo),
+	};
+
+	fk_send(fk, DUSK_MSG_SIGNAL, 0, DUSK_CHAN_INV, id, inv, 0, &sg,
+		sizeof(sg));
+}
+
 void fk_invoke_again(struct fake_kernel *fk, uint64_t id)
 {
 	struct fk_inv *inv = fk_inv_find(fk, id);

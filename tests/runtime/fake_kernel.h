@@ -211,6 +211,9 @@ void fk_invoke(struct fake_kernel *fk, uint64_t id, uint64_t cookie,
 	       unsigned int nr_pre);
 /* The same INVOKE again: new seq, same id. */
 void fk_invoke_again(struct fake_kernel *fk, uint64_t id);
+/* A SIGNAL for invocation inv: its signal number id, fatal, signo. */
+void fk_signal(struct fake_kernel *fk, uint64_t inv, uint64_t id, int fatal,
+	       uint32_t signo);
 /* The invocation id (NULL: never sent). */
 struct fk_inv *fk_inv_find(struct fake_kernel *fk, uint64_t id);
 

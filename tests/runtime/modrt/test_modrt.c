@@ -29,7 +29,9 @@
 #include "dusk_debug.h"
 #include "dusk_module.h"
 #include "fake_kernel.h"
+#include "kconst.h"
 #include "kernel.h"
+#include "klib.h"
 #include "modrt.h"
 #include "session.h"
 #include "shadow.h"
@@ -1208,6 +1210,9 @@ static void test_probe_spec(void)
 
 static uint64_t fop_task_seen, fop_last_arg;
 static int64_t fop_ua_ret;
+static int fop_sig_seen = -1, fop_fatal_seen = -1;
+static unsigned long fop_flags_before, fop_flags_after;
+static uint64_t fop_signal_me;	/* the kernel sends SIGNAL mid-read */
 
 static long fop_read(void *file, char *buf, size_t count, long long *ppos)
 {
@@ -1215,9 +1220,25 @@ static long fop_read(void *file, char *buf, size_t count, long long *ppos)
 	uint64_t v = 0;
 
 	fop_task_seen = *cur;
+	/* signal_pending(current), as the module reads it: the cached
+	 * thread_info.flags of the caller's task. */
+	fop_flags_before = *(volatile unsigned long *)__dusk_check(
+		(void *)(uintptr_t)(*cur + DUSK_K_TASK__TI_FLAGS), 8);
+	if (fop_signal_me) {
+		/* Sent again (same id), and one for no invocation of ours. */
+		fk_signal(&fk, fop_signal_me, 1, 0, 10);
+		fk_signal(&fk, fop_signal_me, 1, 0, 10);
+		fk_signal(&fk, 999, 1, 0, 10);
+		fop_signal_me = 0;
+	}
 	/* copy_to_user, as mod_uaccess.c does it. */
 	CHECK_EQ(dusk_uaccess(DUSK_UA_TO, (uintptr_t)buf, 3, "abc", NULL,
 			      &fop_ua_ret, NULL), 0);
+	/* A SIGNAL that came meanwhile (klib's view, as a sleep has it). */
+	fop_flags_after = *(volatile unsigned long *)__dusk_check(
+		(void *)(uintptr_t)(*cur + DUSK_K_TASK__TI_FLAGS), 8);
+	fop_sig_seen = dusk_klib_host.signal_pending(0);
+	fop_fatal_seen = dusk_klib_host.signal_pending(1);
 	/* The __user buffer given on to a kernel function: as it is. */
 	__dusk_k_k_peek((uintptr_t)buf + 1, 0, 0, 0, 0, 0);
 	fop_last_arg = last_args[0];
@@ -1320,6 +1341,30 @@ static void test_fops(void)
 	inv = fk_inv_find(&fk, 500);
 	CHECK(inv && inv->returned);
 	CHECK_EQ(inv->ret, 42);
+	CHECK_EQ(fop_sig_seen, 0);
+
+	/* SIGNAL (twice: sent again) while a read runs, after it read its
+	 * task's flags: signal_pending; one for an invocation the program
+	 * does not know: ignored. */
+	fk_invoke(&fk, 502, cookie, args, FK_AREA_DIRECT + 0x6000, 77, "cat",
+		  NULL, 0);
+	fop_signal_me = 502;
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK_EQ(fop_sig_seen, 1);
+	CHECK_EQ(fop_fatal_seen, 0);
+	CHECK(fk_inv_find(&fk, 502)->returned);
+	/* The cached flags the module reads say so too, as the kernel's. */
+	CHECK(!(fop_flags_before & (1UL << DUSK_K_TIF_SIGPENDING)));
+	CHECK(fop_flags_after & (1UL << DUSK_K_TIF_SIGPENDING));
+	/* Killed (fatal SIGNAL): both. */
+	fk_invoke(&fk, 503, cookie, args, FK_AREA_DIRECT + 0x6000, 77, "cat",
+		  NULL, 0);
+	fk_signal(&fk, 503, 1, 1, 9);
+	CHECK_EQ(dusk_run(s), 0);
+	CHECK_EQ(fop_sig_seen, 1);
+	CHECK_EQ(fop_fatal_seen, 1);
+	/* Outside an invocation: none. */
+	CHECK_EQ(dusk_klib_host.signal_pending(0), 0);
 
 	/* An open failing: -ENODEV as a 64-bit value. */
 	fk_invoke(&fk, 501, cookie_open, args, FK_AREA_DIRECT + 0x6000, 77,
