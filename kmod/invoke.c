@@ -51,6 +51,8 @@ struct dusk_inv {
 	u32 nr_rxq;
 	bool heard;			/* a datagram of it arrived */
 	bool returned;			/* RETURN executed */
+	bool abandoned;			/* its table died before it was heard */
+	u32 handle;			/* its proxy table's */
 	s64 ret;
 	struct dusk_inv_rec rec;
 };
@@ -120,7 +122,8 @@ static void dusk_invoke_send(struct dusk_session *s, struct dusk_inv *inv,
 
 static bool dusk_inv_ready(struct dusk_session *s, struct dusk_inv *inv)
 {
-	return READ_ONCE(s->dead) || !list_empty_careful(&inv->rxq);
+	return READ_ONCE(s->dead) || READ_ONCE(inv->abandoned) ||
+	       !list_empty_careful(&inv->rxq);
 }
 
 /* Execute what the thread queued: true once RETURN was executed. */
@@ -200,6 +203,7 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 		return -ESHUTDOWN;
 	}
 	inv->id = ++s->next_inv;
+	inv->handle = a->handle;
 	list_add_tail(&inv->list, &s->invs);
 	spin_unlock(&s->inv_lock);
 
@@ -217,7 +221,7 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 			err = -EINTR;
 			break;
 		}
-		if (READ_ONCE(s->dead)) {
+		if (READ_ONCE(s->dead) || READ_ONCE(inv->abandoned)) {
 			err = -ESHUTDOWN;
 			break;
 		}
@@ -293,6 +297,28 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 	if (status == -ESRCH)
 		atomic64_inc(&dusk.inv.unrouted);
 	dusk_reply_status(s, hdr, from, status);
+}
+
+/*
+ * Table handle died (PROXY_UNREGISTER): its callers the program has not
+ * answered yet wake to the dead answer. The program unregisters its
+ * tables before the module's exit, which it runs instead of those
+ * callbacks: proc_remove() and sysfs removals wait for the callers in
+ * their files' operations, and dusk's thread, which runs the exit's
+ * calls, would wait for callers that wait for it.
+ */
+void dusk_invs_abandon(struct dusk_session *s, u32 handle)
+{
+	struct dusk_inv *inv;
+
+	spin_lock(&s->inv_lock);
+	list_for_each_entry(inv, &s->invs, list) {
+		if (inv->handle != handle || READ_ONCE(inv->heard))
+			continue;
+		WRITE_ONCE(inv->abandoned, true);
+		wake_up(&inv->wq);
+	}
+	spin_unlock(&s->inv_lock);
 }
 
 /* The session ends: dead from now on, and every caller wakes to it. */

@@ -696,6 +696,8 @@ int dusk_do_proxy_unregister(struct dusk_req *r)
 		}
 	}
 	spin_unlock(&dusk_proxy_lock);
+	if (!ret)
+		dusk_invs_abandon(r->s, handle);
 	return ret;
 }
 

@@ -146,6 +146,43 @@ static const struct dusk_ptable_kind *dusk_ptable_kind_of(const struct dusk_mtyp
 	return NULL;
 }
 
+/* The tables this session registered (dusk_fops_unregister_all()). */
+static struct {
+	uint32_t *v;
+	size_t nr, cap;
+	struct dusk_session *s;
+} dusk_handles;
+
+static void dusk_fops_remember(struct dusk_session *s, uint32_t handle)
+{
+	if (dusk_handles.s != s) {
+		dusk_handles.nr = 0;
+		dusk_handles.s = s;
+	}
+	if (DUSK_GROW(dusk_handles.v, dusk_handles.cap, dusk_handles.nr, 16))
+		dusk_mod_fatal(1, "out of memory");
+	dusk_handles.v[dusk_handles.nr++] = handle;
+}
+
+void dusk_fops_unregister_all(void)
+{
+	struct dusk_session *s = dusk_mod_session();
+	char ebuf[64];
+	size_t i;
+	int err;
+
+	if (!s || dusk_handles.s != s)
+		return;
+	for (i = 0; i < dusk_handles.nr; i++) {
+		err = dusk_proxy_unregister(s, dusk_handles.v[i]);
+		if (err && err != -ENOENT)
+			dusk_warn("unregistering proxy table %u: %s",
+				  dusk_handles.v[i],
+				  dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	}
+	dusk_handles.nr = 0;
+}
+
 /* The INVOKE of a user slot (hook.h, dusk_callback_fn). */
 static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 {
@@ -346,6 +383,7 @@ uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)),
 			       err == -ENOSPC ? " (dusk.ko has no free proxy table)" :
 			       err == -EINVAL && flags ? " (dusk.ko takes a struct proc_ops whose proc_flags are 0: a PROC_ENTRY_PERMANENT entry is called without procfs' use counts)" : "");
+	dusk_fops_remember(s, handle);
 	dusk_dbg("%s: proxy table %u at 0x%llx (%u slots)", name, handle,
 		 (unsigned long long)table, n);
 	dusk_kcopy_add_proxy(base, t->size, t, table);
@@ -413,6 +451,7 @@ uint64_t dusk_fn_proxy(uintptr_t fn, const struct dusk_xlate_ctx *ctx)
 			       dusk_xlate_describe(ctx, what, sizeof(what)),
 			       cb->what, dusk_errno_text(err, ebuf, sizeof(ebuf)),
 			       err == -ENOSPC ? " (dusk.ko has no free proxy table)" : "");
+	dusk_fops_remember(s, handle);
 	dusk_dbg("%s: proxy function %u at 0x%llx", cb->what, handle,
 		 (unsigned long long)table);
 	dusk_fns.v[dusk_fns.nr].fn = fn;

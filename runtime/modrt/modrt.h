@@ -387,6 +387,14 @@ uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
  * when it reaches kernel memory (mod_copy.c decides which may). Stops the
  * program when dusk.ko refuses. */
 uint64_t dusk_fn_proxy(uintptr_t fn, const struct dusk_xlate_ctx *ctx);
+/*
+ * Before the module's exit: every proxy table and function of the session
+ * dies (PROXY_UNREGISTER), and the callers waiting in them end with the
+ * dead answers (-EIO...). The one thread runs the exit instead of them,
+ * and the exit's proc_remove() or kobject_put() waits for them in dusk's
+ * thread, which they would wait for.
+ */
+void dusk_fops_unregister_all(void);
 /* The module's function whose proxy is at kernel address k, 0 if none. */
 uintptr_t dusk_fn_proxy_user(uint64_t k);
 

@@ -288,3 +288,63 @@ def test_procsys_sigkill(procsys, key):
         time.sleep(0.5)
     assert not left, left
     procsys.ko_loads_again(case)
+
+
+# What a reader loop reads while the program's exit removes it.
+READERS = {
+    "seqlist": "/proc/seqlist",
+    "procstat": "/proc/procstat/stats",
+    "kobjattr": "/sys/kernel/kobjattr/foo",
+}
+
+
+@pytest.mark.parametrize("key", CASES)
+def test_procsys_exit_while_reading(procsys, key):
+    """SIGINT while a reader loop in the target keeps a callback in flight:
+    the exit's proc_remove()/kobject_put() waits for the readers in the
+    files' operations, which must not wait for the program (busy with the
+    exit): its tables die first and their callers get EIO. The program
+    exits 0 in time, nothing is left, the kernel log is clean."""
+    case = CASES[key]
+    h = procsys.h
+    prog = h.build_prog(case.module)
+    before = procsys.places()
+    token = h.marker()
+    loop = (f"while :; do cat {READERS[key]} >/dev/null 2>&1; "
+            f"[ -e /tmp/stop-readers ] && break; done")
+    proc = subprocess.Popen([str(prog)], env=procsys.target.env,
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not procsys.is_ready(case):
+            assert proc.poll() is None, "the program ended before ready"
+            assert time.monotonic() < deadline, "not ready"
+            time.sleep(0.5)
+        h.exec(["sh", "-c", "rm -f /tmp/stop-readers; "
+                f"for i in 1 2; do ( {loop} ) >/dev/null 2>&1 & done"])
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        try:
+            status = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            status = None
+        out = proc.stdout.read().decode(errors="replace")
+    finally:
+        h.exec(["sh", "-c", "touch /tmp/stop-readers"])
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert status == 0, f"exit status {status}:\n{out}"
+    deadline = time.monotonic() + 30
+    while True:
+        left = procsys.differences(before, procsys.places(), ())
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not left, left
+    time.sleep(2)
+    assert not h.trouble(h.kernel_log(token))
+    procsys.ko_loads_again(case)
