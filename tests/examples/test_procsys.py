@@ -8,7 +8,8 @@ seqlist   LDD3's scull "seq" interface over a kmalloc'd list of 300 items
           times): seq_open in the module's proc_open, seq_read, seq_lseek
           and seq_release as the kernel's own slots, seq_list_start/next,
           seq_puts and seq_printf, a mutex taken in start and dropped in
-          stop; cat, dd bs=100, a read with an lseek in between
+          stop; cat, dd bs=100, a read with an lseek in between; the same
+          seq_operations again through proc_create_seq (one table)
 procstat  a kernel course's procfs exercise: proc_mkdir, proc_create with
           single_open (the show function as an argument: a proxy
           function), a writable file (proc_write with copy_from_user,
@@ -17,7 +18,9 @@ procstat  a kernel course's procfs exercise: proc_mkdir, proc_create with
 kobjattr  samples/kobject/kobject-example.c: kobject_create_and_add under
           kernel_kobj, an attribute group of kobj_attributes (show and
           store in static structs reached through &attr.attr), one show
-          and store shared by two attributes; class_create, device_create
+          and store shared by two attributes, an attribute kmalloc'd at run
+          time (its show stored into kernel memory: a proxy once
+          sysfs_create_file gets it); class_create, device_create
           and device_create_file of a DEVICE_ATTR_RW
 
 Each run asserts what test_chardev's do: the .ko's transcript is right,
@@ -87,6 +90,7 @@ wc -lc < /proc/seqlist
 md5sum < /proc/seqlist
 dd if=/proc/seqlist bs=100 2>/tmp/dd.log | md5sum; grep records /tmp/dd.log
 dd if=/proc/seqlist bs=100 skip=30 count=2 2>/dev/null; echo
+cmp /proc/seqlist /proc/seqlist2 && echo "seqlist2 is the same"
 $C <<'EOF'
 open a /proc/seqlist rdonly
 read a 40
@@ -111,7 +115,8 @@ def check_seqlist(run):
         "299  89401     item-299",
     ], "seqlist .ko transcript")
     assert "0+83 records in" in t or any("records in" in x for x in t), t
-    assert run.appeared == {"/proc": ["+seqlist"],
+    assert "seqlist2 is the same" in t, t
+    assert run.appeared == {"/proc": ["+seqlist", "+seqlist2"],
                             "modules": ["+seqlist"]}, run.appeared
 
 
@@ -187,6 +192,7 @@ echo 42 > foo
 echo 7 > baz
 echo -3 > bar
 cat foo baz bar
+cat sum
 echo notanumber > foo 2>/dev/null || echo "foo: bad number refused"
 cat foo
 ls /sys/class/kobjattr
@@ -199,9 +205,10 @@ dd if=foo bs=1 2>/dev/null; echo
 
 def check_kobjattr(run):
     assert_in_order(run.transcript, [
-        "bar", "baz", "foo",
+        "bar", "baz", "foo", "sum",
         "0", "0", "0",
         "42", "7", "-3",
+        "sum 46",
         "foo: bad number refused",
         "42",
         "kobjattr0",

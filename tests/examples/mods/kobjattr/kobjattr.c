@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/init.h>
 #include <linux/device.h>
+#include <linux/slab.h>
 
 static int foo;
 static int baz;
@@ -82,6 +83,15 @@ static struct attribute_group attr_group = {
 
 static struct kobject *example_kobj;
 
+/* an attribute made at run time, in kmalloc'd memory */
+static struct kobj_attribute *dyn_attr;
+
+static ssize_t dyn_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "sum %d\n", foo + baz + bar);
+}
+
 /* the class and device part */
 static struct class *kobjattr_class;
 static struct device *kobjattr_dev;
@@ -115,6 +125,18 @@ static int __init kobjattr_init(void)
 	retval = sysfs_create_group(example_kobj, &attr_group);
 	if (retval)
 		goto out_kobj;
+	dyn_attr = kzalloc(sizeof(*dyn_attr), GFP_KERNEL);
+	if (!dyn_attr) {
+		retval = -ENOMEM;
+		goto out_kobj;
+	}
+	sysfs_attr_init(&dyn_attr->attr);
+	dyn_attr->attr.name = "sum";
+	dyn_attr->attr.mode = 0444;
+	dyn_attr->show = dyn_show;
+	retval = sysfs_create_file(example_kobj, &dyn_attr->attr);
+	if (retval)
+		goto out_dyn;
 
 	kobjattr_class = class_create(THIS_MODULE, "kobjattr");
 	if (IS_ERR(kobjattr_class)) {
@@ -136,6 +158,8 @@ out_dev:
 	device_destroy(kobjattr_class, 0);
 out_class:
 	class_destroy(kobjattr_class);
+out_dyn:
+	kfree(dyn_attr);
 out_kobj:
 	kobject_put(example_kobj);
 	return retval;
@@ -146,6 +170,8 @@ static void __exit kobjattr_exit(void)
 	device_remove_file(kobjattr_dev, &dev_attr_level);
 	device_destroy(kobjattr_class, 0);
 	class_destroy(kobjattr_class);
+	sysfs_remove_file(example_kobj, &dyn_attr->attr);
+	kfree(dyn_attr);
 	kobject_put(example_kobj);
 	pr_info("kobjattr: unloaded foo=%d baz=%d bar=%d\n", foo, baz, bar);
 }

@@ -75,7 +75,7 @@ static const struct proc_ops seqlist_proc_ops = {
 	.proc_release = seq_release,
 };
 
-static struct proc_dir_entry *entry;
+static struct proc_dir_entry *entry, *entry2;
 
 static void seqlist_free(void)
 {
@@ -108,12 +108,20 @@ static int __init seqlist_init(void)
 		seqlist_free();
 		return -ENOMEM;
 	}
+	/* the same iterator, the short way */
+	entry2 = proc_create_seq("seqlist2", 0444, NULL, &seqlist_seq_ops);
+	if (!entry2) {
+		proc_remove(entry);
+		seqlist_free();
+		return -ENOMEM;
+	}
 	pr_info("seqlist: %d items\n", nitems);
 	return 0;
 }
 
 static void __exit seqlist_exit(void)
 {
+	proc_remove(entry2);
 	proc_remove(entry);
 	seqlist_free();
 	pr_info("seqlist: unloaded\n");
