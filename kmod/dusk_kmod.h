@@ -367,6 +367,8 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 		    u32 len, const struct sockaddr_in *from);
 /* The thread, as session s ends: every invocation wakes to its end. */
 void dusk_invs_end(struct dusk_session *s);
+/* Proxy table handle died: its invocations not yet heard end dead. */
+void dusk_invs_abandon(struct dusk_session *s, u32 handle);
 int dusk_do_return(struct dusk_req *r);
 int dusk_do_uaccess(struct dusk_req *r);
 

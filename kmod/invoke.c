@@ -69,6 +69,8 @@ struct dusk_inv {
 	u64 sig_at_id;
 	unsigned long sig_next;
 	unsigned long sig_rto;
+	bool abandoned;			/* its table died before it was heard */
+	u32 handle;			/* its proxy table's */
 	s64 ret;
 	struct dusk_inv_rec rec;
 };
@@ -194,7 +196,8 @@ static unsigned long dusk_inv_signal_timer(struct dusk_session *s,
 
 static bool dusk_inv_ready(struct dusk_session *s, struct dusk_inv *inv)
 {
-	return READ_ONCE(s->dead) || !list_empty_careful(&inv->rxq);
+	return READ_ONCE(s->dead) || READ_ONCE(inv->abandoned) ||
+	       !list_empty_careful(&inv->rxq);
 }
 
 /* Execute what the thread queued: true once RETURN was executed. */
@@ -274,6 +277,7 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 		return -ESHUTDOWN;
 	}
 	inv->id = ++s->next_inv;
+	inv->handle = a->handle;
 	list_add_tail(&inv->list, &s->invs);
 	spin_unlock(&s->inv_lock);
 
@@ -307,7 +311,7 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 			err = -EINTR;
 			break;
 		}
-		if (READ_ONCE(s->dead)) {
+		if (READ_ONCE(s->dead) || READ_ONCE(inv->abandoned)) {
 			err = -ESHUTDOWN;
 			break;
 		}
@@ -384,6 +388,28 @@ void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 	if (status == -ESRCH)
 		atomic64_inc(&dusk.inv.unrouted);
 	dusk_reply_status(s, hdr, from, status);
+}
+
+/*
+ * Table handle died (PROXY_UNREGISTER): its callers the program has not
+ * answered yet wake to the dead answer. The program unregisters its
+ * tables before the module's exit, which it runs instead of those
+ * callbacks: proc_remove() and sysfs removals wait for the callers in
+ * their files' operations, and dusk's thread, which runs the exit's
+ * calls, would wait for callers that wait for it.
+ */
+void dusk_invs_abandon(struct dusk_session *s, u32 handle)
+{
+	struct dusk_inv *inv;
+
+	spin_lock(&s->inv_lock);
+	list_for_each_entry(inv, &s->invs, list) {
+		if (inv->handle != handle || READ_ONCE(inv->heard))
+			continue;
+		WRITE_ONCE(inv->abandoned, true);
+		wake_up(&inv->wq);
+	}
+	spin_unlock(&s->inv_lock);
 }
 
 /* The session ends: dead from now on, and every caller wakes to it. */

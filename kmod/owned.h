@@ -214,7 +214,13 @@ enum dusk_own_kind {
 	/* sysfs: files go with their kobject */			\
 	ACQ(kobject_create_and_add, PTR, KOBJ, kobject_put, 1, 0, NP,	\
 	    R, N, N, N)							\
+	/* a kobject the module embeds: put as the module would */	\
+	ACQ(kobject_init_and_add, ZERO, KOBJ, kobject_put, 1, 0, NP,	\
+	    A(0), N, N, N)						\
 	REL(kobject_put, KOBJ, M(0, 0), DUSK_M_NONE)			\
+	ACQ(kset_create_and_add, PTR, KOBJ, kset_unregister, 1, 0, NP,	\
+	    R, N, N, N)							\
+	REL(kset_unregister, KOBJ, M(0, 0), DUSK_M_NONE)		\
 	ACQ(sysfs_create_file_ns, ZERO, SYSFS_FILE,			\
 	    sysfs_remove_file_ns, 3, 1, 0, A(0), A(1), A(2), N)		\
 	REL(sysfs_remove_file_ns, SYSFS_FILE, M(0, 0), M(1, 1))	\

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Proxy tables: dusk.ko's own struct file_operations, struct proc_ops,
- * struct seq_operations or single function (single_open's show), a pool
+ * struct seq_operations or single function (single_open's show, a sysfs
+ * attribute's show or store: any function pointer), a pool
  * of DUSK_PROXY_NR, each with proxy functions of its own (generated below,
  * one set per table: a proxy knows its table by its index, since procfs'
  * and seq_file's callbacks get no pointer to their table).
@@ -35,7 +36,8 @@
 
 #include "dusk_kmod.h"
 
-#define DUSK_PROXY_NR	32
+/* A sysfs attribute's show and store are a table each. */
+#define DUSK_PROXY_NR	64
 
 /* What a proxy stands for; a kind names some of these by its members. */
 enum dusk_fop_slot {
@@ -147,13 +149,13 @@ struct dusk_fop_answer {
  * Invoke slot of table i with args: the callback's value, or the slot's
  * answers. The session is referenced while the caller invokes.
  */
-static long dusk_proxy_call(unsigned int i, unsigned int slot,
-			    u64 a0, u64 a1, u64 a2, u64 a3,
-			    const struct dusk_fop_answer *ans)
+static long dusk_proxy_call6(unsigned int i, unsigned int slot,
+			     u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5,
+			     const struct dusk_fop_answer *ans)
 {
 	struct dusk_proxy *t = &dusk_proxies[i];
 	struct dusk_invoke_args a = {
-		.args = { a0, a1, a2, a3 },
+		.args = { a0, a1, a2, a3, a4, a5 },
 	};
 	struct dusk_session *s = NULL;
 	s64 ret;
@@ -162,6 +164,17 @@ static long dusk_proxy_call(unsigned int i, unsigned int slot,
 	/* The thread cannot serve the requests it would wait for. */
 	if (current == dusk.thread) {
 		pr_warn_once("dusk: a proxied callback called from dusk's own thread: refused\n");
+		atomic64_inc(&dusk.inv.dead);
+		return ans->dead;
+	}
+	/*
+	 * The caller sleeps until the program answers: never in atomic
+	 * context (a function pointer the kernel calls from a timer, a
+	 * softirq, under a spin lock or in an RCU read section).
+	 */
+	if (in_atomic() || irqs_disabled() || rcu_preempt_depth()) {
+		pr_warn_once("dusk: a proxied callback called in atomic context (%ps): refused\n",
+			     __builtin_return_address(0));
 		atomic64_inc(&dusk.inv.dead);
 		return ans->dead;
 	}
@@ -187,6 +200,13 @@ static long dusk_proxy_call(unsigned int i, unsigned int slot,
 		return ans->dead;
 	}
 	return (long)ret;
+}
+
+static long dusk_proxy_call(unsigned int i, unsigned int slot,
+			    u64 a0, u64 a1, u64 a2, u64 a3,
+			    const struct dusk_fop_answer *ans)
+{
+	return dusk_proxy_call6(i, slot, a0, a1, a2, a3, 0, 0, ans);
 }
 
 /* A table whose last file closed after it died is free again. */
@@ -372,6 +392,21 @@ static int dusk_seq_show(unsigned int i, struct seq_file *m, void *v)
 			       (unsigned long)v, 0, 0, &ans);
 }
 
+/*
+ * The FN kind's one function, of any prototype the kernel gives a module
+ * function pointer (single_open's show, a sysfs attribute's show and
+ * store...): all six argument registers go to the program, and its value
+ * comes back whole (a caller of an int or bool function reads the part
+ * it wants). Dead: -EIO.
+ */
+static long dusk_fn(unsigned int i, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4,
+		    u64 a5)
+{
+	static const struct dusk_fop_answer ans = { -EIO, -EINTR };
+
+	return dusk_proxy_call6(i, DUSK_SEQ_SHOW, a0, a1, a2, a3, a4, a5, &ans);
+}
+
 /* Table i's proxies: each calls the generic one above with i. */
 #define DUSK_FOPS_FNS(i)						\
 static int dusk_open_##i(struct inode *n, struct file *f)		\
@@ -405,7 +440,9 @@ static void dusk_sstop_##i(struct seq_file *m, void *v)			\
 static void *dusk_snext_##i(struct seq_file *m, void *v, loff_t *p)	\
 { return dusk_seq_next(i, m, v, p); }					\
 static int dusk_sshow_##i(struct seq_file *m, void *v)			\
-{ return dusk_seq_show(i, m, v); }
+{ return dusk_seq_show(i, m, v); }					\
+static long dusk_fn_##i(u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5) \
+{ return dusk_fn(i, a0, a1, a2, a3, a4, a5); }
 
 #define DUSK_FOPS_TEMPLATE(i)						\
 	[i] = {								\
@@ -451,7 +488,11 @@ static int dusk_sshow_##i(struct seq_file *m, void *v)			\
 	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)				\
 	X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)			\
 	X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)			\
-	X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
+	X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)			\
+	X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39)			\
+	X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47)			\
+	X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55)			\
+	X(56) X(57) X(58) X(59) X(60) X(61) X(62) X(63)
 
 DUSK_FOR_EACH_TABLE(DUSK_FOPS_FNS)
 
@@ -465,6 +506,13 @@ static const struct proc_ops dusk_pops_proxies[DUSK_PROXY_NR] = {
 
 static const struct seq_operations dusk_sops_proxies[DUSK_PROXY_NR] = {
 	DUSK_FOR_EACH_TABLE(DUSK_SOPS_TEMPLATE)
+};
+
+#define DUSK_FN_TEMPLATE(i)	[i] = dusk_fn_##i,
+
+static long (*const dusk_fn_proxies[DUSK_PROXY_NR])(u64, u64, u64, u64, u64,
+						      u64) = {
+	DUSK_FOR_EACH_TABLE(DUSK_FN_TEMPLATE)
 };
 
 static_assert(ARRAY_SIZE(dusk_fops_proxies) == DUSK_PROXY_NR);
@@ -609,7 +657,7 @@ int dusk_do_proxy_register(struct dusk_req *r)
 	t->table = le64_to_cpu(pr->table);
 	t->handle = ++dusk_proxy_next_handle ? : ++dusk_proxy_next_handle;
 	if (pkind == DUSK_PROXY_FN)
-		rep->table = cpu_to_le64((unsigned long)dusk_sops_proxies[i].show);
+		rep->table = cpu_to_le64((unsigned long)dusk_fn_proxies[i]);
 	else
 		rep->table = cpu_to_le64((unsigned long)&t->fops);
 	rep->handle = cpu_to_le32(t->handle);
@@ -648,6 +696,8 @@ int dusk_do_proxy_unregister(struct dusk_req *r)
 		}
 	}
 	spin_unlock(&dusk_proxy_lock);
+	if (!ret)
+		dusk_invs_abandon(r->s, handle);
 	return ret;
 }
 

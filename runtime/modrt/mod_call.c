@@ -285,6 +285,9 @@ static uint64_t dusk_call(struct dusk_kfunc *f, uint64_t fn, uint64_t *args,
 	/* Before any translation: a late packet's objects are not touched. */
 	if (dusk_call_guard && dusk_call_guard(s, name, args, n))
 		return dusk_call_refused(f);
+	/* User functions stored into kernel memory: proxies before the
+	 * kernel may call them (they ride on the call's commit). */
+	dusk_kcopy_resolve_deferred();
 	dusk_probe_spec(f, n, &probe);
 	slow = dusk_call_slow(f, args, n);
 	if (!slow) {

@@ -108,6 +108,8 @@ struct dusk_deferred {
 	uint64_t kaddr;			/* where the user function was stored */
 	uintptr_t fn;
 	int claimed;
+	int resolved;			/* its proxy is there now */
+	const char *refused;		/* why it may not be proxied, or NULL */
 	char site[160];			/* the module's FILE:LINE of the store */
 };
 
@@ -312,8 +314,13 @@ uint64_t dusk_kcopy_kaddr_of(uintptr_t u)
 uintptr_t dusk_xlate_in(uint64_t k)
 {
 	struct dusk_kcopy *c = dusk_kcopy_of_kaddr(k, 1);
+	uintptr_t fn;
 
-	return c ? c->user + (k - c->kaddr) : (uintptr_t)k;
+	if (c)
+		return c->user + (k - c->kaddr);
+	/* A proxy function: the module's own function again. */
+	fn = dusk_fn_proxy_user(k);
+	return fn ? fn : (uintptr_t)k;
 }
 
 void dusk_kcopy_reset(void)
@@ -445,7 +452,8 @@ const struct dusk_mtype *dusk_type_named(const char *name)
 /* The pointer field (ptr or fn, 8 bytes) of type t at byte off, looking
  * into embedded structs and arrays of structs; NULL when none is. */
 static const struct dusk_mfield *dusk_mtype_ptr_at(const struct dusk_mtype *t,
-						   uint64_t off, int depth)
+						   uint64_t off, int depth,
+						   const struct dusk_mtype **owner)
 {
 	const struct dusk_mfield *best = NULL;
 	const struct dusk_mtype *inner;
@@ -464,23 +472,28 @@ static const struct dusk_mfield *dusk_mtype_ptr_at(const struct dusk_mtype *t,
 		    !rel && f->size == 8) {
 			/* A union's members at one offset: a data pointer
 			 * says more than a function pointer. */
-			if (!best || f->kind == DUSK_MF_PTR)
+			if (!best || f->kind == DUSK_MF_PTR) {
 				best = f;
+				if (owner)
+					*owner = t;
+			}
 			continue;
 		}
 		inner = dusk_type_named(f->target);
 		if (f->kind == DUSK_MF_AGG && inner && !best)
-			best = dusk_mtype_ptr_at(inner, rel, depth + 1);
+			best = dusk_mtype_ptr_at(inner, rel, depth + 1, owner);
 		else if (f->kind == DUSK_MF_ARR && inner && inner->size && !best)
 			best = dusk_mtype_ptr_at(inner, rel % inner->size,
-						 depth + 1);
+						 depth + 1, owner);
 	}
 	return best;
 }
 
-/* The pointer field of c's type at word o, if c's type applies there. */
+/* The pointer field of c's type at word o, if c's type applies there
+ * (and the struct it is a member of, if owner). */
 static const struct dusk_mfield *dusk_kcopy_field(const struct dusk_kcopy *c,
-						  uint64_t o)
+						  uint64_t o,
+						  const struct dusk_mtype **owner)
 {
 	uint64_t tsize = c->type ? c->type->size : 0, rel;
 
@@ -493,7 +506,18 @@ static const struct dusk_mfield *dusk_kcopy_field(const struct dusk_kcopy *c,
 	} else {
 		return NULL;
 	}
-	return dusk_mtype_ptr_at(c->type, rel, 0);
+	return dusk_mtype_ptr_at(c->type, rel, 0, owner);
+}
+
+/* c's type applies at word o (as in dusk_kcopy_field). */
+static int dusk_kcopy_typed_at(const struct dusk_kcopy *c, uint64_t o)
+{
+	uint64_t tsize = c->type ? c->type->size : 0;
+
+	if (!tsize)
+		return 1;	/* a type without a size: as before */
+	return (o >= c->type_off && o - c->type_off < tsize) ||
+	       (c->size % tsize == 0 && c->type_off % tsize == 0);
 }
 
 /* A word of an untyped static that is plainly a pointer of ours: to code,
@@ -526,7 +550,7 @@ static void dusk_kcopy_fill(struct dusk_kcopy *c, const struct dusk_xlate_ctx *c
 	if (c->scalar)
 		return;		/* chars: no pointers in there */
 	for (o = 0; o + 8 <= c->size; o += 8) {
-		const struct dusk_mfield *f = dusk_kcopy_field(c, o);
+		const struct dusk_mfield *f = dusk_kcopy_field(c, o, NULL);
 		int typed = f != NULL;
 		struct dusk_xlate_ctx sub = {
 			.fn = ctx->fn, .argno = ctx->argno, .parent = c, .off = o,
@@ -537,9 +561,11 @@ static void dusk_kcopy_fill(struct dusk_kcopy *c, const struct dusk_xlate_ctx *c
 		memcpy(&v, u + o, 8);
 		/* Typed: the records' pointer fields. Untyped: the safety
 		 * net, in statics only (a local's leftovers look like
-		 * pointers: return addresses, stack addresses). */
-		if (!v || (!typed && (c->type || c->temp ||
-				      !dusk_word_is_pointer(v))))
+		 * pointers: return addresses, stack addresses), and in the
+		 * rest of a static reached through a pointer to its first
+		 * member (&my_kobj_attr.attr: show and store follow). */
+		if (!v || (!typed && ((c->type && dusk_kcopy_typed_at(c, o)) ||
+				      c->temp || !dusk_word_is_pointer(v))))
 			continue;
 		k = dusk_xlate_out((uintptr_t)v, 0, 0,
 				   typed && f->kind == DUSK_MF_PTR ?
@@ -645,7 +671,60 @@ void dusk_kcopy_add_proxy(uintptr_t base, uint64_t size,
 		dusk_mod_fatal(1, "out of memory");
 }
 
-static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
+static uint64_t dusk_harmless_fn(void)
+{
+	if (!kc.harmless_known) {
+		if (dusk_mod_ksym("__static_call_return0", &kc.harmless))
+			kc.harmless = 0;
+		kc.harmless_known = 1;
+	}
+	return kc.harmless;
+}
+
+/*
+ * User functions the kernel gets become proxies of dusk.ko's (DUSK_PROXY_FN),
+ * called in the caller's task like a file operation, but for these: given
+ * to these kernel functions, or stored into a member of these structs, the
+ * kernel calls them in atomic context (timers, tasklets, RCU callbacks,
+ * interrupts, other CPUs' IPIs), where nothing may wait for the program,
+ * or from a kernel thread that the module's own calls then wait for (work
+ * items, threads: cancel_work_sync() in exit would wait for a worker that
+ * waits for the program). A netfilter hook is mod_nf.c's.
+ */
+static const char *const dusk_fn_refused_callers[] = {
+	"init_timer_key", "tasklet_init", "tasklet_setup", "call_rcu",
+	"kthread_create_on_node", "kthread_create_on_cpu",
+	"request_threaded_irq", "request_any_context_irq",
+	"smp_call_function_single", "smp_call_function_many",
+	"on_each_cpu_cond_mask", "schedule_on_each_cpu", "stop_machine",
+	"nf_register_net_hook", "nf_register_net_hooks",
+};
+
+static const char *const dusk_fn_refused_types[] = {
+	"struct_timer_list", "struct_hrtimer", "struct_tasklet_struct",
+	"struct_work_struct", "struct_callback_head", "struct_irq_work",
+	"struct_nf_hook_ops", "struct_irqaction",
+};
+
+/* Why the user function ctx reaches the kernel through may not be
+ * proxied (the kernel function or struct), NULL when it may. */
+static const char *dusk_fn_refusal(const struct dusk_xlate_ctx *ctx)
+{
+	const struct dusk_mtype *owner = NULL;
+	size_t i;
+
+	if (ctx->parent && dusk_kcopy_field(ctx->parent, ctx->off, &owner) &&
+	    owner)
+		for (i = 0; i < DUSK_ARRAY_SIZE(dusk_fn_refused_types); i++)
+			if (!strcmp(owner->name, dusk_fn_refused_types[i]))
+				return dusk_fn_refused_types[i];
+	for (i = 0; ctx->fn && i < DUSK_ARRAY_SIZE(dusk_fn_refused_callers); i++)
+		if (!strcmp(ctx->fn, dusk_fn_refused_callers[i]))
+			return dusk_fn_refused_callers[i];
+	return NULL;
+}
+
+static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn, const char *refused)
 {
 	size_t i;
 
@@ -653,6 +732,8 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 		if (kc.deferred[i].kaddr == kaddr) {
 			kc.deferred[i].fn = fn;
 			kc.deferred[i].claimed = 0;
+			kc.deferred[i].resolved = 0;
+			kc.deferred[i].refused = refused;
 			dusk_lines_caller_text(kc.deferred[i].site,
 					       sizeof(kc.deferred[i].site));
 			return;
@@ -663,6 +744,8 @@ static void dusk_defer_fn(uint64_t kaddr, uintptr_t fn)
 	kc.deferred[kc.nr_deferred].kaddr = kaddr;
 	kc.deferred[kc.nr_deferred].fn = fn;
 	kc.deferred[kc.nr_deferred].claimed = 0;
+	kc.deferred[kc.nr_deferred].resolved = 0;
+	kc.deferred[kc.nr_deferred].refused = refused;
 	/* The refusal comes later (no registration took it): it names
 	 * where the module stored it. */
 	dusk_lines_caller_text(kc.deferred[kc.nr_deferred].site,
@@ -711,28 +794,93 @@ void dusk_kcopy_claim_user(uintptr_t u, uint64_t size)
 			kc.deferred[i].claimed = 1;
 }
 
-void dusk_kcopy_check_deferred(const char *when)
+/*
+ * INIT_WORK() on kernel memory: data WORK_DATA_INIT() (the "no pool"
+ * value, whose shift depends on CONFIG_DEBUG_OBJECTS_WORK), an empty
+ * list, then func, which was stored at k.
+ */
+static int dusk_looks_like_work(struct dusk_session *s, uint64_t k)
 {
-	char name[128];
+	uint64_t w[3];
+	void *m;
+
+	if (dusk_shadow_get(s->shadow, k - 24, sizeof(w), 0, &m))
+		return 0;
+	memcpy(w, m, sizeof(w));
+	return w[1] == k - 16 && w[2] == k - 16 &&
+	       (w[0] == 0x7fffffffULL << 5 || w[0] == 0x7fffffffULL << 6);
+}
+
+/* Deferred user functions no registration API claimed: their proxies go
+ * where they were stored (through the cache: the next commit sends them;
+ * the harmless function there is what the kernel holds as far as a copy
+ * knows). Work items' functions stay (refused at the end of the
+ * callback). Returns how many were resolved. */
+static unsigned int dusk_kcopy_resolve(void)
+{
+	struct dusk_session *s = dusk_mod_session();
+	struct dusk_xlate_ctx ctx = { .argno = -1 };
+	unsigned int n = 0;
+	struct dusk_kcopy *c;
+	uint64_t k, p, cur;
+	void *m;
 	size_t i;
 
+	for (i = 0; s && i < kc.nr_deferred; i++) {
+		struct dusk_deferred *d = &kc.deferred[i];
+
+		if (d->claimed || d->resolved || d->refused)
+			continue;
+		k = d->kaddr;
+		if (dusk_looks_like_work(s, k)) {
+			d->refused = "struct_work_struct";
+			continue;
+		}
+		if (dusk_shadow_get(s->shadow, k, 8, 1, &m))
+			continue;	/* left for check_deferred's report */
+		memcpy(&cur, m, 8);
+		if (cur != dusk_harmless_fn())
+			continue;	/* the module stored something else */
+		ctx.dest_kaddr = k;
+		p = dusk_fn_proxy(d->fn, &ctx);
+		memcpy(m, &p, 8);
+		/* A copy's image must say what the kernel holds. */
+		c = dusk_kcopy_of_kaddr(k, 1);
+		if (c && c->image && k - c->kaddr + 8 <= c->slot)
+			memcpy(c->image + (k - c->kaddr), &p, 8);
+		d->resolved = 1;
+		n++;
+	}
+	return n;
+}
+
+void dusk_kcopy_resolve_deferred(void)
+{
+	if (kc.nr_deferred)
+		dusk_kcopy_resolve();
+}
+
+void dusk_kcopy_check_deferred(const char *when)
+{
+	struct dusk_session *s = dusk_mod_session();
+	char name[128], ebuf[64];
+	size_t i;
+	int err;
+
+	if (kc.nr_deferred && dusk_kcopy_resolve() && s) {
+		/* After the callback's own commit: send them now. */
+		err = dusk_commit(s);
+		if (err)
+			dusk_mod_fatal(1, "sending proxies of user functions stored into kernel memory: %s",
+				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	}
 	for (i = 0; i < kc.nr_deferred; i++) {
-		if (kc.deferred[i].claimed)
+		if (kc.deferred[i].claimed || kc.deferred[i].resolved)
 			continue;
 		dusk_mod_fatal_at(kc.deferred[i].site, 1, "user function %s was stored into kernel memory at 0x%llx and no registration API took it (%s): the kernel must never call user code; at user level dusk proxies netfilter hooks and file operations (struct file_operations) only: run this part of the module as its .ko",
 			       dusk_fn_name(kc.deferred[i].fn, name, sizeof(name)),
 			       (unsigned long long)kc.deferred[i].kaddr, when);
 	}
-}
-
-static uint64_t dusk_harmless_fn(void)
-{
-	if (!kc.harmless_known) {
-		if (dusk_mod_ksym("__static_call_return0", &kc.harmless))
-			kc.harmless = 0;
-		kc.harmless_known = 1;
-	}
-	return kc.harmless;
 }
 
 uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
@@ -802,10 +950,14 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 			return ks->f->kaddr;
 		}
 		if (dusk_image_func(v)) {
+			const char *refused = dusk_fn_refusal(ctx);
+
 			if (ctx->defer_fn && ctx->dest_kaddr) {
-				dusk_defer_fn(ctx->dest_kaddr, v);
+				dusk_defer_fn(ctx->dest_kaddr, v, refused);
 				return dusk_harmless_fn();
 			}
+			if (!refused)
+				return dusk_fn_proxy(v, ctx);
 			dusk_mod_fatal(1, "%s: user function %s cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code)%s",
 				       dusk_xlate_describe(ctx, what, sizeof(what)),
 				       dusk_fn_name(v, name, sizeof(name)),

@@ -458,6 +458,8 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 			dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
 				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		dusk_refresh(s);
+		/* No callback runs during the exit (mod_fops.c). */
+		dusk_fops_unregister_all();
 		m->exit();
 		dusk_rcu_barrier();
 		dusk_main_after(s, "cleanup_module");

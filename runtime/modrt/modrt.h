@@ -344,8 +344,12 @@ int dusk_kcopy_sync(int stage);
  * kernel may have changed them, e.g. list linkage). */
 int dusk_kcopy_refresh_all(void);
 /* User functions stored into kernel memory and not yet claimed by a
- * registration API: the program stops if one is (see mod_copy.c). */
+ * registration API: each becomes its proxy (dusk_fn_proxy), but for a
+ * work item's function, which stops the program (see mod_copy.c). */
 void dusk_kcopy_check_deferred(const char *when);
+/* The same before a kernel call (which may make the kernel call them):
+ * the proxies go with the call's commit. */
+void dusk_kcopy_resolve_deferred(void);
 /* A registration API claims the user function stored at kernel address k:
  * the function, or NULL if none was stored there. */
 void *dusk_kcopy_claim_fn(uint64_t k);
@@ -363,19 +367,36 @@ void dusk_kcopy_add_proxy(uintptr_t base, uint64_t size,
 
 /* ---- file operations (mod_fops.c) ----------------------------------------- */
 
-/* type if it is struct file_operations, else NULL. */
+/* type if it is struct file_operations, struct proc_ops or struct
+ * seq_operations (a table dusk.ko has proxies of), else NULL. */
 const struct dusk_mtype *dusk_fops_type(const struct dusk_mtype *type);
 /* An untyped object (a static reached through a void * store: `cdev.ops
  * = &my_fops` into kernel memory) that looks like a struct
  * file_operations (its size; non-zero words only in function fields,
  * functions, and owner): that type, else NULL. */
 const struct dusk_mtype *dusk_fops_guess(uintptr_t base, uint64_t size);
-/* The kernel copy of the struct file_operations at base: a proxy table
+/* The kernel copy of the table at base (dusk_fops_type): a proxy table
  * of dusk.ko's (PROXY_REGISTER), its kernel address. Stops the program
  * (naming the object and field) on a function dusk.ko has no proxy for,
  * or when dusk.ko refuses. */
 uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 			 const struct dusk_xlate_ctx *ctx);
+
+/* The kernel's proxy of the module's function fn (DUSK_PROXY_FN), made
+ * once for the session: what a user function the kernel may call becomes
+ * when it reaches kernel memory (mod_copy.c decides which may). Stops the
+ * program when dusk.ko refuses. */
+uint64_t dusk_fn_proxy(uintptr_t fn, const struct dusk_xlate_ctx *ctx);
+/*
+ * Before the module's exit: every proxy table and function of the session
+ * dies (PROXY_UNREGISTER), and the callers waiting in them end with the
+ * dead answers (-EIO...). The one thread runs the exit instead of them,
+ * and the exit's proc_remove() or kobject_put() waits for them in dusk's
+ * thread, which they would wait for.
+ */
+void dusk_fops_unregister_all(void);
+/* The module's function whose proxy is at kernel address k, 0 if none. */
+uintptr_t dusk_fn_proxy_user(uint64_t k);
 
 /* "read of my_fops": the file operation this thread runs, NULL for none.
  * Async-signal-safe (a crash report names it). */

@@ -224,27 +224,25 @@ HEADER = '''\
     MODULE_LICENSE("GPL");
 '''
 REGISTRATIONS = {
-    'procfs': ('''\
-        #include <linux/proc_fs.h>
-        #include <linux/seq_file.h>
-        static int refused_show(struct seq_file *m, void *v)
+    'tasklet': ('''\
+        #include <linux/interrupt.h>
+        static struct tasklet_struct refused_tasklet;
+        static void refused_run(struct tasklet_struct *t)
         {
-        \tseq_puts(m, "hello\\n");
-        \treturn 0;
+        \tpr_info("refused: ran\\n");
         }
-        static struct proc_dir_entry *entry;
         static int __init refused_init(void)
         {
-        \tentry = proc_create_single("dusk_refused", 0444, NULL,
-        \t\t\t\t   refused_show);
-        \treturn entry ? 0 : -ENOMEM;
+        \ttasklet_setup(&refused_tasklet, refused_run);
+        \ttasklet_schedule(&refused_tasklet);
+        \treturn 0;
         }
         static void __exit refused_exit(void)
         {
-        \tproc_remove(entry);
+        \ttasklet_kill(&refused_tasklet);
         }
-    ''', 'argument 4 of proc_create_single_data: user function refused_show',
-        'ls /proc | grep -c dusk_refused || true', 'proc_create_single('),
+    ''', 'argument 2 of tasklet_setup: user function refused_run', None,
+        'tasklet_setup('),
     'timer': ('''\
         #include <linux/timer.h>
         #include <linux/jiffies.h>
@@ -271,8 +269,9 @@ REGISTRATIONS = {
 @pytest.mark.parametrize('api', REGISTRATIONS)
 def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
                                                          api):
-    """README: registration APIs other than netfilter's and file
-    operations' (a char device: tests/examples/test_invdev.py) are refused. The
+    """README: callbacks the kernel calls in atomic context (timers,
+    tasklets) are refused (procfs and sysfs are proxied:
+    tests/examples/test_procsys.py). The
     module builds; run, its init's registration stops the program (exit
     status 1) with one line naming the kernel function and the module's
     function the kernel would have called, before the kernel gets it:

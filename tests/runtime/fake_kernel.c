@@ -615,7 +615,8 @@ static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
 
 		memcpy(&pr, p, sizeof(pr));
 		nr = le32toh(pr.nr);
-		if (le32toh(pr.kind) != DUSK_PROXY_FOPS ||
+		if (le32toh(pr.kind) == DUSK_PROXY_INVALID ||
+		    le32toh(pr.kind) >= __DUSK_PROXY_MAX ||
 		    m->len != sizeof(pr) + nr * sizeof(struct dusk_proxy_slot)) {
 			status = -EINVAL;
 			break;

@@ -137,6 +137,7 @@ static int fake_sym(struct fake_kernel *k, const char *name, uint64_t *addr)
 		{ "cpu_number", FK_CPU_NUMBER },
 		{ "nf_register_net_hook", KF(0x40) },
 		{ "k_fdev_register", KF(KF_PEEK) },
+		{ "init_timer_key", KF(KF_PLAIN) },
 		{ "current_task", 0x28 },
 	};
 	unsigned int i;
@@ -189,6 +190,8 @@ STUB(k_peek, 1, "void", DUSK_KARG_PTR)
 STUB(k_plain, 2, NULL, DUSK_KARG_INT, DUSK_KARG_INT)
 STUB(k_missing, 0, NULL, 0)
 STUB(k_fdev_register, 1, "struct_fdev", DUSK_KARG_PTR)
+/* A function whose callback runs in atomic context: no proxy. */
+STUB(init_timer_key, 2, "void", DUSK_KARG_PTR, DUSK_KARG_PTR)
 
 /* k_copy takes typed pointers (the records' "func k_copy"). */
 static const uint8_t kind_k_copy[] = { DUSK_KARG_PTR, DUSK_KARG_PTR,
@@ -225,6 +228,7 @@ const struct dusk_kfunc_stub __dusk_kfuncs[] = {
 	{ (void *)__dusk_k_k_missing, &kf_k_missing },
 	{ (void *)__dusk_k_k_copy, &kf_k_copy },
 	{ (void *)__dusk_k_k_ops, &kf_k_ops },
+	{ (void *)__dusk_k_init_timer_key, &kf_init_timer_key },
 	{ (void *)__dusk_impl_nf_register_net_hook, &kf_nfreg },
 	{ (void *)__dusk_k_k_fdev_register, &kf_k_fdev_register },
 	{ 0 }
@@ -860,9 +864,10 @@ static void test_calls(void)
 	CHECK_EQ(last_args[0], KF(KF_FILL));
 }
 
-static void user_fn_in_struct(void)
+static void user_fn_to_timer(void)
 {
-	__dusk_k_k_ops((uintptr_t)&ops_user, 0, 0, 0, 0, 0);
+	__dusk_k_init_timer_key(FK_AREA_DIRECT + 0x2000, (uintptr_t)a_function,
+				0, 0, 0, 0);
 }
 
 static void heap_without_size(void)
@@ -881,10 +886,14 @@ static void kptr_local(void)
 	*slot = __dusk_kptr(slot, &loc);
 }
 
-static void kptr_fn_unclaimed(void)
+/* INIT_WORK() on kernel memory: data, an empty list, then func. */
+static void kptr_fn_work(void)
 {
-	void **slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2200), 8);
+	uint64_t *w = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2200), 32);
+	void **slot = (void **)&w[3];
 
+	w[0] = 0x7fffffffULL << 5;
+	w[1] = w[2] = FK_AREA_DIRECT + 0x2208;
 	*slot = __dusk_kptr(slot, (void *)a_function);
 	dusk_kcopy_check_deferred("at the end of init_module");
 }
@@ -905,10 +914,37 @@ static void expect_fatal(void (*fn)(void), const char *want)
 
 static void test_refusals(void)
 {
-	expect_fatal(user_fn_in_struct, "test_modrt: struct ops, member fn (offset 0 of ops_user), reached from argument 1 of k_fill: user function a_function cannot be given to the kernel");
+	expect_fatal(user_fn_to_timer, "test_modrt: argument 2 of init_timer_key: user function a_function cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code); at user level dusk proxies netfilter hooks and file operations (struct file_operations) only");
 	expect_fatal(heap_without_size, "argument 1 of k_peek: cannot tell the size of the user object");
 	expect_fatal(kptr_local, "is a local object");
-	expect_fatal(kptr_fn_unclaimed, "user function a_function was stored into kernel memory at 0xffff888000102200 and no registration API took it (at the end of init_module)");
+	expect_fatal(kptr_fn_work, "user function a_function was stored into kernel memory at 0xffff888000102218 and no registration API took it (at the end of init_module)");
+}
+
+/* A user function the kernel gets otherwise: its proxy (DUSK_PROXY_FN),
+ * one for the session, and back to the function when read back. */
+static void test_fn_proxies(void)
+{
+	uint64_t k, p, again;
+	void **slot;
+
+	/* In a copy of a static struct, argument of a call. */
+	__dusk_k_k_ops((uintptr_t)&ops_user, 0, 0, 0, 0, 0);
+	k = dusk_kcopy_kaddr_of((uintptr_t)&ops_user);
+	CHECK(k != 0);
+	memcpy(&p, fk_mem(&fk, k, 8), 8);
+	CHECK(p >= DUSK_KERNEL_MIN);
+	CHECK(dusk_fn_proxy_user(p) == (uintptr_t)a_function);
+	CHECK(dusk_xlate_in(p) == (uintptr_t)a_function);
+	/* Stored into kernel memory, claimed by nobody: the proxy goes
+	 * there at the end of the callback (or before a kernel call). */
+	slot = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2500), 8);
+	*slot = __dusk_kptr(slot, (void *)a_function);
+	CHECK_EQ((uint64_t)(uintptr_t)*slot, KF(KF_RET0));
+	dusk_kcopy_check_deferred("test");
+	again = (uintptr_t)*(void **)__dusk_check((void *)(FK_AREA_DIRECT + 0x2500), 8);
+	CHECK_EQ(again, p);	/* one proxy per function */
+	memcpy(&again, fk_mem(&fk, FK_AREA_DIRECT + 0x2500, 8), 8);
+	CHECK_EQ(again, p);
 }
 
 static void test_kptr(void)
@@ -1389,6 +1425,7 @@ int main(void)
 	test_kvar_errors();
 	test_calls();
 	test_refusals();
+	test_fn_proxies();
 	test_kptr();
 	test_fnptr();
 	test_nf();
