@@ -10,6 +10,7 @@
 #include "observe.h"
 #include "kernel.h"
 #include "log.h"
+#include "plock.h"
 #include "session.h"
 #include "shadow.h"
 
@@ -199,6 +200,7 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 	struct dusk_segs segs;
 	struct dusk_call *call;
 	struct dusk_req *r;
+	uint64_t handoffs;
 	unsigned int i;
 	size_t used;
 	int err;
@@ -224,10 +226,21 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 	}
 	used = dusk_segs_pack(&segs, &cur, call + 1, room, &nr);
 	call->nr_segs = htole32(nr);
+	handoffs = dusk_plock_handoffs();
 	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*call) + used));
 	if (!err)
 		err = dusk_req_wait(s, r);
 	dusk_req_destroy(s, r);
+	if (!err && handoffs != dusk_plock_handoffs()) {
+		/* Other threads ran while this one waited (plock.h): what
+		 * they changed and did not commit yet is not this call's,
+		 * and must reach the kernel before the refresh. */
+		for (i = 0; i < segs.n; i++)
+			dusk_shadow_diff_done_range(s->shadow, segs.v[i].kaddr,
+						    segs.v[i].kaddr +
+						    segs.v[i].len);
+		dusk_commit(s);
+	}
 	if (!err) {
 		dusk_shadow_diff_done(s->shadow);
 		if (ret)

@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 
+#include "dusk.h"
 #include "klib.h"
 #include "modrt.h"
+#include "plock.h"
 
 static uint64_t dusk_mod_kfunc_kaddr(uintptr_t addr)
 {
@@ -33,6 +35,37 @@ static int dusk_mod_func_at(uintptr_t addr, const char **ret_name,
 	return 0;
 }
 
+/* A mirror address's kernel address, or the kernel copy's of a user
+ * object (a static wait_queue_head_t that poll_wait() got). */
+static uint64_t dusk_mod_kaddr_of(const void *p)
+{
+	uint64_t k;
+
+	if ((uintptr_t)p >= DUSK_KERNEL_MIN)
+		return (uintptr_t)p;
+	k = dusk_kaddr(p);
+	return k ? k : dusk_kcopy_kaddr_of((uintptr_t)p);
+}
+
+/* A sleep lets the program lock go (plock.h): another invocation runs
+ * meanwhile; its time asleep is no soft lockup. Sleeps do not nest. */
+static __thread unsigned int dusk_mod_sleep_depth;
+static __thread int dusk_mod_sleep_lockup;
+
+static void dusk_mod_sleep_begin(void)
+{
+	dusk_mod_sleep_lockup = dusk_lockup_pause();
+	dusk_mod_sleep_depth = dusk_plock_release();
+}
+
+static void dusk_mod_sleep_end(void)
+{
+	dusk_plock_retake(dusk_mod_sleep_depth);
+	dusk_mod_sleep_depth = 0;
+	dusk_lockup_resume(dusk_mod_sleep_lockup);
+	dusk_mod_sleep_lockup = 0;
+}
+
 void dusk_mod_klib_host(void)
 {
 	static const struct dusk_klib_host host = {
@@ -41,6 +74,9 @@ void dusk_mod_klib_host(void)
 		.fnptr = __dusk_fnptr,
 		.kfunc_kaddr = dusk_mod_kfunc_kaddr,
 		.func_at = dusk_mod_func_at,
+		.kaddr_of = dusk_mod_kaddr_of,
+		.sleep_begin = dusk_mod_sleep_begin,
+		.sleep_end = dusk_mod_sleep_end,
 	};
 
 	dusk_klib_host_set(&host);
