@@ -139,7 +139,7 @@ static _Atomic unsigned int dusk_pool_busy;
 static void dusk_inv_commit_others(struct dusk_session *s, unsigned int mine)
 {
 	if (atomic_load(&dusk_pool_busy) > mine)
-		dusk_commit(s);
+		dusk_commit_settled(s);
 }
 
 /* The thread that runs dusk_run(): others that take in a HOOK or an
@@ -423,6 +423,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 	size_t used;
 	int err;
 
+	dusk_inv_commit_others(s, 0);	/* as a RETURN's (below) */
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);
 	if (err)
@@ -445,8 +446,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	}
 	inv->verdict = r;
-	/* The next invocation starts a new generation anyway. */
-	dusk_shadow_diff_done(s->shadow);
+	dusk_segs_done(s, &segs);
 out_segs:
 	dusk_segs_deinit(&segs);
 	if (err)
@@ -501,6 +501,10 @@ static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
 	size_t used;
 	int err;
 
+	/* A RETURN's commit is applied by its caller when it gets there,
+	 * which another invocation's reads do not wait for: while others
+	 * run, the changes go first, acknowledged. */
+	dusk_inv_commit_others(s, 1);
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);
 	if (err)
@@ -523,7 +527,7 @@ static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	}
 	inv->verdict = r;
-	dusk_shadow_diff_done(s->shadow);
+	dusk_segs_done(s, &segs);
 out_segs:
 	dusk_segs_deinit(&segs);
 	if (err)
@@ -851,7 +855,9 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 		}
 		timeout = 1000;
 		dusk_keepalive(s, &timeout);
+		dusk_plock_set_idle(1);
 		err = dusk_session_poll(s, timeout, s->wake[0]);
+		dusk_plock_set_idle(0);
 		if (err == -EINTR)
 			dusk_wake_drain(s);
 		else if (err && err != -ETIMEDOUT)

@@ -86,8 +86,32 @@ DUSK_EXPORT int dusk_commit(struct dusk_session *s)
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, 0);
 	if (!err)
-		dusk_shadow_diff_done(s->shadow);
+		dusk_segs_done(s, &segs);
 	dusk_segs_deinit(&segs);
+	return err;
+}
+
+/* What segs sent is in the kernel now; only that: other threads may have
+ * changed other bytes while this one waited for the acknowledgement. */
+void dusk_segs_done(struct dusk_session *s, const struct dusk_segs *segs)
+{
+	size_t i;
+
+	for (i = 0; i < segs->n; i++)
+		dusk_shadow_diff_done_range(s->shadow, segs->v[i].kaddr,
+					    segs->v[i].kaddr + segs->v[i].len);
+}
+
+int dusk_commit_settled(struct dusk_session *s)
+{
+	unsigned int tries = 0;
+	uint64_t handoffs;
+	int err;
+
+	do {
+		handoffs = dusk_plock_handoffs();
+		err = dusk_commit(s);
+	} while (!err && handoffs != dusk_plock_handoffs() && ++tries < 16);
 	return err;
 }
 
@@ -235,11 +259,8 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 		/* Other threads ran while this one waited (plock.h): what
 		 * they changed and did not commit yet is not this call's,
 		 * and must reach the kernel before the refresh. */
-		for (i = 0; i < segs.n; i++)
-			dusk_shadow_diff_done_range(s->shadow, segs.v[i].kaddr,
-						    segs.v[i].kaddr +
-						    segs.v[i].len);
-		dusk_commit(s);
+		dusk_segs_done(s, &segs);
+		dusk_commit_settled(s);
 	}
 	if (!err) {
 		dusk_shadow_diff_done(s->shadow);

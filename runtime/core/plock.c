@@ -17,6 +17,7 @@ static __thread unsigned int dusk_plock_depth;
 static __thread char dusk_plock_me;		/* an identity per thread */
 static __thread int dusk_plock_fd = -1;
 static __thread int dusk_plock_fd_failed;
+static __thread int dusk_plock_idle;
 
 static void dusk_plock_lock(void)
 {
@@ -106,4 +107,25 @@ void dusk_plock_wake_close(void)
 	if (dusk_plock_fd >= 0)
 		close(dusk_plock_fd);
 	dusk_plock_fd = -1;
+}
+
+void dusk_plock_mutex_lock(pthread_mutex_t *mu)
+{
+	unsigned int depth;
+
+	if (!pthread_mutex_trylock(mu))
+		return;
+	depth = dusk_plock_release();
+	pthread_mutex_lock(mu);
+	dusk_plock_retake(depth);
+}
+
+void dusk_plock_set_idle(int idle)
+{
+	dusk_plock_idle = idle;
+}
+
+unsigned int dusk_plock_release_idle(void)
+{
+	return dusk_plock_idle ? dusk_plock_release() : 0;
 }

@@ -72,8 +72,8 @@ ssize_t dusk_transport_recv(struct dusk_transport *t, void *buf, size_t cap,
 			pfd[nfds].revents = 0;
 			nfds++;
 		}
-		/* The one wait where other threads may run (plock.h). */
-		depth = dusk_plock_release();
+		/* The event loop's wait lets other threads run (plock.h). */
+		depth = dusk_plock_release_idle();
 		rc = poll(pfd, (nfds_t)nfds, wait);
 		if (rc < 0)
 			rc = -errno;

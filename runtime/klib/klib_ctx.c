@@ -18,6 +18,7 @@
 #include "log.h"
 #include "shadow.h"
 #include "util.h"
+#include "plock.h"
 
 #define DUSK_CTX_MAX_HELD	32
 #define DUSK_CTX_MOD_DEPTH	8
@@ -1534,7 +1535,7 @@ static unsigned int dusk_rcu_nr;
 static void dusk_rcu_queue(struct dusk_rcu_cb *cb)
 {
 	cb->next = NULL;
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	*dusk_rcu_tail = cb;
 	dusk_rcu_tail = &cb->next;
 	dusk_rcu_nr++;
@@ -1545,7 +1546,7 @@ unsigned int dusk_rcu_pending(void)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	n = dusk_rcu_nr;
 	pthread_mutex_unlock(&dusk_rcu_mu);
 	return n;
@@ -1641,10 +1642,10 @@ static unsigned int dusk_rcu_run(int wait)
 		return 0;
 	}
 	if (wait)
-		pthread_mutex_lock(&dusk_rcu_run_mu);
+		dusk_plock_mutex_lock(&dusk_rcu_run_mu);
 	else if (pthread_mutex_trylock(&dusk_rcu_run_mu))
 		return 0;
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	batch = dusk_rcu_head;
 	dusk_rcu_head = NULL;
 	dusk_rcu_tail = &dusk_rcu_head;

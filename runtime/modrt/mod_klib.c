@@ -55,12 +55,20 @@ static __thread int dusk_mod_sleep_lockup;
 static void dusk_mod_sleep_begin(void)
 {
 	dusk_mod_sleep_lockup = dusk_lockup_pause();
+	/* What this invocation changed reaches the kernel before others
+	 * run (and refresh the cache), as the kernel's writes are seen at
+	 * once. */
+	if (dusk_plock_held())
+		dusk_commit(NULL);
 	dusk_mod_sleep_depth = dusk_plock_release();
 }
 
 static void dusk_mod_sleep_end(void)
 {
 	dusk_plock_retake(dusk_mod_sleep_depth);
+	/* Others ran meanwhile: see the kernel as it is now. */
+	if (dusk_mod_sleep_depth)
+		dusk_refresh(NULL);
 	dusk_mod_sleep_depth = 0;
 	dusk_lockup_resume(dusk_mod_sleep_lockup);
 	dusk_mod_sleep_lockup = 0;
