@@ -11,6 +11,10 @@ scullpipe        a blocking cat-like reader (head -c) woken by another
                  see it writable, and are woken by a write
 scullpipe-full   a 16-byte buffer: a writer sleeps (prepare_to_wait,
                  schedule) until a reader makes room
+sleepy           LDD3's sleepy: a static DECLARE_WAIT_QUEUE_HEAD, a cat
+                 asleep until a write raises the flag, poll() (its
+                 poll_wait() on the static head: the kernel's waiters are
+                 on the head's kernel copy) woken by a write
 
 At user level each read() and write() runs on its own program thread: a
 reader asleep in wait_event_interruptible lets the others run.
@@ -31,6 +35,7 @@ POLLCLIENT_SRC = SRCDIR / "tests" / "examples" / "pollclient.c"
 GUEST_POLLCLIENT = "/tmp/pollclient"
 
 SCULLPIPE = mod("scullpipe")
+SLEEPY = mod("sleepy")
 # A dynamic major: whatever the kernel has free at load time.
 MAJOR = ((r"^([+-])\d+ scullp$", r"\1MAJOR scullp"),)
 
@@ -99,6 +104,41 @@ cat /tmp/w
 """ + UNLOAD
 
 
+SLEEPY_SCRIPT = """\
+major=$(awk '$2=="sleepy" {print $1}' /proc/devices)
+mknod /dev/sleepy c $major 0
+P=/tmp/pollclient
+cat /dev/sleepy &
+r=$!
+sleep 2
+if kill -0 $r; then echo "cat asleep"; fi
+echo x > /dev/sleepy
+wait $r
+echo "cat woken"
+$P poll /dev/sleepy 300 in
+$P poll /dev/sleepy 30000 in > /tmp/p &
+sleep 2
+echo x > /dev/sleepy
+wait
+cat /tmp/p
+rm -f /dev/sleepy
+"""
+# The pids of the processes that read and write.
+SLEEPY_NORMALISE = ((r"^([+-])\d+ sleepy$", r"\1MAJOR sleepy"),
+                    (r"(process|awoken) \d+", r"\1 PID"))
+
+
+def check_sleepy(run):
+    assert_in_order(run.transcript, [
+        "cat asleep", "cat woken", "poll = 0", "poll = 1 IN", "read = 0 ",
+    ], "sleepy.ko's transcript")
+    assert_in_order(run.log, [
+        "<7>process PID (cat) going to sleep",
+        "<7>process PID (sh) awakening the readers...",
+        "<7>awoken PID (cat)",
+    ], "sleepy.ko's log")
+
+
 def check_pipe(run):
     t = run.transcript
     assert_in_order(t, [
@@ -128,6 +168,9 @@ CASES = {
         SCULLPIPE, params=("scull_p_buffer=16",),
         ready="grep -q scullp /proc/devices", script=FULL_SCRIPT,
         normalise=MAJOR, check=check_full),
+    "sleepy": Chardev(
+        SLEEPY, ready="grep -q sleepy /proc/devices", script=SLEEPY_SCRIPT,
+        normalise=SLEEPY_NORMALISE, check=check_sleepy),
 }
 
 
@@ -152,7 +195,9 @@ def test_scullpipe(chardevs, pollclient, key, mode):
         tc.CASES = saved
 
 
-def test_nothing_for_dusk():
-    for path in sorted(SCULLPIPE.srcdir.rglob("*")):
+@pytest.mark.parametrize("module", (SCULLPIPE, SLEEPY),
+                         ids=lambda m: m.name)
+def test_nothing_for_dusk(module):
+    for path in sorted(module.srcdir.rglob("*")):
         if path.suffix in (".c", ".h") or path.name == "Makefile":
             assert "dusk" not in path.read_text().lower(), path
