@@ -5,6 +5,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -650,6 +651,11 @@ static int dusk_inv_dispatch(struct dusk_session *s, struct dusk_inv *inv)
 		goto out_unlock;
 	}
 	if (dusk_pool.idle <= dusk_pool.nr) {
+		/* One malloc arena for all threads: a thread's own arena is
+		 * an mmap that may fall in a hole of the mirror's span,
+		 * where its objects would pass for kernel mirror memory. */
+		if (!dusk_pool.threads)
+			mallopt(M_ARENA_MAX, 1);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		/* Kernel stacks are small; a module's own frames are too. */
