@@ -12,8 +12,9 @@ scullpipe        a blocking cat-like reader (head -c) woken by another
 scullpipe-full   a 16-byte buffer: a writer sleeps (prepare_to_wait,
                  schedule) until a reader makes room
 sleepy           LDD3's sleepy: a static DECLARE_WAIT_QUEUE_HEAD, a cat
-                 asleep until a write raises the flag (its poll() is not
-                 exercised yet: see SLEEPY_SCRIPT)
+                 asleep until a write raises the flag, poll() (its
+                 poll_wait() on the static head: the kernel's waiters are
+                 on the head's kernel copy) woken by a write
 
 At user level each read() and write() runs on its own program thread: a
 reader asleep in wait_event_interruptible lets the others run.
@@ -114,14 +115,14 @@ if kill -0 $r; then echo "cat asleep"; fi
 echo x > /dev/sleepy
 wait $r
 echo "cat woken"
+$P poll /dev/sleepy 300 in
+$P poll /dev/sleepy 30000 in > /tmp/p &
+sleep 2
+echo x > /dev/sleepy
+wait
+cat /tmp/p
 rm -f /dev/sleepy
 """
-# Not yet: poll() on sleepy. poll_wait() on the static head makes its
-# kernel copy in an indirect call of __pollwait, and the kernel oopses on
-# a user address in that copy (a self-pointer of the head's list left
-# untranslated): the program's side of a static head works (the cat
-# above), the kernel's waiters on it do not. scullpipe's heads, in
-# kmalloc'd memory, work for both.
 # The pids of the processes that read and write.
 SLEEPY_NORMALISE = ((r"^([+-])\d+ sleepy$", r"\1MAJOR sleepy"),
                     (r"(process|awoken) \d+", r"\1 PID"))
@@ -129,7 +130,7 @@ SLEEPY_NORMALISE = ((r"^([+-])\d+ sleepy$", r"\1MAJOR sleepy"),
 
 def check_sleepy(run):
     assert_in_order(run.transcript, [
-        "cat asleep", "cat woken",
+        "cat asleep", "cat woken", "poll = 0", "poll = 1 IN", "read = 0 ",
     ], "sleepy.ko's transcript")
     assert_in_order(run.log, [
         "<7>process PID (cat) going to sleep",
