@@ -5,7 +5,9 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "hook.h"
 #include "kernel.h"
 #include "log.h"
+#include "plock.h"
 #include "session.h"
 #include "shadow.h"
 #include "watchdog.h"
@@ -22,6 +25,11 @@
 #define DUSK_INV_HASH		1024
 /* Answered invocations kept for duplicates, at most. */
 #define DUSK_INV_DONE_MAX	65536
+/* Callback threads past which each new one is warned about (a task
+ * blocked in the module holds one each). */
+#define DUSK_INV_THREADS_WARN	64
+/* INVOKEs handed to the threads and not yet taken, at most. */
+#define DUSK_INV_WORK_MAX	1024
 
 struct dusk_hook_rec {
 	struct dusk_list node;
@@ -99,7 +107,50 @@ struct dusk_hooks {
 	int lost;			/* keepalive unanswered: target gone */
 	unsigned int hold_ms_max;	/* the longest hook's own hold time */
 	struct dusk_hooks_stats stats;
+	struct dusk_list running;	/* INVOKEs on their threads */
 };
+
+/*
+ * The callback threads (one pool for the program): each INVOKE runs on
+ * one of them, which takes the program lock for it (plock.h); HOOKs, init
+ * and exit stay on the main thread, in dusk_run(). A thread blocked in
+ * the module (a read waiting for data) keeps its thread; the next INVOKE
+ * gets an idle one or a new one.
+ */
+struct dusk_inv_work {
+	struct dusk_session *s;
+	struct dusk_inv *inv;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct dusk_inv_work work[DUSK_INV_WORK_MAX];
+	unsigned int head, nr;
+	unsigned int threads, idle;
+} dusk_pool = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+};
+
+/* Callback threads running one (holding or waiting for the lock). */
+static _Atomic unsigned int dusk_pool_busy;
+
+/*
+ * A new invocation refreshes the cache: what a thread that waits now (a
+ * read of kernel memory, a page fetch) changed in it and has not
+ * committed must reach the kernel first, or the refresh loses it.
+ * mine: this thread is one of the busy ones.
+ */
+static void dusk_inv_commit_others(struct dusk_session *s, unsigned int mine)
+{
+	if (atomic_load(&dusk_pool_busy) > mine)
+		dusk_commit_settled(s);
+}
+
+/* The thread that runs dusk_run(): others that take in a HOOK or an
+ * INVOKE wake it. */
+static __thread int dusk_in_run;
 
 static __thread struct dusk_inv *dusk_inv_cur;
 static _Atomic(dusk_signal_hook_fn) dusk_signal_hook;
@@ -259,6 +310,7 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 	dusk_list_init(&h->cbs);
 	dusk_list_init(&h->queue);
 	dusk_list_init(&h->done);
+	dusk_list_init(&h->running);
 	s->hooks = h;
 	dusk_session_set_handler(s, DUSK_MSG_HOOK, &handler);
 	dusk_session_set_handler(s, DUSK_MSG_INVOKE, &invoke);
@@ -329,6 +381,12 @@ static void dusk_inv_input(struct dusk_session *s, const struct dusk_msg *m,
 	inv->hnext = h->hash[dusk_inv_slot(inv->packet)];
 	h->hash[dusk_inv_slot(inv->packet)] = inv;
 	dusk_list_add_tail(&inv->node, &h->queue);
+	/* Received by a callback thread's wait: the loop runs it. */
+	if (!dusk_in_run) {
+		ssize_t n = write(s->wake[1], "", 1);
+
+		(void)n;
+	}
 }
 
 static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
@@ -439,6 +497,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 	size_t used;
 	int err;
 
+	dusk_inv_commit_others(s, 0);	/* as a RETURN's (below) */
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);
 	if (err)
@@ -461,8 +520,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	}
 	inv->verdict = r;
-	/* The next invocation starts a new generation anyway. */
-	dusk_shadow_diff_done(s->shadow);
+	dusk_segs_done(s, &segs);
 out_segs:
 	dusk_segs_deinit(&segs);
 	if (err)
@@ -517,6 +575,10 @@ static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
 	size_t used;
 	int err;
 
+	/* A RETURN's commit is applied by its caller when it gets there,
+	 * which another invocation's reads do not wait for: while others
+	 * run, the changes go first, acknowledged. */
+	dusk_inv_commit_others(s, 1);
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);
 	if (err)
@@ -539,7 +601,7 @@ static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	}
 	inv->verdict = r;
-	dusk_shadow_diff_done(s->shadow);
+	dusk_segs_done(s, &segs);
 out_segs:
 	dusk_segs_deinit(&segs);
 	if (err)
@@ -591,6 +653,7 @@ static void dusk_callback_run(struct dusk_session *s, struct dusk_inv *inv)
 	dusk_session_set_blocking(inv->packet, &inv->last_id);
 	/* A new invocation sees the kernel as it is now, plus what came
 	 * with the INVOKE. */
+	dusk_inv_commit_others(s, dusk_in_run ? 0 : 1);
 	dusk_shadow_invalidate(s->shadow);
 	dusk_seg_iter_init(&it, inv->msg + sizeof(iv), inv->msg_len - sizeof(iv),
 			   le32toh(iv.nr_segs));
@@ -619,6 +682,93 @@ static void dusk_callback_run(struct dusk_session *s, struct dusk_inv *inv)
 	dusk_inv_finish(s, inv, DUSK_INV_ANSWERED);
 }
 
+static void *dusk_inv_thread(void *arg)
+{
+	struct dusk_inv_work w;
+
+	(void)arg;
+	pthread_mutex_lock(&dusk_pool.mu);
+	for (;;) {
+		while (!dusk_pool.nr) {
+			dusk_pool.idle++;
+			pthread_cond_wait(&dusk_pool.cv, &dusk_pool.mu);
+			dusk_pool.idle--;
+		}
+		w = dusk_pool.work[dusk_pool.head];
+		dusk_pool.head = (dusk_pool.head + 1) % DUSK_INV_WORK_MAX;
+		dusk_pool.nr--;
+		pthread_mutex_unlock(&dusk_pool.mu);
+
+		atomic_fetch_add(&dusk_pool_busy, 1);
+		dusk_plock_take();
+		dusk_callback_run(w.s, w.inv);
+		dusk_plock_put();
+		atomic_fetch_sub(&dusk_pool_busy, 1);
+
+		pthread_mutex_lock(&dusk_pool.mu);
+	}
+	return NULL;
+}
+
+/* Hand an INVOKE to a callback thread (under the program lock: it runs
+ * once this thread waits). 0 or -errno (then it runs here). */
+static int dusk_inv_dispatch(struct dusk_session *s, struct dusk_inv *inv)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int err = 0;
+
+	pthread_mutex_lock(&dusk_pool.mu);
+	if (dusk_pool.nr == DUSK_INV_WORK_MAX) {
+		err = -EAGAIN;
+		goto out_unlock;
+	}
+	if (dusk_pool.idle <= dusk_pool.nr) {
+		/* One malloc arena for all threads: a thread's own arena is
+		 * an mmap that may fall in a hole of the mirror's span,
+		 * where its objects would pass for kernel mirror memory. */
+		if (!dusk_pool.threads)
+			mallopt(M_ARENA_MAX, 1);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* Kernel stacks are small; a module's own frames are too. */
+		pthread_attr_setstacksize(&attr, 1 << 20);
+		err = -pthread_create(&th, &attr, dusk_inv_thread, NULL);
+		pthread_attr_destroy(&attr);
+		if (err && !dusk_pool.idle)
+			goto out_unlock;
+		if (!err && ++dusk_pool.threads > DUSK_INV_THREADS_WARN)
+			dusk_warn("%u threads serve invocations (tasks blocked in the module?)",
+				  dusk_pool.threads);
+		err = 0;
+	}
+	dusk_pool.work[(dusk_pool.head + dusk_pool.nr) % DUSK_INV_WORK_MAX] =
+		(struct dusk_inv_work){ .s = s, .inv = inv };
+	dusk_pool.nr++;
+	pthread_cond_signal(&dusk_pool.cv);
+	inv->state = DUSK_INV_RUNNING;
+	dusk_list_del(&inv->node);
+	dusk_list_add_tail(&inv->node, &s->hooks->running);
+out_unlock:
+	pthread_mutex_unlock(&dusk_pool.mu);
+	return err;
+}
+
+unsigned int dusk_inv_busy(void)
+{
+	return atomic_load(&dusk_pool_busy);
+}
+
+unsigned int dusk_inv_threads(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&dusk_pool.mu);
+	n = dusk_pool.threads;
+	pthread_mutex_unlock(&dusk_pool.mu);
+	return n;
+}
+
 static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 {
 	struct dusk_hooks *h = s->hooks;
@@ -632,7 +782,10 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	uint32_t len;
 
 	if (inv->kind == DUSK_INV_CALLBACK) {
-		dusk_callback_run(s, inv);
+		/* Without the program lock, this is not a threaded program
+		 * (unit tests driving dusk_run() alone): run it here. */
+		if (!dusk_plock_held() || dusk_inv_dispatch(s, inv))
+			dusk_callback_run(s, inv);
 		return;
 	}
 	/*
@@ -667,6 +820,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 	if (rec) {
 		/* A new invocation sees the kernel as it is now, plus what
 		 * came with the HOOK. */
+		dusk_inv_commit_others(s, 0);
 		dusk_shadow_invalidate(s->shadow);
 		dusk_seg_iter_init(&it, inv->msg + sizeof(hm),
 				   inv->msg_len - sizeof(hm),
@@ -762,6 +916,7 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 	h = dusk_hooks_get(s);
 	if (!h)
 		return -ENOMEM;
+	dusk_in_run = 1;
 	while (!s->stop) {
 		if (!dusk_list_empty(&h->queue)) {
 			dusk_inv_run(s, dusk_container_of(h->queue.next,
@@ -769,23 +924,30 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 			/* Take in what arrived meanwhile, without waiting. */
 			err = dusk_session_poll(s, 0, s->wake[0]);
 			if (err && err != -ETIMEDOUT && err != -EINTR)
-				return err;
+				goto out;
 			continue;
 		}
 		dusk_hooks_expire(s);
-		if (h->lost)
-			return -ETIMEDOUT;
+		if (h->lost) {
+			err = -ETIMEDOUT;
+			goto out;
+		}
 		timeout = 1000;
 		dusk_keepalive(s, &timeout);
+		dusk_plock_set_idle(1);
 		err = dusk_session_poll(s, timeout, s->wake[0]);
+		dusk_plock_set_idle(0);
 		if (err == -EINTR)
 			dusk_wake_drain(s);
 		else if (err && err != -ETIMEDOUT)
-			return err;
+			goto out;
 	}
 	dusk_wake_drain(s);
 	s->stop = 0;
-	return 0;
+	err = 0;
+out:
+	dusk_in_run = 0;
+	return err;
 }
 
 DUSK_EXPORT void dusk_stop(struct dusk_session *s)

@@ -94,6 +94,11 @@ struct dusk_hooks_info {
 	uint64_t gone;			/* RETURNs whose caller was gone */
 };
 void dusk_hooks_info(struct dusk_session *s, struct dusk_hooks_info *ret);
+/* Threads made so far to run INVOKEs (each blocking one runs on its own
+ * thread, under the program lock, plock.h). */
+unsigned int dusk_inv_threads(void);
+/* Of them, those serving one now (asleep in it, or waiting). */
+unsigned int dusk_inv_busy(void);
 
 /*
  * A callback of the module a proxy slot stands for: fn(priv, args) is

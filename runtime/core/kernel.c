@@ -10,6 +10,7 @@
 #include "observe.h"
 #include "kernel.h"
 #include "log.h"
+#include "plock.h"
 #include "session.h"
 #include "shadow.h"
 
@@ -85,8 +86,32 @@ DUSK_EXPORT int dusk_commit(struct dusk_session *s)
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, 0);
 	if (!err)
-		dusk_shadow_diff_done(s->shadow);
+		dusk_segs_done(s, &segs);
 	dusk_segs_deinit(&segs);
+	return err;
+}
+
+/* What segs sent is in the kernel now; only that: other threads may have
+ * changed other bytes while this one waited for the acknowledgement. */
+void dusk_segs_done(struct dusk_session *s, const struct dusk_segs *segs)
+{
+	size_t i;
+
+	for (i = 0; i < segs->n; i++)
+		dusk_shadow_diff_done_range(s->shadow, segs->v[i].kaddr,
+					    segs->v[i].kaddr + segs->v[i].len);
+}
+
+int dusk_commit_settled(struct dusk_session *s)
+{
+	unsigned int tries = 0;
+	uint64_t handoffs;
+	int err;
+
+	do {
+		handoffs = dusk_plock_handoffs();
+		err = dusk_commit(s);
+	} while (!err && handoffs != dusk_plock_handoffs() && ++tries < 16);
 	return err;
 }
 
@@ -199,6 +224,7 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 	struct dusk_segs segs;
 	struct dusk_call *call;
 	struct dusk_req *r;
+	uint64_t handoffs;
 	unsigned int i;
 	size_t used;
 	int err;
@@ -224,10 +250,18 @@ static int dusk_kcall_do(struct dusk_session *s, uint64_t fn,
 	}
 	used = dusk_segs_pack(&segs, &cur, call + 1, room, &nr);
 	call->nr_segs = htole32(nr);
+	handoffs = dusk_plock_handoffs();
 	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*call) + used));
 	if (!err)
 		err = dusk_req_wait(s, r);
 	dusk_req_destroy(s, r);
+	if (!err && handoffs != dusk_plock_handoffs()) {
+		/* Other threads ran while this one waited (plock.h): what
+		 * they changed and did not commit yet is not this call's,
+		 * and must reach the kernel before the refresh. */
+		dusk_segs_done(s, &segs);
+		dusk_commit_settled(s);
+	}
 	if (!err) {
 		dusk_shadow_diff_done(s->shadow);
 		if (ret)

@@ -24,6 +24,13 @@ struct dusk_segs_cursor;
 int dusk_commit_prepare(struct dusk_session *s, struct dusk_segs *segs,
 			struct dusk_segs_cursor *cur, size_t final_room);
 
+/* The cache's bytes segs sent are the kernel's now (diff done for
+ * their ranges only: other threads may have changed others meanwhile). */
+void dusk_segs_done(struct dusk_session *s, const struct dusk_segs *segs);
+/* dusk_commit() until no other thread ran during it (plock.h), so that
+ * nothing changed in the cache is left uncommitted before a refresh. */
+int dusk_commit_settled(struct dusk_session *s);
+
 /* Send segs now, as WRITE requests. */
 int dusk_segs_send(struct dusk_session *s, const struct dusk_segs *segs);
 

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "observe.h"
+#include "plock.h"
 #include "log.h"
 #include "session.h"
 #include "shadow.h"
@@ -58,6 +59,7 @@ int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
 		r->invocation = dusk_session_inv_ids ? 0 :
 				dusk_session_invocation();
 	}
+	r->waiter_fd = -1;
 	r->dgram = (uint8_t *)(r + 1);
 	r->payload_cap = payload_cap;
 	r->reply = reply;
@@ -144,6 +146,8 @@ static void dusk_req_complete(struct dusk_session *s, struct dusk_req *r,
 	r->pending = 0;
 	r->done = 1;
 	r->status = status;
+	/* Another thread may have received this thread's reply. */
+	dusk_plock_wake(r->waiter_fd);
 	/* May free r. */
 	if (r->done_fn)
 		r->done_fn(s, r);
@@ -390,6 +394,7 @@ int dusk_req_wait(struct dusk_session *s, struct dusk_req *r)
 {
 	int err;
 
+	r->waiter_fd = dusk_plock_wake_fd();
 	while (!r->done) {
 		err = dusk_session_poll(s, -1, -1);
 		if (err && err != -ETIMEDOUT && err != -EINTR && !r->done) {

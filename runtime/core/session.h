@@ -82,6 +82,9 @@ struct dusk_req {
 	uint32_t reply_len;		/* of the reply as received */
 	dusk_req_done_fn done_fn;	/* asynchronous requests */
 	void *owner;
+	int waiter_fd;			/* the waiting thread's wake fd (-1:
+					 * none): whoever receives the reply
+					 * wakes it (plock.h) */
 };
 
 struct dusk_session_stats {

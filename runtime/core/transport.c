@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include "log.h"
+#include "plock.h"
 #include "transport.h"
 #include "util.h"
 
@@ -34,9 +35,10 @@ ssize_t dusk_transport_recv(struct dusk_transport *t, void *buf, size_t cap,
 			    int timeout_ms, int wake_fd, uint64_t *ret_rx_ns)
 {
 	uint64_t deadline = timeout_ms < 0 ? 0 : dusk_now_ms() + timeout_ms;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
+	unsigned int depth;
 	ssize_t n;
-	int wait, nfds;
+	int wait, nfds, self_fd = dusk_plock_wake_fd(), rc;
 
 	for (;;) {
 		n = t->ops->recv(t, buf, cap, ret_rx_ns);
@@ -64,12 +66,29 @@ ssize_t dusk_transport_recv(struct dusk_transport *t, void *buf, size_t cap,
 			pfd[1].revents = 0;
 			nfds = 2;
 		}
-		if (poll(pfd, nfds, wait) < 0) {
-			if (errno == EINTR)
-				continue;	/* a signal: dusk_stop writes wake_fd */
-			return -errno;
+		if (self_fd >= 0) {
+			pfd[nfds].fd = self_fd;
+			pfd[nfds].events = POLLIN;
+			pfd[nfds].revents = 0;
+			nfds++;
 		}
-		if (nfds == 2 && pfd[1].revents)
+		/* The event loop's wait lets other threads run (plock.h). */
+		depth = dusk_plock_release_idle();
+		rc = poll(pfd, (nfds_t)nfds, wait);
+		if (rc < 0)
+			rc = -errno;
+		dusk_plock_retake(depth);
+		if (rc < 0) {
+			if (rc == -EINTR)
+				continue;	/* a signal: dusk_stop writes wake_fd */
+			return rc;
+		}
+		if (self_fd >= 0 && pfd[nfds - 1].revents) {
+			/* Another thread completed what this one waits for. */
+			dusk_plock_wake_drain();
+			return -EINTR;
+		}
+		if (wake_fd >= 0 && pfd[1].revents)
 			return -EINTR;
 	}
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "shadow.h"
 #include "util.h"
+#include "plock.h"
 
 #define DUSK_CTX_MAX_HELD	32
 #define DUSK_CTX_MOD_DEPTH	8
@@ -429,6 +430,26 @@ void dusk_ctx_sleep_end(void)
 		dusk_klib_host.sleep_end();
 }
 
+/* The same, for a sleep under mu: mu is let go around the host's hooks,
+ * which may wait for the program lock, whose holder may want mu. */
+void dusk_ctx_sleep_begin_mu(pthread_mutex_t *mu)
+{
+	if (!dusk_klib_host.sleep_begin)
+		return;
+	pthread_mutex_unlock(mu);
+	dusk_klib_host.sleep_begin();
+	pthread_mutex_lock(mu);
+}
+
+void dusk_ctx_sleep_end_mu(pthread_mutex_t *mu)
+{
+	if (!dusk_klib_host.sleep_end)
+		return;
+	pthread_mutex_unlock(mu);
+	dusk_klib_host.sleep_end();
+	pthread_mutex_lock(mu);
+}
+
 static void dusk_ctx_might_sleep(const char *what, const void *site)
 {
 	static const void *sites[64];
@@ -634,11 +655,13 @@ static int dusk_lock_acquire(const void *lock, enum dusk_lock_mode mode,
 		return 0;	/* held: never unused, nothing to free */
 	}
 	l->refs++;
-	if (l->exclusive || (!shared && l->readers)) {
-		dusk_ctx_sleep_begin();
+	/* Taken again meanwhile (while this thread retook the program
+	 * lock): sleep again. */
+	while (l->exclusive || (!shared && l->readers)) {
+		dusk_ctx_sleep_begin_mu(&dusk_locks_mu);
 		while (l->exclusive || (!shared && l->readers))
 			pthread_cond_wait(&l->cv, &dusk_locks_mu);
-		dusk_ctx_sleep_end();
+		dusk_ctx_sleep_end_mu(&dusk_locks_mu);
 	}
 	if (shared) {
 		l->readers++;
@@ -1146,7 +1169,7 @@ static int dusk_sem_down(void *sem, int trylock, uint64_t timeout_ms)
 	struct timespec until;
 	struct dusk_lock *l;
 	uintptr_t key;
-	int err = 0, slept;
+	int err = 0;
 
 	if (timeout_ms) {
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -1165,15 +1188,15 @@ static int dusk_sem_down(void *sem, int trylock, uint64_t timeout_ms)
 		return -EBUSY;
 	}
 	l->refs++;
-	slept = !l->count;
-	if (slept)
-		dusk_ctx_sleep_begin();
-	while (!l->count && !err)
-		err = timeout_ms ? pthread_cond_timedwait(&l->cv, &dusk_locks_mu,
-							  &until) :
-				   pthread_cond_wait(&l->cv, &dusk_locks_mu);
-	if (slept)
-		dusk_ctx_sleep_end();
+	while (!l->count && !err) {
+		dusk_ctx_sleep_begin_mu(&dusk_locks_mu);
+		while (!l->count && !err)
+			err = timeout_ms ?
+			      pthread_cond_timedwait(&l->cv, &dusk_locks_mu,
+						     &until) :
+			      pthread_cond_wait(&l->cv, &dusk_locks_mu);
+		dusk_ctx_sleep_end_mu(&dusk_locks_mu);
+	}
 	/* Not counted as held: a semaphore is often released by another
 	 * thread (lockdep does not track them either). */
 	if (l->count) {
@@ -1512,7 +1535,7 @@ static unsigned int dusk_rcu_nr;
 static void dusk_rcu_queue(struct dusk_rcu_cb *cb)
 {
 	cb->next = NULL;
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	*dusk_rcu_tail = cb;
 	dusk_rcu_tail = &cb->next;
 	dusk_rcu_nr++;
@@ -1523,7 +1546,7 @@ unsigned int dusk_rcu_pending(void)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	n = dusk_rcu_nr;
 	pthread_mutex_unlock(&dusk_rcu_mu);
 	return n;
@@ -1619,10 +1642,10 @@ static unsigned int dusk_rcu_run(int wait)
 		return 0;
 	}
 	if (wait)
-		pthread_mutex_lock(&dusk_rcu_run_mu);
+		dusk_plock_mutex_lock(&dusk_rcu_run_mu);
 	else if (pthread_mutex_trylock(&dusk_rcu_run_mu))
 		return 0;
-	pthread_mutex_lock(&dusk_rcu_mu);
+	dusk_plock_mutex_lock(&dusk_rcu_mu);
 	batch = dusk_rcu_head;
 	dusk_rcu_head = NULL;
 	dusk_rcu_tail = &dusk_rcu_head;

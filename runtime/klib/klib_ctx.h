@@ -88,6 +88,7 @@
 #define DUSK_KLIB_CTX_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include "dusk_module.h"
@@ -182,6 +183,8 @@ void dusk_ctx_might_sleep_at(const char *what, const void *site);
 /* Around a sleep of this thread (dusk_klib_host's sleep_begin/end). */
 void dusk_ctx_sleep_begin(void);
 void dusk_ctx_sleep_end(void);
+void dusk_ctx_sleep_begin_mu(pthread_mutex_t *mu);
+void dusk_ctx_sleep_end_mu(pthread_mutex_t *mu);
 /* Sleep ns nanoseconds, as msleep() does. */
 void dusk_ctx_nap_ns(uint64_t ns);
 

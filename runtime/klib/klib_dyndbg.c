@@ -19,6 +19,7 @@
 #include "klib_fmt.h"
 #include "klib_printk.h"
 #include "util.h"
+#include "plock.h"
 
 /* struct _ddebug of the target kernel (CONFIG_JUMP_LABEL): kconst.h. */
 struct dusk_ddebug {
@@ -72,7 +73,7 @@ static struct dusk_ddebug *dd_start, *dd_stop;
 
 DUSK_EXPORT void __dusk_dyndbg_register(void *start, void *stop)
 {
-	pthread_mutex_lock(&dd_mu);
+	dusk_plock_mutex_lock(&dd_mu);
 	dd_start = start;
 	dd_stop = stop;
 	pthread_mutex_unlock(&dd_mu);
@@ -150,7 +151,7 @@ static int dd_change(const struct dd_query *q, const struct dd_flags *mod)
 	unsigned int newflags;
 	int nfound = 0;
 
-	pthread_mutex_lock(&dd_mu);
+	dusk_plock_mutex_lock(&dd_mu);
 	for (dp = dd_start; dp && dp < dd_stop; dp++) {
 		/* class maps (DECLARE_DYNDBG_CLASSMAP) are not read: a class
 		 * query matches nothing, and class'd sites are left alone */

@@ -27,6 +27,7 @@
 #include "session.h"
 #include "shadow.h"
 #include "util.h"
+#include "plock.h"
 
 /* Layout of the scratch buffer (64-byte lines, as the mirror's). */
 #define KB_TEXT		0		/* printk text, NUL-terminated */
@@ -91,7 +92,7 @@ static struct dusk_session *dusk_klib_kstate_get(void)
 
 void dusk_klib_kernel_reset(void)
 {
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	memset(&kst, 0, sizeof(kst));
 	pthread_mutex_unlock(&dusk_klib_kmu);
 }
@@ -125,7 +126,7 @@ int dusk_klib_ksym(const char *name, uint64_t *ret)
 	struct dusk_session *s;
 	int err;
 
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	err = s ? dusk_klib_ksym_locked(s, name, ret) : -ENOTCONN;
 	pthread_mutex_unlock(&dusk_klib_kmu);
@@ -153,7 +154,7 @@ int dusk_klib_kcall(const char *name, const uint64_t *args,
 	struct dusk_session *s;
 	int err;
 
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	err = s ? dusk_klib_kcall_locked(s, name, args, nargs, ret) : -ENOTCONN;
 	pthread_mutex_unlock(&dusk_klib_kmu);
@@ -222,7 +223,7 @@ int dusk_klib_kprintk(const char *text, size_t len)
 		len = KB_TEXT_LEN - 1;	/* the kernel keeps less anyway */
 	memcpy(buf, text, len);
 	buf[len] = '\0';
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	if (!s) {
 		err = -ENOTCONN;
@@ -281,7 +282,7 @@ int dusk_klib_kformat(const char *spec, uint64_t arg, char *out, size_t cap)
 	struct dusk_session *s;
 	int ret;
 
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	ret = s ? dusk_klib_kformat_locked(s, spec, arg, out, cap) : -ENOTCONN;
 	pthread_mutex_unlock(&dusk_klib_kmu);
@@ -296,7 +297,7 @@ int dusk_klib_kformat_data(const char *spec, const void *data, size_t len,
 
 	if (len > KB_DATA_LEN)
 		return -E2BIG;
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	if (!s)
 		ret = -ENOTCONN;
@@ -316,7 +317,7 @@ uint64_t dusk_klib_kdup(const void *data, size_t len, unsigned int gfp)
 	uint64_t args[2] = { len ? len : 1, gfp }, k = 0;
 	int err;
 
-	pthread_mutex_lock(&dusk_klib_kmu);
+	dusk_plock_mutex_lock(&dusk_klib_kmu);
 	s = dusk_klib_kstate_get();
 	err = s ? dusk_klib_kcall_locked(s, "__kmalloc", args, 2, &k) :
 		  -ENOTCONN;

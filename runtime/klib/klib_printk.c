@@ -23,6 +23,7 @@
 #include "klib_string.h"
 #include "log.h"
 #include "util.h"
+#include "plock.h"
 
 /* LOGLEVEL_DEFAULT, and default_message_loglevel as the target kernel's
  * configuration sets it (CONFIG_MESSAGE_LOGLEVEL_DEFAULT): kconst.h. */
@@ -45,14 +46,14 @@ static uint64_t printk_kernel_retry;	/* no kernel log before (ms) */
 
 DUSK_EXPORT void dusk_printk_set_outputs(unsigned int outputs)
 {
-	pthread_mutex_lock(&printk_mu);
+	dusk_plock_mutex_lock(&printk_mu);
 	printk_outputs = outputs & (DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
 	pthread_mutex_unlock(&printk_mu);
 }
 
 void dusk_printk_allow(unsigned int outputs)
 {
-	pthread_mutex_lock(&printk_mu);
+	dusk_plock_mutex_lock(&printk_mu);
 	printk_allowed = outputs & (DUSK_PRINTK_LOCAL | DUSK_PRINTK_KERNEL);
 	pthread_mutex_unlock(&printk_mu);
 }
@@ -64,7 +65,7 @@ DUSK_EXPORT unsigned int dusk_printk_outputs(void)
 
 void dusk_printk_set_stream(FILE *f)
 {
-	pthread_mutex_lock(&printk_mu);
+	dusk_plock_mutex_lock(&printk_mu);
 	printk_stream = f;
 	printk_line_open = 0;
 	pthread_mutex_unlock(&printk_mu);
@@ -108,7 +109,7 @@ static int printk_emit(int level, const char *text, size_t len)
 	plen = parse_prefix(text, &level, &cont);
 	if (level == LOGLEVEL_DEFAULT)
 		level = MESSAGE_LOGLEVEL;
-	pthread_mutex_lock(&printk_mu);
+	dusk_plock_mutex_lock(&printk_mu);
 	outputs = printk_outputs;
 	outputs &= printk_allowed;
 	if (outputs & DUSK_PRINTK_LOCAL) {
@@ -321,7 +322,7 @@ void dusk_klib_warn(int cut, const char *where, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	pthread_mutex_lock(&report_mu);
+	dusk_plock_mutex_lock(&report_mu);
 	fflush(dusk_console_out());
 	if (cut)
 		fputs(CUT_HERE, dusk_console_err());
@@ -344,7 +345,7 @@ void dusk_klib_bug(const char *where, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	pthread_mutex_lock(&report_mu);
+	dusk_plock_mutex_lock(&report_mu);
 	fflush(dusk_console_out());
 	fputs(CUT_HERE, dusk_console_err());
 	if (where)
@@ -372,7 +373,7 @@ static int bug_once_seen(const char *file, unsigned int line)
 	unsigned int i;
 	int found = 0;
 
-	pthread_mutex_lock(&report_mu);
+	dusk_plock_mutex_lock(&report_mu);
 	for (i = 0; i < nr && !found; i++)
 		found = seen[i].file == file && seen[i].line == line;
 	if (!found && nr < DUSK_ARRAY_SIZE(seen)) {
@@ -443,7 +444,7 @@ DUSK_EXPORT void __dusk_impl_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	dusk_kvsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&report_mu);
+	dusk_plock_mutex_lock(&report_mu);
 	fflush(dusk_console_out());
 	fprintf(dusk_console_err(), "Kernel panic - not syncing: %s\n", msg);
 	report_header("Panic", NULL);
@@ -463,7 +464,7 @@ DUSK_EXPORT void __dusk_impl_fortify_panic(const char *name)
 
 DUSK_EXPORT void __dusk_impl_dump_stack_lvl(const char *log_lvl)
 {
-	pthread_mutex_lock(&report_mu);
+	dusk_plock_mutex_lock(&report_mu);
 	fflush(dusk_console_out());
 	report_header("dump_stack", NULL);
 	dusk_klib_backtrace();

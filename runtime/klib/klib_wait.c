@@ -188,7 +188,7 @@ static int dusk_sleep(struct dusk_sleeper *sl, uint64_t timeout_ns)
 			until.tv_nsec -= 1000000000;
 		}
 	}
-	dusk_ctx_sleep_begin();
+	dusk_ctx_sleep_begin_mu(&dusk_wait_mu);
 	while (!sl->woken) {
 		if (dusk_wait_signal_pending(sl->state)) {
 			err = -DUSK_ERESTARTSYS;
@@ -205,7 +205,7 @@ static int dusk_sleep(struct dusk_sleeper *sl, uint64_t timeout_ns)
 	/* A waker sets the state back to running, as try_to_wake_up(). */
 	if (sl->woken)
 		sl->state = DUSK_TASK_RUNNING;
-	dusk_ctx_sleep_end();
+	dusk_ctx_sleep_end_mu(&dusk_wait_mu);
 	return err;
 }
 

@@ -189,6 +189,13 @@ static void dusk_call_translate(const struct dusk_kfunc *f, const char *name,
 		target = NULL;
 		if (kind == DUSK_KARG_PTR && f->arg_type)
 			target = f->arg_type[i];
+		else if (kind == DUSK_KARG_GUESS && !f &&
+			 dusk_mem_class(v) == DUSK_MEM_RW && dusk_image_object(v))
+			/* A function of unknown prototype (a kernel function
+			 * pointer: poll_wait()'s __pollwait) given a static:
+			 * a struct as likely as a string (a static wait
+			 * queue head, whose list points into itself). */
+			target = NULL;
 		else if (kind == DUSK_KARG_GUESS)
 			target = "char";	/* %s, most likely */
 		if (dusk_mem_ours(v) && dusk_mem_class(v) != DUSK_MEM_MIRROR)

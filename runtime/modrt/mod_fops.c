@@ -192,6 +192,11 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 	uint64_t ret;
 	int err;
 
+	/* Another invocation asleep or waiting may have changed user
+	 * objects with kernel copies: that goes to the kernel before the
+	 * refresh reads the copies back. */
+	if (dusk_inv_busy() > 1)
+		dusk_kcopy_sync(0);
 	/* A new invocation: the kernel may have changed shared objects. */
 	err = dusk_kcopy_refresh_all();
 	if (err)

@@ -249,6 +249,10 @@ enum dusk_mem_class dusk_mem_class(uintptr_t a)
 
 	if (a >= DUSK_KERNEL_MIN)
 		return DUSK_MEM_KERNEL;
+	/* A callback thread's stack may lie between two windows of the
+	 * mirror (mmap puts it in a hole of their span). */
+	if (!dusk_stack_bounds(&lo, &hi) && a >= lo && a < hi)
+		return DUSK_MEM_STACK;
 	if (a - __dusk_shadow.mirror_lo < __dusk_shadow.mirror_span)
 		return DUSK_MEM_MIRROR;
 	if (a >= (uintptr_t)__start_dusk_kdata && a < (uintptr_t)__stop_dusk_kdata)

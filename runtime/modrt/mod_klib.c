@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dusk.h"
 #include "hook.h"
 #include "kconst.h"
 #include "klib.h"
 #include "klib_wait.h"
 #include "modrt.h"
+#include "plock.h"
 #include "session.h"
 #include "shadow.h"
 
@@ -70,13 +72,13 @@ static void dusk_mod_signal(uint64_t task, int running, int fatal)
 
 /*
  * After module code slept (msleep and the like) while serving an
- * invocation: what arrived meanwhile is taken in, as during any request's
- * wait (handlers only queue, or mark: a SIGNAL for the sleeping
- * invocation, which its next signal_pending(current) then sees), so that
- * a read that naps until signalled ends. Invocations run one at a time on
- * the thread that serves the kernel, which is this one.
+ * invocation: what arrived meanwhile and no other thread took in (the
+ * event loop's usually does) is taken in, as during any request's wait
+ * (handlers only queue, or mark: a SIGNAL for the sleeping invocation,
+ * which its next signal_pending(current) then sees), so that a read that
+ * naps until signalled ends.
  */
-static void dusk_mod_sleep_end(void)
+static void dusk_mod_sleep_take_in(void)
 {
 	struct dusk_session *s = dusk_session_current();
 	unsigned int i;
@@ -88,6 +90,46 @@ static void dusk_mod_sleep_end(void)
 			break;
 }
 
+/* A mirror address's kernel address, or the kernel copy's of a user
+ * object (a static wait_queue_head_t that poll_wait() got). */
+static uint64_t dusk_mod_kaddr_of(const void *p)
+{
+	uint64_t k;
+
+	if ((uintptr_t)p >= DUSK_KERNEL_MIN)
+		return (uintptr_t)p;
+	k = dusk_kaddr(p);
+	return k ? k : dusk_kcopy_kaddr_of((uintptr_t)p);
+}
+
+/* A sleep lets the program lock go (plock.h): another invocation runs
+ * meanwhile; its time asleep is no soft lockup. Sleeps do not nest. */
+static __thread unsigned int dusk_mod_sleep_depth;
+static __thread int dusk_mod_sleep_lockup;
+
+static void dusk_mod_sleep_begin(void)
+{
+	dusk_mod_sleep_lockup = dusk_lockup_pause();
+	/* What this invocation changed reaches the kernel before others
+	 * run (and refresh the cache), as the kernel's writes are seen at
+	 * once. */
+	if (dusk_plock_held())
+		dusk_commit(NULL);
+	dusk_mod_sleep_depth = dusk_plock_release();
+}
+
+static void dusk_mod_sleep_end(void)
+{
+	dusk_plock_retake(dusk_mod_sleep_depth);
+	/* Others ran meanwhile: see the kernel as it is now. */
+	if (dusk_mod_sleep_depth)
+		dusk_refresh(NULL);
+	dusk_mod_sleep_depth = 0;
+	dusk_lockup_resume(dusk_mod_sleep_lockup);
+	dusk_mod_sleep_lockup = 0;
+	dusk_mod_sleep_take_in();
+}
+
 void dusk_mod_klib_host(void)
 {
 	static const struct dusk_klib_host host = {
@@ -97,6 +139,8 @@ void dusk_mod_klib_host(void)
 		.kfunc_kaddr = dusk_mod_kfunc_kaddr,
 		.func_at = dusk_mod_func_at,
 		.signal_pending = dusk_invocation_signalled,
+		.kaddr_of = dusk_mod_kaddr_of,
+		.sleep_begin = dusk_mod_sleep_begin,
 		.sleep_end = dusk_mod_sleep_end,
 	};
 

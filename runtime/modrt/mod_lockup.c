@@ -134,3 +134,27 @@ int dusk_lockup_install(void)
 	sigemptyset(&sa.sa_mask);
 	return sigaction(LOCKUP_SIGNAL, &sa, NULL) ? -errno : 0;
 }
+
+/* A sleep of the invocation (a wait queue, a lock, msleep): the kernel's
+ * watchdog counts only a CPU that does not schedule. Returns what
+ * dusk_lockup_resume() gives back. */
+int dusk_lockup_pause(void)
+{
+	const struct itimerspec off = { 0 };
+	int depth = lockup_depth;
+
+	if (depth) {
+		lockup_depth = 0;
+		if (lockup_timer_ok)
+			timer_settime(lockup_timer, 0, &off, NULL);
+	}
+	return depth;
+}
+
+void dusk_lockup_resume(int depth)
+{
+	if (!depth)
+		return;
+	dusk_lockup_enter();
+	lockup_depth = depth;
+}

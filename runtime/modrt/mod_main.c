@@ -45,6 +45,7 @@
 #include "log.h"
 #include "mod_lines.h"
 #include "modrt.h"
+#include "plock.h"
 #include "session.h"
 #include "trace.h"
 
@@ -295,6 +296,9 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	char **params;
 	int i, n = 0, help = 0, opts_done = 0, err, ret;
 
+	/* The main thread runs module and runtime code from now on; it
+	 * lets the lock go only while it waits (plock.h). */
+	dusk_plock_take();
 	dusk_mod_klib_host();
 	dusk_set_log(dusk_console_log);
 	params = calloc((size_t)argc + 1, sizeof(*params));

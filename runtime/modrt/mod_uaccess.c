@@ -37,6 +37,7 @@
 #include "session.h"
 #include "shadow_fast.h"
 #include "util.h"
+#include "plock.h"
 
 /* arch/x86/include/asm/page_64.h task_size_max() */
 #define DUSK_TASK_SIZE_MAX_L4	((1ULL << 47) - 4096)
@@ -92,7 +93,7 @@ static void ua_warn_once(const char *what, int err)
 
 	if (!dusk_lines_caller(&pc, &l) && l.file)
 		snprintf(where, sizeof(where), "%s:%u: ", l.file, l.line);
-	pthread_mutex_lock(&ua_warn.lock);
+	dusk_plock_mutex_lock(&ua_warn.lock);
 	for (i = 0; i < ua_warn.n && ua_warn.pc[i] != pc; i++)
 		;
 	if (i == ua_warn.n && ua_warn.n < UA_SITES) {

@@ -536,6 +536,9 @@ void dusk_crash_lockup_report(const void *uc, unsigned int secs);
 int dusk_lockup_install(void);
 void dusk_lockup_enter(void);
 void dusk_lockup_leave(void);
+/* Around a sleep: the invocation's time asleep does not count. */
+int dusk_lockup_pause(void);
+void dusk_lockup_resume(int depth);
 
 /* ---- user-space access (mod_uaccess.c) ------------------------------------ */
 
