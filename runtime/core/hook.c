@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,37 +485,43 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv,
 	h->nr_done++;
 }
 
-/* The commit rides in the VERDICT; the VERDICT stays pending (no wait). */
-static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
-			     unsigned int verdict)
+/*
+ * An invocation's answer: a VERDICT or a RETURN, whose fixed part (the
+ * message's structure, fixed_len bytes, its segment count at segs_at) is
+ * followed by the commit. It stays pending, retransmitted until acked (no
+ * wait); done is called then.
+ */
+static int dusk_answer_send(struct dusk_session *s, struct dusk_inv *inv,
+			    uint8_t type, const void *fixed, uint32_t fixed_len,
+			    uint32_t segs_at, dusk_req_done_fn done)
 {
-	uint32_t room = dusk_session_payload_max(s) - sizeof(struct dusk_verdict);
+	uint32_t room = dusk_session_payload_max(s) - fixed_len;
 	struct dusk_segs_cursor cur;
-	struct dusk_verdict *v;
 	struct dusk_segs segs;
 	struct dusk_req *r;
 	uint32_t nr = 0;
+	uint8_t *p;
 	size_t used;
 	int err;
 
-	dusk_inv_commit_others(s, 0);	/* as a RETURN's (below) */
 	dusk_segs_init(&segs);
 	err = dusk_commit_prepare(s, &segs, &cur, room);
 	if (err)
 		goto out_segs;
-	err = dusk_req_create(s, DUSK_MSG_VERDICT,
-			      (uint32_t)(sizeof(*v) + dusk_segs_remaining(&segs, &cur)),
+	err = dusk_req_create(s, type,
+			      (uint32_t)(fixed_len +
+					 dusk_segs_remaining(&segs, &cur)),
 			      NULL, 0, &r);
 	if (err)
 		goto out_segs;
-	v = dusk_req_payload(r);
-	v->packet = htole64(inv->packet);
-	v->verdict = htole32(verdict);
-	used = dusk_segs_pack(&segs, &cur, v + 1, room, &nr);
-	v->nr_segs = htole32(nr);
-	r->done_fn = dusk_verdict_done;
+	p = dusk_req_payload(r);
+	memcpy(p, fixed, fixed_len);
+	used = dusk_segs_pack(&segs, &cur, p + fixed_len, room, &nr);
+	nr = htole32(nr);
+	memcpy(p + segs_at, &nr, sizeof(nr));
+	r->done_fn = done;
 	r->owner = inv;
-	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*v) + used));
+	err = dusk_req_submit(s, r, (uint32_t)(fixed_len + used));
 	if (err) {
 		dusk_req_destroy(s, r);
 		goto out_segs;
@@ -524,9 +531,25 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 out_segs:
 	dusk_segs_deinit(&segs);
 	if (err)
-		dusk_err("VERDICT for packet %llu: %s",
+		dusk_err("%s of invocation %llu: %s",
+			 type == DUSK_MSG_VERDICT ? "VERDICT" : "RETURN",
 			 (unsigned long long)inv->packet, strerror(-err));
 	return err;
+}
+
+/* The commit rides in the VERDICT; the VERDICT stays pending (no wait). */
+static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
+			     unsigned int verdict)
+{
+	struct dusk_verdict v = {
+		.packet = htole64(inv->packet),
+		.verdict = htole32(verdict),
+	};
+
+	dusk_inv_commit_others(s, 0);	/* as a RETURN's (below) */
+	return dusk_answer_send(s, inv, DUSK_MSG_VERDICT, &v, sizeof(v),
+				offsetof(struct dusk_verdict, nr_segs),
+				dusk_verdict_done);
 }
 
 static struct dusk_hook_rec *dusk_hook_rec_find(struct dusk_hooks *h,
@@ -566,48 +589,15 @@ static void dusk_return_done(struct dusk_session *s, struct dusk_req *r)
 static int dusk_return_send(struct dusk_session *s, struct dusk_inv *inv,
 			    uint64_t ret)
 {
-	uint32_t room = dusk_session_payload_max(s) - sizeof(struct dusk_return);
-	struct dusk_segs_cursor cur;
-	struct dusk_return *rt;
-	struct dusk_segs segs;
-	struct dusk_req *r;
-	uint32_t nr = 0;
-	size_t used;
-	int err;
+	struct dusk_return rt = { .ret = htole64(ret) };
 
 	/* A RETURN's commit is applied by its caller when it gets there,
 	 * which another invocation's reads do not wait for: while others
 	 * run, the changes go first, acknowledged. */
 	dusk_inv_commit_others(s, 1);
-	dusk_segs_init(&segs);
-	err = dusk_commit_prepare(s, &segs, &cur, room);
-	if (err)
-		goto out_segs;
-	err = dusk_req_create(s, DUSK_MSG_RETURN,
-			      (uint32_t)(sizeof(*rt) + dusk_segs_remaining(&segs, &cur)),
-			      NULL, 0, &r);
-	if (err)
-		goto out_segs;
-	rt = dusk_req_payload(r);
-	rt->ret = htole64(ret);
-	rt->pad = 0;
-	used = dusk_segs_pack(&segs, &cur, rt + 1, room, &nr);
-	rt->nr_segs = htole32(nr);
-	r->done_fn = dusk_return_done;
-	r->owner = inv;
-	err = dusk_req_submit(s, r, (uint32_t)(sizeof(*rt) + used));
-	if (err) {
-		dusk_req_destroy(s, r);
-		goto out_segs;
-	}
-	inv->verdict = r;
-	dusk_segs_done(s, &segs);
-out_segs:
-	dusk_segs_deinit(&segs);
-	if (err)
-		dusk_err("RETURN of invocation %llu: %s",
-			 (unsigned long long)inv->packet, strerror(-err));
-	return err;
+	return dusk_answer_send(s, inv, DUSK_MSG_RETURN, &rt, sizeof(rt),
+				offsetof(struct dusk_return, nr_segs),
+				dusk_return_done);
 }
 
 static struct dusk_cb_rec *dusk_cb_rec_find(struct dusk_hooks *h,
