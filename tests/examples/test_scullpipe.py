@@ -11,6 +11,9 @@ scullpipe        a blocking cat-like reader (head -c) woken by another
                  see it writable, and are woken by a write
 scullpipe-full   a 16-byte buffer: a writer sleeps (prepare_to_wait,
                  schedule) until a reader makes room
+scullpipe-signals a reader asleep in wait_event_interruptible gets a
+                 signal: EINTR without SA_RESTART, the read restarted (and
+                 then woken by a write) with it; SIGKILL ends a sleeper
 sleepy           LDD3's sleepy: a static DECLARE_WAIT_QUEUE_HEAD, a cat
                  asleep until a write raises the flag, poll() (its
                  poll_wait() on the static head: the kernel's waiters are
@@ -33,6 +36,9 @@ from test_chardev import Chardev, assert_in_order, chardevs  # noqa: F401
 
 POLLCLIENT_SRC = SRCDIR / "tests" / "examples" / "pollclient.c"
 GUEST_POLLCLIENT = "/tmp/pollclient"
+# One read(2) with a SIGUSR1/SIGINT handler, with SA_RESTART or without.
+SIGREAD_SRC = SRCDIR / "tests" / "kmod" / "sigread.c"
+GUEST_SIGREAD = "/tmp/sigread"
 
 SCULLPIPE = mod("scullpipe")
 SLEEPY = mod("sleepy")
@@ -123,6 +129,25 @@ wait
 cat /tmp/p
 rm -f /dev/sleepy
 """
+SIGNAL_SCRIPT = LOAD + """\
+/tmp/sigread /dev/scullpipe0 norestart 4 & p=$!
+sleep 2; kill -USR1 $p; wait $p; echo "norestart rc $?"
+/tmp/sigread /dev/scullpipe0 restart 4 & p=$!
+sleep 2; kill -INT $p; sleep 1; printf abcd > /dev/scullpipe0
+wait $p; echo "restart rc $?"
+cat /dev/scullpipe1 & p=$!
+sleep 2; kill -9 $p; wait $p; echo "killed rc $?"
+""" + UNLOAD
+
+
+def check_signals(run):
+    assert_in_order(run.transcript, [
+        "read = -1 EINTR", "signals = 1", "norestart rc 0",
+        "read = 4 abcd", "signals = 1", "restart rc 0",
+        "killed rc 137",
+    ], "scullpipe.ko's transcript (signals)")
+
+
 # The pids of the processes that read and write.
 SLEEPY_NORMALISE = ((r"^([+-])\d+ sleepy$", r"\1MAJOR sleepy"),
                     (r"(process|awoken) \d+", r"\1 PID"))
@@ -168,6 +193,9 @@ CASES = {
         SCULLPIPE, params=("scull_p_buffer=16",),
         ready="grep -q scullp /proc/devices", script=FULL_SCRIPT,
         normalise=MAJOR, check=check_full),
+    "scullpipe-signals": Chardev(
+        SCULLPIPE, ready="grep -q scullp /proc/devices",
+        script=SIGNAL_SCRIPT, normalise=MAJOR, check=check_signals),
     "sleepy": Chardev(
         SLEEPY, ready="grep -q sleepy /proc/devices", script=SLEEPY_SCRIPT,
         normalise=SLEEPY_NORMALISE, check=check_sleepy),
@@ -183,9 +211,18 @@ def pollclient(harness, chardevs):
     return GUEST_POLLCLIENT
 
 
+@pytest.fixture(scope="session")
+def sigread(harness, chardevs):
+    exe = harness.workdir / "sigread"
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", str(exe),
+                    str(SIGREAD_SRC)], check=True)
+    chardevs.target.push(exe, GUEST_SIGREAD)
+    return GUEST_SIGREAD
+
+
 @pytest.mark.parametrize("key", CASES)
 @pytest.mark.parametrize("mode", ("ko", "user"))
-def test_scullpipe(chardevs, pollclient, key, mode):
+def test_scullpipe(chardevs, pollclient, sigread, key, mode):
     # test_chardev's assertions, over these cases.
     saved = tc.CASES
     tc.CASES = {**saved, **CASES}
