@@ -27,6 +27,12 @@ struct dusk_session *dusk_session_cur;
  * of its request ids (session.h). */
 static __thread uint64_t dusk_session_inv;
 static __thread uint64_t *dusk_session_inv_ids;
+/* Its caller is gone (a request of it was answered -ESRCH: killed, or
+ * the session's end woke it): what the callback still asks of the kernel
+ * goes on MAIN, executed by dusk.ko's thread, so that it finishes
+ * as the .ko's code would (a caller killed in a read does not stop the
+ * module's read), only without a calling process. */
+static __thread int dusk_session_inv_gone;
 
 /* ---- requests ---- */
 
@@ -45,7 +51,9 @@ int dusk_req_create(struct dusk_session *s, uint8_t type, uint32_t payload_cap,
 	r->channel = DUSK_CHAN_MAIN;
 	r->hello = type == DUSK_MSG_HELLO;
 	if (!r->hello && dusk_session_inv_ids &&
-	    (dusk_msg_chans(type) & DUSK_CHANS_INV)) {
+	    (dusk_msg_chans(type) & DUSK_CHANS_INV) &&
+	    (!dusk_session_inv_gone || !(dusk_msg_chans(type) &
+					 DUSK_CHANS_MAIN))) {
 		/* The invocation's own numbering (dusk_proto.h). */
 		r->channel = DUSK_CHAN_INV;
 		r->id = ++*dusk_session_inv_ids;
@@ -258,6 +266,7 @@ void dusk_session_set_blocking(uint64_t invocation, uint64_t *ids)
 {
 	dusk_session_inv = invocation;
 	dusk_session_inv_ids = invocation ? ids : NULL;
+	dusk_session_inv_gone = 0;
 }
 
 uint64_t dusk_session_blocking(void)
@@ -390,18 +399,42 @@ int dusk_session_poll(struct dusk_session *s, int timeout_ms, int wake_fd)
 	return dusk_session_recv(s, timeout_ms, wake_fd);
 }
 
+/* An invocation's request answered -ESRCH was not executed: its caller
+ * is gone. Send it again on MAIN (when it may go there), and all the
+ * invocation's later ones (dusk_session_inv_gone): 1 if sent. */
+static int dusk_req_to_main(struct dusk_session *s, struct dusk_req *r)
+{
+	if (r->channel != DUSK_CHAN_INV || r->status != -ESRCH)
+		return 0;
+	dusk_session_inv_gone = 1;
+	if (!(dusk_msg_chans(r->type) & DUSK_CHANS_MAIN))
+		return 0;
+	r->channel = DUSK_CHAN_MAIN;
+	r->id = atomic_fetch_add(&s->shared->next_id[DUSK_CHAN_MAIN], 1);
+	r->invocation = 0;
+	dusk_msg_init(r->dgram, r->type, 0, r->channel, s->id, r->id, 0, 0);
+	if (dusk_req_submit(s, r, r->payload_len)) {
+		r->done = 1;
+		return 0;
+	}
+	return 1;
+}
+
 int dusk_req_wait(struct dusk_session *s, struct dusk_req *r)
 {
 	int err;
 
 	r->waiter_fd = dusk_plock_wake_fd();
-	while (!r->done) {
-		err = dusk_session_poll(s, -1, -1);
-		if (err && err != -ETIMEDOUT && err != -EINTR && !r->done) {
-			dusk_req_complete(s, r, err);
-			break;
+	do {
+		while (!r->done) {
+			err = dusk_session_poll(s, -1, -1);
+			if (err && err != -ETIMEDOUT && err != -EINTR &&
+			    !r->done) {
+				dusk_req_complete(s, r, err);
+				break;
+			}
 		}
-	}
+	} while (dusk_req_to_main(s, r));
 	return r->status;
 }
 

@@ -91,6 +91,10 @@ static void ua_warn_once(const char *what, int err)
 	unsigned int i;
 	bool warn = false;
 
+	/* The caller is gone (killed while the callback ran): there is no
+	 * memory of its to reach, and nobody to tell. */
+	if (err == -ESRCH)
+		return;
 	if (!dusk_lines_caller(&pc, &l) && l.file)
 		snprintf(where, sizeof(where), "%s:%u: ", l.file, l.line);
 	dusk_plock_mutex_lock(&ua_warn.lock);
