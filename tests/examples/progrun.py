@@ -63,3 +63,9 @@ def wait_until(cond, what, timeout=60):
         assert time.monotonic() < deadline, what()
         time.sleep(0.2)
     return v
+
+
+def wait_for_command(target, cmd, want, timeout=60):
+    """Until cmd, run in the target, succeeds (want True) or fails."""
+    wait_until(lambda: (target.exec(cmd)[0] == 0) == want,
+               lambda: f"{cmd}: never {want}", timeout)

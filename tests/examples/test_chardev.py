@@ -1046,7 +1046,12 @@ CASES = {
 @pytest.mark.parametrize("key", CASES)
 @pytest.mark.parametrize("mode", ("ko", "user"))
 def test_chardev(chardevs, key, mode):
-    case = CASES[key]
+    check_case(chardevs, key, CASES[key], mode)
+
+
+def check_case(chardevs, key, case, mode):
+    """The .ko's run checked by case.check; the program's compared with
+    the .ko's (other test files call this with cases of their own)."""
     run = chardevs.run(key, case, mode)
     where = f"{key} {mode}"
     assert not run.trouble, \

@@ -91,10 +91,4 @@ CASES = {
 @pytest.mark.parametrize("key", CASES)
 @pytest.mark.parametrize("mode", ("ko", "user"))
 def test_example_chardev(chardevs, pollclient, sigread, key, mode):
-    # test_chardev's assertions, over this case.
-    saved = tc.CASES
-    tc.CASES = {**saved, **CASES}
-    try:
-        tc.test_chardev(chardevs, key, mode)
-    finally:
-        tc.CASES = saved
+    tc.check_case(chardevs, key, CASES[key], mode)

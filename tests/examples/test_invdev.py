@@ -18,10 +18,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 from conftest import SRCDIR
 from diff import harness, mod  # noqa: F401 (fixture)
+from progrun import wait_for_command
 
 INVDEV = mod("invdev")
 GUEST_INVCTL = "/tmp/invctl"
@@ -54,16 +54,6 @@ def session(harness):
     return PID.sub(lambda m: f"{m.group(1)} <{m.group(1)}>", out), named
 
 
-def wait_for(harness, cmd, want, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        rc, out, _ = harness.target.exec(cmd)
-        if (rc == 0) == want:
-            return
-        assert time.monotonic() < deadline, f"{cmd}: never {want}"
-        time.sleep(0.3)
-
-
 def test_invdev_same_as_ko(harness, tmp_path_factory):
     invctl(harness, tmp_path_factory)
     target = harness.target
@@ -81,7 +71,7 @@ def test_invdev_same_as_ko(harness, tmp_path_factory):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(harness, "test -c /dev/invdev", True)
+        wait_for_command(harness.target, "test -c /dev/invdev", True)
         user_out, user_log = session(harness)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -90,7 +80,7 @@ def test_invdev_same_as_ko(harness, tmp_path_factory):
     assert proc.returncode == 0, out
     assert "dusk: error" not in out and "dusk: warning" not in out, out
     assert "invdev: 4 opens" in out, out
-    wait_for(harness, "test -e /dev/invdev", False)
+    wait_for_command(harness.target, "test -e /dev/invdev", False)
 
     assert "cat <cat>" in ko_out and "ioctl: 42" in ko_out, ko_out
     assert user_out == ko_out, f"program:\n{user_out}\n.ko:\n{ko_out}"
@@ -129,7 +119,7 @@ def test_scullreg_same_as_ko(harness):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(harness, "grep -q '^240 scullreg$' /proc/devices", True)
+        wait_for_command(harness.target, "grep -q '^240 scullreg$' /proc/devices", True)
         user_out = harness.exec(["sh", "-c", SCULL_SESSION])
     finally:
         proc.send_signal(signal.SIGINT)
@@ -137,7 +127,7 @@ def test_scullreg_same_as_ko(harness):
     out = out.decode(errors="replace")
     assert proc.returncode == 0, out
     assert "dusk: error" not in out and "dusk: warning" not in out, out
-    wait_for(harness, "grep -q '^240 scullreg$' /proc/devices", False)
+    wait_for_command(harness.target, "grep -q '^240 scullreg$' /proc/devices", False)
     assert user_out == ko_out, f"program:\n{user_out}\n.ko:\n{ko_out}"
 
 
@@ -159,7 +149,7 @@ def test_crash_in_ioctl(harness, tmp_path_factory):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(harness, "test -c /dev/crashdev", True)
+        wait_for_command(harness.target, "test -c /dev/crashdev", True)
         out = harness.exec(["sh", "-c",
                             "/tmp/crashctl /dev/crashdev 1 21; "
                             "/tmp/crashctl /dev/crashdev 5 21 & "
@@ -176,7 +166,7 @@ def test_crash_in_ioctl(harness, tmp_path_factory):
                      r"\[crashdev\S*\] \S*crashdev\.c:43", report), report
     assert f"In: unlocked_ioctl of crashdev_fops, process context of pid " \
         f"{pid} (crashctl), CPU " in report, report
-    wait_for(harness, "test -e /dev/crashdev", False)
+    wait_for_command(harness.target, "test -e /dev/crashdev", False)
 
 
 GDB_SCRIPT = r"""

@@ -223,13 +223,7 @@ def sigread(harness, chardevs):
 @pytest.mark.parametrize("key", CASES)
 @pytest.mark.parametrize("mode", ("ko", "user"))
 def test_scullpipe(chardevs, pollclient, sigread, key, mode):
-    # test_chardev's assertions, over these cases.
-    saved = tc.CASES
-    tc.CASES = {**saved, **CASES}
-    try:
-        tc.test_chardev(chardevs, key, mode)
-    finally:
-        tc.CASES = saved
+    tc.check_case(chardevs, key, CASES[key], mode)
 
 
 @pytest.mark.parametrize("module", (SCULLPIPE, SLEEPY),

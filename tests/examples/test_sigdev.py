@@ -21,6 +21,7 @@ import time
 
 from conftest import SRCDIR
 from diff import harness, mod  # noqa: F401 (fixture)
+from progrun import wait_for_command
 
 SIGDEV = mod("sigdev")
 GUEST_SIGREAD = "/tmp/sigread"
@@ -49,21 +50,11 @@ def session(harness):
     return out, harness.module_log(SIGDEV, harness.kernel_log(token))
 
 
-def wait_for(harness, cmd, want, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        rc, _, _ = harness.target.exec(cmd)
-        if (rc == 0) == want:
-            return
-        assert time.monotonic() < deadline, f"{cmd}: never {want}"
-        time.sleep(0.3)
-
-
 def start(harness, prog):
     proc = subprocess.Popen([str(prog)], env=harness.target.env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    wait_for(harness, "test -c /dev/sigdev", True)
+    wait_for_command(harness.target, "test -c /dev/sigdev", True)
     return proc
 
 
@@ -111,14 +102,14 @@ def test_unload_while_a_file_is_open(harness):
     harness.exec(HOLD.format(s=3))
     rc, _, err = target.exec("rmmod sigdev")
     assert rc != 0, err       # busybox: EAGAIN (O_NONBLOCK); kmod: in use
-    wait_for(harness, "rmmod sigdev", True, timeout=30)
+    wait_for_command(harness.target, "rmmod sigdev", True, timeout=30)
 
     prog = harness.build_prog(SIGDEV)
     proc = subprocess.Popen([str(prog), "wait_ms=10"], env=target.env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(harness, "test -c /dev/sigdev", True)
+        wait_for_command(harness.target, "test -c /dev/sigdev", True)
         harness.exec(HOLD.format(s=8))
         time.sleep(1)
         proc.send_signal(signal.SIGINT)
@@ -135,7 +126,7 @@ def test_unload_while_a_file_is_open(harness):
     assert proc.returncode == 0, out
     assert "module in use: 1 open file" in out, out
     assert "dusk: error" not in out and "dusk: warning" not in out, out
-    wait_for(harness, "test -e /dev/sigdev", False)
+    wait_for_command(harness.target, "test -e /dev/sigdev", False)
 
 
 def test_unload_forced_by_a_second_interrupt(harness):
@@ -147,7 +138,7 @@ def test_unload_forced_by_a_second_interrupt(harness):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(harness, "test -c /dev/sigdev", True)
+        wait_for_command(harness.target, "test -c /dev/sigdev", True)
         harness.exec("sh -c 'exec 3</dev/sigdev; sleep 6; "
                      "cat <&3 >/tmp/forced.out 2>&1; echo rc $? >>/tmp/forced.out' "
                      "</dev/null >/dev/null 2>&1 &")
@@ -164,7 +155,7 @@ def test_unload_forced_by_a_second_interrupt(harness):
     out = out.decode(errors="replace")
     assert proc.returncode == 0, out
     assert "module in use: 1 open file" in out, out
-    wait_for(harness, "test -e /dev/sigdev", False)
-    wait_for(harness, "grep -q 'rc ' /tmp/forced.out", True, timeout=30)
+    wait_for_command(harness.target, "test -e /dev/sigdev", False)
+    wait_for_command(harness.target, "grep -q 'rc ' /tmp/forced.out", True, timeout=30)
     res = harness.exec("cat /tmp/forced.out")
     assert "Input/output error" in res and "rc 1" in res, res
