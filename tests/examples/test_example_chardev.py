@@ -7,13 +7,21 @@ poll, the ioctls (put_user and get_user, a bad pointer, a resize), the
 /proc/chardev statistics (single_open, seq_printf), and a signal to a
 sleeping reader without and with SA_RESTART.
 
+test_sigkill_with_reader_inside_read: the program SIGKILLed while a cat
+sleeps in its read(): the cat gets an error instead of hanging, nothing
+is left in /dev, /proc, sysfs or /proc/devices, and the .ko then loads.
+
     tests/run-pytest tests/examples/test_example_chardev.py
 """
+
+import signal
+import subprocess
 
 import pytest
 
 import test_chardev as tc
 from diff import example, harness  # noqa: F401
+from progrun import wait_for_command
 from test_chardev import Chardev, assert_in_order, chardevs  # noqa: F401
 from test_scullpipe import pollclient, sigread  # noqa: F401
 
@@ -92,3 +100,47 @@ CASES = {
 @pytest.mark.parametrize("mode", ("ko", "user"))
 def test_example_chardev(chardevs, pollclient, sigread, key, mode):
     tc.check_case(chardevs, key, CASES[key], mode)
+
+
+# cat asleep in chardev_read (its own pid), its complaint kept.
+SLEEPING_CAT = "cat /dev/chardev </dev/null >/dev/null 2>/tmp/cat.err & echo $!"
+
+
+def test_sigkill_with_reader_inside_read(chardevs):
+    """The program is SIGKILLed while a cat sleeps in its read (the
+    syscall cat is in, /proc/PID/syscall, is read(2): number 0, and dusk
+    has the invocation in flight): dusk.ko ends the session, the cat's
+    read fails instead of sleeping forever, the device node, its class,
+    /proc/chardev and the major are gone, and chardev.ko then loads."""
+    case = CASES["chardev"]
+    h = chardevs.h
+    prog = h.build_prog(case.module)
+    before = chardevs.places()
+    h.exec(["rm", "-f", "/tmp/cat.err"])
+    proc = subprocess.Popen([str(prog)], env=chardevs.target.env,
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_for_command(chardevs.target, case.ready, True, timeout=120)
+        pid = h.exec(["sh", "-c", SLEEPING_CAT]).strip()
+        # cat in read(2): syscall number 0
+        wait_for_command(chardevs.target,
+                         f"[ \"$(cut -d' ' -f1 /proc/{pid}/syscall)\" = 0 ]",
+                         True)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # cat woken with an error, not asleep forever
+    wait_for_command(chardevs.target, f"[ ! -e /proc/{pid} ] || grep -q "
+                     f"'^State:.*zombie' /proc/{pid}/status", True, timeout=30)
+    err = h.exec(["cat", "/tmp/cat.err"])
+    assert "error" in err, f"cat's read of a dead device: {err!r}"
+    wait_for_command(chardevs.target, "test -e /proc/chardev", False,
+                     timeout=30)
+    left = chardevs.differences(before, chardevs.places(), ())
+    assert not left, left
+    chardevs.ko_loads_again(case)
