@@ -432,7 +432,8 @@ def test_help_and_errors_without_a_program(harness, program):
     import subprocess
     token = harness.marker()
     cmds = ["break-hook", "print", "set", "commit", "refresh", "map",
-            "kcalls", "step-kcall", "status", "ksym", "kread", "log"]
+            "kcalls", "step-kcall", "status", "ksym", "kread", "log",
+            "caller", "uread"]
     args = []
     for c in cmds:
         args += ["-ex", f"help dusk {c}"]
