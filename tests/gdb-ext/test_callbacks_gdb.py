@@ -105,7 +105,7 @@ def test_callbacks(harness, tmp_path):
         s.go()
         s.stop_in("scull_p_read")
         r1 = s.commands("read1", "dusk print filp", "dusk print f_pos",
-                        "dusk caller")
+                        "dusk caller", "dusk break-hook all")
         s.go()
 
         s.spawn("r2", READER)
@@ -147,6 +147,10 @@ def test_callbacks(harness, tmp_path):
                      rf'mode read\|\S*can_read\S* inode ino \d+ dev {major}:0 '
                      rf'private_data 0x[0-9a-f]+$', r1, re.M), r1
     assert re.search(r"^\*\(f_pos\) = 0\b", r1, re.M), r1
+    # "all" again, the program running: the callbacks registered so far.
+    assert "dusk: breaking in 0 hook functions, 5 callbacks: scull_p_open, " \
+        "scull_p_poll, scull_p_read, scull_p_release, scull_p_write, and " \
+        "in any hook or callback the module registers later\n" in r1, r1
     assert re.search(rf"^caller +pid {pid1} \(dd\), tgid {pid1}, task "
                      rf"0xff[0-9a-f]+$", r1, re.M), r1
 
