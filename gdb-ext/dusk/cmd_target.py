@@ -45,7 +45,7 @@ def invocation_line(inv, threads):
 
 
 class Status(DuskCommand):
-    """Show the target, its kernel, the session, hooks, invocations and queued packets.
+    """Show the target, the session, hooks and every invocation in flight.
 Usage: dusk status
 
 While the program sits at a breakpoint the target keeps running: packets
