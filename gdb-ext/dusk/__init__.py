@@ -16,14 +16,15 @@ Modules, one per concern:
               lazily, checked against the generated ones (constants)
   expr        C expressions rewritten to read through the cache
   functions   $dusk, $dusk_w, $dusk_kernel, $dusk_kaddr
-  decode      sk_buff, nf_hook_state and net_device in a line each
+  decode      sk_buff, nf_hook_state, net_device, file and inode in a
+              line each
   show        the shadow and kernel side by side
   printers    pretty-printers for plain "print"
   skips       "step" steps over the runtime and the glue
   xstate      inferior calls where gdb cannot write the XSAVE area back
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
-              (status, ksym, kread, log)
+              (status, ksym, kread, log), callbacks (caller, uread)
   constants   generated at build time: from proto/dusk_proto.h and the
               runtime's headers, and the layouts the compiler computed
               (gdb-ext/runtime-layout.c, gdb-ext/kernel-layout/layout.c)
@@ -51,9 +52,9 @@ def load():
     if _loaded:
         return
     import gdb
-    from . import (cmd_cache, cmd_hooks, cmd_inspect, cmd_kcalls, cmd_target,
-                   commands, functions, printers, runtime, skips, types,
-                   xstate)
+    from . import (cmd_cache, cmd_callbacks, cmd_hooks, cmd_inspect,
+                   cmd_kcalls, cmd_target, commands, functions, printers,
+                   runtime, skips, types, xstate)
 
     # The program forks a watchdog that keeps its session alive while it
     # sits at a breakpoint: gdb must stay with the program and let the
@@ -70,6 +71,7 @@ def load():
     printers.register()
     skips.register()
     commands.register()
-    for mod in (cmd_hooks, cmd_inspect, cmd_cache, cmd_kcalls, cmd_target):
+    for mod in (cmd_hooks, cmd_inspect, cmd_cache, cmd_kcalls, cmd_target,
+                cmd_callbacks):
         mod.register()
     _loaded = True

@@ -31,6 +31,15 @@ def _is_object_pointer(t):
         target.sizeof > 0
 
 
+def _is_int_pointer(t):
+    """A pointer to an integer wider than a char (loff_t *ppos)."""
+    b = types.basic(t)
+    if b.code != gdb.TYPE_CODE_PTR:
+        return False
+    target = types.basic(b.target())
+    return target.code == gdb.TYPE_CODE_INT and target.sizeof > 1
+
+
 def show_object(t, sv, kv, kaddr, diff_only):
     tag = types.tag(t)
     where = f"kernel {kaddr:#x}" if kaddr else "program memory, no kernel copy"
@@ -39,6 +48,41 @@ def show_object(t, sv, kv, kaddr, diff_only):
     if tag:
         show.decoded(tag, sv, kv)
     show.compare(sv, kv, diff_only)
+
+
+USER_SHOWN = 64          # bytes of a caller's buffer "dusk print" shows
+
+
+def _caller_range(addr):
+    """(start, length) of the callback's __user range if addr is in it
+    (the calling task's memory, not the program's), else None."""
+    if runtime.is_kernel(addr) or runtime.is_mirror(addr):
+        return None
+    rng = runtime.user_range()
+    return rng if rng and 0 <= addr - rng[0] < rng[1] else None
+
+
+def _c_string(data):
+    out = []
+    for b in data:
+        c = chr(b)
+        if c in "\\\"":
+            out.append("\\" + c)
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append({10: "\\n", 9: "\\t", 13: "\\r", 0: "\\0"}.get(
+                b, f"\\x{b:02x}"))
+    return '"' + "".join(out) + '"'
+
+
+def show_caller_bytes(addr, rng):
+    """The start of a caller's buffer, read through the invocation."""
+    left = rng[0] + rng[1] - addr
+    n = min(left, USER_SHOWN)
+    data = runtime.uread(addr, n)
+    more = f" (of {left}: dusk uread {addr:#x} {left})" if left > n else ""
+    gdb.write(f"  the caller's {n} bytes{more}: {_c_string(data)}\n")
 
 
 def print_expr(text, diff_only=False):
@@ -61,14 +105,27 @@ def print_expr(text, diff_only=False):
         return
     s, kt = show.fmt(sv), (show.fmt(kv) if kv is not None else None)
     line = f"{e.text} = {s}"
+    caller = None
     if types.is_pointer(t) and types.basic(
             types.basic(t).target()).code != gdb.TYPE_CODE_FUNC:
-        line += f"  ({t}, {show.where(int(sv) & (1 << 64) - 1)})"
+        addr = int(sv) & (1 << 64) - 1
+        caller = _caller_range(addr)
+        line += f"  ({t}, " + ("the caller's user memory" if caller else
+                               show.where(addr)) + ")"
     if kt is not None:
         line += "   kernel: " + kt + ("   * differs" if kt != s else "")
     elif kerr:
         line += f"   kernel: <{kerr}>"
     gdb.write(line + "\n")
+    if caller:
+        show_caller_bytes(addr, caller)
+        return
+    if _is_int_pointer(t):
+        addr = int(sv) & ((1 << 64) - 1)
+        if runtime.is_kernel(addr) or runtime.is_mirror(addr):
+            # loff_t *ppos: the value is what matters.
+            print_expr(f"*({e.text})", diff_only)
+        return
     if _is_object_pointer(t):
         addr = int(sv) & ((1 << 64) - 1)
         if addr:
@@ -88,8 +145,15 @@ again from the kernel's live memory. A pointer to a struct is followed:
 the object is shown member by member, shadow and kernel side by side,
 differing members marked '*' (-d: only those), with sk_buff, nf_hook_state
 and net_device decoded in a line (device, lengths, mark, the IP and
-TCP/UDP/ICMP headers of the linear data). Pointers are kernel addresses.
-"--" ends the options (an expression that starts with "-")."""
+TCP/UDP/ICMP headers of the linear data), and a struct file (its name,
+f_pos, f_flags, f_mode, inode number and device major:minor,
+private_data) and a struct inode (number, mode, device, size) too. A
+pointer to an integer (loff_t *ppos) shows the integer. Pointers are
+kernel addresses, but in a callback: a pointer into the buffer the
+kernel gave it (read's or write's buf) is the calling task's memory,
+whose first bytes are read through the invocation and shown as a string
+("dusk uread BUF LEN" dumps any of it). "--" ends the options (an
+expression that starts with "-")."""
 
     name = "print"
     completer = gdb.COMPLETE_EXPRESSION

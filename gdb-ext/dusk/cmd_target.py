@@ -14,8 +14,38 @@ KREAD_MAX = 1 << 20
 KREAD_DEFAULT = 64
 
 
+def _threads_by_lwp():
+    """{LWP: gdb thread number} of the program's threads."""
+    try:
+        return {th.ptid[1]: th.num
+                for th in gdb.selected_inferior().threads()}
+    except gdb.error:
+        return {}
+
+
+def invocation_line(inv, threads):
+    """One invocation in flight, as "dusk status" lists it."""
+    if inv.kind == "callback":
+        text = f"callback {inv.id} for pid {inv.pid} ({inv.comm or '?'})"
+        if inv.tgid and inv.tgid != inv.pid:
+            text += f" tgid {inv.tgid}"
+    else:
+        text = f"packet {inv.id}"
+    text += f" on cpu {inv.cpu}, waiting {inv.ms} ms"
+    if inv.signal:
+        text += ", signal pending" if inv.signal == "pending" \
+            else ", caller killed"
+    if inv.state == "queued" or not inv.lwp:
+        text += ", queued"
+    else:
+        num = threads.get(inv.lwp)
+        text += f", thread {num} (LWP {inv.lwp})" if num is not None \
+            else f", LWP {inv.lwp}"
+    return text
+
+
 class Status(DuskCommand):
-    """Show the target, its kernel, the session, hooks and queued packets.
+    """Show the target, the session, hooks and every invocation in flight.
 Usage: dusk status
 
 While the program sits at a breakpoint the target keeps running: packets
@@ -23,7 +53,14 @@ that reach a hook of the module wait in the kernel at most hold_ms, then
 go by the session's policy (accept or drop). "queued" is how many wait
 now, "released" how many went by policy so far, "late" says whether the
 packet of the invocation this thread serves may be gone already (its
-changes would then not be committed)."""
+changes would then not be committed).
+
+"in flight" lists every invocation the program serves, on any of its
+threads: a packet at a hook, or a callback (a file operation...) with the
+task that called it (pid, comm), its cpu, how long it has waited since
+the kernel sent it, a signal the caller got meanwhile and the gdb thread
+that runs it (a reader asleep in the module keeps its thread: "thread N"
+then "bt" shows where). '*' marks the selected thread's."""
 
     name = "status"
 
@@ -55,6 +92,14 @@ changes would then not be committed)."""
                 f"waiting {g('invocation_ms')} ms{late}\n")
         else:
             out("invocation  none (this thread serves no packet)\n")
+        invs = runtime.invocations()
+        threads = _threads_by_lwp()
+        out(f"in flight   {len(invs)} invocation"
+            f"{'' if len(invs) == 1 else 's'}"
+            f"{' (* this thread)' if any(i.mine for i in invs) else ''}\n")
+        for i in invs:
+            out(f"          {'*' if i.mine else ' '} "
+                f"{invocation_line(i, threads)}\n")
         pol = g("policy")
         if kernel == "ok":
             out(f"packets     {g('queued')} queued in the kernel, "

@@ -106,7 +106,7 @@ The module runs at user level; the kernel objects it touches are mirrored
 in the program's shadow cache and committed back to the kernel. These
 commands show both sides and drive the cache:
 
-  dusk break-hook NAME|all   stop in netfilter hook callbacks
+  dusk break-hook NAME|all   stop in hooks and callbacks (file operations...)
   dusk print EXPR            an expression, the program's view and the kernel's
   dusk set EXPR = VALUE      change a kernel object in the shadow
   dusk commit [EXPR]         send the shadow's changes to the kernel now
@@ -114,13 +114,16 @@ commands show both sides and drive the cache:
   dusk map                   the address map: kernel, user, size, type, state
   dusk kcalls [N]            the recent kernel calls, decoded
   dusk step-kcall            run to just before the next kernel call
-  dusk status                target, kernel, session, hooks, queued packets
+  dusk status                target, kernel, session, hooks, invocations in flight
+  dusk caller                the task that called the callback being served
+  dusk uread ADDR [LEN]      a hexdump of the calling task's user memory
   dusk ksym NAME             a kernel symbol's address
   dusk kread ADDR [LEN]      a hexdump of live kernel memory
   dusk log [N]               the target kernel's log
 
-Plain "print" shows sk_buff, nf_hook_state and net_device pointers decoded,
-and "step" steps over kernel calls (the runtime is skipped)."""
+Plain "print" shows sk_buff, nf_hook_state, net_device, file and inode
+pointers decoded, and "step" steps over kernel calls (the runtime is
+skipped)."""
 
     def __init__(self):
         super().__init__("dusk", gdb.COMMAND_USER, gdb.COMPLETE_COMMAND,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""sk_buff, nf_hook_state and net_device in a line each.
+"""sk_buff, nf_hook_state, net_device, file and inode in a line each.
 
 A decoder takes the object (a gdb.Value of the struct, from whichever
 side) and a View that reads the memory it points to from the same side:
@@ -250,8 +250,159 @@ def net_device(v, view):
     return " ".join(parts)
 
 
+# ---- files ------------------------------------------------------------------------
+
+# f_flags' names, without O_RDONLY/O_WRONLY/O_RDWR (the access mode).
+_O_FLAGS = ("O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND",
+            "O_NONBLOCK", "O_DSYNC", "FASYNC", "O_DIRECT", "O_LARGEFILE",
+            "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "__O_SYNC",
+            "O_PATH")
+_FMODES = ("FMODE_READ", "FMODE_WRITE", "FMODE_LSEEK", "FMODE_PREAD",
+           "FMODE_PWRITE", "FMODE_EXEC", "FMODE_OPENED", "FMODE_CAN_READ",
+           "FMODE_CAN_WRITE")
+_S_TYPES = (("S_IFSOCK", "s"), ("S_IFLNK", "l"), ("S_IFREG", "-"),
+            ("S_IFBLK", "b"), ("S_IFDIR", "d"), ("S_IFCHR", "c"),
+            ("S_IFIFO", "p"))
+
+
+def open_flags(flags):
+    """"O_RDWR|O_NONBLOCK" for f_flags (the kernel's values, generated
+    from its uapi fcntl.h)."""
+    acc = flags & types.constant("O_ACCMODE")
+    names = [{0: "O_RDONLY", types.constant("O_WRONLY"): "O_WRONLY",
+              types.constant("O_RDWR"): "O_RDWR"}.get(acc, f"access {acc}")]
+    rest = flags & ~types.constant("O_ACCMODE")
+    for n in _O_FLAGS:
+        bit = types.constant(n)
+        if rest & bit:
+            names.append(n.lstrip("_"))
+            rest &= ~bit
+    if rest:
+        names.append(f"{rest:#o}")
+    return "|".join(names)
+
+
+def file_mode(mode):
+    """"read|lseek|opened|can_read" for f_mode (bits without a name in
+    hex)."""
+    names = []
+    for n in _FMODES:
+        if mode & types.constant(n):
+            names.append(n[6:].lower())
+            mode &= ~types.constant(n)
+    if mode:
+        names.append(f"{mode:#x}")
+    return "|".join(names) or "0"
+
+
+def dev_numbers(dev):
+    """"240:0" for a kernel dev_t (MAJOR(), MINOR())."""
+    bits = types.constant("MINORBITS")
+    return f"{dev >> bits}:{dev & ((1 << bits) - 1)}"
+
+
+def inode_mode(mode):
+    """"crw-r--r--" for i_mode."""
+    kind = "?"
+    for n, c in _S_TYPES:
+        if mode & types.constant("S_IFMT") == types.constant(n):
+            kind = c
+    perms = "".join(c if mode & (1 << (8 - i)) else "-"
+                    for i, c in enumerate("rwxrwxrwx"))
+    return kind + perms
+
+
+def _member_at(view, tag, addr, name):
+    """Member NAME of the struct TAG at addr, through view, as an unsigned
+    integer; None if unread."""
+    off, size = types.layout(tag).member(name)
+    data = view.read(addr + off, size)
+    return None if data is None else int.from_bytes(data, "little")
+
+
+def _signed(v, bits=64):
+    return v - (1 << bits) if v is not None and v >> (bits - 1) else v
+
+
+def inode_line(addr, view, short=False):
+    """The inode at addr: "ino 12 crw------- 240:0 size 0" (short: "ino
+    12 dev 240:0" for a device, else "ino 12")."""
+    ino = _member_at(view, "inode", addr, "i_ino")
+    mode = _member_at(view, "inode", addr, "i_mode")
+    rdev = _member_at(view, "inode", addr, "i_rdev")
+    parts = [f"ino {ino if ino is not None else '?'}"]
+    is_dev = mode is not None and mode & types.constant("S_IFMT") in (
+        types.constant("S_IFCHR"), types.constant("S_IFBLK"))
+    if not short and mode is not None:
+        parts.append(inode_mode(mode))
+    if rdev is not None and (is_dev or (mode is None and rdev)):
+        parts.append(f"dev {dev_numbers(rdev)}")
+    if not short:
+        size = _signed(_member_at(view, "inode", addr, "i_size"))
+        if size is not None:
+            parts.append(f"size {size}")
+    return " ".join(parts)
+
+
+def dentry_name(addr, view):
+    """The name of the dentry at addr (its d_name), None if unread."""
+    off = types.layout("dentry").member("d_name")[0]
+    q = view.read(addr + off, types.layout("qstr").sizeof)
+    if q is None:
+        return None
+    qs = types.layout("qstr")
+    length, name = qs.read(q, "len"), qs.read(q, "name")
+    if not name or length > 255:
+        return None
+    data = view.read(name, length)
+    return None if data is None else data.decode("latin-1")
+
+
+def file(v, view):
+    """One line for a struct file value: its name, f_pos, f_flags,
+    f_mode, the inode (its device's major:minor) and private_data."""
+    parts = []
+    try:
+        dentry = int(v["f_path"]["dentry"])
+        name = dentry_name(dentry, view) if dentry else None
+        if name is not None:
+            parts.append(f'"{name}"')
+    except gdb.error:
+        pass
+    pos = _get(v, "f_pos")
+    parts.append(f"pos {pos if pos is not None else '?'}")
+    flags = _get(v, "f_flags")
+    if flags is not None:
+        parts.append(f"flags {open_flags(flags)}")
+    mode = _get(v, "f_mode")
+    if mode is not None:
+        parts.append(f"mode {file_mode(mode)}")
+    inode = _get(v, "f_inode")
+    if inode:
+        parts.append(f"inode {inode_line(inode, view, short=True)}")
+    priv = _get(v, "private_data")
+    if priv is not None:
+        parts.append(f"private_data {priv & ((1 << 64) - 1):#x}")
+    return " ".join(parts)
+
+
+def inode(v, view):
+    """One line for a struct inode value."""
+    parts = [f"ino {_get(v, 'i_ino')}"]
+    mode = _get(v, "i_mode")
+    if mode is not None:
+        parts.append(inode_mode(mode))
+    rdev = _get(v, "i_rdev")
+    if rdev is not None:
+        parts.append(f"dev {dev_numbers(rdev)}")
+    size = _get(v, "i_size")
+    if size is not None:
+        parts.append(f"size {size}")
+    return " ".join(parts)
+
+
 DECODERS = {"sk_buff": skb, "nf_hook_state": hook_state,
-            "net_device": net_device}
+            "net_device": net_device, "file": file, "inode": inode}
 
 
 def summary(tag, v, view):

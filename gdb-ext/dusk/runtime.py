@@ -25,6 +25,9 @@ Range = collections.namedtuple(
     "Range", "kaddr user size type state owner")
 Hook = collections.namedtuple(
     "Hook", "handle name addr pf hooknum priority")
+Invocation = collections.namedtuple(
+    "Invocation", "id kind pid tgid comm cpu ms signal lwp state mine")
+Callback = collections.namedtuple("Callback", "addr name what")
 KCall = collections.namedtuple(
     "KCall", "seq name args result status usec ret_kind arg_kinds origins")
 
@@ -150,6 +153,46 @@ def hooks():
     return [Hook(int(f[0]), None if f[1] == "-" else f[1], int(f[2], 16),
                  int(f[3]), int(f[4]), int(f[5]))
             for f in _records("dusk_dbg_hooks()", "the hooks", 6)]
+
+
+def invocations():
+    """[Invocation] in flight on any thread (dusk_dbg_invocations)."""
+    return [Invocation(int(f[0]), f[1], int(f[2]), int(f[3]),
+                       None if f[4] == "-" else f[4], int(f[5]), int(f[6]),
+                       None if f[7] == "-" else f[7], int(f[8]), f[9],
+                       f[10] == "1")
+            for f in _records("dusk_dbg_invocations()",
+                              "the invocations in flight", 11)]
+
+
+def callbacks():
+    """[Callback]: the module's functions given to the kernel
+    (dusk_dbg_callbacks)."""
+    return [Callback(int(f[0], 16), None if f[1] == "-" else f[1], f[2])
+            for f in _records("dusk_dbg_callbacks()", "the callbacks", 3)]
+
+
+def user_range():
+    """(start, length) of the __user range the callback this thread
+    serves was given (read's buf and count), or None."""
+    v = status().get("invocation_user")
+    if not v:
+        return None
+    lo, n = v.split("\t")
+    return int(lo, 16), int(n)
+
+
+def uread(uaddr, size):
+    """size bytes of the caller's user memory at uaddr, read by the
+    calling task through the invocation this thread serves."""
+    def fetch():
+        require()
+        v = _call(f"dusk_dbg_uread({uaddr:#x}, {int(size)})")
+        if int(v) == 0:
+            raise gdb.GdbError(_error(
+                f"cannot read the caller's memory at {uaddr:#x}"))
+        return _read(int(v), size)
+    return _memoized(("u", uaddr, size), fetch)
 
 
 def _split(field):

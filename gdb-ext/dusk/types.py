@@ -207,6 +207,16 @@ def enum_names(enumerator, prefix):
     return _enums[enumerator]
 
 
+def constant(name):
+    """The target kernel's constant NAME (a macro: O_NONBLOCK, MINORBITS),
+    as its kbuild computed it (KERNEL_<name>); LayoutError when the build
+    generated none."""
+    v = getattr(C, "KERNEL_" + name, None)
+    if v is None:
+        raise LayoutError(f"dusk-gdb has no value of the kernel's {name}")
+    return v
+
+
 def enum_value(name):
     """The value of kernel enumerator NAME ("NFPROTO_IPV4"): from the
     program's DWARF, else generated; LayoutError when neither has it."""

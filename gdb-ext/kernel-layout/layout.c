@@ -18,6 +18,9 @@
 #include <linux/skbuff.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
+#include <linux/fs.h>
+#include <linux/dcache.h>
+#include <linux/kdev_t.h>
 
 #define SIZE(tag)	DEFINE(SIZEOF_##tag, sizeof(struct tag))
 #define MEMBER(tag, m)							\
@@ -72,4 +75,60 @@ void dusk_gdb_layout(void)
 	KCONST(IFF_LOWER_UP);
 	KCONST(IFF_DORMANT);
 	KCONST(IFF_ECHO);
+
+	/* A file operation's objects (decode.py's file and inode): what is
+	 * read at an inode or dentry pointer, which the module may only
+	 * declare. */
+	SIZE(file);
+	SIZE(inode);
+	SIZE(dentry);
+	SIZE(qstr);
+	MEMBER(inode, i_mode);
+	MEMBER(inode, i_ino);
+	MEMBER(inode, i_rdev);
+	MEMBER(inode, i_size);
+	MEMBER(dentry, d_name);
+	MEMBER(qstr, len);
+	MEMBER(qstr, name);
+	/* dev_t as the kernel splits it (MAJOR(), MINOR()). */
+	KCONST(MINORBITS);
+	/* f_flags (uapi fcntl.h). */
+	KCONST(O_ACCMODE);
+	KCONST(O_WRONLY);
+	KCONST(O_RDWR);
+	KCONST(O_CREAT);
+	KCONST(O_EXCL);
+	KCONST(O_NOCTTY);
+	KCONST(O_TRUNC);
+	KCONST(O_APPEND);
+	KCONST(O_NONBLOCK);
+	KCONST(O_DSYNC);
+	KCONST(FASYNC);
+	KCONST(O_DIRECT);
+	KCONST(O_LARGEFILE);
+	KCONST(O_DIRECTORY);
+	KCONST(O_NOFOLLOW);
+	KCONST(O_NOATIME);
+	KCONST(O_CLOEXEC);
+	KCONST(__O_SYNC);
+	KCONST(O_PATH);
+	/* f_mode's access bits. */
+	KCONST(FMODE_READ);
+	KCONST(FMODE_WRITE);
+	KCONST(FMODE_LSEEK);
+	KCONST(FMODE_PREAD);
+	KCONST(FMODE_PWRITE);
+	KCONST(FMODE_EXEC);
+	KCONST(FMODE_OPENED);
+	KCONST(FMODE_CAN_READ);
+	KCONST(FMODE_CAN_WRITE);
+	/* i_mode's file types (uapi stat.h). */
+	KCONST(S_IFMT);
+	KCONST(S_IFSOCK);
+	KCONST(S_IFLNK);
+	KCONST(S_IFREG);
+	KCONST(S_IFBLK);
+	KCONST(S_IFDIR);
+	KCONST(S_IFCHR);
+	KCONST(S_IFIFO);
 }

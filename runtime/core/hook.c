@@ -77,6 +77,7 @@ struct dusk_inv {
 	uint64_t task;
 	uint32_t pid, tgid;
 	char comm[16];
+	pid_t tid;			/* the thread running it, once run */
 	/* SIGNAL: 0, 1 (a signal), 2 (killed); written by the receiving
 	 * thread, read by the one running the invocation. */
 	_Atomic int signalled;
@@ -189,37 +190,94 @@ uint64_t dusk_invocation_task(void)
 	return inv && inv->kind == DUSK_INV_CALLBACK ? inv->task : 0;
 }
 
-int dusk_invocation_info(struct dusk_inv_info *ret)
+/* What the debugger is told of inv (-ENOENT: a HOOK without its
+ * payload). A callback queued or handed to a thread and not yet run has
+ * its caller in its INVOKE still. */
+static int dusk_inv_fill(const struct dusk_inv *inv,
+			 struct dusk_inv_info *ret)
 {
-	const struct dusk_inv *inv = dusk_inv_cur;
 	struct dusk_hook_msg hm;
+	struct dusk_invoke iv;
 
 	memset(ret, 0, sizeof(*ret));
-	if (inv && inv->kind == DUSK_INV_CALLBACK) {
+	ret->packet = inv->packet;
+	ret->cpu = inv->cpu;
+	ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+	ret->tid = inv->tid;
+	ret->running = inv->state == DUSK_INV_RUNNING && inv->tid;
+	if (inv->kind == DUSK_INV_CALLBACK) {
 		ret->kind = DUSK_INV_CALLBACK;
-		ret->packet = inv->packet;
-		ret->cpu = inv->cpu;
-		ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
-		ret->task = inv->task;
-		ret->pid = inv->pid;
-		ret->tgid = inv->tgid;
-		memcpy(ret->comm, inv->comm, sizeof(ret->comm));
+		if (!inv->pid && inv->msg && inv->msg_len >= sizeof(iv)) {
+			memcpy(&iv, inv->msg, sizeof(iv));
+			ret->cpu = le32toh(iv.cpu);
+			ret->task = le64toh(iv.task);
+			ret->pid = le32toh(iv.pid);
+			ret->tgid = le32toh(iv.tgid);
+			memcpy(ret->comm, iv.comm, sizeof(ret->comm));
+			ret->comm[sizeof(ret->comm) - 1] = '\0';
+		} else {
+			ret->task = inv->task;
+			ret->pid = inv->pid;
+			ret->tgid = inv->tgid;
+			memcpy(ret->comm, inv->comm, sizeof(ret->comm));
+		}
 		ret->signalled = atomic_load(&inv->signalled);
 		return 0;
 	}
-	if (!inv || !inv->msg || inv->msg_len < sizeof(hm))
+	if (!inv->msg || inv->msg_len < sizeof(hm)) {
+		memset(ret, 0, sizeof(*ret));
 		return -ENOENT;
+	}
 	memcpy(&hm, inv->msg, sizeof(hm));
 	ret->kind = DUSK_INV_HOOK;
-	ret->packet = inv->packet;
-	ret->cpu = inv->cpu;
 	ret->skb = le64toh(hm.skb);
 	ret->state = le64toh(hm.state);
-	ret->age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
 	ret->hold_ms = inv->hold_ms;
 	ret->segs = inv->msg + sizeof(hm);
 	ret->segs_len = inv->msg_len - (uint32_t)sizeof(hm);
 	ret->nr_segs = le32toh(hm.nr_segs);
+	if (!ret->cpu)
+		ret->cpu = le32toh(hm.cpu);
+	return 0;
+}
+
+int dusk_invocation_info(struct dusk_inv_info *ret)
+{
+	const struct dusk_inv *inv = dusk_inv_cur;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!inv)
+		return -ENOENT;
+	return dusk_inv_fill(inv, ret);
+}
+
+static void dusk_inv_list_foreach(const struct dusk_list *head,
+				  dusk_inv_foreach_fn fn, void *arg)
+{
+	const struct dusk_list *pos;
+	struct dusk_inv_info info;
+
+	for (pos = head->next; pos != head; pos = pos->next)
+		if (!dusk_inv_fill(dusk_container_of(pos, struct dusk_inv, node),
+				   &info))
+			fn(&info, arg);
+}
+
+int dusk_inv_foreach(struct dusk_session *s, dusk_inv_foreach_fn fn,
+		     void *arg)
+{
+	const struct dusk_hooks *h = s ? s->hooks : NULL;
+
+	if (!h)
+		return 0;
+	/* The lists change only under the program lock (a thread that
+	 * takes in an INVOKE, runs one, finishes one): re-entrant for a
+	 * stopped thread that holds it. */
+	dusk_plock_take();
+	dusk_inv_list_foreach(&h->running, fn, arg);
+	/* A HOOK runs on the loop's thread from the queue's head. */
+	dusk_inv_list_foreach(&h->queue, fn, arg);
+	dusk_plock_put();
 	return 0;
 }
 
@@ -636,6 +694,7 @@ static void dusk_callback_run(struct dusk_session *s, struct dusk_inv *inv)
 	inv->tgid = le32toh(iv.tgid);
 	memcpy(inv->comm, iv.comm, sizeof(inv->comm));
 	inv->comm[sizeof(inv->comm) - 1] = '\0';
+	inv->tid = gettid();
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
 		args[i] = le64toh(iv.args[i]);
 	prev = dusk_inv_cur;
@@ -804,6 +863,7 @@ static void dusk_inv_run(struct dusk_session *s, struct dusk_inv *inv)
 
 	inv->state = DUSK_INV_RUNNING;
 	inv->cpu = le32toh(hm.cpu);
+	inv->tid = gettid();
 	prev = dusk_inv_cur;
 	dusk_inv_cur = inv;
 	dusk_session_set_invocation(inv->packet);

@@ -81,8 +81,19 @@ struct dusk_inv_info {
 	uint32_t pid, tgid;		/* ... its pid and tgid */
 	char comm[16];			/* ... and comm */
 	int signalled;			/* ... got a signal: 1, killed: 2 */
+	int tid;			/* the thread running it (0: none yet) */
+	int running;			/* it runs (else it waits its turn) */
 };
 int dusk_invocation_info(struct dusk_inv_info *ret);
+/*
+ * Every invocation in flight, whichever thread runs it (callbacks on
+ * theirs, asleep or waiting; the HOOK the loop runs) and those queued,
+ * each given to fn once (under the program lock: fn must not wait).
+ */
+typedef void (*dusk_inv_foreach_fn)(const struct dusk_inv_info *inv,
+				    void *arg);
+int dusk_inv_foreach(struct dusk_session *s, dusk_inv_foreach_fn fn,
+		     void *arg);
 
 struct dusk_hooks_info {
 	unsigned int registered;	/* hooks of the session */

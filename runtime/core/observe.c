@@ -82,11 +82,12 @@ void dusk_observe_kcall_end(const struct dusk_kcall_tokens *t, int status,
 						     t->token[i], status, ret);
 }
 
-void dusk_observe_callback(void *fn)
+void dusk_observe_callback(void *fn, const char *what)
 {
 	unsigned int i, n = __atomic_load_n(&dusk_nr_observers, __ATOMIC_ACQUIRE);
 
 	for (i = 0; i < n; i++)
 		if (dusk_observers[i]->callback)
-			dusk_observers[i]->callback(dusk_observers[i]->ctx, fn);
+			dusk_observers[i]->callback(dusk_observers[i]->ctx, fn,
+							   what);
 }

@@ -35,8 +35,9 @@ struct dusk_observer {
 			     uint64_t fn, const uint64_t *args,
 			     unsigned int nargs);
 	void (*kcall_end)(void *ctx, void *token, int status, uint64_t ret);
-	/* The module registered fn as a callback (a netfilter hook...). */
-	void (*callback)(void *ctx, void *fn);
+	/* The module gave the kernel fn to call: a netfilter hook (what
+	 * NULL), a proxied callback (what: "read of my_fops"). */
+	void (*callback)(void *ctx, void *fn, const char *what);
 	void *ctx;
 };
 
@@ -63,6 +64,6 @@ void dusk_observe_kcall_begin(struct dusk_kcall_tokens *t, const char *name,
 			      const uint64_t *args, unsigned int nargs);
 void dusk_observe_kcall_end(const struct dusk_kcall_tokens *t, int status,
 			    uint64_t ret);
-void dusk_observe_callback(void *fn);
+void dusk_observe_callback(void *fn, const char *what);
 
 #endif /* DUSK_OBSERVE_H */

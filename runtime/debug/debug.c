@@ -106,7 +106,7 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 	struct dusk_inv_info inv;
 	struct dbg_pages pages = { 0 };
 	struct dusk_stats st;
-	uint64_t copies = 0;
+	uint64_t copies = 0, ulo, ulen;
 	char dir[4096];
 	uint32_t len = 0;
 	int err;
@@ -137,6 +137,11 @@ DUSK_EXPORT const char *dusk_dbg_status(void)
 	dusk_dbg_printf("invocation_kind\t%s\n", !inv.packet ? "-" :
 			inv.kind == DUSK_INV_CALLBACK ? "callback" : "hook");
 	dusk_dbg_printf("invocation_pid\t%u\n", inv.pid);
+	dusk_dbg_printf("invocation_tgid\t%u\n", inv.tgid);
+	dusk_dbg_printf("invocation_task\t0x%llx\n", (unsigned long long)inv.task);
+	if (!dusk_inv_user_range(&ulo, &ulen))
+		dusk_dbg_printf("invocation_user\t0x%llx\t%llu\n",
+				(unsigned long long)ulo, (unsigned long long)ulen);
 	dusk_dbg_printf("invocation_comm\t%s\n", inv.comm[0] ? inv.comm : "-");
 	dusk_dbg_printf("invocation_signal\t%s\n", inv.signalled == 2 ? "killed" :
 			inv.signalled ? "pending" : "-");
@@ -419,6 +424,125 @@ DUSK_EXPORT const char *dusk_dbg_hooks(void)
 	dusk_mod_session();
 	dusk_nf_foreach(dbg_hook_line, NULL);
 	return dusk_dbg_text();
+}
+
+/* ---- invocations and callbacks ---- */
+
+struct dbg_invs {
+	uint64_t mine;			/* the one this thread serves */
+	enum dusk_inv_kind mine_kind;
+};
+
+static void dbg_inv_line(const struct dusk_inv_info *inv, void *arg)
+{
+	const struct dbg_invs *d = arg;
+
+	dusk_dbg_printf("%llu\t%s\t%u\t%u\t%s\t%u\t%llu\t%s\t%d\t%s\t%d\n",
+			(unsigned long long)inv->packet,
+			inv->kind == DUSK_INV_CALLBACK ? "callback" : "hook",
+			inv->pid, inv->tgid, inv->comm[0] ? inv->comm : "-",
+			inv->cpu, (unsigned long long)inv->age_ms,
+			inv->signalled == 2 ? "killed" :
+			inv->signalled ? "pending" : "-", inv->tid,
+			inv->running ? "running" : "queued",
+			inv->packet == d->mine && inv->kind == d->mine_kind);
+}
+
+DUSK_EXPORT const char *dusk_dbg_invocations(void)
+{
+	struct dusk_inv_info cur;
+	struct dbg_invs d = { 0 };
+	struct dusk_session *s;
+
+	dusk_dbg_enter();
+	s = dusk_dbg_session();
+	if (!s)
+		return NULL;
+	dusk_mod_session();
+	if (!dusk_invocation_info(&cur)) {
+		d.mine = cur.packet;
+		d.mine_kind = cur.kind;
+	}
+	dusk_inv_foreach(s, dbg_inv_line, &d);
+	return dusk_dbg_text();
+}
+
+static void dbg_callback_line(uintptr_t fn, const char *what, void *arg)
+{
+	const struct dusk_msym *sym = dusk_image_func(fn);
+
+	(void)arg;
+	dusk_dbg_printf("%p\t%s\t%s\n", (void *)fn,
+			sym && sym->addr == fn ? sym->name : "-", what);
+}
+
+DUSK_EXPORT const char *dusk_dbg_callbacks(void)
+{
+	dusk_dbg_enter();
+	if (!dusk_dbg_session())
+		return NULL;
+	dusk_mod_session();
+	dusk_fops_foreach(dbg_callback_line, NULL);
+	return dusk_dbg_text();
+}
+
+/* The caller's bytes (dusk_dbg_uread()), until the next call. */
+static struct {
+	uint8_t *buf;
+	size_t cap;
+} dbg_ur;
+
+DUSK_EXPORT void *dusk_dbg_uread(uint64_t uaddr, size_t len)
+{
+	uint64_t off = 0, n, max;
+	char ebuf[64];
+	int64_t ret;
+	uint8_t *p;
+	int err;
+
+	dusk_dbg_enter();
+	if (!dusk_dbg_session())
+		return NULL;
+	dusk_mod_session();
+	if (!len || len > DUSK_DBG_UREAD_MAX) {
+		dusk_dbg_fail(-EINVAL, "length must be 1..%u", DUSK_DBG_UREAD_MAX);
+		return NULL;
+	}
+	if (len > dbg_ur.cap) {
+		p = realloc(dbg_ur.buf, len);
+		if (!p) {
+			dusk_dbg_fail(-ENOMEM, "out of memory in the program");
+			return NULL;
+		}
+		dbg_ur.buf = p;
+		dbg_ur.cap = len;
+	}
+	max = dusk_uaccess_max();
+	while (off < len) {
+		n = DUSK_MIN(len - off, max);
+		err = dusk_uaccess(DUSK_UA_FROM, uaddr + off, n, NULL,
+				   dbg_ur.buf + off, &ret, NULL);
+		if (err == -ENOTCONN) {
+			dusk_dbg_fail(err, "this thread serves no callback: no caller's memory to read (select the thread of a callback invocation)");
+			return NULL;
+		}
+		if (err) {
+			dusk_dbg_fail(err, "reading the caller's memory at 0x%llx: %s",
+				      (unsigned long long)(uaddr + off),
+				      dusk_errno_text(err, ebuf, sizeof(ebuf)));
+			return NULL;
+		}
+		if (ret) {
+			if (ret > 0 && (uint64_t)ret <= n)
+				off += n - (uint64_t)ret;
+			dusk_dbg_fail(-EFAULT, "the caller's memory at 0x%llx is not readable (%llu of %zu bytes were)",
+				      (unsigned long long)uaddr,
+				      (unsigned long long)off, len);
+			return NULL;
+		}
+		off += n;
+	}
+	return dbg_ur.buf;
 }
 
 /* ---- memory ---- */

@@ -42,6 +42,12 @@ dusk_dbg_hook_anchor(void *fn)
 	__asm__ volatile("" : : "r"(fn) : "memory");
 }
 
+DUSK_EXPORT __attribute__((noinline, noclone)) void
+dusk_dbg_callback_anchor(void *fn, const char *what)
+{
+	__asm__ volatile("" : : "r"(fn), "r"(what) : "memory");
+}
+
 /* ---- results and errors ---- */
 
 static struct {
@@ -251,11 +257,14 @@ static void dbg_observe_kcall_end(void *ctx, void *token, int status,
 	dusk_dbg_kcall_end(token, status, ret);
 }
 
-static void dbg_observe_callback(void *ctx, void *fn)
+static void dbg_observe_callback(void *ctx, void *fn, const char *what)
 {
 	(void)ctx;
 	/* dusk-gdb's "break-hook all" stops here to add a breakpoint. */
-	dusk_dbg_hook_anchor(fn);
+	if (what)
+		dusk_dbg_callback_anchor(fn, what);
+	else
+		dusk_dbg_hook_anchor(fn);
 }
 
 static const struct dusk_observer dbg_observer = {

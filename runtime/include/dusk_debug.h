@@ -48,7 +48,10 @@ DUSK_EXPORT extern char dusk_dbg_arg[DUSK_DBG_ARG_LEN];
  * invocation (the packet id of the one this thread serves, 0: none),
  * invocation_ms (how long ago its HOOK or INVOKE first arrived),
  * invocation_cpu, invocation_kind (hook | callback | -: none),
- * invocation_pid and invocation_comm (a callback's caller; 0 and - else),
+ * invocation_pid, invocation_tgid, invocation_comm and invocation_task
+ * (a callback's caller: its task_struct's kernel address; 0 and - else),
+ * invocation_user (present when the callback was given a __user range:
+ * its start (0x...) and length, tab-separated),
  * late (1: it has waited so long that the kernel may have released the
  * packet by policy), kernel (ok, or why the PING failed), queued (packets
  * waiting in the kernel, from a PING), released (by policy so far),
@@ -81,6 +84,32 @@ DUSK_EXPORT const char *dusk_dbg_map(void);
 /* Registered hooks, one a line: handle, function (symbol), function
  * address (0x...), pf, hooknum, priority. */
 DUSK_EXPORT const char *dusk_dbg_hooks(void);
+
+/*
+ * Every invocation in flight, on any thread of the program, one a line:
+ * id, kind (hook | callback), the caller's pid, tgid and comm (a
+ * callback's; 0, 0, - for a hook), cpu, ms since its HOOK or INVOKE
+ * first arrived, signal (- | pending | killed), the thread (LWP) that
+ * runs it (0: none yet), state (running: on its thread, asleep or
+ * stopped included | queued), 1 for the one this thread serves (else 0).
+ */
+DUSK_EXPORT const char *dusk_dbg_invocations(void);
+
+/* The module's callbacks the kernel was given (a member of a proxied
+ * struct file_operations, proc_ops or seq_operations, a proxy function),
+ * one a line: the function's address (0x...), its symbol (- if none),
+ * what it is ("read of my_fops"). */
+DUSK_EXPORT const char *dusk_dbg_callbacks(void);
+
+/*
+ * len bytes of the caller's user memory at uaddr, read by the calling
+ * task itself (as the module's copy_from_user): only on the thread of a
+ * callback invocation (-ENOTCONN on any other). A runtime buffer valid
+ * until the next dusk_dbg_uread; at most DUSK_DBG_UREAD_MAX bytes;
+ * NULL with -EFAULT when not all of them can be read.
+ */
+#define DUSK_DBG_UREAD_MAX	(1U << 20)
+DUSK_EXPORT void *dusk_dbg_uread(uint64_t uaddr, size_t len);
 
 /*
  * A kernel call, as recorded just before it is made (and completed when
@@ -161,10 +190,13 @@ DUSK_EXPORT uint64_t dusk_dbg_ksym(const char *name);
  * the moments gdb cares about. dusk_dbg_kcall_anchor runs just before
  * every kernel call (call: its record, arguments translated, status
  * DUSK_DBG_KCALL_PENDING); dusk_dbg_hook_anchor whenever the module
- * registers a hook (fn: the module's callback).
+ * registers a hook (fn: the module's callback);
+ * dusk_dbg_callback_anchor whenever a callback of the module is given
+ * to the kernel (fn: the module's function, what: "read of my_fops").
  */
 DUSK_EXPORT void dusk_dbg_kcall_anchor(const struct dusk_dbg_kcall *call);
 DUSK_EXPORT void dusk_dbg_hook_anchor(void *fn);
+DUSK_EXPORT void dusk_dbg_callback_anchor(void *fn, const char *what);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,7 @@
 #include "log.h"
 #include "mod_lines.h"
 #include "modrt.h"
+#include "observe.h"
 #include "session.h"
 #include "util.h"
 
@@ -144,6 +145,39 @@ static const struct dusk_ptable_kind *dusk_ptable_kind_of(const struct dusk_mtyp
 		if (!strcmp(t->name, dusk_ptable_kinds[i].type))
 			return &dusk_ptable_kinds[i];
 	return NULL;
+}
+
+/* The callbacks this session registered (dusk_fops_foreach()). */
+static struct {
+	const struct dusk_fop_cb **v;
+	size_t nr, cap;
+	struct dusk_session *s;
+} dusk_cbs;
+
+/* fn is given to the kernel as cb: observers learn of it (dusk-gdb's
+ * "break-hook all" breaks in it). */
+static void dusk_fops_registered(struct dusk_session *s,
+				 const struct dusk_fop_cb *cb)
+{
+	if (dusk_cbs.s != s) {
+		dusk_cbs.nr = 0;
+		dusk_cbs.s = s;
+	}
+	if (DUSK_GROW(dusk_cbs.v, dusk_cbs.cap, dusk_cbs.nr, 16))
+		dusk_mod_fatal(1, "out of memory");
+	dusk_cbs.v[dusk_cbs.nr++] = cb;
+	dusk_observe_callback((void *)cb->fn, cb->what);
+}
+
+void dusk_fops_foreach(void (*fn)(uintptr_t fn, const char *what, void *arg),
+		       void *arg)
+{
+	size_t i;
+
+	if (dusk_cbs.s != dusk_mod_session())
+		return;
+	for (i = 0; i < dusk_cbs.nr; i++)
+		fn(dusk_cbs.v[i]->fn, dusk_cbs.v[i]->what, arg);
 }
 
 /* The tables this session registered (dusk_fops_unregister_all()). */
@@ -375,6 +409,7 @@ uint64_t dusk_fops_proxy(uintptr_t base, const struct dusk_mtype *t,
 		if (err)
 			dusk_mod_fatal(1, "%s: %s", cb->what,
 				       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+		dusk_fops_registered(s, cb);
 		slots[n].off = f->off;
 		slots[n].kind = DUSK_SLOT_USER;
 		n++;
@@ -447,6 +482,7 @@ uint64_t dusk_fn_proxy(uintptr_t fn, const struct dusk_xlate_ctx *ctx)
 	if (err)
 		dusk_mod_fatal(1, "%s: %s", cb->what,
 			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	dusk_fops_registered(s, cb);
 	slot.off = 0;
 	slot.kind = DUSK_SLOT_USER;
 	err = dusk_proxy_register(s, DUSK_PROXY_FN, fn, 0, &slot, 1, &table,

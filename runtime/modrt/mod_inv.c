@@ -27,6 +27,15 @@ int dusk_inv_user(uintptr_t v)
 	return v - dusk_inv_ulo < dusk_inv_ulen && dusk_session_blocking();
 }
 
+int dusk_inv_user_range(uint64_t *lo, uint64_t *len)
+{
+	if (!dusk_inv_ulen || !dusk_session_blocking())
+		return -ENOENT;
+	*lo = dusk_inv_ulo;
+	*len = dusk_inv_ulen;
+	return 0;
+}
+
 int dusk_uaccess(unsigned int op, uint64_t uaddr, uint64_t len,
 		 const void *data, void *out, int64_t *ret, uint64_t *val)
 {

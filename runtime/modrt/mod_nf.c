@@ -382,7 +382,7 @@ static int dusk_nf_register_one(void *net, const void *ops)
 	dusk_dbg("hook %p registered: pf %u hooknum %u priority %d, handle %u",
 		 (void *)hook, pf, r->hooknum, h.priority, r->handle);
 	/* Observers learn of it (dusk-gdb's "break-hook all" stops there). */
-	dusk_observe_callback((void *)hook);
+	dusk_observe_callback((void *)hook, NULL);
 	return 0;
 }
 

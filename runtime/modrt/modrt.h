@@ -401,6 +401,11 @@ uintptr_t dusk_fn_proxy_user(uint64_t k);
 /* "read of my_fops": the file operation this thread runs, NULL for none.
  * Async-signal-safe (a crash report names it). */
 const char *dusk_fops_current(void);
+/* Each callback of the module the session gave the kernel (a member of
+ * a proxy table, a proxy function): the module's function and what it
+ * is ("read of my_fops", "my_show"), in registration order. */
+void dusk_fops_foreach(void (*fn)(uintptr_t fn, const char *what, void *arg),
+		       void *arg);
 
 /* ---- blocking invocations (mod_inv.c) -------------------------------------- */
 
@@ -431,6 +436,9 @@ uint32_t dusk_uaccess_max(void);
 void dusk_inv_user_set(uint64_t lo, uint64_t len);
 /* v is in that range, and this thread serves a blocking invocation. */
 int dusk_inv_user(uintptr_t v);
+/* The range itself (the debugger shows what is there): 0, or -ENOENT
+ * when this thread serves no blocking invocation or has none. */
+int dusk_inv_user_range(uint64_t *lo, uint64_t *len);
 
 struct dusk_kcopy_stats {
 	uint64_t persistent, temporaries, bytes_out, refreshed, deferred_fns;

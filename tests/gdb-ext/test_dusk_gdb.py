@@ -167,7 +167,8 @@ def test_hook_print_set_commit(harness, program, tmp_path):
                 r"id \d+ len 33 \| UDP 4001 > 9100 len 13\}$", out)
     # The printers are one collection, "dusk", a subprinter per struct;
     # disabled, plain print shows the raw pointer.
-    assert re.search(r"^  dusk\n    net_device\n    nf_hook_state\n"
+    assert re.search(r"^  dusk\n    file\n    inode\n    net_device\n"
+                     r"    nf_hook_state\n"
                      r"    sk_buff$", out, re.M), out
     assert value(r"^\$2 = \(struct sk_buff \*\) 0x([0-9a-f]+)$", out) == skb
     # dusk print: both sides, decoded alike, members side by side.
@@ -432,7 +433,8 @@ def test_help_and_errors_without_a_program(harness, program):
     import subprocess
     token = harness.marker()
     cmds = ["break-hook", "print", "set", "commit", "refresh", "map",
-            "kcalls", "step-kcall", "status", "ksym", "kread", "log"]
+            "kcalls", "step-kcall", "status", "ksym", "kread", "log",
+            "caller", "uread"]
     args = []
     for c in cmds:
         args += ["-ex", f"help dusk {c}"]
