@@ -712,6 +712,9 @@ void dusk_proxies_end(struct dusk_session *s)
 	spin_unlock(&dusk_proxy_lock);
 }
 
+/* Open files that pin the module, as fops->owner does for a .ko: those
+ * of file_operations. An open proc file does not keep rmmod waiting
+ * (proc_remove() waits only for the operations in progress). */
 u64 dusk_proxies_open_files(struct dusk_session *s)
 {
 	unsigned int i;
@@ -720,6 +723,7 @@ u64 dusk_proxies_open_files(struct dusk_session *s)
 	spin_lock(&dusk_proxy_lock);
 	for (i = 0; i < DUSK_PROXY_NR; i++)
 		if (dusk_proxies[i].used && !dusk_proxies[i].dead &&
+		    dusk_proxies[i].kind == DUSK_PROXY_FOPS &&
 		    dusk_proxies[i].s == s)
 			n += dusk_proxies[i].opens;
 	spin_unlock(&dusk_proxy_lock);

@@ -412,7 +412,7 @@ struct dusk_stats {
 	__le64 verdicts;
 	__le64 released;	/* packets released by policy */
 	__le64 allocs;		/* live session allocations */
-	__le64 open_files;	/* open files of the session's live tables */
+	__le64 open_files;	/* open files of its live file_operations */
 };
 
 /* After dusk_stats in PING's reply: each hook's packets released by its

@@ -19,6 +19,7 @@
 #include "shadow.h"
 #include "util.h"
 #include "plock.h"
+#include "hook.h"
 
 #define DUSK_CTX_MAX_HELD	32
 #define DUSK_CTX_MOD_DEPTH	8
@@ -486,7 +487,8 @@ struct dusk_lock {
 	unsigned int refs;		/* holders and waiters */
 	unsigned int readers;
 	int exclusive;			/* a spin lock, writer or mutex holder */
-	struct dusk_ctx *owner;		/* the exclusive holder */
+	struct dusk_ctx *owner;		/* the exclusive holder's thread */
+	uintptr_t holder;		/* ... and task (dusk_lock_holder) */
 	int is_sem;			/* a counting semaphore: */
 	unsigned int count, initial;	/* its count, and sema_init()'s */
 	pthread_cond_t cv;
@@ -620,6 +622,20 @@ uintptr_t dusk_klib_obj_key(const void *obj)
 	return k;
 }
 
+/*
+ * Who holds a lock, as the kernel sees it: the task. A callback's is its
+ * caller (the kernel's current), whichever program thread runs it: the
+ * start and stop of one seq_read may run on two threads, and a thread
+ * that served one task's start may serve another's next. Otherwise the
+ * program thread itself.
+ */
+static uintptr_t dusk_lock_holder(struct dusk_ctx *c)
+{
+	uint64_t task = dusk_invocation_task();
+
+	return task ? (uintptr_t)task : (uintptr_t)c;
+}
+
 static uintptr_t dusk_lock_key(const void *lock, enum dusk_lock_mode mode)
 {
 	if ((uintptr_t)lock < DUSK_PAGE_SIZE)
@@ -636,18 +652,19 @@ static int dusk_lock_acquire(const void *lock, enum dusk_lock_mode mode,
 {
 	struct dusk_ctx *c = dusk_ctx_self();
 	uintptr_t key = dusk_lock_key(lock, mode);
+	uintptr_t holder = dusk_lock_holder(c);
 	int shared = dusk_lock_shared(mode);
 	struct dusk_lock *l;
 
 	pthread_mutex_lock(&dusk_locks_mu);
 	l = dusk_lock_get(key);
-	if (!trylock && ((l->exclusive && l->owner == c) ||
+	if (!trylock && ((l->exclusive && l->holder == holder) ||
 			 (!shared && (dusk_held_has(c, key, DUSK_LOCK_READ) ||
 				      dusk_held_has(c, key,
 						    DUSK_LOCK_RWSEM_READ))))) {
 		pthread_mutex_unlock(&dusk_locks_mu);
 		/* The kernel would spin (or sleep) here forever. */
-		dusk_klib_bug(NULL, "%s recursion on %p: this thread holds it already (deadlock)",
+		dusk_klib_bug(NULL, "%s recursion on %p: this task holds it already (deadlock)",
 			      dusk_lock_names[mode], lock);
 	}
 	if (trylock && (l->exclusive || (!shared && l->readers))) {
@@ -668,6 +685,7 @@ static int dusk_lock_acquire(const void *lock, enum dusk_lock_mode mode,
 	} else {
 		l->exclusive = 1;
 		l->owner = c;
+		l->holder = holder;
 	}
 	dusk_held_add(c, key, mode);
 	pthread_mutex_unlock(&dusk_locks_mu);
@@ -680,6 +698,7 @@ static void dusk_lock_release(const void *lock, enum dusk_lock_mode mode)
 	uintptr_t key = dusk_lock_key(lock, mode);
 	int shared = dusk_lock_shared(mode);
 	struct dusk_ctx *owner = NULL;
+	uintptr_t holder = 0;
 	struct dusk_lock *l;
 
 	pthread_mutex_lock(&dusk_locks_mu);
@@ -694,8 +713,10 @@ static void dusk_lock_release(const void *lock, enum dusk_lock_mode mode)
 		l->readers--;
 	} else {
 		owner = l->owner;
+		holder = l->holder;
 		l->exclusive = 0;
 		l->owner = NULL;
+		l->holder = 0;
 	}
 	pthread_cond_broadcast(&l->cv);
 	dusk_lock_put(l);
@@ -704,9 +725,9 @@ static void dusk_lock_release(const void *lock, enum dusk_lock_mode mode)
 	 * every change to them. */
 	dusk_held_del(owner ? owner : c, key);
 	pthread_mutex_unlock(&dusk_locks_mu);
-	if (mode == DUSK_LOCK_MUTEX && owner != c)
+	if (mode == DUSK_LOCK_MUTEX && holder != dusk_lock_holder(c))
 		dusk_klib_warn(1, NULL,
-			       "mutex %p unlocked by thread %d, not its owner (thread %d)",
+			       "mutex %p unlocked by a task that is not its owner (thread %d; taken on thread %d)",
 			       lock, c->tid, owner ? owner->tid : -1);
 }
 
@@ -1119,6 +1140,7 @@ DUSK_EXPORT void __dusk_impl_downgrade_write(void *sem)
 	}
 	l->exclusive = 0;
 	l->owner = NULL;
+	l->holder = 0;
 	l->readers++;
 	for (i = 0; i < c->nr_held; i++)
 		if (c->held[i].key == key)

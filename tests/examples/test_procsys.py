@@ -28,6 +28,8 @@ the program's transcript, log and registrations equal the .ko's, it exits
 0 after SIGINT, nothing is left in /proc or /sys, and the .ko then loads.
 test_procsys_sigkill: the program killed by SIGKILL leaves nothing either
 (dusk.ko releases what the session owned) and the .ko then loads.
+test_open_proc_file_does_not_keep_the_module: rmmod of the .ko and the
+program's SIGINT alike succeed while a proc file is held open.
 
     tests/run-pytest tests/examples/test_procsys.py
 """
@@ -41,6 +43,7 @@ import pytest
 import test_chardev
 from test_chardev import Chardev, Chardevs, assert_in_order
 from diff import MODS_DIR, Module, harness, mod  # noqa: F401
+from progrun import wait_for_command
 
 SEQLIST = mod("seqlist")
 PROCSTAT = mod("procstat")
@@ -357,3 +360,50 @@ def test_procsys_exit_while_reading(procsys, key):
     time.sleep(2)
     assert not h.trouble(h.kernel_log(token))
     procsys.ko_loads_again(case)
+
+
+# A shell that holds a proc file open (fd 3) and sleeps: its pid.
+HOLD_OPEN = ("(exec 3<{path}; exec sleep 1000) </dev/null >/dev/null 2>&1 "
+             "& echo $!")
+
+
+def test_open_proc_file_does_not_keep_the_module(procsys):
+    """A proc file held open does not keep the module, as a char device's
+    file does (fops->owner): rmmod of procstat.ko succeeds while a shell
+    holds /proc/procstat/stats, and the program exits 0 at the first SIGINT
+    without "module in use"."""
+    case = CASES["procstat"]
+    h = procsys.h
+    hold = HOLD_OPEN.format(path=READERS["procstat"])
+    ko = h.build_ko(case.module)
+    h.target.push(ko, "/tmp/procstat.ko")
+    h.exec(["insmod", "/tmp/procstat.ko"])
+    pid = h.exec(["sh", "-c", hold]).strip()
+    try:
+        rc, out, err = h.target.exec(["rmmod", "procstat"])
+    finally:
+        h.exec(["kill", pid])
+    assert rc == 0, f"rmmod with the proc file open: {out}{err}"
+
+    prog = h.build_prog(case.module)
+    proc = subprocess.Popen([str(prog)], env=procsys.target.env,
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    pid = None
+    try:
+        wait_for_command(procsys.target, case.ready, True, timeout=120)
+        pid = h.exec(["sh", "-c", hold]).strip()
+        wait_for_command(procsys.target,
+                         f"ls -l /proc/{pid}/fd | grep -q procstat", True)
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=60)
+        out = proc.stdout.read().decode(errors="replace")
+    finally:
+        if pid:
+            h.exec(["kill", pid])
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert status == 0, out
+    assert "module in use" not in out, out
+    wait_for_command(procsys.target, case.ready, False, timeout=30)
