@@ -48,6 +48,10 @@ DUSK_KO = BUILDDIR / "kmod" / "dusk.ko"
 # Modules generated at build time (dusk_constants.py) live in the build tree.
 sys.path.insert(0, str(BUILDDIR / "tests"))
 
+# The fuzzers (make check runs them beside pytest) add and remove their
+# corpus files under fuzz/ while pytest collects.
+collect_ignore = ["fuzz"]
+
 # Guest ports the session target forwards, for network tests.
 TARGET_FORWARDS = ("tcp:8000", "udp:9000")
 
