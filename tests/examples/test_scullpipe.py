@@ -8,7 +8,9 @@ scullpipe        a blocking cat-like reader (head -c) woken by another
                  process's write; four concurrent readers of one device
                  sharing one write; O_NONBLOCK reads (-EAGAIN); poll() and
                  select() (pollclient.c) that time out on an empty device,
-                 see it writable, and are woken by a write
+                 see it writable, and are woken by a write; an O_ASYNC
+                 reader (fasync_helper) that gets SIGIO for a write
+                 (kill_fasync) and none without one
 scullpipe-full   a 16-byte buffer: a writer sleeps (prepare_to_wait,
                  schedule) until a reader makes room
 scullpipe-signals a reader asleep in wait_event_interruptible gets a
@@ -96,6 +98,23 @@ sleep 2
 echo selected > /dev/scullpipe2
 wait
 cat /tmp/s
+# O_ASYNC (LDD3's asynctest): no SIGIO without a write; SIGIO for another
+# process's write once the reader is armed; a write after its close (its
+# release took it off the queue)
+$P async /dev/scullpipe3 300
+rm -f /tmp/a
+$P async /dev/scullpipe3 30000 > /tmp/a &
+a=$!
+while kill -0 $a && ! grep -qs '^async' /tmp/a; do sleep 0.1; done
+echo signalled > /dev/scullpipe3
+wait
+cat /tmp/a
+$C <<'EOF'
+open a /dev/scullpipe3 rdwr
+write a "after"
+read a 10
+close a
+EOF
 """ + UNLOAD
 
 FULL_SCRIPT = LOAD + """\
@@ -173,6 +192,8 @@ def check_pipe(run):
         "poll = 0", "select = 0", "poll = 1 OUT",
         "poll = 1 IN", "read = 7 polled",
         "select = 1 read", "read = 9 selected",
+        "async = 0", "no SIGIO", "async = 0", "sigio: 10 bytes signalled",
+        'read a 10 = 5 "after"',
     ], "scullpipe.ko's transcript")
     assert any("EAGAIN" in line for line in t), t
     assert any('"xyz"' in line or "xyz" in line for line in t), t

@@ -3,7 +3,8 @@
  * scullpipe.c -- a fifo device with blocking I/O, after the "scullpipe"
  * of Linux Device Drivers, 3rd edition, chapter 6: readers sleep on inq
  * until there is data, writers on outq until there is room; O_NONBLOCK
- * gives -EAGAIN instead; poll() reports both.
+ * gives -EAGAIN instead; poll() reports both, and an O_ASYNC reader
+ * gets SIGIO when data arrives (fasync).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -30,6 +31,7 @@ struct scull_pipe {
 	int buffersize;			/* used in pointer arithmetic */
 	char *rp, *wp;			/* where to read, where to write */
 	int nreaders, nwriters;		/* number of openings for r/w */
+	struct fasync_struct *async_queue; /* asynchronous readers */
 	struct mutex lock;		/* mutual exclusion */
 	struct cdev cdev;		/* Char device structure */
 };
@@ -42,6 +44,8 @@ static struct scull_pipe *scull_p_devices;
 
 module_param(scull_p_nr_devs, int, 0);
 module_param(scull_p_buffer, int, 0);
+
+static int scull_p_fasync(int fd, struct file *filp, int mode);
 
 static int scull_p_open(struct inode *inode, struct file *filp)
 {
@@ -79,6 +83,8 @@ static int scull_p_release(struct inode *inode, struct file *filp)
 {
 	struct scull_pipe *dev = filp->private_data;
 
+	/* remove this filp from the asynchronously notified filp's */
+	scull_p_fasync(-1, filp, 0);
 	mutex_lock(&dev->lock);
 	if (filp->f_mode & FMODE_READ)
 		dev->nreaders--;
@@ -193,6 +199,10 @@ static ssize_t scull_p_write(struct file *filp, const char __user *buf,
 
 	/* finally, awake any reader */
 	wake_up_interruptible(&dev->inq);  /* blocked in read() and select() */
+
+	/* and signal asynchronous readers */
+	if (dev->async_queue)
+		kill_fasync(&dev->async_queue, SIGIO, POLL_IN);
 	return count;
 }
 
@@ -217,6 +227,13 @@ static __poll_t scull_p_poll(struct file *filp, poll_table *wait)
 	return mask;
 }
 
+static int scull_p_fasync(int fd, struct file *filp, int mode)
+{
+	struct scull_pipe *dev = filp->private_data;
+
+	return fasync_helper(fd, filp, mode, &dev->async_queue);
+}
+
 static const struct file_operations scull_pipe_fops = {
 	.owner =	THIS_MODULE,
 	.llseek =	no_llseek,
@@ -225,6 +242,7 @@ static const struct file_operations scull_pipe_fops = {
 	.poll =		scull_p_poll,
 	.open =		scull_p_open,
 	.release =	scull_p_release,
+	.fasync =	scull_p_fasync,
 };
 
 /*
