@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,29 @@ char *kbuild_kdir(const char *opt)
  * the kernel's source tree (Debian's headers are split in two: -common,
  * and the configured tree kdir): where the kernel's own types are declared.
  */
+/*
+ * MAKEFLAGS names a jobserver this process can use: its pipe's two
+ * descriptors are open here (a fifo: its path). A make that did not mark
+ * our rule with '+', or a test harness that closed the descriptors, gives
+ * the flags without the pipe: its make would then run one job at a time.
+ */
+static int jobserver_inherited(const char *mf)
+{
+	const char *p = strstr(mf, "--jobserver-auth=");
+	int rfd, wfd;
+
+	if (!p)
+		p = strstr(mf, "--jobserver-fds=");
+	if (!p)
+		return 0;
+	p = strchr(p, '=') + 1;
+	if (!strncmp(p, "fifo:", 5))
+		return 1;
+	if (sscanf(p, "%d,%d", &rfd, &wfd) != 2)
+		return 0;
+	return fcntl(rfd, F_GETFD) != -1 && fcntl(wfd, F_GETFD) != -1;
+}
+
 static char *kbuild_cc(const struct kbuild *kb, char **ret_srctree)
 {
 	char *m = xasprintf("M=%s", kb->moddir);
@@ -240,7 +264,7 @@ int kbuild_run(const struct kbuild *kb)
 	/* Under make -j (examples/, a module's own Makefile), share its
 	 * jobserver: a -j of our own would reset it. */
 	mf = getenv("MAKEFLAGS");
-	jobs = mf && strstr(mf, "--jobserver-") ? NULL :
+	jobs = mf && jobserver_inherited(mf) ? NULL :
 		xasprintf("-j%d", kb->jobs);
 	setenv("DUSK_CC_MODDIR", kb->moddir, 1);
 	setenv("DUSK_CC_OUTDIR", kb->outdir, 1);
