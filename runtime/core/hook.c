@@ -190,6 +190,19 @@ uint64_t dusk_invocation_task(void)
 	return inv && inv->kind == DUSK_INV_CALLBACK ? inv->task : 0;
 }
 
+/* The caller an INVOKE names: its cpu, task, pid, tgid and comm. */
+static void dusk_invoke_caller(const struct dusk_invoke *iv, uint32_t *cpu,
+			       uint64_t *task, uint32_t *pid, uint32_t *tgid,
+			       char comm[16])
+{
+	*cpu = le32toh(iv->cpu);
+	*task = le64toh(iv->task);
+	*pid = le32toh(iv->pid);
+	*tgid = le32toh(iv->tgid);
+	memcpy(comm, iv->comm, 16);
+	comm[15] = '\0';
+}
+
 /* What the debugger is told of inv (-ENOENT: a HOOK without its
  * payload). A callback queued or handed to a thread and not yet run has
  * its caller in its INVOKE still. */
@@ -209,12 +222,8 @@ static int dusk_inv_fill(const struct dusk_inv *inv,
 		ret->kind = DUSK_INV_CALLBACK;
 		if (!inv->pid && inv->msg && inv->msg_len >= sizeof(iv)) {
 			memcpy(&iv, inv->msg, sizeof(iv));
-			ret->cpu = le32toh(iv.cpu);
-			ret->task = le64toh(iv.task);
-			ret->pid = le32toh(iv.pid);
-			ret->tgid = le32toh(iv.tgid);
-			memcpy(ret->comm, iv.comm, sizeof(ret->comm));
-			ret->comm[sizeof(ret->comm) - 1] = '\0';
+			dusk_invoke_caller(&iv, &ret->cpu, &ret->task, &ret->pid,
+					   &ret->tgid, ret->comm);
 		} else {
 			ret->task = inv->task;
 			ret->pid = inv->pid;
@@ -688,12 +697,8 @@ static void dusk_callback_run(struct dusk_session *s, struct dusk_inv *inv)
 
 	memcpy(&iv, inv->msg, sizeof(iv));
 	inv->state = DUSK_INV_RUNNING;
-	inv->cpu = le32toh(iv.cpu);
-	inv->task = le64toh(iv.task);
-	inv->pid = le32toh(iv.pid);
-	inv->tgid = le32toh(iv.tgid);
-	memcpy(inv->comm, iv.comm, sizeof(inv->comm));
-	inv->comm[sizeof(inv->comm) - 1] = '\0';
+	dusk_invoke_caller(&iv, &inv->cpu, &inv->task, &inv->pid, &inv->tgid,
+			   inv->comm);
 	inv->tid = gettid();
 	for (i = 0; i < DUSK_MAX_CALL_ARGS; i++)
 		args[i] = le64toh(iv.args[i]);

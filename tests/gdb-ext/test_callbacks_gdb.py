@@ -148,8 +148,9 @@ def test_callbacks(harness, tmp_path):
                      rf'private_data 0x[0-9a-f]+$', r1, re.M), r1
     assert re.search(r"^\*\(f_pos\) = 0\b", r1, re.M), r1
     # "all" again, the program running: the callbacks registered so far.
-    assert "dusk: breaking in 0 hook functions, 5 callbacks: scull_p_open, " \
-        "scull_p_poll, scull_p_read, scull_p_release, scull_p_write, and " \
+    assert "dusk: breaking in 0 hook functions, 6 callbacks: " \
+        "scull_p_fasync, scull_p_open, scull_p_poll, scull_p_read, " \
+        "scull_p_release, scull_p_write, and " \
         "in any hook or callback the module registers later\n" in r1, r1
     assert re.search(rf"^caller +pid {pid1} \(dd\), tgid {pid1}, task "
                      rf"0xff[0-9a-f]+$", r1, re.M), r1
