@@ -182,17 +182,24 @@ def user_range():
     return int(lo, 16), int(n)
 
 
+def _bytes_of(fn, addr, size, what, whose=None):
+    """size bytes at addr that the runtime's fn(addr, size) gives (a
+    pointer, NULL on error), once an epoch (and once for whose)."""
+    def fetch():
+        require()
+        v = _call(f"{fn}({addr:#x}, {int(size)})")
+        if int(v) == 0:
+            raise gdb.GdbError(_error(f"cannot read {what} at {addr:#x}"))
+        return _read(int(v), size)
+    return _memoized((fn, addr, size, whose), fetch)
+
+
 def uread(uaddr, size):
     """size bytes of the caller's user memory at uaddr, read by the
     calling task through the invocation this thread serves."""
-    def fetch():
-        require()
-        v = _call(f"dusk_dbg_uread({uaddr:#x}, {int(size)})")
-        if int(v) == 0:
-            raise gdb.GdbError(_error(
-                f"cannot read the caller's memory at {uaddr:#x}"))
-        return _read(int(v), size)
-    return _memoized(("u", uaddr, size), fetch)
+    # Each thread serves its own caller: another process's memory.
+    return _bytes_of("dusk_dbg_uread", uaddr, size, "the caller's memory",
+                     gdb.selected_thread().global_num)
 
 
 def _split(field):
@@ -216,14 +223,7 @@ def kcalls(n=0):
 
 def kread(kaddr, size):
     """size bytes of live kernel memory at kaddr (not the cache)."""
-    def fetch():
-        require()
-        v = _call(f"dusk_dbg_kread({kaddr:#x}, {int(size)})")
-        if int(v) == 0:
-            raise gdb.GdbError(_error(
-                f"cannot read kernel memory at {kaddr:#x}"))
-        return _read(int(v), size)
-    return _memoized(("k", kaddr, size), fetch)
+    return _bytes_of("dusk_dbg_kread", kaddr, size, "kernel memory")
 
 
 def shadow(addr, size, write=False):

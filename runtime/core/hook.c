@@ -199,8 +199,8 @@ static void dusk_invoke_caller(const struct dusk_invoke *iv, uint32_t *cpu,
 	*task = le64toh(iv->task);
 	*pid = le32toh(iv->pid);
 	*tgid = le32toh(iv->tgid);
-	memcpy(comm, iv->comm, 16);
-	comm[15] = '\0';
+	memcpy(comm, iv->comm, sizeof(iv->comm));
+	comm[sizeof(iv->comm) - 1] = '\0';
 }
 
 /* What the debugger is told of inv (-ENOENT: a HOOK without its

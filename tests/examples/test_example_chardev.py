@@ -14,14 +14,11 @@ is left in /dev, /proc, sysfs or /proc/devices, and the .ko then loads.
     tests/run-pytest tests/examples/test_example_chardev.py
 """
 
-import signal
-import subprocess
-
 import pytest
 
 import test_chardev as tc
 from diff import example, harness  # noqa: F401
-from progrun import wait_for_command
+from progrun import Program, wait_for_command
 from test_chardev import Chardev, assert_in_order, chardevs  # noqa: F401
 from test_scullpipe import pollclient, sigread  # noqa: F401
 
@@ -117,10 +114,7 @@ def test_sigkill_with_reader_inside_read(chardevs):
     prog = h.build_prog(case.module)
     before = chardevs.places()
     h.exec(["rm", "-f", "/tmp/cat.err"])
-    proc = subprocess.Popen([str(prog)], env=chardevs.target.env,
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    p = Program(prog, chardevs.target.env)
     try:
         wait_for_command(chardevs.target, case.ready, True, timeout=120)
         pid = h.exec(["sh", "-c", SLEEPING_CAT]).strip()
@@ -128,12 +122,8 @@ def test_sigkill_with_reader_inside_read(chardevs):
         wait_for_command(chardevs.target,
                          f"[ \"$(cut -d' ' -f1 /proc/{pid}/syscall)\" = 0 ]",
                          True)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        p.stop()            # SIGKILL
     # cat woken with an error, not asleep forever
     wait_for_command(chardevs.target, f"[ ! -e /proc/{pid} ] || grep -q "
                      f"'^State:.*zombie' /proc/{pid}/status", True, timeout=30)

@@ -43,7 +43,7 @@ import pytest
 import test_chardev
 from test_chardev import Chardev, Chardevs, assert_in_order
 from diff import MODS_DIR, Module, harness, mod  # noqa: F401
-from progrun import wait_for_command
+from progrun import Program, wait_for_command
 
 SEQLIST = mod("seqlist")
 PROCSTAT = mod("procstat")
@@ -386,24 +386,20 @@ def test_open_proc_file_does_not_keep_the_module(procsys):
     assert rc == 0, f"rmmod with the proc file open: {out}{err}"
 
     prog = h.build_prog(case.module)
-    proc = subprocess.Popen([str(prog)], env=procsys.target.env,
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p = Program(prog, procsys.target.env)
     pid = None
     try:
         wait_for_command(procsys.target, case.ready, True, timeout=120)
         pid = h.exec(["sh", "-c", hold]).strip()
         wait_for_command(procsys.target,
                          f"ls -l /proc/{pid}/fd | grep -q procstat", True)
-        proc.send_signal(signal.SIGINT)
-        status = proc.wait(timeout=60)
-        out = proc.stdout.read().decode(errors="replace")
+        p.proc.send_signal(signal.SIGINT)
+        status = p.wait()
     finally:
         if pid:
             h.exec(["kill", pid])
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        p.stop()
+    out = p.stdout() + p.stderr()
     assert status == 0, out
     assert "module in use" not in out, out
     wait_for_command(procsys.target, case.ready, False, timeout=30)
