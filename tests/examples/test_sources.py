@@ -9,8 +9,9 @@ import pytest
 
 from diff import EXAMPLES_DIR, MODS_DIR, example, harness, mod  # noqa: F401
 
-EXAMPLES = ("lwfw", "nfsniff", "ipp2p")
-MODS = ("csumrw", "bigskb", "pktlog", "netnsmon", "paramtest")
+EXAMPLES = ("lwfw", "nfsniff", "ipp2p", "proctimer")
+MODS = ("csumrw", "bigskb", "pktlog", "netnsmon", "paramtest",
+        "jiffytimer", "taskletlog", "wqdemo", "hrtick")
 ALL = [example(n) for n in EXAMPLES] + [mod(n) for n in MODS]
 
 
