@@ -45,6 +45,7 @@
 #include "observe.h"
 #include "plock.h"
 #include "session.h"
+#include "util.h"
 
 #define RD(p, n)	((const void *)__dusk_check((p), (n)))
 #define WR(p, n)	((void *)__dusk_check_w((p), (n)))
@@ -310,6 +311,52 @@ void dusk_defer_run(void (*fn)(void *), void *arg, int kind,
 int dusk_mod_jiffies(uint64_t *ret)
 {
 	return dusk_tclock_jiffies(0, ret);
+}
+
+/* ---- the module's deferred functions, for the debugger ------------------------ */
+
+static struct {
+	struct dusk_defer_fn {
+		uintptr_t fn;
+		const char *what;
+	} *v;
+	size_t nr, cap;
+	pthread_mutex_t mu;
+} seen = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+void dusk_defer_seen(uintptr_t fn, const char *what)
+{
+	int added = 0;
+	size_t i;
+
+	if (!fn || fn >= DUSK_KERNEL_MIN || dusk_kfunc_of_stub(fn))
+		return;		/* the kernel's (delayed_work_timer_fn) */
+	pthread_mutex_lock(&seen.mu);
+	for (i = 0; i < seen.nr; i++)
+		if (seen.v[i].fn == fn && !strcmp(seen.v[i].what, what))
+			break;
+	if (i == seen.nr) {
+		if (DUSK_GROW(seen.v, seen.cap, seen.nr, 16))
+			dusk_mod_fatal(1, "out of memory");
+		seen.v[seen.nr].fn = fn;
+		seen.v[seen.nr++].what = what;
+		added = 1;
+	}
+	pthread_mutex_unlock(&seen.mu);
+	/* dusk-gdb's break-hook all breaks in it from now on. */
+	if (added)
+		dusk_observe_callback((void *)fn, what);
+}
+
+void dusk_defer_foreach_fn(void (*fn)(uintptr_t fn, const char *what,
+				      void *arg), void *arg)
+{
+	size_t i;
+
+	pthread_mutex_lock(&seen.mu);
+	for (i = 0; i < seen.nr; i++)
+		fn(seen.v[i].fn, seen.v[i].what, arg);
+	pthread_mutex_unlock(&seen.mu);
 }
 
 /* ---- the softirq thread ------------------------------------------------------ */
@@ -634,11 +681,7 @@ DUSK_EXPORT void __dusk_impl_init_timer_key(void *timer, void *func,
 	a->armed = 0;
 	a->fn = (uintptr_t)func;
 	pthread_mutex_unlock(&tm.mu);
-	/* delayed_work_timer_fn and other kernel functions are not the
-	 * module's: no breakpoint for them. */
-	if (func && (uintptr_t)func < DUSK_KERNEL_MIN &&
-	    !dusk_kfunc_of_stub((uintptr_t)func))
-		dusk_observe_callback(func, "timer");
+	dusk_defer_seen((uintptr_t)func, "timer");
 }
 
 DUSK_EXPORT void __dusk_impl_init_timer_on_stack_key(void *timer, void *func,
@@ -921,8 +964,7 @@ DUSK_EXPORT void __dusk_impl_hrtimer_start_range_ns(void *timer, int64_t tim,
 	dusk_put8(timer, DUSK_K_HRTIMER__IS_REL,
 		  !!(mode & DUSK_K_HRTIMER_MODE_REL));
 	fn = dusk_defer_get_fn(timer, DUSK_K_HRTIMER__FUNCTION, &kfn);
-	if (fn && fn != a->fn)
-		dusk_observe_callback((void *)fn, "hrtimer");
+	dusk_defer_seen(fn, "hrtimer");
 	pthread_mutex_lock(&tm.mu);
 	if (!a->shutdown)
 		dusk_hrtimer_arm(a);
@@ -1107,8 +1149,7 @@ static void dusk_tasklet_setup_fn(void *t, uintptr_t fn, int use_callback,
 	pthread_mutex_lock(&tm.mu);
 	dusk_tasklet_get(t)->queued = 0;
 	pthread_mutex_unlock(&tm.mu);
-	if (fn)
-		dusk_observe_callback((void *)fn, "tasklet");
+	dusk_defer_seen(fn, "tasklet");
 }
 
 DUSK_EXPORT void __dusk_impl_tasklet_init(void *t, void *func,

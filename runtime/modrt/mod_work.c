@@ -306,6 +306,15 @@ static void dusk_work_wait_while(int (*busy)(void *arg), void *arg)
 	dusk_ctx_sleep_end_mu(&wk.mu);
 }
 
+/* INIT_WORK() is inline: its function is learnt when it is queued. */
+static void dusk_work_seen(struct dusk_work *w)
+{
+	uint64_t kfn;
+
+	w->fn = dusk_defer_get_fn(w->obj, DUSK_K_WORK_STRUCT__FUNC, &kfn);
+	dusk_defer_seen(w->fn, "work");
+}
+
 /* ---- queueing ------------------------------------------------------------------- */
 
 DUSK_EXPORT bool __dusk_impl_queue_work_on(int cpu, void *wq, void *work)
@@ -317,6 +326,7 @@ DUSK_EXPORT bool __dusk_impl_queue_work_on(int cpu, void *wq, void *work)
 	pthread_mutex_lock(&wk.mu);
 	w = dusk_work_get(work);
 	if (!w->queued && !w->delayed) {
+		dusk_work_seen(w);
 		dusk_work_mark(work, 1);
 		dusk_work_enqueue(dusk_wq_get(wq), w);
 		queued = true;
@@ -347,6 +357,7 @@ static void dusk_dwork_arm(void *dwork, struct dusk_work *w,
 	       8);
 	dusk_softirq_lock();
 	a = dusk_alarm_get(dwork, DUSK_ALARM_DWORK);
+	a->fn = w->fn;
 	dusk_alarm_arm(a, j + delay);
 	dusk_softirq_unlock();
 }
@@ -390,6 +401,7 @@ DUSK_EXPORT bool __dusk_impl_queue_delayed_work_on(int cpu, void *wq,
 	pthread_mutex_lock(&wk.mu);
 	w = dusk_work_get(dwork);
 	if (!w->queued && !w->delayed) {
+		dusk_work_seen(w);
 		dusk_work_mark(dwork, 1);
 		if (!delay)
 			dusk_work_enqueue(dusk_wq_get(wq), w);

@@ -602,6 +602,12 @@ const char *dusk_defer_fn_name(uintptr_t fn, char *buf, size_t len);
 /* Is kernel address k the function field of a timer, hrtimer, tasklet
  * or delayed work the program knows (whose function it runs)? */
 int dusk_defer_owns(uint64_t k);
+/* fn is a deferred function of the module (what: "timer", "work"...):
+ * observers learn of it once (dusk-gdb's break-hook all); the foreach
+ * gives each one known. */
+void dusk_defer_seen(uintptr_t fn, const char *what);
+void dusk_defer_foreach_fn(void (*fn)(uintptr_t fn, const char *what,
+				      void *arg), void *arg);
 /* The target's jiffies, estimated from the last reading. */
 int dusk_mod_jiffies(uint64_t *ret);
 
