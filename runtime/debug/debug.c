@@ -538,8 +538,11 @@ DUSK_EXPORT const char *dusk_dbg_deferred(void)
 	dusk_mod_session();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	dusk_alarm_foreach(dbg_alarm_line, &now);
-	dusk_work_foreach(dbg_work_line, NULL);
+	if (dusk_alarm_foreach(dbg_alarm_line, &now) ||
+	    dusk_work_foreach(dbg_work_line, NULL)) {
+		dusk_dbg_fail(-EBUSY, "a thread stopped while it changed the timers or work: continue a little and ask again");
+		return NULL;
+	}
 	return dusk_dbg_text();
 }
 

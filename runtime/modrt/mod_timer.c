@@ -50,6 +50,9 @@
 #define RD(p, n)	((const void *)__dusk_check((p), (n)))
 #define WR(p, n)	((void *)__dusk_check_w((p), (n)))
 
+/* How often a scheduled but disabled tasklet is looked at again. */
+#define DUSK_TASKLET_POLL_NS	(10 * 1000 * 1000ULL)
+
 /* The softirq thread's state; every field under tm.mu. */
 static struct {
 	pthread_mutex_t mu;
@@ -386,6 +389,7 @@ static struct dusk_alarm *dusk_alarm_earliest(void)
 }
 
 static struct dusk_tasklet *dusk_tasklet_ready(void);
+static int dusk_tasklet_parked(void);
 static void dusk_tasklet_run(struct dusk_tasklet *t);
 static void dusk_alarm_fire(struct dusk_alarm *a);
 
@@ -440,7 +444,7 @@ static void *dusk_softirq_main(void *arg)
 {
 	struct dusk_tasklet *t;
 	struct dusk_alarm *a;
-	uint64_t now, expires;
+	uint64_t now, expires, until;
 
 	(void)arg;
 	dusk_plock_take();
@@ -462,8 +466,13 @@ static void *dusk_softirq_main(void *arg)
 		a = dusk_alarm_earliest();
 		now = dusk_local_ns();
 		if (!a || a->due_ns > now) {
-			/* A disabled tasklet still queued is looked at again. */
-			dusk_softirq_wait(a ? a->due_ns : 0);
+			/* A scheduled tasklet that is disabled runs once
+			 * tasklet_enable() (inline: no call) lets it. */
+			until = a ? a->due_ns : 0;
+			if (dusk_tasklet_parked() &&
+			    (!until || until > now + DUSK_TASKLET_POLL_NS))
+				until = now + DUSK_TASKLET_POLL_NS;
+			dusk_softirq_wait(until);
 			continue;
 		}
 		expires = a->expires;
@@ -595,16 +604,19 @@ void dusk_alarm_cancel_sync(struct dusk_alarm *a)
 	} while (a->armed);	/* re-armed by the callback it waited for */
 }
 
-void dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
-			void *arg)
+int dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
+		       void *arg)
 {
 	struct dusk_alarm *a;
 
-	pthread_mutex_lock(&tm.mu);
+	/* gdb calls this with every thread stopped: one may hold it. */
+	if (pthread_mutex_trylock(&tm.mu))
+		return -EBUSY;
 	for (a = tm.alarms; a; a = a->next)
 		if (a->armed || a->running)
 			fn(a, arg);
 	pthread_mutex_unlock(&tm.mu);
+	return 0;
 }
 
 /* ---- timer_list -------------------------------------------------------------- */
@@ -1097,6 +1109,17 @@ static struct dusk_tasklet *dusk_tasklet_ready(void)
 		    !dusk_get32(t->obj, DUSK_K_TASKLET_STRUCT__COUNT))
 			return t;
 	return NULL;
+}
+
+/* Under tm.mu: a tasklet scheduled but disabled. */
+static int dusk_tasklet_parked(void)
+{
+	struct dusk_tasklet *t;
+
+	for (t = tm.tasklets; t; t = t->next)
+		if (t->queued && !t->running)
+			return 1;
+	return 0;
 }
 
 static void dusk_tasklet_call(void *obj)

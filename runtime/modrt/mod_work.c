@@ -258,6 +258,15 @@ static void dusk_work_enqueue(struct dusk_wq *q, struct dusk_work *w)
 	pthread_attr_t attr;
 	pthread_t t;
 
+	/* Being destroyed, or the module's exit is over: as the kernel's
+	 * destroy_workqueue() would warn of a chain that never ends, this
+	 * queueing is dropped. */
+	if (q->dying) {
+		dusk_warn("work %p queued on workqueue %s while it is destroyed: dropped",
+			  w->obj, q->name);
+		w->queued = 0;
+		return;
+	}
 	w->q = q;
 	w->queued = 1;
 	w->qseq = ++q->seq;
@@ -672,13 +681,15 @@ DUSK_EXPORT void __dusk_impl_destroy_workqueue(void *wq)
 			  strerror(-err));
 }
 
-void dusk_work_foreach(void (*fn)(const struct dusk_work_info *w, void *arg),
-		       void *arg)
+int dusk_work_foreach(void (*fn)(const struct dusk_work_info *w, void *arg),
+		      void *arg)
 {
 	struct dusk_work_info info;
 	struct dusk_work *w;
 
-	pthread_mutex_lock(&wk.mu);
+	/* gdb calls this with every thread stopped: one may hold it. */
+	if (pthread_mutex_trylock(&wk.mu))
+		return -EBUSY;
 	for (w = wk.works; w; w = w->next) {
 		if (!w->queued && !w->delayed && !w->running)
 			continue;
@@ -692,6 +703,7 @@ void dusk_work_foreach(void (*fn)(const struct dusk_work_info *w, void *arg),
 		fn(&info, arg);
 	}
 	pthread_mutex_unlock(&wk.mu);
+	return 0;
 }
 
 unsigned int dusk_work_stop(const char *when)

@@ -637,9 +637,10 @@ void dusk_softirq_unlock(void);
 /* Under the softirq lock: obj's record (made if need be); armed. */
 struct dusk_alarm *dusk_alarm_get(void *obj, enum dusk_alarm_kind kind);
 void dusk_alarm_arm(struct dusk_alarm *a, uint64_t expires);
-/* Each armed or running one (the lock held: fn must not wait). */
-void dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
-			void *arg);
+/* Each armed or running one (the lock held: fn must not wait); -EBUSY
+ * when another thread holds the lock (gdb stopped it there). */
+int dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
+		       void *arg);
 void dusk_hrtimer_fire(struct dusk_alarm *a);
 /* A delayed work's timer expired: its work is queued. */
 void dusk_dwork_expired(void *dwork);
@@ -660,7 +661,7 @@ struct dusk_work_info {
 	int queued, delayed, running;
 	uint64_t runs;
 };
-void dusk_work_foreach(void (*fn)(const struct dusk_work_info *w,
-				  void *arg), void *arg);
+int dusk_work_foreach(void (*fn)(const struct dusk_work_info *w,
+				 void *arg), void *arg);
 
 #endif /* DUSK_MODRT_H */
