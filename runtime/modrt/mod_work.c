@@ -598,6 +598,17 @@ DUSK_EXPORT unsigned int __dusk_impl_work_busy(void *work)
 	return ret;	/* WORK_BUSY_PENDING, WORK_BUSY_RUNNING */
 }
 
+/* INIT_WORK_ONSTACK()'s pair: nothing of the program's to undo. */
+DUSK_EXPORT void __dusk_impl_destroy_work_on_stack(void *work)
+{
+	(void)work;
+}
+
+DUSK_EXPORT void __dusk_impl_destroy_delayed_work_on_stack(void *dwork)
+{
+	(void)dwork;
+}
+
 /* ---- workqueues ------------------------------------------------------------------- */
 
 static int dusk_wq_has_workers(void *arg)
