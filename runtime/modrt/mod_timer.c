@@ -714,6 +714,8 @@ DUSK_EXPORT void __dusk_impl_destroy_timer_on_stack(void *timer)
 static int dusk_timer_modify(void *timer, unsigned long expires, int how)
 {
 	struct dusk_alarm *a;
+	uintptr_t fn;
+	uint64_t kfn;
 	int was;
 
 	pthread_mutex_lock(&tm.mu);
@@ -728,6 +730,12 @@ static int dusk_timer_modify(void *timer, unsigned long expires, int how)
 	dusk_timer_mark(timer, 1);
 	dusk_alarm_arm(a, expires);
 	pthread_mutex_unlock(&tm.mu);
+	/* DEFINE_TIMER()'s function is learnt when it is armed. */
+	fn = dusk_defer_get_fn(timer, DUSK_K_TIMER_LIST__FUNCTION, &kfn);
+	if (fn && fn != a->fn) {
+		a->fn = fn;
+		dusk_defer_seen(fn, "timer");
+	}
 	return was;
 }
 
