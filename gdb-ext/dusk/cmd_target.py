@@ -60,9 +60,27 @@ threads: a packet at a hook, or a callback (a file operation...) with the
 task that called it (pid, comm), its cpu, how long it has waited since
 the kernel sent it, a signal the caller got meanwhile and the gdb thread
 that runs it (a reader asleep in the module keeps its thread: "thread N"
-then "bt" shows where). '*' marks the selected thread's."""
+then "bt" shows where). '*' marks the selected thread's.
+
+"timers" lists the module's timers, hrtimers and delayed work armed (their
+expiry in the target's jiffies, or ns of an hrtimer's clock, and how soon
+the program's softirq thread runs them) and "work" its work items queued
+or running on the program's workers."""
 
     name = "status"
+
+    @staticmethod
+    def deferred(out):
+        """The timers armed and the work pending."""
+        ds = runtime.deferred()
+        timers = [d for d in ds if d.kind != "work"]
+        works = [d for d in ds if d.kind == "work"]
+        out(f"timers      {len(timers)} armed or running\n")
+        for d in timers:
+            out(f"            {deferred_line(d)}\n")
+        out(f"work        {len(works)} queued or running\n")
+        for d in works:
+            out(f"            {deferred_line(d)}\n")
 
     def run(self, arg, from_tty):
         self.no_arguments(arg)
@@ -100,6 +118,7 @@ then "bt" shows where). '*' marks the selected thread's."""
         for i in invs:
             out(f"          {'*' if i.mine else ' '} "
                 f"{invocation_line(i, threads)}\n")
+        self.deferred(out)
         pol = g("policy")
         if kernel == "ok":
             out(f"packets     {g('queued')} queued in the kernel, "
@@ -112,6 +131,25 @@ then "bt" shows where). '*' marks the selected thread's."""
             f"objects\n")
         out(f"kcalls      {g('kcalls')} made; {g('skipped')} hooks came too "
             f"late to run, {g('stale')} verdicts refused\n")
+
+
+def _times(n):
+    return f"{n} time{'' if n == 1 else 's'}"
+
+
+def deferred_line(d):
+    """One timer or work item, as "dusk status" lists it."""
+    fn = d.name or f"{d.fn:#x}"
+    if d.kind == "work":
+        return f"work {fn} ({d.obj:#x}) on {d.expires}: {d.state}" \
+            f", ran {_times(d.runs)}"
+    unit = "ns" if d.kind == "hrtimer" else "jiffies"
+    what = {"timer": "timer", "hrtimer": "hrtimer",
+            "dwork": "delayed work"}[d.kind]
+    when = "running now" if d.state == "running" else \
+        f"due in {d.due_ms} ms"
+    return f"{what} {fn} ({d.obj:#x}) expires {d.expires} {unit}, " \
+        f"{when}, fired {_times(d.runs)}"
 
 
 class Ksym(DuskCommand):

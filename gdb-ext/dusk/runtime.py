@@ -28,6 +28,8 @@ Hook = collections.namedtuple(
 Invocation = collections.namedtuple(
     "Invocation", "id kind pid tgid comm cpu ms signal lwp state mine")
 Callback = collections.namedtuple("Callback", "addr name what")
+Deferred = collections.namedtuple(
+    "Deferred", "kind fn name obj expires due_ms state runs")
 KCall = collections.namedtuple(
     "KCall", "seq name args result status usec ret_kind arg_kinds origins")
 
@@ -170,6 +172,18 @@ def callbacks():
     (dusk_dbg_callbacks)."""
     return [Callback(int(f[0], 16), None if f[1] == "-" else f[1], f[2])
             for f in _records("dusk_dbg_callbacks()", "the callbacks", 3)]
+
+
+def deferred():
+    """[Deferred]: the module's timers, hrtimers and delayed work armed
+    or running, its work queued or running (dusk_dbg_deferred). A work
+    item's expires is its workqueue's name."""
+    def rec(f):
+        exp = f[4] if f[0] == "work" else int(f[4])
+        return Deferred(f[0], int(f[1], 16), None if f[2] == "-" else f[2],
+                        int(f[3], 16), exp, int(f[5]), f[6], int(f[7]))
+    return [rec(f) for f in _records("dusk_dbg_deferred()",
+                                     "the timers and work", 8)]
 
 
 def user_range():

@@ -483,6 +483,66 @@ DUSK_EXPORT const char *dusk_dbg_callbacks(void)
 		return NULL;
 	dusk_mod_session();
 	dusk_fops_foreach(dbg_callback_line, NULL);
+	dusk_defer_foreach_fn(dbg_callback_line, NULL);
+	return dusk_dbg_text();
+}
+
+/* ---- timers and work ---- */
+
+static const char *dbg_fn_name(uintptr_t fn)
+{
+	const struct dusk_msym *sym = fn ? dusk_image_func(fn) : NULL;
+
+	return sym && sym->addr == fn ? sym->name : "-";
+}
+
+static void dbg_alarm_line(const struct dusk_alarm *a, void *arg)
+{
+	static const char *const kinds[] = {
+		[DUSK_ALARM_TIMER] = "timer",
+		[DUSK_ALARM_HRTIMER] = "hrtimer",
+		[DUSK_ALARM_DWORK] = "dwork",
+	};
+	uint64_t now = *(const uint64_t *)arg;
+	int64_t in_ns = (int64_t)(a->due_ns - now);
+
+	dusk_dbg_printf("%s\t%#llx\t%s\t%#llx\t%llu\t%lld\t%s\t%llu\n",
+			kinds[a->kind], (unsigned long long)a->fn,
+			dbg_fn_name(a->fn), (unsigned long long)(uintptr_t)a->obj, (unsigned long long)a->expires,
+			a->armed ? (long long)(in_ns / 1000000) : 0LL,
+			a->running ? "running" : "armed",
+			(unsigned long long)a->fired);
+}
+
+static void dbg_work_line(const struct dusk_work_info *w, void *arg)
+{
+	(void)arg;
+	dusk_dbg_printf("work\t%#llx\t%s\t%#llx\t%s\t0\t%s\t%llu\n",
+			(unsigned long long)w->fn, dbg_fn_name(w->fn),
+			(unsigned long long)(uintptr_t)w->work,
+			w->wq[0] ? w->wq : "-",
+			w->running ? "running" : w->delayed ? "delayed" : "queued",
+			(unsigned long long)w->runs);
+}
+
+/* Lines: kind, fn, its name, the module's struct, expiry (jiffies, or ns
+ * of an hrtimer's clock; a work's workqueue), ms until due, state, runs. */
+DUSK_EXPORT const char *dusk_dbg_deferred(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	dusk_dbg_enter();
+	if (!dusk_dbg_session())
+		return NULL;
+	dusk_mod_session();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (dusk_alarm_foreach(dbg_alarm_line, &now) ||
+	    dusk_work_foreach(dbg_work_line, NULL)) {
+		dusk_dbg_fail(-EBUSY, "a thread stopped while it changed the timers or work: continue a little and ask again");
+		return NULL;
+	}
 	return dusk_dbg_text();
 }
 

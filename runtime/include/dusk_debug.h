@@ -94,6 +94,9 @@ DUSK_EXPORT const char *dusk_dbg_hooks(void);
  * stopped included | queued), 1 for the one this thread serves (else 0).
  */
 DUSK_EXPORT const char *dusk_dbg_invocations(void);
+/* The module's timers, hrtimers and delayed work armed or running, and
+ * its work queued or running: one line each (debug.c says the fields). */
+DUSK_EXPORT const char *dusk_dbg_deferred(void);
 
 /* The module's callbacks the kernel was given (a member of a proxied
  * struct file_operations, proc_ops or seq_operations, a proxy function),

@@ -21,7 +21,8 @@
  * runtime/klib/klib_dyndbg.c (struct _ddebug, static_key, the flags),
  * runtime/klib/klib_ctx.c (semaphore, the preempt count's layout, EFLAGS,
  * the RCU stall timeout), runtime/klib/klib_wait.c (wait queues,
- * completions, task states). The errno names are build-aux/gen-errnames's,
+ * completions, task states), runtime/modrt/mod_timer.c and mod_work.c
+ * (timers, hrtimers, tasklets, work items). The errno names are build-aux/gen-errnames's,
  * from the errno headers this file's compilation includes.
  */
 #include <linux/kbuild.h>
@@ -38,6 +39,10 @@
 #include <linux/sched.h>
 #include <linux/wait.h>
 #include <linux/seq_file.h>
+#include <linux/timer.h>
+#include <linux/hrtimer.h>
+#include <linux/workqueue.h>
+#include <linux/interrupt.h>
 #include <linux/skbuff.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -162,6 +167,53 @@ void dusk_kconst(void)
 	/* signal_pending(current): a SIGNAL sets it in the cached task */
 	FIELD(TASK, TI_FLAGS, task_struct, thread_info.flags);
 	UCONST(TIF_SIGPENDING);
+	BLANK();
+
+	/* include/linux/timer.h, hrtimer.h, interrupt.h, workqueue.h:
+	 * what module code reads inline (timer_pending(), hrtimer_is_queued(),
+	 * work_pending(), tasklet_schedule()'s state bit) */
+	SIZE(TIMER_LIST, timer_list);
+	FIELD(TIMER_LIST, PPREV, timer_list, entry.pprev);
+	FIELD(TIMER_LIST, EXPIRES, timer_list, expires);
+	FIELD(TIMER_LIST, FUNCTION, timer_list, function);
+	FIELD(TIMER_LIST, FLAGS, timer_list, flags);
+	SIZE(HRTIMER, hrtimer);
+	FIELD(HRTIMER, EXPIRES, hrtimer, node.expires);
+	FIELD(HRTIMER, SOFTEXPIRES, hrtimer, _softexpires);
+	FIELD(HRTIMER, FUNCTION, hrtimer, function);
+	FIELD(HRTIMER, BASE, hrtimer, base);
+	FIELD(HRTIMER, STATE, hrtimer, state);
+	FIELD(HRTIMER, IS_REL, hrtimer, is_rel);
+	FIELD(HRTIMER, IS_SOFT, hrtimer, is_soft);
+	FIELD(HRTIMER_CPU_BASE, CLOCK_BASE, hrtimer_cpu_base, clock_base);
+	SIZE(HRTIMER_CLOCK_BASE, hrtimer_clock_base);
+	CONST(HRTIMER_MODE_REL);
+	CONST(HRTIMER_MODE_SOFT);
+	CONST(HRTIMER_MODE_HARD);
+	CONST(HRTIMER_RESTART);
+	CONST(HRTIMER_STATE_ENQUEUED);
+	CONST(HRTIMER_BASE_MONOTONIC);
+	CONST(HRTIMER_BASE_REALTIME);
+	CONST(HRTIMER_BASE_BOOTTIME);
+	CONST(HRTIMER_BASE_TAI);
+	CONST(HRTIMER_BASE_MONOTONIC_SOFT);
+	SIZE(TASKLET_STRUCT, tasklet_struct);
+	FIELD(TASKLET_STRUCT, STATE, tasklet_struct, state);
+	FIELD(TASKLET_STRUCT, COUNT, tasklet_struct, count);
+	FIELD(TASKLET_STRUCT, USE_CALLBACK, tasklet_struct, use_callback);
+	FIELD(TASKLET_STRUCT, FUNC, tasklet_struct, func);
+	FIELD(TASKLET_STRUCT, DATA, tasklet_struct, data);
+	CONST(TASKLET_STATE_SCHED);
+	CONST(TASKLET_STATE_RUN);
+	SIZE(WORK_STRUCT, work_struct);
+	FIELD(WORK_STRUCT, DATA, work_struct, data);
+	FIELD(WORK_STRUCT, FUNC, work_struct, func);
+	SIZE(DELAYED_WORK, delayed_work);
+	FIELD(DELAYED_WORK, TIMER, delayed_work, timer);
+	FIELD(DELAYED_WORK, WQ, delayed_work, wq);
+	CONST(WORK_STRUCT_PENDING_BIT);
+	UCONST(WQ_UNBOUND);
+	UCONST(__WQ_ORDERED);
 	BLANK();
 
 	/* include/linux/seq_file.h */

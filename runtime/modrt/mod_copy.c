@@ -692,8 +692,7 @@ static uint64_t dusk_harmless_fn(void)
  * waits for the program). A netfilter hook is mod_nf.c's.
  */
 static const char *const dusk_fn_refused_callers[] = {
-	"init_timer_key", "tasklet_init", "tasklet_setup", "call_rcu",
-	"kthread_create_on_node", "kthread_create_on_cpu",
+	"call_rcu", "kthread_create_on_node", "kthread_create_on_cpu",
 	"request_threaded_irq", "request_any_context_irq",
 	"smp_call_function_single", "smp_call_function_many",
 	"on_each_cpu_cond_mask", "schedule_on_each_cpu", "stop_machine",
@@ -701,10 +700,31 @@ static const char *const dusk_fn_refused_callers[] = {
 };
 
 static const char *const dusk_fn_refused_types[] = {
-	"struct_timer_list", "struct_hrtimer", "struct_tasklet_struct",
-	"struct_work_struct", "struct_callback_head", "struct_irq_work",
-	"struct_nf_hook_ops", "struct_irqaction",
+	"struct_callback_head", "struct_irq_work", "struct_nf_hook_ops",
+	"struct_irqaction",
 };
+
+/* Whose functions the program runs itself (mod_timer.c, mod_work.c): the
+ * kernel never sees these armed or queued, so a copy holds a harmless
+ * kernel function in place of the module's. */
+static const char *const dusk_fn_program_types[] = {
+	"struct_timer_list", "struct_hrtimer", "struct_tasklet_struct",
+	"struct_work_struct", "struct_delayed_work",
+};
+
+static int dusk_fn_program_run(const struct dusk_xlate_ctx *ctx)
+{
+	const struct dusk_mtype *owner = NULL;
+	size_t i;
+
+	if (!ctx->parent || !dusk_kcopy_field(ctx->parent, ctx->off, &owner) ||
+	    !owner)
+		return 0;
+	for (i = 0; i < DUSK_ARRAY_SIZE(dusk_fn_program_types); i++)
+		if (!strcmp(owner->name, dusk_fn_program_types[i]))
+			return 1;
+	return 0;
+}
 
 /* Why the user function ctx reaches the kernel through may not be
  * proxied (the kernel function or struct), NULL when it may. */
@@ -814,8 +834,7 @@ static int dusk_looks_like_work(struct dusk_session *s, uint64_t k)
 /* Deferred user functions no registration API claimed: their proxies go
  * where they were stored (through the cache: the next commit sends them;
  * the harmless function there is what the kernel holds as far as a copy
- * knows). Work items' functions stay (refused at the end of the
- * callback). Returns how many were resolved. */
+ * knows). Returns how many were resolved. */
 static unsigned int dusk_kcopy_resolve(void)
 {
 	struct dusk_session *s = dusk_mod_session();
@@ -832,8 +851,10 @@ static unsigned int dusk_kcopy_resolve(void)
 		if (d->claimed || d->resolved || d->refused)
 			continue;
 		k = d->kaddr;
-		if (dusk_looks_like_work(s, k)) {
-			d->refused = "struct_work_struct";
+		/* INIT_WORK() inline, or a function field of a timer,
+		 * hrtimer or tasklet the program knows: the program runs it. */
+		if (dusk_looks_like_work(s, k) || dusk_defer_owns(k)) {
+			d->claimed = 1;
 			continue;
 		}
 		if (dusk_shadow_get(s->shadow, k, 8, 1, &m))
@@ -951,6 +972,9 @@ uint64_t dusk_xlate_out(uintptr_t v, uintptr_t base, uint64_t size,
 		}
 		if (dusk_image_func(v)) {
 			const char *refused = dusk_fn_refusal(ctx);
+
+			if (dusk_fn_program_run(ctx))
+				return dusk_harmless_fn();
 
 			if (ctx->defer_fn && ctx->dest_kaddr) {
 				dusk_defer_fn(ctx->dest_kaddr, v, refused);

@@ -214,6 +214,17 @@ static void dusk_main_after(struct dusk_session *s, const char *what)
 	dusk_kcopy_check_deferred(when);
 }
 
+/* Timers, tasklets and work the module left behind (the .ko's would run
+ * in unloaded code): reported, cancelled, their threads ended. Work may
+ * arm timers and timers queue work: the softirq thread is stopped again
+ * once the workers are. */
+static void dusk_main_defer_stop(const char *when)
+{
+	dusk_softirq_stop(when);
+	dusk_work_stop(when);
+	dusk_softirq_stop(when);
+}
+
 static const char *dusk_modinfo(const char *key, int *ret_len)
 {
 	size_t len, klen = strlen(key);
@@ -438,6 +449,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		if (ret < 0) {
 			fprintf(dusk_console_err(), "%s: init_module failed: %s\n", prog,
 				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
+			dusk_main_defer_stop("after a failed init_module");
 			dusk_nf_unregister_all("init_module failed");
 			dusk_session_close(s);
 			return 1;
@@ -467,6 +479,9 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		m->exit();
 		dusk_rcu_barrier();
 		dusk_main_after(s, "cleanup_module");
+		dusk_main_defer_stop("after cleanup_module");
+	} else {
+		dusk_main_defer_stop(NULL);
 	}
 	/* A module without cleanup_module could not be unloaded from the
 	 * kernel; here it stops all the same, its hooks quietly removed. */

@@ -34,6 +34,9 @@
  *                 call dusk.ko refused for a bad pointer argument
  *   mod_lockup.c  a hook running too long reported as the kernel's
  *                 watchdog reports a soft lockup
+ *   mod_timer.c   timers, hrtimers and tasklets: the program's softirq
+ *                 thread, on the target's clock
+ *   mod_work.c    work items and workqueues: the program's workers
  *   mod_uaccess.c the kernel's user-space accessors (copy_to_user,
  *                 get_user, clear_user, strncpy_from_user, access_ok's
  *                 limit...) as UACCESS requests of the blocking
@@ -576,5 +579,89 @@ unsigned int dusk_uaccess_warnings(void);
 
 /* Lend klib what it needs of the module runtime (mod_klib.c). */
 void dusk_mod_klib_host(void);
+
+/* ---- deferred functions: timers, tasklets, work (mod_timer.c, mod_work.c) --- */
+
+/*
+ * Run the module's fn(arg) on this thread, which holds the program lock,
+ * as the kernel runs a deferred function: in context kind (enum
+ * dusk_ctx_kind), what the kernel changed seen first, what fn changed
+ * committed after; what names it in reports.
+ */
+void dusk_defer_run(void (*fn)(void *), void *arg, int kind,
+		    const char *what);
+/* The module's function pointer at obj + off as the program calls it
+ * (a user function the module stored into kernel memory: the one it
+ * stored); 0 when it is NULL or a kernel function (*ret_kfn: its
+ * address, 1 if unresolved). */
+uintptr_t dusk_defer_get_fn(void *obj, size_t off, uint64_t *ret_kfn);
+/* Store fn at obj + off (kernel memory gets a harmless kernel function,
+ * and the program keeps fn for it). */
+void dusk_defer_put_fn(void *obj, size_t off, uintptr_t fn);
+const char *dusk_defer_fn_name(uintptr_t fn, char *buf, size_t len);
+/* Is kernel address k the function field of a timer, hrtimer, tasklet
+ * or delayed work the program knows (whose function it runs)? */
+int dusk_defer_owns(uint64_t k);
+/* fn is a deferred function of the module (what: "timer", "work"...):
+ * observers learn of it once (dusk-gdb's break-hook all); the foreach
+ * gives each one known. */
+void dusk_defer_seen(uintptr_t fn, const char *what);
+void dusk_defer_foreach_fn(void (*fn)(uintptr_t fn, const char *what,
+				      void *arg), void *arg);
+/* The target's jiffies, estimated from the last reading. */
+int dusk_mod_jiffies(uint64_t *ret);
+
+enum dusk_alarm_kind {
+	DUSK_ALARM_TIMER,		/* a timer_list, expiry in jiffies */
+	DUSK_ALARM_HRTIMER,		/* an hrtimer, in ns of its clock */
+	DUSK_ALARM_DWORK,		/* a delayed work's timer, jiffies */
+};
+
+/* The program's record of a timer of the module (under the softirq
+ * lock). */
+struct dusk_alarm {
+	struct dusk_alarm *next;
+	uintptr_t key;			/* dusk_klib_obj_key() of obj */
+	void *obj;			/* the module's struct */
+	enum dusk_alarm_kind kind;
+	int armed, running, shutdown;
+	uint64_t expires;		/* jiffies, or ns of the clock */
+	unsigned int base;		/* hrtimer: HRTIMER_BASE_* */
+	uint64_t due_ns;		/* local CLOCK_MONOTONIC */
+	uint64_t fired;
+	uintptr_t fn;			/* its function, as last seen */
+};
+
+void dusk_softirq_lock(void);
+void dusk_softirq_unlock(void);
+/* Under the softirq lock: obj's record (made if need be); armed. */
+struct dusk_alarm *dusk_alarm_get(void *obj, enum dusk_alarm_kind kind);
+void dusk_alarm_arm(struct dusk_alarm *a, uint64_t expires);
+/* Each armed or running one (the lock held: fn must not wait); -EBUSY
+ * when another thread holds the lock (gdb stopped it there). */
+int dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
+		       void *arg);
+void dusk_hrtimer_fire(struct dusk_alarm *a);
+/* A delayed work's timer expired: its work is queued. */
+void dusk_dwork_expired(void *dwork);
+/*
+ * Module exit or the session's end (when: "after cleanup_module", for
+ * reports; NULL: quietly): what is still armed or queued is cancelled
+ * and the threads end. Returns how many were left. The caller holds the
+ * program lock.
+ */
+unsigned int dusk_softirq_stop(const char *when);
+unsigned int dusk_work_stop(const char *when);
+
+/* A work item queued, pending on its timer or running, for dusk-gdb. */
+struct dusk_work_info {
+	void *work;
+	uintptr_t fn;
+	const char *wq;			/* its workqueue's name */
+	int queued, delayed, running;
+	uint64_t runs;
+};
+int dusk_work_foreach(void (*fn)(const struct dusk_work_info *w,
+				 void *arg), void *arg);
 
 #endif /* DUSK_MODRT_H */

@@ -225,54 +225,50 @@ HEADER = '''\
     MODULE_LICENSE("GPL");
 '''
 REGISTRATIONS = {
-    'tasklet': ('''\
+    'irq': ('''\
         #include <linux/interrupt.h>
-        static struct tasklet_struct refused_tasklet;
-        static void refused_run(struct tasklet_struct *t)
+        static int refused_dev;
+        static irqreturn_t refused_isr(int irq, void *dev_id)
         {
-        \tpr_info("refused: ran\\n");
+        \tpr_info("refused: interrupt\\n");
+        \treturn IRQ_HANDLED;
         }
         static int __init refused_init(void)
         {
-        \ttasklet_setup(&refused_tasklet, refused_run);
-        \ttasklet_schedule(&refused_tasklet);
-        \treturn 0;
+        \treturn request_irq(7, refused_isr, IRQF_SHARED, "refused",
+        \t\t\t   &refused_dev);
         }
         static void __exit refused_exit(void)
         {
-        \ttasklet_kill(&refused_tasklet);
+        \tfree_irq(7, &refused_dev);
         }
-    ''', 'argument 2 of tasklet_setup: user function refused_run', None,
-        'tasklet_setup('),
-    'timer': ('''\
-        #include <linux/timer.h>
-        #include <linux/jiffies.h>
-        static struct timer_list refused_timer;
-        static void refused_fire(struct timer_list *t)
+    ''', 'argument 2 of request_threaded_irq: user function refused_isr',
+        None, 'request_irq('),
+    'ipi': ('''\
+        #include <linux/smp.h>
+        static void refused_ipi(void *info)
         {
-        \tpr_info("refused: fired\\n");
+        \tpr_info("refused: on another cpu\\n");
         }
         static int __init refused_init(void)
         {
-        \ttimer_setup(&refused_timer, refused_fire, 0);
-        \tmod_timer(&refused_timer, jiffies + HZ);
-        \treturn 0;
+        \treturn smp_call_function_single(0, refused_ipi, NULL, 1);
         }
         static void __exit refused_exit(void)
         {
-        \tdel_timer_sync(&refused_timer);
         }
-    ''', 'argument 2 of init_timer_key: user function refused_fire', None,
-        'timer_setup('),
+    ''', 'argument 2 of smp_call_function_single: user function refused_ipi',
+        None, 'smp_call_function_single('),
 }
 
 
 @pytest.mark.parametrize('api', REGISTRATIONS)
 def test_unproxied_registration_is_refused_naming_the_api(harness, tmp_path,
                                                          api):
-    """README: callbacks the kernel calls in atomic context (timers,
-    tasklets) are refused (procfs and sysfs are proxied:
-    tests/examples/test_procsys.py). The
+    """README: callbacks the kernel calls in hard interrupt context or on
+    other CPUs (interrupt handlers, IPIs) are refused (procfs and sysfs are
+    proxied: tests/examples/test_procsys.py; timers, tasklets and work run
+    in the program: tests/examples/test_timers.py). The
     module builds; run, its init's registration stops the program (exit
     status 1) with one line naming the kernel function and the module's
     function the kernel would have called, before the kernel gets it:

@@ -137,7 +137,7 @@ static int fake_sym(struct fake_kernel *k, const char *name, uint64_t *addr)
 		{ "cpu_number", FK_CPU_NUMBER },
 		{ "nf_register_net_hook", KF(0x40) },
 		{ "k_fdev_register", KF(KF_PEEK) },
-		{ "init_timer_key", KF(KF_PLAIN) },
+		{ "request_threaded_irq", KF(KF_PLAIN) },
 		{ "current_task", 0x28 },
 	};
 	unsigned int i;
@@ -191,7 +191,7 @@ STUB(k_plain, 2, NULL, DUSK_KARG_INT, DUSK_KARG_INT)
 STUB(k_missing, 0, NULL, 0)
 STUB(k_fdev_register, 1, "struct_fdev", DUSK_KARG_PTR)
 /* A function whose callback runs in atomic context: no proxy. */
-STUB(init_timer_key, 2, "void", DUSK_KARG_PTR, DUSK_KARG_PTR)
+STUB(request_threaded_irq, 2, "void", DUSK_KARG_PTR, DUSK_KARG_PTR)
 
 /* k_copy takes typed pointers (the records' "func k_copy"). */
 static const uint8_t kind_k_copy[] = { DUSK_KARG_PTR, DUSK_KARG_PTR,
@@ -228,7 +228,7 @@ const struct dusk_kfunc_stub __dusk_kfuncs[] = {
 	{ (void *)__dusk_k_k_missing, &kf_k_missing },
 	{ (void *)__dusk_k_k_copy, &kf_k_copy },
 	{ (void *)__dusk_k_k_ops, &kf_k_ops },
-	{ (void *)__dusk_k_init_timer_key, &kf_init_timer_key },
+	{ (void *)__dusk_k_request_threaded_irq, &kf_request_threaded_irq },
 	{ (void *)__dusk_impl_nf_register_net_hook, &kf_nfreg },
 	{ (void *)__dusk_k_k_fdev_register, &kf_k_fdev_register },
 	{ 0 }
@@ -864,10 +864,10 @@ static void test_calls(void)
 	CHECK_EQ(last_args[0], KF(KF_FILL));
 }
 
-static void user_fn_to_timer(void)
+static void user_fn_to_irq(void)
 {
-	__dusk_k_init_timer_key(FK_AREA_DIRECT + 0x2000, (uintptr_t)a_function,
-				0, 0, 0, 0);
+	__dusk_k_request_threaded_irq(FK_AREA_DIRECT + 0x2000,
+				      (uintptr_t)a_function, 0, 0, 0, 0);
 }
 
 static void heap_without_size(void)
@@ -886,7 +886,9 @@ static void kptr_local(void)
 	*slot = __dusk_kptr(slot, &loc);
 }
 
-/* INIT_WORK() on kernel memory: data, an empty list, then func. */
+/* INIT_WORK() on kernel memory: data, an empty list, then func. The
+ * program runs work items itself (mod_work.c): the function is kept for
+ * it, claimed, and the kernel holds a harmless one. Exits 0 if so. */
 static void kptr_fn_work(void)
 {
 	uint64_t *w = __dusk_check_w((void *)(FK_AREA_DIRECT + 0x2200), 32);
@@ -896,6 +898,9 @@ static void kptr_fn_work(void)
 	w[1] = w[2] = FK_AREA_DIRECT + 0x2208;
 	*slot = __dusk_kptr(slot, (void *)a_function);
 	dusk_kcopy_check_deferred("at the end of init_module");
+	if (*slot != (void *)KF(KF_RET0) ||
+	    dusk_kcopy_claim_fn(FK_AREA_DIRECT + 0x2218) != (void *)a_function)
+		_exit(3);
 }
 
 /* fn stops the program with status 1 and a message containing want. */
@@ -914,10 +919,16 @@ static void expect_fatal(void (*fn)(void), const char *want)
 
 static void test_refusals(void)
 {
-	expect_fatal(user_fn_to_timer, "test_modrt: argument 2 of init_timer_key: user function a_function cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code); at user level dusk proxies netfilter hooks and file operations (struct file_operations) only");
+	expect_fatal(user_fn_to_irq, "test_modrt: argument 2 of request_threaded_irq: user function a_function cannot be given to the kernel (no kernel proxy for it: the kernel must never call user code); at user level dusk proxies netfilter hooks and file operations (struct file_operations) only");
 	expect_fatal(heap_without_size, "argument 1 of k_peek: cannot tell the size of the user object");
 	expect_fatal(kptr_local, "is a local object");
-	expect_fatal(kptr_fn_work, "user function a_function was stored into kernel memory at 0xffff888000102218 and no registration API took it (at the end of init_module)");
+}
+
+static void test_work_fn_kept(void)
+{
+	char out[1024];
+
+	CHECK_EQ(in_child(kptr_fn_work, out, sizeof(out)), 0);
 }
 
 /* A user function the kernel gets otherwise: its proxy (DUSK_PROXY_FN),
@@ -1425,6 +1436,7 @@ int main(void)
 	test_kvar_errors();
 	test_calls();
 	test_refusals();
+	test_work_fn_kept();
 	test_fn_proxies();
 	test_kptr();
 	test_fnptr();
