@@ -4,10 +4,10 @@
  * tools.
  *
  * A timer fires every period_ms. In softirq context it only notes the
- * tick and its time and queues a work item; the work item, in process
- * context where it may allocate and sleep on a mutex, moves the notes
- * into a history of samples, and every "batch" samples it completes a
- * completion. A kernel thread waits on that completion and sums each
+ * tick and its time and queues a work item on the module's own workqueue;
+ * the work item, in process context where it may allocate and sleep on a
+ * mutex, moves the notes into a history of samples, and every "batch"
+ * samples it completes a completion. A kernel thread waits on that completion and sums each
  * batch up. The history and the summaries are in /proc/proctimer
  * (seq_file); the controls in /sys/kernel/proctimer:
  *
@@ -73,6 +73,7 @@ struct summary {
 
 struct proctimer {
 	struct timer_list timer;
+	struct workqueue_struct *wq;
 	struct work_struct work;
 	struct task_struct *thread;
 	struct completion started;
@@ -122,7 +123,7 @@ static void pt_tick(struct timer_list *t)
 		pr_info("run over at tick %u\n", p->ticks);
 	spin_unlock(&p->lock);
 
-	schedule_work(&p->work);
+	queue_work(p->wq, &p->work);
 }
 
 /* ---- the work item, in process context ---- */
@@ -383,10 +384,16 @@ static int __init proctimer_init(void)
 	pt->period_ms = period_ms;
 	pt->next_first = 1;
 
+	pt->wq = alloc_workqueue("proctimer", WQ_UNBOUND, 1);
+	if (!pt->wq) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
 	pt->thread = kthread_run(pt_thread, pt, "proctimer");
 	if (IS_ERR(pt->thread)) {
 		ret = PTR_ERR(pt->thread);
-		goto err_free;
+		goto err_wq;
 	}
 	wait_for_completion(&pt->started);
 
@@ -415,6 +422,8 @@ err_proc:
 	remove_proc_entry("proctimer", NULL);
 err_thread:
 	kthread_stop(pt->thread);
+err_wq:
+	destroy_workqueue(pt->wq);
 err_free:
 	kfree(pt);
 	return ret;
@@ -430,6 +439,7 @@ static void __exit proctimer_exit(void)
 	spin_unlock_bh(&pt->lock);
 	del_timer_sync(&pt->timer);
 	cancel_work_sync(&pt->work);
+	destroy_workqueue(pt->wq);
 	kthread_stop(pt->thread);
 
 	pr_info("unloaded after %u ticks\n", pt->ticks);
