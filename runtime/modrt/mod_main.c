@@ -438,6 +438,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		if (ret < 0) {
 			fprintf(dusk_console_err(), "%s: init_module failed: %s\n", prog,
 				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
+			dusk_kthreads_end("init_module failed");
 			dusk_nf_unregister_all("init_module failed");
 			dusk_session_close(s);
 			return 1;
@@ -468,6 +469,9 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		dusk_rcu_barrier();
 		dusk_main_after(s, "cleanup_module");
 	}
+	/* Its threads must not outlive it: the .ko's would oops. */
+	dusk_kthreads_end(m->exit ? "cleanup_module" :
+			  "a module without cleanup_module");
 	/* A module without cleanup_module could not be unloaded from the
 	 * kernel; here it stops all the same, its hooks quietly removed. */
 	dusk_nf_unregister_all(m->exit ? "cleanup_module returned" : NULL);
