@@ -2,8 +2,8 @@
 /*
  * The module's kernel threads at user level: kthread_create_on_node()
  * (kthread_create(), kthread_run()), wake_up_process(),
- * kthread_should_stop(), kthread_stop(), kthread_exit() and
- * kthread_complete_and_exit().
+ * kthread_should_stop(), kthread_stop(), kthread_exit(),
+ * kthread_complete_and_exit() and kthread_park() (refused).
  *
  * Each thread of the module is two: a real kernel thread in the target,
  * with the module's name (ps shows it; KTHREAD_CREATE, dusk.ko's
@@ -35,7 +35,8 @@
  *
  * Module code reading signal_pending(current) itself sees the kernel
  * thread's flags, which kthread_stop() sets only at the end: that one
- * test does not see the stop.
+ * test does not see the stop. kthread_park() of a thread of the module
+ * stops the program (the kernel's would wait for ever).
  */
 #include <endian.h>
 #include <errno.h>
@@ -349,9 +350,11 @@ static int dusk_kthread_reap(struct dusk_kthread *kt, int64_t *ret)
 	return err;
 }
 
-/* Stop kt: its flag, the wake-up, its function's end, KTHREAD_STOP.
- * kthread_stop()'s value, or -errno if it could not be had. */
-static int dusk_kthread_stop(struct dusk_kthread *kt, unsigned int timeout_s)
+/* Stop kt: its flag, the wake-up, its function's end (within timeout_s,
+ * 0: however long; else -ETIMEDOUT), KTHREAD_STOP. 0 and in *value
+ * kthread_stop()'s value (or -errno if it could not be had). */
+static int dusk_kthread_stop(struct dusk_kthread *kt, unsigned int timeout_s,
+			     int *value)
 {
 	char ebuf[64];
 	int64_t ret = -EINTR;
@@ -372,14 +375,15 @@ static int dusk_kthread_stop(struct dusk_kthread *kt, unsigned int timeout_s)
 			  dusk_errno_text(err, ebuf, sizeof(ebuf)));
 		ret = kt->done ? kt->ret : err;
 	}
-	return (int)ret;
+	*value = (int)ret;
+	return 0;
 }
 
 DUSK_EXPORT int __dusk_impl_kthread_stop(void *k)
 {
 	uint64_t task = (uintptr_t)k, ret = 0;
 	struct dusk_kthread *kt = dusk_kt_find(task);
-	int stopped;
+	int value;
 
 	dusk_ctx_might_sleep_at("kthread_stop", __builtin_return_address(0));
 	if (!kt) {
@@ -394,9 +398,25 @@ DUSK_EXPORT int __dusk_impl_kthread_stop(void *k)
 			       kt->name);
 		return -EDEADLK;
 	}
-	stopped = dusk_kthread_stop(kt, 0);
+	dusk_kthread_stop(kt, 0, &value);
 	dusk_kt_forget(kt);
-	return stopped;
+	return value;
+}
+
+/* Parking needs the thread to call kthread_parkme() in the kernel, which
+ * dusk.ko's never does: the kernel's kthread_park() would wait for ever,
+ * in the task that executes the call (dusk.ko's thread, from init). */
+DUSK_EXPORT int __dusk_impl_kthread_park(void *k)
+{
+	uint64_t task = (uintptr_t)k, ret = 0;
+	struct dusk_kthread *kt = dusk_kt_find(task);
+
+	if (kt)
+		dusk_mod_fatal(1, "kthread_park() of kernel thread %s: not supported at user level (its function runs in the program; run this part of the module as its .ko)",
+			       kt->name);
+	if (dusk_klib_kcall("kthread_park", &task, 1, &ret))
+		return -EINTR;
+	return (int)ret;
 }
 
 DUSK_EXPORT __attribute__((noreturn)) void __dusk_impl_kthread_exit(long result)
@@ -423,7 +443,7 @@ void dusk_kthreads_end(const char *after)
 	struct dusk_kthread *kt, *next;
 	char ebuf[64];
 	int64_t ret;
-	int err;
+	int err, value;
 
 	for (kt = dusk_kts; kt; kt = next) {
 		next = kt->next;
@@ -437,11 +457,16 @@ void dusk_kthreads_end(const char *after)
 		} else if (!kt->done) {
 			dusk_warn("%s left kernel thread %s running (the .ko's would run the module's code once it is gone: an oops): stopping it",
 				  after, kt->name);
-			err = dusk_kthread_stop(kt, DUSK_KT_EXIT_WAIT_S);
-			if (err == -ETIMEDOUT)
-				dusk_warn("kernel thread %s did not stop within %d s: it ends with the session",
-					  kt->name, DUSK_KT_EXIT_WAIT_S);
-			dusk_kt_forget(kt);
+			err = dusk_kthread_stop(kt, DUSK_KT_EXIT_WAIT_S,
+						&value);
+			if (!err) {
+				dusk_kt_forget(kt);
+				continue;
+			}
+			/* Its function still runs and uses kt: kept, and the
+			 * program ends holding the lock it would need. */
+			dusk_warn("kernel thread %s did not stop within %d s: it ends with the session",
+				  kt->name, DUSK_KT_EXIT_WAIT_S);
 			continue;
 		}
 		/* Never woken, or its function ended by itself (the .ko's

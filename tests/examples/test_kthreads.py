@@ -28,7 +28,8 @@ test_kthreads_sigkill: SIGKILL of the program while its threads run
 leaves no thread and no /proc entry, and the .ko then loads;
 test_kthread_left_running: a module whose exit forgets kthread_stop()
 (built only as the program: the .ko would oops) is told so, and its
-thread is stopped;
+threads are stopped (one that ignores kthread_should_stop() with the
+session);
 test_kthread_comm: a thread's current->comm is its name, as the .ko's.
 
     tests/run-pytest tests/examples/test_kthreads.py
@@ -278,7 +279,8 @@ LEFT_RUNNING = """\
     #include <linux/kthread.h>
     #include <linux/module.h>
 
-    static struct task_struct *spinner;
+    static struct task_struct *spinner, *stubborn;
+    static bool forever = true;
 
     static int spin(void *data)
     {
@@ -289,10 +291,21 @@ LEFT_RUNNING = """\
     \treturn 0;
     }
 
+    static int deaf(void *data)
+    {
+    \tpr_info("%s not listening\\n", current->comm);
+    \twhile (forever)
+    \t\tmsleep(100);
+    \treturn 0;
+    }
+
     static int __init forgetful_init(void)
     {
     \tspinner = kthread_run(spin, NULL, "forgetful");
-    \treturn PTR_ERR_OR_ZERO(spinner);
+    \tif (IS_ERR(spinner))
+    \t\treturn PTR_ERR(spinner);
+    \tstubborn = kthread_run(deaf, NULL, "stubborn");
+    \treturn PTR_ERR_OR_ZERO(stubborn);
     }
 
     static void __exit forgetful_exit(void)
@@ -307,9 +320,11 @@ LEFT_RUNNING = """\
 
 
 def test_kthread_left_running(kthreads, tmp_path):
-    """An exit that forgets kthread_stop(): the .ko's thread would run
-    freed code (built only as the program). The program says so, stops
-    the thread, exits 0, and leaves no thread behind."""
+    """An exit that forgets kthread_stop(): the .ko's threads would run
+    freed code (built only as the program). The program says so and stops
+    them: one stops, one never looks at kthread_should_stop() and is left
+    after a while to the session's end, which stops its kernel thread.
+    It exits 0 and leaves no thread behind."""
     h = kthreads.h
     d = tmp_path / "forgetful"
     d.mkdir()
@@ -319,28 +334,37 @@ def test_kthread_left_running(kthreads, tmp_path):
     token = h.marker()
     p = Program(h.build_prog(module), kthreads.target.env)
     try:
-        wait_until(lambda: "forgetful: forgetful spinning" in p.stdout(),
-                   lambda: p.stdout() + p.stderr(), timeout=120)
-        assert "forgetful" in kthreads.places()["kthreads"]
+        wait_until(lambda: "forgetful: stubborn not listening" in
+                   p.stdout(), lambda: p.stdout() + p.stderr(), timeout=120)
+        assert {"forgetful", "stubborn"} <= \
+            set(kthreads.places()["kthreads"])
         p.proc.send_signal(signal.SIGINT)
         status = p.wait()
     finally:
         p.stop()
     out = p.stdout() + p.stderr()
     assert status == 0, out
-    assert re.search(r"dusk: warning: cleanup_module left kernel thread "
-                     r"forgetful running \(.*oops.*\): stopping it", out), out
+    for name in ("forgetful", "stubborn"):
+        assert re.search(rf"dusk: warning: cleanup_module left kernel thread "
+                         rf"{name} running \(.*oops.*\): stopping it",
+                         out), out
+    assert "dusk: warning: kernel thread stubborn did not stop within" in out
     assert out.index("forgetful: unloaded") < \
         out.index("forgetful: told to stop"), out
-    wait_until(lambda: "forgetful" not in kthreads.places()["kthreads"],
-               lambda: "the thread is left", timeout=30)
+    wait_until(lambda: not {"forgetful", "stubborn"} &
+               set(kthreads.places()["kthreads"]),
+               lambda: "a thread is left", timeout=30)
     entries = h.kernel_log(token)
     assert not h.trouble(entries), h.trouble(entries)
     assert h.module_log(module, entries) == [
         "<6>forgetful: forgetful spinning",
+        "<6>forgetful: stubborn not listening",
         "<6>forgetful: unloaded",
         "<6>forgetful: told to stop",
     ]
+    # the session's end stopped the one left
+    assert [t for _, t in entries
+            if "left by kthread_create_on_node: releasing" in t], entries
 
 
 def test_kthread_comm(kthreads):
