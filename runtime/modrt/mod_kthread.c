@@ -213,6 +213,8 @@ DUSK_EXPORT void *__dusk_impl_kthread_create_on_node(int (*threadfn)(void *data)
 	}
 	kt->next = dusk_kts;
 	dusk_kts = kt;
+	/* dusk-gdb's break-hook all breaks in it. */
+	dusk_defer_seen((uintptr_t)threadfn, "kthread");
 	dusk_dbg("kernel thread %s: task 0x%llx, invocation %llu", kt->name,
 		 (unsigned long long)kt->task, (unsigned long long)kt->handle);
 	return (void *)(uintptr_t)kt->task;
