@@ -78,6 +78,8 @@ static int dusk_do_bye(struct dusk_req *r)
 #define DUSK_HANDLER_PROXY_REGISTER	dusk_do_proxy_register
 #define DUSK_HANDLER_PROXY_UNREGISTER	dusk_do_proxy_unregister
 #define DUSK_HANDLER_SIGNAL		NULL	/* the kernel sends it */
+#define DUSK_HANDLER_KTHREAD_CREATE	dusk_do_kthread_create
+#define DUSK_HANDLER_KTHREAD_STOP	dusk_do_kthread_stop
 
 #define DUSK_X_HANDLER(name, ...)	[DUSK_MSG_##name] = DUSK_HANDLER_##name,
 static const dusk_handler_fn dusk_handlers[__DUSK_MSG_MAX] = {

@@ -362,6 +362,22 @@ struct dusk_invoke_args {
  */
 int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 		s64 *ret);
+/*
+ * An announced invocation (kthread.c's threads): on the session's list
+ * with its id from now on, so that the program's requests of it are
+ * routed, but no INVOKE is ever sent; ERR_PTR(-ESHUTDOWN) if the session
+ * is dead, ERR_PTR(-ENOMEM). Its server (a kernel thread: it waits
+ * TASK_IDLE) executes its requests until RETURN: 0 and the value in
+ * *ret, or -ESHUTDOWN when the session ended first. Whoever made it
+ * frees it with dusk_inv_discard(), served or not.
+ */
+struct dusk_inv *dusk_inv_announce(struct dusk_session *s);
+int dusk_inv_serve_announced(struct dusk_session *s, struct dusk_inv *inv,
+			     s64 *ret);
+void dusk_inv_discard(struct dusk_session *s, struct dusk_inv *inv);
+u64 dusk_inv_id(const struct dusk_inv *inv);
+/* RETURN was executed: its server is on its way out. */
+bool dusk_inv_returned(const struct dusk_inv *inv);
 /* The thread: an authenticated INV datagram, to its invocation. */
 void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,
 		    u32 len, const struct sockaddr_in *from);
@@ -455,7 +471,29 @@ void dusk_own_done(struct dusk_session *s, struct dusk_own_call *oc,
 		   unsigned long fn, const u64 *args, u64 ret);
 void dusk_own_cancel(struct dusk_own_call *oc);
 void dusk_own_forget_range(struct dusk_session *s, u64 start, u64 size);
+/*
+ * What dusk.ko acquires itself: a kernel thread of kthread.c's for the
+ * session (kt its record, handle its invocation's id), released at the
+ * end by dusk_kthread_release(kt). -ESRCH: the session is dead (release
+ * it yourself); -EDQUOT, -ENOMEM.
+ */
+int dusk_own_add_kthread(struct dusk_session *s, u64 kt, u64 handle);
+/*
+ * Take s's record of kind whose second value is key off the list, if
+ * claim(its first value) says 0 (under the session's lock: claim must not
+ * sleep): 0 and that value in *ret; claim's error; -ENOENT; -ESRCH when s
+ * is dead (its end releases the thing).
+ */
+int dusk_own_claim(struct dusk_session *s, unsigned int kind, u64 key,
+		   int (*claim)(u64 v0), u64 *ret);
 void dusk_own_release_all(struct dusk_session *s);
+
+/* ---- kthread.c: kernel threads for the module's (KTHREAD_*) ---- */
+
+int dusk_do_kthread_create(struct dusk_req *r);
+int dusk_do_kthread_stop(struct dusk_req *r);
+/* The session's end (owned.c): stop the thread whose record is kt. */
+u64 dusk_kthread_release(u64 kt, u64 handle, u64 unused2, u64 unused3);
 
 int dusk_procfs_init(void);
 void dusk_procfs_exit(void);

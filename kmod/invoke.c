@@ -28,6 +28,14 @@
  * invocation at once (-EINTR), with one SIGNAL (fatal) to tell the
  * program; the end of the session wakes every invocation to its dead
  * answer (-ESHUTDOWN here).
+ *
+ * An announced invocation (dusk_inv_announce()) is one whose INVOKE is
+ * never sent: a kernel thread of dusk.ko's that stands for a thread of
+ * the module (kthread.c) serves it, and the program learnt its id from
+ * KTHREAD_CREATE's reply. Its server is a kernel thread, which gets no
+ * signals: it waits TASK_IDLE (kthread_stop()'s TIF_NOTIFY_SIGNAL would
+ * only make an interruptible wait spin), until RETURN or the session's
+ * end.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -37,6 +45,7 @@
 #include <linux/jiffies.h>
 #include <linux/overflow.h>
 #include <linux/string.h>
+#include <linux/err.h>
 
 #include "dusk_kmod.h"
 
@@ -70,6 +79,7 @@ struct dusk_inv {
 	unsigned long sig_next;
 	unsigned long sig_rto;
 	bool abandoned;			/* its table died before it was heard */
+	bool announced;			/* no INVOKE: a kthread's (kthread.c) */
 	u32 handle;			/* its proxy table's */
 	s64 ret;
 	struct dusk_inv_rec rec;
@@ -235,7 +245,7 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv)
 	struct dusk_inv_ended *e;
 
 	spin_lock(&s->inv_lock);
-	list_del(&inv->list);
+	list_del_init(&inv->list);
 	if (inv->returned) {
 		e = &s->ended[s->ended_next++ % DUSK_INV_ENDED];
 		e->inv = inv->id;
@@ -332,6 +342,66 @@ int dusk_invoke(struct dusk_session *s, const struct dusk_invoke_args *a,
 	*ret = inv->ret;
 	dusk_inv_free(inv);
 	return err;
+}
+
+struct dusk_inv *dusk_inv_announce(struct dusk_session *s)
+{
+	struct dusk_inv *inv = dusk_inv_create(s);
+
+	if (!inv)
+		return ERR_PTR(-ENOMEM);
+	inv->announced = true;
+	inv->heard = true;		/* nothing to send again */
+	spin_lock(&s->inv_lock);
+	if (s->dead) {
+		spin_unlock(&s->inv_lock);
+		dusk_inv_free(inv);
+		return ERR_PTR(-ESHUTDOWN);
+	}
+	inv->id = ++s->next_inv;
+	list_add_tail(&inv->list, &s->invs);
+	spin_unlock(&s->inv_lock);
+	return inv;
+}
+
+u64 dusk_inv_id(const struct dusk_inv *inv)
+{
+	return inv->id;
+}
+
+bool dusk_inv_returned(const struct dusk_inv *inv)
+{
+	return READ_ONCE(inv->returned);
+}
+
+int dusk_inv_serve_announced(struct dusk_session *s, struct dusk_inv *inv,
+			     s64 *ret)
+{
+	int err;
+
+	for (;;) {
+		wait_event_idle(inv->wq, dusk_inv_ready(s, inv));
+		if (READ_ONCE(s->dead)) {
+			err = -ESHUTDOWN;
+			break;
+		}
+		if (dusk_inv_serve(s, inv)) {
+			err = 0;
+			break;
+		}
+	}
+	dusk_inv_finish(s, inv);
+	*ret = inv->ret;
+	return err;
+}
+
+void dusk_inv_discard(struct dusk_session *s, struct dusk_inv *inv)
+{
+	spin_lock(&s->inv_lock);
+	if (!list_empty(&inv->list))
+		list_del_init(&inv->list);
+	spin_unlock(&s->inv_lock);
+	dusk_inv_free(inv);
 }
 
 void dusk_inv_route(struct dusk_session *s, const struct dusk_hdr *hdr,

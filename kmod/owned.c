@@ -86,6 +86,17 @@ static struct dusk_own_rel dusk_own_rels[] = {
 #undef M
 #undef NP
 
+/*
+ * What dusk.ko acquires itself for a session rather than by a CALL: a
+ * kernel thread that stands for one of the module's (kthread.c), its
+ * values the thread's record and its handle, released by stopping it.
+ */
+static struct dusk_own_acq dusk_own_kthread_acq = {
+	.fn_name = "kthread_create_on_node", .release_name = "kthread_stop",
+	.ok = DUSK_OK_ANY, .kind = DUSK_OWN_MOD_KTHREAD, .nrel = 2, .obj = 0,
+	.parent = DUSK_NO_PARENT,
+};
+
 static const char *const dusk_own_acquire_like[] = { DUSK_OWN_ACQUIRE_LIKE };
 static const char *const dusk_own_gives_back[] = { DUSK_OWN_GIVES_BACK };
 static const char *const dusk_own_no_release[] = { DUSK_OWN_NO_RELEASE };
@@ -100,6 +111,7 @@ int dusk_own_init(void)
 	unsigned int i, j;
 	bool listed;
 
+	dusk_own_kthread_acq.release = (unsigned long)dusk_kthread_release;
 	for (i = 0; i < ARRAY_SIZE(dusk_own_rels); i++)
 		dusk_own_rels[i].fn = dusk_ksym(dusk_own_rels[i].fn_name);
 	for (i = 0; i < ARRAY_SIZE(dusk_own_acqs); i++) {
@@ -435,6 +447,56 @@ void dusk_own_done(struct dusk_session *s, struct dusk_own_call *oc,
 	s->nr_owned++;
 out:
 	mutex_unlock(&s->lock);
+}
+
+int dusk_own_add_kthread(struct dusk_session *s, u64 kt, u64 handle)
+{
+	struct dusk_own_rec *rec;
+
+	if (READ_ONCE(s->nr_owned) >= READ_ONCE(own_max))
+		return -EDQUOT;
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+	if (!rec)
+		return -ENOMEM;
+	rec->acq = &dusk_own_kthread_acq;
+	rec->val[0] = kt;
+	rec->val[1] = handle;
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		mutex_unlock(&s->lock);
+		kfree(rec);
+		return -ESRCH;
+	}
+	list_add(&rec->list, &s->owned);
+	s->nr_owned++;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+
+int dusk_own_claim(struct dusk_session *s, unsigned int kind, u64 key,
+		   int (*claim)(u64 v0), u64 *ret)
+{
+	struct dusk_own_rec *rec;
+	int err = -ENOENT;
+
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		err = -ESRCH;
+		goto out;
+	}
+	list_for_each_entry(rec, &s->owned, list) {
+		if (rec->acq->kind != kind || rec->val[1] != key)
+			continue;
+		err = claim(rec->val[0]);
+		if (!err) {
+			*ret = rec->val[0];
+			dusk_own_take(s, rec);
+		}
+		break;
+	}
+out:
+	mutex_unlock(&s->lock);
+	return err;
 }
 
 void dusk_own_cancel(struct dusk_own_call *oc)

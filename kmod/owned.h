@@ -98,6 +98,7 @@ enum dusk_own_kind {
 	DUSK_OWN_DWORK,
 	DUSK_OWN_WORKQUEUE,
 	DUSK_OWN_KTHREAD,
+	DUSK_OWN_MOD_KTHREAD,	/* dusk.ko's thread for the module's (kthread.c) */
 	__DUSK_OWN_KIND_MAX
 };
 

@@ -127,6 +127,27 @@
  *		proxies answer -ENODEV (open) or -EIO from now on; the
  *		table is reused once its last open file is closed.
  *		-ENOENT: not this session's.
+ * R KTHREAD_CREATE struct dusk_kthread_create -> struct
+ *		dusk_kthread_reply: a kernel thread named name
+ *		(kthread_create_on_node(), not woken: ps shows it) that
+ *		stands for a thread of the module: once woken it serves the
+ *		blocking invocation whose id the reply gives as handle, as a
+ *		proxy's caller serves its INVOKE (Invocations, below), only
+ *		no INVOKE is sent: the program knows it from this reply and
+ *		runs the thread's function once it wakes the thread. So
+ *		`current` is that thread in what the function asks of the
+ *		kernel. RETURN ends the function, and the thread with its
+ *		value. Session-owned: the session's end stops it. -EINVAL:
+ *		node (not NUMA_NO_NODE nor an online node), name (empty or
+ *		not NUL-terminated), pad; -ENOMEM, -EINTR, -EDQUOT.
+ * R KTHREAD_STOP struct dusk_kthread_handle -> struct
+ *		dusk_kthread_stop_reply: kthread_stop() of that thread, its
+ *		value in ret (the function's, or -EINTR if it never ran:
+ *		stopped before it was woken). It never waits for the
+ *		program: -EBUSY while the thread serves its invocation and
+ *		RETURN has not come (the program stops its function first,
+ *		and asks once RETURN has its reply). -ENOENT: no thread of
+ *		this session's.
  * K SIGNAL	chan INV; hdr.invocation = the invocation; hdr.id = the
  *		signal's number in it (1, 2...); struct dusk_signal. The
  *		caller got a signal while its proxy waits for the program
@@ -165,7 +186,8 @@
  * fails it with EINTR, as with the .ko. A fatal signal abandons the
  * invocation at once (above); SIGNAL with fatal 1 tells the program.
  *
- * Version 6 added SIGNAL and dusk_stats.open_files.
+ * Version 6 added SIGNAL and dusk_stats.open_files; version 7
+ * KTHREAD_CREATE and KTHREAD_STOP.
  *
  * Handshake. A HELLO costs dusk.ko no state until its sender has shown
  * that it receives datagrams at the address it sends from (as WireGuard's
@@ -193,7 +215,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	6
+#define DUSK_PROTO_VERSION	7
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32
@@ -273,7 +295,13 @@
 	  sizeof(struct dusk_proxy_handle), 0, EXACT, 0, 1)		\
 	/* SIGNAL has no reply: the next request acknowledges it. */	\
 	X(SIGNAL, KERNEL, INV, EXACT, sizeof(struct dusk_signal), 0,	\
-	  EXACT, 0, 0)
+	  EXACT, 0, 0)							\
+	X(KTHREAD_CREATE, RUNTIME, MAIN_INV, EXACT,			\
+	  sizeof(struct dusk_kthread_create), 0,			\
+	  EXACT, sizeof(struct dusk_kthread_reply), 1)			\
+	X(KTHREAD_STOP, RUNTIME, MAIN_INV, EXACT,			\
+	  sizeof(struct dusk_kthread_handle), 0,			\
+	  EXACT, sizeof(struct dusk_kthread_stop_reply), 1)
 
 #define DUSK_OFFSETOF(type, member)	__builtin_offsetof(type, member)
 
@@ -651,6 +679,29 @@ struct dusk_proxy_handle {
 	__le32 pad;
 };
 
+/* The name of a thread: what ps shows (the kernel keeps TASK_COMM_LEN
+ * bytes as comm, the rest as the kthread's full name). */
+#define DUSK_KTHREAD_NAME_LEN	64
+
+struct dusk_kthread_create {
+	__le32 node;		/* s32: NUMA_NO_NODE (-1), or a node */
+	__le32 pad;
+	char name[DUSK_KTHREAD_NAME_LEN];	/* NUL-terminated */
+};
+
+struct dusk_kthread_reply {
+	__le64 task;		/* struct task_struct *, referenced */
+	__le64 handle;		/* the invocation it serves once woken */
+};
+
+struct dusk_kthread_handle {
+	__le64 handle;
+};
+
+struct dusk_kthread_stop_reply {
+	__le64 ret;		/* kthread_stop()'s, sign-extended */
+};
+
 /*
  * Every field is naturally aligned, so these sizes hold with every
  * compiler on both sides: a change to a structure above that breaks them
@@ -688,6 +739,10 @@ DUSK_WIRE_SIZE(dusk_proxy_register, 24);
 DUSK_WIRE_SIZE(dusk_proxy_slot, 16);
 DUSK_WIRE_SIZE(dusk_proxy_reply, 16);
 DUSK_WIRE_SIZE(dusk_proxy_handle, 8);
+DUSK_WIRE_SIZE(dusk_kthread_create, 72);
+DUSK_WIRE_SIZE(dusk_kthread_reply, 16);
+DUSK_WIRE_SIZE(dusk_kthread_handle, 8);
+DUSK_WIRE_SIZE(dusk_kthread_stop_reply, 8);
 #undef DUSK_WIRE_SIZE
 
 /* A SEGS message's segment count lies within its fixed part. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netfilter.h>
 
@@ -1018,6 +1019,81 @@ DUSK_EXPORT void dusk_stop(struct dusk_session *s)
 	n = write(s->wake[1], "", 1);	/* full pipe: a wake-up is pending */
 	(void)n;
 	errno = saved;
+}
+
+int dusk_invocation_start(struct dusk_session *s, uint64_t id,
+			  const struct dusk_invoke *iv)
+{
+	struct dusk_hooks *h;
+	struct dusk_inv *inv;
+	ssize_t n;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	h = dusk_hooks_get(s);
+	if (!h)
+		return -ENOMEM;
+	if (dusk_inv_find(h, DUSK_INV_CALLBACK, id))
+		return -EEXIST;
+	inv = calloc(1, sizeof(*inv));
+	if (inv)
+		inv->msg = malloc(sizeof(*iv));
+	if (!inv || !inv->msg) {
+		free(inv);
+		return -ENOMEM;
+	}
+	memcpy(inv->msg, iv, sizeof(*iv));
+	inv->msg_len = sizeof(*iv);
+	inv->kind = DUSK_INV_CALLBACK;
+	inv->packet = id;
+	inv->state = DUSK_INV_QUEUED;
+	inv->first_rx_ns = dusk_now_real_ns();
+	inv->hnext = h->hash[dusk_inv_slot(id)];
+	h->hash[dusk_inv_slot(id)] = inv;
+	dusk_list_add_tail(&inv->node, &h->queue);
+	/* Now, not at the loop's next pass: the loop may not run yet (a
+	 * module's init that waits for its thread to start). */
+	if (dusk_plock_held() && !dusk_inv_dispatch(s, inv))
+		return 0;
+	n = write(s->wake[1], "", 1);
+	(void)n;
+	return 0;
+}
+
+int dusk_invocation_wait_answered(struct dusk_session *s, uint64_t id)
+{
+	const struct timespec nap = { .tv_nsec = 2 * 1000 * 1000 };
+	struct dusk_inv *inv;
+	unsigned int depth;
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	for (;;) {
+		inv = s->hooks ? dusk_inv_find(s->hooks, DUSK_INV_CALLBACK, id) :
+				 NULL;
+		if (!inv)
+			return -ENOENT;
+		if (inv->state == DUSK_INV_ANSWERED) {
+			if (!inv->verdict)
+				return -EIO;
+			if (inv->acked)
+				return inv->verdict->status;
+			/* A request's wait: its RETURN is retransmitted. */
+			err = dusk_session_poll(s, 100, -1);
+			if (err && err != -ETIMEDOUT && err != -EINTR)
+				return err;
+			continue;
+		}
+		/* Queued, or running on its thread: let it run. */
+		depth = dusk_plock_release();
+		nanosleep(&nap, NULL);
+		dusk_plock_retake(depth);
+	}
 }
 
 DUSK_EXPORT int dusk_nf_hook_register(struct dusk_session *s,

@@ -124,4 +124,25 @@ int dusk_callback_register(struct dusk_session *s, dusk_callback_fn fn,
 			   void *priv, uint64_t *ret_cookie);
 int dusk_callback_unregister(struct dusk_session *s, uint64_t cookie);
 
+/*
+ * A blocking invocation dusk.ko announced instead of sending its INVOKE
+ * (the thread of a KTHREAD_CREATE, invoke.h): run it as if iv, an INVOKE
+ * as the kernel would have sent it (cookie, args, task, pid, tgid, cpu,
+ * comm; no segments), had arrived with id, on a callback thread now (on
+ * the loop's next pass if no thread can be had), whether or not the
+ * event loop runs. Under the program lock. 0; -EEXIST (an invocation of
+ * that id is known), -ENOMEM, -ENOTCONN.
+ */
+struct dusk_invoke;
+int dusk_invocation_start(struct dusk_session *s, uint64_t id,
+			  const struct dusk_invoke *iv);
+/*
+ * Until invocation id (a callback) was answered and its RETURN reached
+ * dusk.ko (letting the program lock go while it runs, receiving while its
+ * RETURN is pending): the RETURN's status (-ESRCH: its caller was gone),
+ * -EIO if no RETURN could be sent; -ENOENT: no such invocation is known
+ * (or it was forgotten, long answered). Under the program lock.
+ */
+int dusk_invocation_wait_answered(struct dusk_session *s, uint64_t id);
+
 #endif /* DUSK_HOOK_H */

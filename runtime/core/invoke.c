@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * Requests of blocking extensions: proxy tables and uaccess (invoke.h).
+ * Requests of blocking extensions: proxy tables, uaccess and kernel
+ * threads (invoke.h).
  */
 #include <endian.h>
 #include <errno.h>
@@ -143,4 +144,52 @@ int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
 out_reply:
 	free(reply);
 	return err;
+}
+
+int dusk_kthread_create_request(struct dusk_session *s, int node,
+				const char *name, uint64_t *ret_task,
+				uint64_t *ret_handle)
+{
+	struct dusk_kthread_create kc;
+	struct dusk_kthread_reply rep;
+	size_t len = strlen(name);
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	if (len >= sizeof(kc.name))
+		return -ENAMETOOLONG;
+	memset(&kc, 0, sizeof(kc));
+	kc.node = htole32((uint32_t)node);
+	memcpy(kc.name, name, len);
+	memset(&rep, 0, sizeof(rep));
+	err = dusk_request(s, DUSK_MSG_KTHREAD_CREATE, &kc, sizeof(kc), &rep,
+			   sizeof(rep), NULL);
+	if (err)
+		return err;
+	*ret_task = le64toh(rep.task);
+	*ret_handle = le64toh(rep.handle);
+	return 0;
+}
+
+int dusk_kthread_stop_request(struct dusk_session *s, uint64_t handle,
+			      int64_t *ret)
+{
+	struct dusk_kthread_handle kh = { .handle = htole64(handle) };
+	struct dusk_kthread_stop_reply rep;
+	int err;
+
+	if (!s)
+		s = dusk_session_current();
+	if (!s)
+		return -ENOTCONN;
+	memset(&rep, 0, sizeof(rep));
+	err = dusk_request(s, DUSK_MSG_KTHREAD_STOP, &kh, sizeof(kh), &rep,
+			   sizeof(rep), NULL);
+	if (err)
+		return err;
+	*ret = (int64_t)le64toh(rep.ret);
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
 /*
  * invoke.h - the requests of blocking extensions: proxy tables in dusk.ko
- * (PROXY_REGISTER/UNREGISTER) and the caller's user memory (UACCESS).
+ * (PROXY_REGISTER/UNREGISTER), the caller's user memory (UACCESS) and
+ * kernel threads that stand for the module's (KTHREAD_CREATE/STOP).
  * Invocations themselves (INVOKE, RETURN) run in the event loop (hook.h).
  */
 #ifndef DUSK_INVOKE_H
@@ -45,5 +46,21 @@ int dusk_uaccess_request(struct dusk_session *s, unsigned int op,
 			 void *out, int64_t *ret, uint64_t *val);
 /* The largest len of one such request on s. */
 uint32_t dusk_uaccess_request_max(const struct dusk_session *s);
+
+/*
+ * KTHREAD_CREATE: a kernel thread named name (up to
+ * DUSK_KTHREAD_NAME_LEN - 1 bytes) on node (-1: NUMA_NO_NODE), created
+ * and not woken, that serves blocking invocation *ret_handle once woken
+ * (dusk_proto.h; hook.h's dusk_invocation_start() runs its callback):
+ * its task_struct's kernel address in *ret_task. -ENAMETOOLONG, dusk.ko's
+ * errors (-EINVAL, -ENOMEM...), transport errors.
+ */
+int dusk_kthread_create_request(struct dusk_session *s, int node,
+				const char *name, uint64_t *ret_task,
+				uint64_t *ret_handle);
+/* KTHREAD_STOP: kthread_stop()'s value in *ret; -EBUSY while the thread
+ * serves its invocation without a RETURN, -ENOENT, transport errors. */
+int dusk_kthread_stop_request(struct dusk_session *s, uint64_t handle,
+			      int64_t *ret);
 
 #endif /* DUSK_INVOKE_H */

@@ -139,6 +139,18 @@ static void trace_request(FILE *f, const struct dusk_msg *m)
 		fprintf(f, " signo %u%s", F32(struct dusk_signal, signo),
 			F32(struct dusk_signal, fatal) ? " fatal" : "");
 		break;
+	case DUSK_MSG_KTHREAD_CREATE:
+		fprintf(f, " node %d name %.*s",
+			(int32_t)F32(struct dusk_kthread_create, node),
+			DUSK_KTHREAD_NAME_LEN,
+			m->len >= sizeof(struct dusk_kthread_create) ?
+			(const char *)m->payload +
+			offsetof(struct dusk_kthread_create, name) : "");
+		break;
+	case DUSK_MSG_KTHREAD_STOP:
+		fprintf(f, " handle %" PRIu64,
+			F64(struct dusk_kthread_handle, handle));
+		break;
 	default:
 		break;
 	}
@@ -193,6 +205,15 @@ static void trace_reply(FILE *f, const struct dusk_msg *m)
 		fprintf(f, " table 0x%" PRIx64 " handle %u",
 			F64(struct dusk_proxy_reply, table),
 			F32(struct dusk_proxy_reply, handle));
+		break;
+	case DUSK_MSG_KTHREAD_CREATE:
+		fprintf(f, " task 0x%" PRIx64 " handle %" PRIu64,
+			F64(struct dusk_kthread_reply, task),
+			F64(struct dusk_kthread_reply, handle));
+		break;
+	case DUSK_MSG_KTHREAD_STOP:
+		fprintf(f, " ret %" PRId64,
+			(int64_t)F64(struct dusk_kthread_stop_reply, ret));
 		break;
 	default:
 		break;

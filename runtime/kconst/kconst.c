@@ -167,6 +167,14 @@ void dusk_kconst(void)
 	/* signal_pending(current): a SIGNAL sets it in the cached task */
 	FIELD(TASK, TI_FLAGS, task_struct, thread_info.flags);
 	UCONST(TIF_SIGPENDING);
+	/* set_current_state() writes the task's state, schedule() reads
+	 * it; a kthread's invocation names its task by these */
+	FIELD(TASK, STATE, task_struct, __state);
+	FIELD(TASK, PID, task_struct, pid);
+	FIELD(TASK, TGID, task_struct, tgid);
+	FIELD(TASK, COMM, task_struct, comm);
+	UCONST(TASK_COMM_LEN);
+	CONST(NUMA_NO_NODE);
 	BLANK();
 
 	/* include/linux/timer.h, hrtimer.h, interrupt.h, workqueue.h:

@@ -1738,14 +1738,6 @@ DUSK_EXPORT void __dusk_impl_msleep(unsigned int msecs)
 	dusk_sleep_ns((uint64_t)msecs * 1000000);
 }
 
-DUSK_EXPORT unsigned long __dusk_impl_msleep_interruptible(unsigned int msecs)
-{
-	dusk_ctx_might_sleep("msleep_interruptible",
-			     __builtin_return_address(0));
-	dusk_sleep_ns((uint64_t)msecs * 1000000);
-	return 0;
-}
-
 DUSK_EXPORT void __dusk_impl_usleep_range_state(unsigned long min,
 						unsigned long max,
 						unsigned int state)

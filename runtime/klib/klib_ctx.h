@@ -314,7 +314,6 @@ DUSK_EXPORT void __dusk_impl_kvfree_call_rcu(struct dusk_rcu_head *head,
 DUSK_EXPORT void __dusk_impl_rcu_barrier(void);
 
 DUSK_EXPORT void __dusk_impl_msleep(unsigned int msecs);
-DUSK_EXPORT unsigned long __dusk_impl_msleep_interruptible(unsigned int msecs);
 DUSK_EXPORT void __dusk_impl_usleep_range_state(unsigned long min,
 						unsigned long max,
 						unsigned int state);

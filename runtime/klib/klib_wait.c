@@ -17,6 +17,17 @@
  * A completion is its own counter (x->done, in the module's memory or
  * the kernel's, read and written through the cache under this file's
  * mutex) and a sleeper list of its identity.
+ *
+ * Tasks. A sleeper that serves a blocking invocation is the sleep of that
+ * invocation's task (core's dusk_invocation_task(): a file operation's
+ * caller, a module kthread's thread), so that wake_up_process() of the
+ * task wakes it (dusk_klib_wake_task()) as try_to_wake_up() would. The
+ * manual sleep, set_current_state() then schedule() or
+ * schedule_timeout(), writes the state into the task (through the cache)
+ * and schedule() reads it back there: a sleeping state makes the thread
+ * sleep in it, woken by a wake-up of the task, a signal it lets in, or
+ * the timeout. The program lock orders all this: a waker runs module
+ * code only while the sleeper lets the lock go, i.e. once it sleeps.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hook.h"
 #include "kconst.h"
 #include "klib.h"
 #include "klib_ctx.h"
@@ -54,6 +66,7 @@ _Static_assert(DUSK_K_WAIT_QUEUE_ENTRY__FLAGS == 0 &&
 struct dusk_sleeper {
 	struct dusk_sleeper *next;	/* on dusk_sleepers */
 	uintptr_t key;			/* the head or completion waited on */
+	uint64_t task;			/* the invocation's task, 0: none */
 	unsigned int state;		/* DUSK_TASK_*: what wakes it */
 	int exclusive;
 	int woken;
@@ -104,6 +117,7 @@ static struct dusk_sleeper *dusk_sleeper_enlist(uintptr_t key,
 		dusk_self_listed = 1;
 		sl->woken = 0;
 	}
+	sl->task = dusk_invocation_task();
 	sl->key = key;
 	sl->state = state;
 	sl->exclusive = exclusive;
@@ -157,6 +171,25 @@ void dusk_klib_wait_interrupt(void)
 	for (sl = dusk_sleepers; sl; sl = sl->next)
 		pthread_cond_signal(&sl->cv);	/* each checks its own */
 	pthread_mutex_unlock(&dusk_wait_mu);
+}
+
+unsigned int dusk_klib_wake_task(uint64_t task, unsigned int mode)
+{
+	struct dusk_sleeper *sl;
+	unsigned int woke = 0;
+
+	if (!task)
+		return 0;
+	pthread_mutex_lock(&dusk_wait_mu);
+	for (sl = dusk_sleepers; sl; sl = sl->next) {
+		if (sl->task != task || sl->woken || !(sl->state & mode))
+			continue;
+		sl->woken = 1;
+		pthread_cond_signal(&sl->cv);
+		woke++;
+	}
+	pthread_mutex_unlock(&dusk_wait_mu);
+	return woke;
 }
 
 unsigned int dusk_klib_sleepers(void)
@@ -251,13 +284,16 @@ DUSK_EXPORT void __dusk_impl_init_wait_entry(void *wq_entry, int flags)
 	*f = (unsigned int)flags;
 }
 
+/* The kernel's prepare_to_wait*() set the task's state: each one arms
+ * the sleep again, even on the head it is on already (___wait_event()'s
+ * next round after a wake-up whose condition did not hold). */
 static void dusk_prepare(void *wq_head, void *wq_entry, int state,
 			 int exclusive)
 {
 	uintptr_t key = dusk_klib_obj_key(wq_head);
 
 	pthread_mutex_lock(&dusk_wait_mu);
-	dusk_sleeper_enlist(key, (unsigned int)state, exclusive);
+	dusk_sleeper_enlist(key, (unsigned int)state, exclusive)->woken = 0;
 	pthread_mutex_unlock(&dusk_wait_mu);
 }
 
@@ -385,17 +421,55 @@ DUSK_EXPORT void __dusk_impl___wake_up_locked_key(void *wq_head,
 
 /* ---- schedule ------------------------------------------------------------ */
 
-/* timeout_ns 0: none. Returns dusk_sleep()'s; 0 at once when the thread
- * is on no head (a running task's schedule() just yields). */
+/*
+ * The state set_current_state() left in the task of the invocation this
+ * thread serves (read through the cache: the module's own store, or what
+ * the running task has), TASK_RUNNING when it serves none.
+ */
+static unsigned int dusk_task_state(void)
+{
+	uint64_t task = dusk_invocation_task();
+	const unsigned int *st;
+
+	if (!task)
+		return DUSK_TASK_RUNNING;
+	st = RD((const void *)(uintptr_t)(task + DUSK_K_TASK__STATE),
+		sizeof(*st));
+	return *st;
+}
+
+/*
+ * timeout_ns 0: none. Returns dusk_sleep()'s. A thread on no head sleeps
+ * in its task's state (set_current_state() before schedule()), so that a
+ * wake-up of the task ends it; in TASK_RUNNING it naps the timeout
+ * (kernel code that forgot set_current_state() would spin) or returns 0
+ * at once (a running task's schedule() just yields). One woken on a head
+ * whose task's state was set again sleeps again (LDD3's manual sleep).
+ */
 static int dusk_schedule_ns(uint64_t timeout_ns, const char *what,
 			    const void *site)
 {
+	_Static_assert(DUSK_K_SIZEOF_TASK__STATE == sizeof(unsigned int),
+		       "task_struct.__state");
 	struct dusk_sleeper *sl = &dusk_self;
-	int err;
+	unsigned int state = DUSK_TASK_RUNNING;
+	int listed, err;
 
 	dusk_ctx_might_sleep_at(what, site);
 	pthread_mutex_lock(&dusk_wait_mu);
-	if (!dusk_self_listed || sl->state == DUSK_TASK_RUNNING) {
+	listed = dusk_self_listed && sl->state != DUSK_TASK_RUNNING;
+	pthread_mutex_unlock(&dusk_wait_mu);
+	if (!listed)
+		state = dusk_task_state() & (DUSK_TASK_NORMAL |
+					     DUSK_TASK_WAKEKILL);
+	pthread_mutex_lock(&dusk_wait_mu);
+	if (!listed && state & DUSK_TASK_NORMAL) {
+		/* On its head still (woken there), or on none. */
+		dusk_sleeper_enlist(dusk_self_listed ? sl->key : 0, state,
+				    dusk_self_listed && sl->exclusive)->woken = 0;
+		listed = 1;
+	}
+	if (!listed) {
 		pthread_mutex_unlock(&dusk_wait_mu);
 		if (timeout_ns)
 			dusk_ctx_nap_ns(timeout_ns);
@@ -443,7 +517,8 @@ static long dusk_schedule_timeout_state(long timeout, unsigned int state,
 					const void *site)
 {
 	pthread_mutex_lock(&dusk_wait_mu);
-	dusk_sleeper_enlist(0, state, 0);	/* no head: only time or a signal */
+	/* No head: time, a signal or a wake-up of its task. */
+	dusk_sleeper_enlist(0, state, 0)->woken = 0;
 	pthread_mutex_unlock(&dusk_wait_mu);
 	timeout = dusk_schedule_timeout(timeout, site);
 	pthread_mutex_lock(&dusk_wait_mu);
@@ -475,6 +550,20 @@ DUSK_EXPORT long __dusk_impl_schedule_timeout_idle(long timeout)
 {
 	return dusk_schedule_timeout_state(timeout, DUSK_TASK_UNINTERRUPTIBLE,
 					   __builtin_return_address(0));
+}
+
+/* As lib's msleep_interruptible(): schedule_timeout_interruptible() until
+ * the time has passed or a signal is pending; the milliseconds left. */
+DUSK_EXPORT unsigned long __dusk_impl_msleep_interruptible(unsigned int msecs)
+{
+	unsigned int hz = dusk_klib_hz();
+	long timeout = (long)(((uint64_t)msecs * hz + 999) / 1000) + 1;
+
+	while (timeout && !dusk_wait_signal_pending(DUSK_TASK_INTERRUPTIBLE))
+		timeout = dusk_schedule_timeout_state(timeout,
+						      DUSK_TASK_INTERRUPTIBLE,
+						      __builtin_return_address(0));
+	return (unsigned long)((uint64_t)timeout * 1000 / hz);
 }
 
 /* ---- completions --------------------------------------------------------- */

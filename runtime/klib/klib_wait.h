@@ -36,6 +36,10 @@
 
 /* Wake every sleeper of the program whose caller has a signal now. */
 void dusk_klib_wait_interrupt(void);
+/* wake_up_process()'s part at user level: wake the sleepers serving task
+ * (a kernel task_struct address) whose state mode lets in
+ * (DUSK_TASK_NORMAL: try_to_wake_up()'s). How many it woke. */
+unsigned int dusk_klib_wake_task(uint64_t task, unsigned int mode);
 /* Sleepers now (tests, dusk status). */
 unsigned int dusk_klib_sleepers(void);
 
@@ -90,5 +94,6 @@ long __dusk_impl_wait_for_completion_killable_timeout(void *x,
 						      unsigned long timeout);
 bool __dusk_impl_try_wait_for_completion(void *x);
 bool __dusk_impl_completion_done(void *x);
+unsigned long __dusk_impl_msleep_interruptible(unsigned int msecs);
 
 #endif /* DUSK_KLIB_WAIT_H */

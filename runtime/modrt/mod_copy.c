@@ -692,7 +692,9 @@ static uint64_t dusk_harmless_fn(void)
  * waits for the program). A netfilter hook is mod_nf.c's.
  */
 static const char *const dusk_fn_refused_callers[] = {
-	"call_rcu", "kthread_create_on_node", "kthread_create_on_cpu",
+	"call_rcu",
+	/* kthread_create_on_node is libdusk's (mod_kthread.c) */
+	"kthread_create_on_cpu",
 	"request_threaded_irq", "request_any_context_irq",
 	"smp_call_function_single", "smp_call_function_many",
 	"on_each_cpu_cond_mask", "schedule_on_each_cpu", "stop_machine",

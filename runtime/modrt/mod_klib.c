@@ -90,6 +90,15 @@ static void dusk_mod_sleep_take_in(void)
 			break;
 }
 
+/* A signal for the caller of this thread's invocation, or, for a thread
+ * of the module, its kthread_stop(): 6.1's sets TIF_NOTIFY_SIGNAL, which
+ * ends interruptible sleeps (not killable ones). */
+static int dusk_mod_signal_pending(int fatal_only)
+{
+	return dusk_invocation_signalled(fatal_only) ||
+	       (!fatal_only && dusk_kthread_stop_pending());
+}
+
 /* A mirror address's kernel address, or the kernel copy's of a user
  * object (a static wait_queue_head_t that poll_wait() got). */
 static uint64_t dusk_mod_kaddr_of(const void *p)
@@ -138,7 +147,7 @@ void dusk_mod_klib_host(void)
 		.fnptr = __dusk_fnptr,
 		.kfunc_kaddr = dusk_mod_kfunc_kaddr,
 		.func_at = dusk_mod_func_at,
-		.signal_pending = dusk_invocation_signalled,
+		.signal_pending = dusk_mod_signal_pending,
 		.kaddr_of = dusk_mod_kaddr_of,
 		.sleep_begin = dusk_mod_sleep_begin,
 		.sleep_end = dusk_mod_sleep_end,

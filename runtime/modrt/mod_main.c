@@ -449,6 +449,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		if (ret < 0) {
 			fprintf(dusk_console_err(), "%s: init_module failed: %s\n", prog,
 				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
+			dusk_kthreads_end("init_module failed");
 			dusk_main_defer_stop("after a failed init_module");
 			dusk_nf_unregister_all("init_module failed");
 			dusk_session_close(s);
@@ -479,10 +480,12 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		m->exit();
 		dusk_rcu_barrier();
 		dusk_main_after(s, "cleanup_module");
-		dusk_main_defer_stop("after cleanup_module");
-	} else {
-		dusk_main_defer_stop(NULL);
 	}
+	/* Its threads, timers and work must not outlive it: the .ko's would
+	 * oops. Threads first: they may arm timers and queue work. */
+	dusk_kthreads_end(m->exit ? "cleanup_module" :
+			  "a module without cleanup_module");
+	dusk_main_defer_stop(m->exit ? "after cleanup_module" : NULL);
 	/* A module without cleanup_module could not be unloaded from the
 	 * kernel; here it stops all the same, its hooks quietly removed. */
 	dusk_nf_unregister_all(m->exit ? "cleanup_module returned" : NULL);

@@ -21,6 +21,8 @@
  *                 tables of dusk.ko's, their functions callbacks
  *   mod_inv.c     what a blocking invocation (a callback) gives the
  *                 module: uaccess on the caller's memory
+ *   mod_kthread.c the module's kernel threads: a kernel thread of
+ *                 dusk.ko's each, their functions run here
  *   mod_packet.c  the packet of the invocation served (packet.h): its
  *                 objects, and guards once it may have been released
  *   mod_klib.c    what klib, the layer below, is lent (struct
@@ -409,6 +411,15 @@ const char *dusk_fops_current(void);
  * is ("read of my_fops", "my_show"), in registration order. */
 void dusk_fops_foreach(void (*fn)(uintptr_t fn, const char *what, void *arg),
 		       void *arg);
+
+/* ---- kernel threads (mod_kthread.c) ----------------------------------------- */
+
+/* This thread runs a module thread's function that kthread_stop() was
+ * asked to stop: its interruptible sleeps end as signalled. */
+int dusk_kthread_stop_pending(void);
+/* After the module's exit (or a failed init; after names it): its
+ * threads still running are reported and stopped, the rest released. */
+void dusk_kthreads_end(const char *after);
 
 /* ---- blocking invocations (mod_inv.c) -------------------------------------- */
 

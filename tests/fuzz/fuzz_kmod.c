@@ -213,6 +213,8 @@ int dusk_do_return(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_uaccess(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_proxy_register(struct dusk_req *r) { return fuzz_handler(r); }
 int dusk_do_proxy_unregister(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_kthread_create(struct dusk_req *r) { return fuzz_handler(r); }
+int dusk_do_kthread_stop(struct dusk_req *r) { return fuzz_handler(r); }
 
 /* PING's per-hook counts (nf_hook.c): the stand-ins register none. */
 u32 dusk_hooks_count(struct dusk_session *s, void *p, u32 max)

@@ -15,6 +15,11 @@ them (INIT_WORK is inline): writes to /proc/wqdemo queue a delayed work a
 minute away and a job; the job's function stops, on a worker of the
 program, with "dusk status" showing the job running on its workqueue and
 the delayed work armed with its expiry.
+
+jobthread (tests/examples/mods/jobthread, a kernel course's worker
+thread, test_kthreads.py) starts its threads in init: the first thread
+function stops, and "dusk status" lists it in flight as a callback for
+the kernel thread that serves it, by pid and name.
 """
 
 import re
@@ -29,6 +34,7 @@ from gdbdrive import Gdb  # noqa: E402
 
 JIFFYTIMER = mod("jiffytimer")
 WQDEMO = mod("wqdemo")
+JOBTHREAD = mod("jobthread")
 START = r"""
 set pagination off
 set width 0
@@ -147,3 +153,23 @@ def test_work_function(harness, tmp_path):
                   re.M)
     assert m and 0 < int(m.group(1)) <= 60000, at_job
     assert re.search(r"\bdusk_worker_main\b", at_job), at_job
+
+
+def test_kthread_function(harness, tmp_path):
+    gdb = run_gdb(harness, JOBTHREAD, tmp_path)
+    s = Stops(gdb)
+    try:
+        s.stop_in("worker_fn")
+        at_thread = s.commands("dusk status", "bt")
+        pids = harness.exec("ps | awk '$NF == \"[jobworker]\" "
+                            "{print $1}'").split()
+        text = finish(gdb)
+    finally:
+        if gdb.proc.poll() is None:
+            gdb.proc.kill()
+    assert "dusk: the module registered callback worker_fn: breakpoint " \
+        "set\n" in text, text
+    assert len(pids) == 1, pids
+    assert re.search(rf"^ +\* callback \d+ for pid {pids[0]} \(jobworker\) "
+                     rf"on cpu \d+, waiting \d+ ms, thread \d+ \(LWP \d+\)$",
+                     at_thread, re.M), at_thread

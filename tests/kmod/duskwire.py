@@ -47,6 +47,10 @@ PROXY_REGISTER = struct.Struct('<QQII')
 PROXY_SLOT = struct.Struct('<IIQ')
 PROXY_REPLY = struct.Struct('<QII')
 PROXY_HANDLE = struct.Struct('<II')
+KTHREAD_CREATE = struct.Struct('<iI64s')
+KTHREAD_REPLY = struct.Struct('<QQ')
+KTHREAD_HANDLE = struct.Struct('<Q')
+KTHREAD_STOP_REPLY = struct.Struct('<q')
 
 STRUCTS = {
     'dusk_hdr': HDR, 'dusk_seg': SEG, 'dusk_hello': HELLO,
@@ -63,6 +67,10 @@ STRUCTS = {
     'dusk_uaccess_reply': UACCESS_REPLY,
     'dusk_proxy_register': PROXY_REGISTER, 'dusk_proxy_slot': PROXY_SLOT,
     'dusk_proxy_reply': PROXY_REPLY, 'dusk_proxy_handle': PROXY_HANDLE,
+    'dusk_kthread_create': KTHREAD_CREATE,
+    'dusk_kthread_reply': KTHREAD_REPLY,
+    'dusk_kthread_handle': KTHREAD_HANDLE,
+    'dusk_kthread_stop_reply': KTHREAD_STOP_REPLY,
 }
 
 CHANNELS = range(K.DUSK_CHAN_MAIN, getattr(K, '__DUSK_CHAN_MAX'))
