@@ -188,9 +188,8 @@ static void pt_summarize(struct proctimer *p)
 	b->mean_ms = n ? sum / n : 0;
 	p->nbatches++;
 	p->next_first = last + 1;
-	mutex_unlock(&p->hist_lock);
-
 	pr_info("batch %u: ticks %u-%u\n", p->nbatches, first, last);
+	mutex_unlock(&p->hist_lock);
 }
 
 static int pt_thread(void *data)

@@ -20,7 +20,9 @@ taskletlog        tasklet_setup on a kmalloc'd struct, from_tasklet; the
                   in_softirq/in_interrupt/in_task (in_softirq is true under
                   spin_lock_bh too); a static DECLARE_TASKLET run by
                   tasklet_hi_schedule; tasklet_disable holds a scheduled
-                  tasklet back until tasklet_enable; tasklet_kill in exit
+                  tasklet back until tasklet_enable; scheduled three times
+                  under spin_lock_bh it runs once; tasklet_kill in exit
+                  lets a scheduled run happen
 wqdemo            create_singlethread_workqueue (its rescuer thread shows in
                   ps), jobs kmalloc'd with INIT_WORK queued from /proc
                   writes, run in order and sleeping (msleep), in_task;
@@ -28,12 +30,18 @@ wqdemo            create_singlethread_workqueue (its rescuer thread shows in
                   flush_work on the system queue; INIT_DELAYED_WORK,
                   schedule_delayed_work (never early, already pending),
                   delayed_work_pending, cancel_delayed_work_sync (1, then
-                  0); a job still queued at unload runs before
+                  0), mod_delayed_work (1 pending, 0 idle),
+                  flush_delayed_work (runs it now); a delayed work on the
+                  private queue that requeues itself (queue_delayed_work)
+                  N times; a job still queued at unload runs before
                   destroy_workqueue returns
+wqdemo-polling    unloaded while the delayed work requeues itself for ever:
+                  cancel_delayed_work_sync stops it
 hrtick            a static hrtimer (hrtimer_init, .function set by hand,
                   hrtimer_start REL, hrtimer_forward_now, HRTIMER_RESTART
-                  then NORESTART), in_interrupt in its callback,
-                  hrtimer_active, hrtimer_cancel in exit
+                  then NORESTART), in_interrupt/in_hardirq/in_softirq in
+                  its callback, hrtimer_active, hrtimer_cancel in exit
+hrtick-soft       the same in HRTIMER_MODE_REL_SOFT: a softirq callback
 hrtick-armed      unloaded while armed: hrtimer_cancel returns 1
 
 Rates, on the target's clock (jiffies and ktime in the modules, /proc/uptime
@@ -76,12 +84,14 @@ RATE_SLACK = 1.5
 LATENCY_MS = 300
 
 # Where the modules' traces show, one command each. Kernel threads by name
-# (busybox ps: "[name]"), less the kworkers, which come and go.
+# (what ps shows in brackets), known by their parent, kthreadd (pid 2): ps
+# brackets a process of no command line too (one the agent is starting),
+# less the kworkers, which come and go.
 PLACES = {
     "/proc": "ls /proc | grep -v '^[0-9]*$'",
     "/sys/kernel": "ls /sys/kernel",
-    "kthreads": "ps | sed -n 's/.*\\[\\(.*\\)\\]$/\\1/p' | "
-                "grep -v '^kworker/' | sort -u",
+    "kthreads": "awk '$4 == 2 { print $2 }' /proc/[0-9]*/stat 2>/dev/null | "
+                "sed 's/^(\\(.*\\))$/\\1/' | grep -v '^kworker/' | sort -u",
     "modules": "cut -d' ' -f1 /proc/modules",
 }
 
@@ -283,7 +293,12 @@ cat $P
 echo enable > $P
 wait_for $P '^runs: *5$'
 cat $P
+echo "burst 3" > $P
+wait_for $P '^runs: *6$'
+sleep 0.2
+grep -E '^(scheduled|runs):' $P
 echo "tick 0" > $P 2>/dev/null || echo "tick 0: refused"
+echo last > $P
 """
 
 
@@ -308,6 +323,8 @@ def check_taskletlog(run):
         "disabled:  1", "last:      held",
         "scheduled: 5", "runs:      5", "hi runs:   1", "ticks:     3",
         "disabled:  0", "last:      held",
+        # three schedules with bottom halves off: one run
+        "scheduled: 8", "runs:      6",
         "tick 0: refused",
     ], "taskletlog .ko transcript")
     assert_lines(run.log, [
@@ -327,7 +344,13 @@ def check_taskletlog(run):
         'in_softirq 1)',
         "<6>taskletlog: tasklet enabled",
         tasklet_run(5, "held"),
-        "<6>taskletlog: unloaded: 5 scheduled, 5 runs, 1 hi",
+        "<6>taskletlog: write: burst of 3",
+        tasklet_run(6, "burst"),
+        '<6>taskletlog: write: scheduling for "last" (in_task 1, '
+        'in_softirq 1)',
+        # scheduled just before the unload: tasklet_kill lets it run
+        tasklet_run(7, "last"),
+        "<6>taskletlog: unloaded: 9 scheduled, 7 runs, 1 hi",
     ], "taskletlog .ko log")
     assert run.appeared == {"/proc": ["+taskletlog"],
                             "modules": ["+taskletlog"]}, run.appeared
@@ -354,25 +377,40 @@ grep pending $P
 echo cancel > $P
 echo cancel > $P
 grep pending $P
+echo "delay 60000" > $P
+echo "redelay 100" > $P
+wait_for $P '^delayed runs: *2'
+echo "redelay 100" > $P
+wait_for $P '^delayed runs: *3'
+echo "delay 60000" > $P
+echo dflush > $P
+grep -E '^delayed (runs|pending):' $P
+echo "poll 5" > $P
+wait_for $P '^polls: *5/5'
+grep polls $P
 echo bogus > $P 2>/dev/null || echo "bogus: refused"
 echo "job four" > $P
 """
 
 
-def wq_state(queued, done, sys_runs, delayed_runs, pending):
+def wq_state(queued, done, sys_runs, delayed_runs, pending, polls):
     return [f"queued:          {queued}", f"done:            {done}",
             f"system runs:     {sys_runs}",
             f"delayed runs:    {delayed_runs}",
-            f"delayed pending: {pending}"]
+            f"delayed pending: {pending}",
+            f"polls:           {polls}"]
 
 
 def check_wqdemo(run):
     assert_lines(run.transcript, [
-        *wq_state(3, 3, 0, 0, 0),
+        *wq_state(3, 3, 0, 0, 0, "0/0"),
         "delayed pending: 1",
-        *wq_state(3, 3, 1, 1, 0),
+        *wq_state(3, 3, 1, 1, 0, "0/0"),
         "delayed pending: 1",
         "delayed pending: 0",
+        "delayed runs:    4",
+        "delayed pending: 0",
+        "polls:           5/5",
         "bogus: refused",
     ], "wqdemo .ko transcript")
     job = "(in_task 1, in_interrupt 0)"
@@ -393,6 +431,17 @@ def check_wqdemo(run):
         "<6>wqdemo: delayed work in 60000 ms",
         "<6>wqdemo: cancel_delayed_work_sync: 1",
         "<6>wqdemo: cancel_delayed_work_sync: 0",
+        "<6>wqdemo: delayed work in 60000 ms",
+        # moved from a minute to 100 ms, then queued anew
+        "<6>wqdemo: mod_delayed_work: 1",
+        "<6>wqdemo: delayed work ran, not early (in_task 1)",
+        "<6>wqdemo: mod_delayed_work: 0",
+        "<6>wqdemo: delayed work ran, not early (in_task 1)",
+        "<6>wqdemo: delayed work in 60000 ms",
+        # run at once, and waited for
+        "<6>wqdemo: delayed work ran, not early (in_task 1)",
+        "<6>wqdemo: delayed work flushed: 4 runs",
+        "<6>wqdemo: polled 5 times",
         "<6>wqdemo: queueing job 4",
         # queued just before the unload: destroy_workqueue runs it first
         f"<6>wqdemo: job 4: four {job}",
@@ -420,7 +469,8 @@ def check_hrtick(run):
     assert_lines(run.log, [
         "<6>hrtick: starting: 25 ticks every 20 ms",
         # an hrtimer's callback runs in hard interrupt context
-        "<6>hrtick: first tick (in_interrupt 1)",
+        "<6>hrtick: first tick (in_interrupt 1, in_hardirq 1, "
+        "in_softirq 0)",
         "<6>hrtick: done: 25 ticks",
         "<6>hrtick: hrtimer_cancel 0, done",
     ], "hrtick .ko log")
@@ -448,9 +498,42 @@ def check_hrtick_armed(run):
     ], "hrtick-armed .ko transcript")
     assert_lines(run.log, [
         "<6>hrtick: starting: 100000 ticks every 20 ms",
-        "<6>hrtick: first tick (in_interrupt 1)",
+        "<6>hrtick: first tick (in_interrupt 1, in_hardirq 1, "
+        "in_softirq 0)",
         "<6>hrtick: hrtimer_cancel 1, not done",
     ], "hrtick-armed .ko log")
+
+
+def check_hrtick_soft(run):
+    assert_lines(run.transcript, [
+        "ticks:  25/25", "state:  done", "active: 0", "elapsed: MS ms",
+    ], "hrtick-soft .ko transcript")
+    assert_lines(run.log, [
+        "<6>hrtick: starting: 25 ticks every 20 ms (soft)",
+        # HRTIMER_MODE_SOFT: the callback runs in softirq context
+        "<6>hrtick: first tick (in_interrupt 1, in_hardirq 0, "
+        "in_softirq 1)",
+        "<6>hrtick: done: 25 ticks",
+        "<6>hrtick: hrtimer_cancel 0, done",
+    ], "hrtick-soft .ko log")
+
+
+WQDEMO_POLLING_SCRIPT = WAIT_FOR + """\
+P=/proc/wqdemo
+echo "poll 1000000" > $P
+wait_for $P '^polls: *([3-9]|[1-9][0-9]+)/'
+grep polls $P
+"""
+
+
+def check_wqdemo_polling(run):
+    assert_lines(run.transcript, ["polls:           N/1000000"],
+                 "wqdemo-polling .ko transcript")
+    assert_lines(run.log, [
+        "<6>wqdemo: loaded",
+        "<6>wqdemo: unloaded: 0 jobs queued, 0 done, delayed work "
+        "pending 0",
+    ], "wqdemo-polling .ko log")
 
 
 CASES = {
@@ -473,6 +556,15 @@ CASES = {
     "hrtick": Chardev(
         HRTICK, ready="[ -e /proc/hrtick ]", script=HRTICK_SCRIPT,
         normalise=(ELAPSED,), check=check_hrtick, both=hrtick_rate),
+    "hrtick-soft": Chardev(
+        HRTICK, params=("soft=1",), ready="[ -e /proc/hrtick ]",
+        script=HRTICK_SCRIPT, normalise=(ELAPSED,), check=check_hrtick_soft,
+        both=hrtick_rate),
+    "wqdemo-polling": Chardev(
+        WQDEMO, ready="[ -e /proc/wqdemo ]", script=WQDEMO_POLLING_SCRIPT,
+        # how often it polled when the script looked: time
+        normalise=((r"^polls: +\d+/", "polls:           N/"),),
+        check=check_wqdemo_polling),
     "hrtick-armed": Chardev(
         HRTICK, params=("ticks=100000",), ready="[ -e /proc/hrtick ]",
         script=HRTICK_ARMED_SCRIPT,
@@ -516,12 +608,14 @@ KILLS = {
                 "echo held > /proc/taskletlog",
         armed="grep -q '^disabled: *1' /proc/taskletlog"),
     # a job asleep in its work function (5 s), another queued behind it,
-    # a delayed work a minute away, the system queue's work asleep
+    # a delayed work a minute away, another requeueing itself every 20 ms,
+    # the system queue's work
     "wqdemo": Kill(
         dataclasses.replace(CASES["wqdemo"], params=("job_ms=5000",)),
         prepare="echo 'job sleeper' > /proc/wqdemo\n"
                 "echo 'job behind' > /proc/wqdemo\n"
                 "echo 'delay 60000' > /proc/wqdemo\n"
+                "echo 'poll 1000000' > /proc/wqdemo\n"
                 "echo sys > /proc/wqdemo",
         armed="grep -q '^delayed pending: 1' /proc/wqdemo && "
               "grep -q '^queued: *2' /proc/wqdemo"),

@@ -7,6 +7,8 @@
  * returns HRTIMER_RESTART until it has ticked "ticks" times, then
  * HRTIMER_NORESTART. /proc/hrtick (proc_create_single) shows the count,
  * hrtimer_active() and, once done, the time the ticks took (ktime_get).
+ * soft=1 starts it in HRTIMER_MODE_REL_SOFT: the callback runs in softirq
+ * context instead of hard interrupt context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +31,10 @@ static unsigned int ticks = 25;
 module_param(ticks, uint, 0444);
 MODULE_PARM_DESC(ticks, "ticks before the timer stops (default 25)");
 
+static bool soft;
+module_param(soft, bool, 0444);
+MODULE_PARM_DESC(soft, "run the callback in softirq context (default no)");
+
 static struct hrtimer hr_timer;
 static ktime_t kt_period;
 static ktime_t started, finished;
@@ -40,12 +46,14 @@ static enum hrtimer_restart hrtick_fn(struct hrtimer *timer)
 	count++;
 	if (count >= ticks) {
 		finished = ktime_get();
-		done = true;
 		pr_info("done: %u ticks\n", count);
+		done = true;
 		return HRTIMER_NORESTART;
 	}
 	if (count == 1)
-		pr_info("first tick (in_interrupt %d)\n", in_interrupt() ? 1 : 0);
+		pr_info("first tick (in_interrupt %d, in_hardirq %d, in_softirq %d)\n",
+			in_interrupt() ? 1 : 0, in_hardirq() ? 1 : 0,
+			in_softirq() ? 1 : 0);
 	hrtimer_forward_now(timer, kt_period);
 	return HRTIMER_RESTART;
 }
@@ -63,17 +71,21 @@ static int hrtick_show(struct seq_file *m, void *v)
 
 static int __init hrtick_init(void)
 {
+	enum hrtimer_mode mode;
+
 	if (!period_ms || !ticks)
 		return -EINVAL;
 	if (!proc_create_single("hrtick", 0444, NULL, hrtick_show))
 		return -ENOMEM;
 
+	mode = soft ? HRTIMER_MODE_REL_SOFT : HRTIMER_MODE_REL;
 	kt_period = ms_to_ktime(period_ms);
-	hrtimer_init(&hr_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_init(&hr_timer, CLOCK_MONOTONIC, mode);
 	hr_timer.function = &hrtick_fn;
-	pr_info("starting: %u ticks every %u ms\n", ticks, period_ms);
+	pr_info("starting: %u ticks every %u ms%s\n", ticks, period_ms,
+		soft ? " (soft)" : "");
 	started = ktime_get();
-	hrtimer_start(&hr_timer, kt_period, HRTIMER_MODE_REL);
+	hrtimer_start(&hr_timer, kt_period, mode);
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  * context; it logs what it is (in_softirq, in_interrupt, in_task) and
  * counts its runs. A static high-priority tasklet (DECLARE_TASKLET,
  * tasklet_hi_schedule) answers "hi". "disable" and "enable" hold a
- * scheduled tasklet back and let it go.
+ * scheduled tasklet back and let it go. "burst N" schedules it N times
+ * with bottom halves off: it runs once.
  *
  *	echo hello > /proc/taskletlog	schedule the tasklet with a message
  *	echo tick 3 > /proc/taskletlog	a timer schedules it 3 times
@@ -50,26 +51,23 @@ static void tl_hi(struct tasklet_struct *t)
 {
 	spin_lock(&dev->lock);
 	dev->hi_runs++;
-	spin_unlock(&dev->lock);
 	pr_info("hi tasklet: in_softirq %d, in_interrupt %d, in_task %d\n",
 		in_softirq() ? 1 : 0, in_interrupt() ? 1 : 0,
 		in_task() ? 1 : 0);
+	spin_unlock(&dev->lock);
 }
 static DECLARE_TASKLET(hi_tasklet, tl_hi);
 
 static void tl_run(struct tasklet_struct *t)
 {
 	struct tl_dev *d = from_tasklet(d, t, tasklet);
-	char msg[MSG_LEN];
-	unsigned long n;
 
 	spin_lock(&d->lock);
-	n = ++d->runs;
-	strscpy(msg, d->msg, sizeof(msg));
-	spin_unlock(&d->lock);
+	d->runs++;
 	pr_info("tasklet run %lu (%s): in_softirq %d, in_interrupt %d, in_task %d\n",
-		n, msg, in_softirq() ? 1 : 0, in_interrupt() ? 1 : 0,
+		d->runs, d->msg, in_softirq() ? 1 : 0, in_interrupt() ? 1 : 0,
 		in_task() ? 1 : 0);
+	spin_unlock(&d->lock);
 }
 
 static void tl_timer(struct timer_list *t)
@@ -130,6 +128,19 @@ static ssize_t tl_write(struct file *file, const char __user *ubuf,
 		pr_info("tasklet enabled\n");
 		dev->disabled = 0;
 		tasklet_enable(&dev->tasklet);
+	} else if (sscanf(buf, "burst %d", &n) == 1) {
+		int i;
+
+		if (n < 1 || n > 100)
+			return -EINVAL;
+		spin_lock_bh(&dev->lock);
+		strscpy(dev->msg, "burst", sizeof(dev->msg));
+		for (i = 0; i < n; i++) {
+			dev->scheduled++;
+			tasklet_schedule(&dev->tasklet);
+		}
+		pr_info("write: burst of %d\n", n);
+		spin_unlock_bh(&dev->lock);
 	} else if (sscanf(buf, "tick %d", &n) == 1) {
 		if (n < 1 || n > 1000)
 			return -EINVAL;

@@ -9,13 +9,17 @@
  * ordered queue run one after the other, in order. A work item of the
  * device runs on the system workqueue (schedule_work), and a delayed
  * work (INIT_DELAYED_WORK, schedule_delayed_work) fires after the
- * milliseconds it is given.
+ * milliseconds it is given. A polling delayed work on the private queue
+ * requeues itself every 20 ms until it has polled N times.
  *
  *	echo "job hello" > /proc/wqdemo	queue a job
  *	echo flush > /proc/wqdemo	flush_workqueue: wait for the jobs
  *	echo sys > /proc/wqdemo		schedule_work on the system queue
  *	echo "delay 200" > /proc/wqdemo	schedule_delayed_work, 200 ms
+ *	echo "redelay 50" > /proc/wqdemo	mod_delayed_work, 50 ms
+ *	echo dflush > /proc/wqdemo	flush_delayed_work: run it now
  *	echo cancel > /proc/wqdemo	cancel_delayed_work_sync
+ *	echo "poll 5" > /proc/wqdemo	poll 5 times, 20 ms apart
  *	cat /proc/wqdemo
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -53,6 +57,9 @@ struct wq_dev {
 	struct work_struct sys_work;
 	struct delayed_work dwork;
 	unsigned long due;		/* jiffies the delayed work waits for */
+	struct delayed_work poll_work;
+	int polls;			/* polls so far */
+	int poll_target;
 	atomic_t queued;
 	atomic_t done;
 	atomic_t sys_runs;
@@ -86,13 +93,28 @@ static void delayed_fn(struct work_struct *work)
 	struct wq_dev *d = container_of(to_delayed_work(work), struct wq_dev,
 					dwork);
 
-	atomic_inc(&d->delayed_runs);
 	if (time_before(jiffies, d->due))
 		pr_info("delayed work ran %ld jiffies early!\n",
 			(long)(d->due - jiffies));
 	else
 		pr_info("delayed work ran, not early (in_task %d)\n",
 			in_task() ? 1 : 0);
+	/* counted once logged: whoever sees the count sees the line */
+	atomic_inc(&d->delayed_runs);
+}
+
+static void poll_fn(struct work_struct *work)
+{
+	struct wq_dev *d = container_of(to_delayed_work(work), struct wq_dev,
+					poll_work);
+
+	int n = d->polls + 1;
+
+	if (n == d->poll_target)
+		pr_info("polled %d times\n", n);
+	d->polls = n;	/* after the line, as delayed_runs */
+	if (n < d->poll_target)
+		queue_delayed_work(d->wq, &d->poll_work, msecs_to_jiffies(20));
 }
 
 static int queue_job(const char *text)
@@ -118,6 +140,8 @@ static int wq_show(struct seq_file *m, void *v)
 	seq_printf(m, "delayed runs:    %d\n", atomic_read(&wqd->delayed_runs));
 	seq_printf(m, "delayed pending: %d\n",
 		   delayed_work_pending(&wqd->dwork) ? 1 : 0);
+	seq_printf(m, "polls:           %d/%d\n", wqd->polls,
+		   wqd->poll_target);
 	return 0;
 }
 
@@ -131,7 +155,7 @@ static ssize_t wq_write(struct file *file, const char __user *ubuf,
 {
 	char buf[48];
 	unsigned int ms;
-	int ret = 0;
+	int n, ret = 0;
 
 	if (count >= sizeof(buf))
 		return -EINVAL;
@@ -163,6 +187,25 @@ static ssize_t wq_write(struct file *file, const char __user *ubuf,
 			pr_info("delayed work in %u ms\n", ms);
 			schedule_delayed_work(&wqd->dwork, delay);
 		}
+	} else if (sscanf(buf, "redelay %u", &ms) == 1) {
+		wqd->due = jiffies + msecs_to_jiffies(ms);
+		pr_info("mod_delayed_work: %d\n",
+			mod_delayed_work(system_wq, &wqd->dwork,
+					 msecs_to_jiffies(ms)) ? 1 : 0);
+	} else if (!strcmp(buf, "dflush")) {
+		wqd->due = jiffies;
+		flush_delayed_work(&wqd->dwork);
+		pr_info("delayed work flushed: %d runs\n",
+			atomic_read(&wqd->delayed_runs));
+	} else if (sscanf(buf, "poll %d", &n) == 1) {
+		if (n < 1)
+			return -EINVAL;
+		if (delayed_work_pending(&wqd->poll_work))
+			return -EBUSY;
+		wqd->polls = 0;
+		wqd->poll_target = n;
+		queue_delayed_work(wqd->wq, &wqd->poll_work,
+				   msecs_to_jiffies(20));
 	} else if (!strcmp(buf, "cancel")) {
 		pr_info("cancel_delayed_work_sync: %d\n",
 			cancel_delayed_work_sync(&wqd->dwork) ? 1 : 0);
@@ -192,6 +235,7 @@ static int __init wqdemo_init(void)
 	}
 	INIT_WORK(&wqd->sys_work, sys_fn);
 	INIT_DELAYED_WORK(&wqd->dwork, delayed_fn);
+	INIT_DELAYED_WORK(&wqd->poll_work, poll_fn);
 
 	if (!proc_create("wqdemo", 0666, NULL, &wq_fops)) {
 		destroy_workqueue(wqd->wq);
@@ -208,6 +252,7 @@ static void __exit wqdemo_exit(void)
 
 	remove_proc_entry("wqdemo", NULL);
 	pending = cancel_delayed_work_sync(&wqd->dwork);
+	cancel_delayed_work_sync(&wqd->poll_work);
 	cancel_work_sync(&wqd->sys_work);
 	flush_workqueue(wqd->wq);
 	destroy_workqueue(wqd->wq);
