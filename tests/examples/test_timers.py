@@ -11,7 +11,9 @@ jiffytimer        LDD3's jitimer in a course's clothes: timer_setup on a
                   a static DEFINE_TIMER one-shot that reports each run, a
                   restart from a /proc write (expires by hand, add_timer),
                   EBUSY while a run goes, del_timer_sync in exit; a
-                  single_open /proc file with the count and state
+                  single_open /proc file with the count and state, and
+                  one whose read sleeps (wait_event_interruptible) until
+                  the report wakes it (wake_up_interruptible)
 jiffytimer-armed  the same, unloaded while its timer is armed (ticks=100000,
                   verbose=0): del_timer_sync returns 1
 taskletlog        tasklet_setup on a kmalloc'd struct, from_tasklet; the
@@ -68,7 +70,7 @@ import pytest
 
 import test_chardev as tc
 from diff import assert_lines, harness, mod, normalised  # noqa: F401
-from progrun import Program, wait_until
+from progrun import Program, wait_for_command, wait_until
 from test_chardev import Chardev, Chardevs, assert_in_order
 
 JIFFYTIMER = mod("jiffytimer")
@@ -79,8 +81,8 @@ HRTICK = mod("hrtick")
 # A run of N periods: at least N periods (a timer never fires early), at
 # most RATE_SLACK times that.
 RATE_SLACK = 1.5
-# Measured from the shell: it polls every 50 ms (a grep each time) and the
-# run's report comes HZ/20 after the last tick.
+# Measured from the shell: the run's report comes HZ/20 after the last
+# tick, and the shell polls every 50 ms (a grep each time) or is woken.
 LATENCY_MS = 300
 
 # Where the modules' traces show, one command each. Kernel threads by name
@@ -180,13 +182,13 @@ def assert_rate(measured, nominal, what, latency=0):
 
 JIFFYTIMER_SCRIPT = WAIT_FOR + """\
 P=/proc/jiffytimer
-wait_for $P '^state: *done'
+cat /proc/jitwait
 cat $P
 t0=$(now_ms)
 echo 5 > $P
 echo 5 > $P 2>/dev/null || echo "second start: busy"
 grep '^state' $P
-wait_for $P '^state: *done'
+cat /proc/jitwait
 t1=$(now_ms)
 echo "run 2 took $((t1 - t0)) ms"
 cat $P
@@ -206,11 +208,14 @@ def tick_lines(n):
 
 def check_jiffytimer(run):
     assert_in_order(run.transcript, [
+        # the reader slept until the run was over
+        "run 1 over: 10 ticks",
         "runs:    1", "ticks:   10/10", "total:   10", "state:   done",
         "pending: 0",
         "elapsed: MS ms",
         "second start: busy",
         "state:   running",
+        "run 2 over: 5 ticks",
         "run 2 took MS ms",
         "runs:    2", "ticks:   5/5", "total:   15", "state:   done",
         "pending: 0",
@@ -230,13 +235,14 @@ def check_jiffytimer(run):
         "<6>jiffytimer: run 2 over: 5 ticks",
         "<6>jiffytimer: unloaded after 2 runs, del_timer_sync 0",
     ], "jiffytimer .ko log")
-    assert run.appeared == {"/proc": ["+jiffytimer"],
+    assert run.appeared == {"/proc": ["+jiffytimer", "+jitwait"],
                             "modules": ["+jiffytimer"]}, run.appeared
 
 
 def jiffytimer_rates(run):
     """10 ticks of HZ/10 take 1 s, 5 take 0.5 s (jiffies in the module);
-    the second run as the shell saw it, from its write to its report."""
+    the second run as the shell saw it, from its write to the end of a
+    read that sleeps until the report."""
     elapsed = values(run.transcript, r"^elapsed: (\d+) ms$")
     assert len(elapsed) == 2, run.transcript
     assert_rate(elapsed[0], 1000, f"{run.mode}: run 1 (10 ticks, jiffies)")
@@ -586,19 +592,26 @@ def test_timers(timers, key, mode):
 @dataclasses.dataclass
 class Kill:
     """The program killed once armed: its case (module, params, ready),
-    a script run in the target once ready that arms more, and a shell
-    test true once everything is armed."""
+    a script run in the target once ready that arms more, a shell test
+    true once everything is armed, and one true soon after the kill."""
     case: Chardev
     prepare: str
     armed: str
+    after: str = "true"     # a shell test true soon after the kill
 
 
 KILLS = {
-    # the timer re-arming itself, a tick every 100 ms
+    # the timer re-arming itself, a tick every 100 ms, and a reader asleep
+    # until the run is over: woken with an error
     "jiffytimer": Kill(
         dataclasses.replace(CASES["jiffytimer"], params=("ticks=100000",)),
-        prepare="",
-        armed="grep -Eq '^ticks: *([2-9]|[1-9][0-9]+)/' /proc/jiffytimer"),
+        prepare="rm -f /tmp/jitwait.out\n"
+                "(cat /proc/jitwait </dev/null >/dev/null 2>/tmp/jitwait.out;"
+                " echo \"status $?\" >>/tmp/jitwait.out) "
+                "</dev/null >/dev/null 2>&1 &",
+        armed="grep -Eq '^ticks: *([2-9]|[1-9][0-9]+)/' /proc/jiffytimer "
+              "&& ps | grep -q '[c]at /proc/jitwait'",
+        after="grep -q '^status [1-9]' /tmp/jitwait.out"),
     # the timer scheduling the tasklet every 50 ms, and the tasklet
     # disabled with a run pending
     "taskletlog": Kill(
@@ -662,6 +675,7 @@ def sigkill_leaves_nothing(runs, kill):
         session, _ = runs.dusk_state()
         return (not left and session == "none") or None
 
+    wait_for_command(runs.target, kill.after, True, timeout=30)
     wait_until(settled, lambda: (
         f"30 s after SIGKILL: left {runs.differences(before, runs.places(), ())}"
         f", dusk.ko's session {runs.dusk_state()[0]}\n{output[-3000:]}"),

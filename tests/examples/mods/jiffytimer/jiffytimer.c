@@ -8,7 +8,9 @@
  * jiffies (HZ/10) until the run has its "ticks". When a run is over, a
  * static one-shot timer (DEFINE_TIMER) reports it. /proc/jiffytimer shows
  * the state; writing a number to it starts another run of that many ticks
- * (LDD3's way: expires set by hand, then add_timer()).
+ * (LDD3's way: expires set by hand, then add_timer()). A read of
+ * /proc/jitwait sleeps until the run is over, woken by the report (LDD3's
+ * jitimer reader).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,6 +21,7 @@
 #include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
@@ -37,6 +40,7 @@ MODULE_PARM_DESC(verbose, "log every tick (default 1)");
 struct jit_data {
 	struct timer_list timer;
 	spinlock_t lock;
+	wait_queue_head_t wait;	/* readers of jitwait */
 	unsigned long delay;	/* jiffies between two ticks */
 	unsigned long start;	/* jiffies when the run was armed */
 	unsigned long end;	/* jiffies at its last tick */
@@ -58,6 +62,7 @@ static void jit_report(struct timer_list *unused)
 	jit->reported = 1;
 	pr_info("run %d over: %d ticks\n", jit->runs, jit->count);
 	spin_unlock(&jit->lock);
+	wake_up_interruptible(&jit->wait);
 }
 
 static void jit_tick(struct timer_list *t)
@@ -151,6 +156,30 @@ static ssize_t jit_write(struct file *file, const char __user *buf,
 	return count;
 }
 
+static int jitwait_show(struct seq_file *m, void *v)
+{
+	struct jit_data *data = m->private;
+
+	if (wait_event_interruptible(data->wait, READ_ONCE(data->reported)))
+		return -ERESTARTSYS;
+	spin_lock_bh(&data->lock);
+	seq_printf(m, "run %d over: %d ticks\n", data->runs, data->count);
+	spin_unlock_bh(&data->lock);
+	return 0;
+}
+
+static int jitwait_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, jitwait_show, pde_data(inode));
+}
+
+static const struct proc_ops jitwait_fops = {
+	.proc_open	= jitwait_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= single_release,
+};
+
 static const struct proc_ops jit_fops = {
 	.proc_open	= jit_open,
 	.proc_read	= seq_read,
@@ -168,12 +197,15 @@ static int __init jit_init(void)
 	if (!jit)
 		return -ENOMEM;
 	spin_lock_init(&jit->lock);
+	init_waitqueue_head(&jit->wait);
 	jit->delay = HZ / 10;
 	timer_setup(&jit->timer, jit_tick, 0);
 
-	if (!proc_create_data("jiffytimer", 0644, NULL, &jit_fops, jit)) {
-		kfree(jit);
-		return -ENOMEM;
+	if (!proc_create_data("jiffytimer", 0644, NULL, &jit_fops, jit))
+		goto fail;
+	if (!proc_create_data("jitwait", 0444, NULL, &jitwait_fops, jit)) {
+		remove_proc_entry("jiffytimer", NULL);
+		goto fail;
 	}
 
 	spin_lock_bh(&jit->lock);
@@ -186,12 +218,17 @@ static int __init jit_init(void)
 		jit->delay, timer_pending(&jit->timer));
 	spin_unlock_bh(&jit->lock);
 	return 0;
+
+fail:
+	kfree(jit);
+	return -ENOMEM;
 }
 
 static void __exit jit_exit(void)
 {
 	int ret;
 
+	remove_proc_entry("jitwait", NULL);
 	remove_proc_entry("jiffytimer", NULL);
 	ret = del_timer_sync(&jit->timer);
 	del_timer_sync(&report_timer);
