@@ -15,9 +15,8 @@ proctimer-running  unloaded while its timer runs and the thread waits
                    cancel_work_sync and kthread_stop in its exit
 
 Rates on the target's clock, both modes: every sampled interval (jiffies
-read in the timer) is at least the period; a run's mean interval and the
-run as the shell measured it take at most RATE_SLACK times the nominal
-(test_timers.py).
+read in the timer) is at least the period; a run's intervals add up to at
+most RATE_SLACK times the nominal (test_timers.py).
 
 test_proctimer_sigkill: the program SIGKILLed with its timer armed and its
 thread running: no [proctimer] thread, no /proc or /sys entry, no proxy
@@ -33,7 +32,7 @@ import pytest
 import test_chardev as tc
 from diff import assert_lines, example, harness  # noqa: F401
 from test_chardev import Chardev, assert_in_order
-from test_timers import (LATENCY_MS, WAIT_FOR, Kill, assert_rate,
+from test_timers import (WAIT_FOR, Kill, assert_rate,
                          sigkill_leaves_nothing, timers, values)  # noqa: F401
 
 PROCTIMER = example("proctimer")
@@ -45,12 +44,9 @@ ls $S
 cat $S/period_ms $S/remaining $S/ticks
 cat $P
 echo "threads: $(ps | grep -c '\\[proctimer\\]')"
-t0=$(now_ms)
 echo 10 > $S/remaining
 echo 10 > $S/remaining 2>/dev/null || echo "second run: busy"
 wait_for $P '^batches: *2$'
-t1=$(now_ms)
-echo "10 ticks took $((t1 - t0)) ms"
 cat $P
 cat $S/remaining $S/ticks
 echo 5 > $S/period_ms 2>/dev/null || echo "period 5: refused"
@@ -66,7 +62,6 @@ cat $S/period_ms $S/remaining $S/ticks
 # The measured times: the timer's latency, on either side.
 MEAN = (r", mean \d+ ms$", ", mean MS ms")
 INTERVAL = (r"^ +(\d+) +\d+ ms$", r"\1 MS ms")
-TOOK = (r"^10 ticks took -?\d+ ms$", "10 ticks took MS ms")
 
 
 def state(period, remaining, ticks, batches):
@@ -81,7 +76,6 @@ def check(run):
         *state(100, 0, 0, 0), "tick  interval",
         "threads: 1",
         "second run: busy",
-        "10 ticks took MS ms",
         *state(100, 0, 10, 2),
         "batch 1: ticks 1-5, mean MS ms",
         "batch 2: ticks 6-10, mean MS ms",
@@ -120,8 +114,7 @@ def check(run):
 
 def rates(run):
     """Each interval at least its period (jiffies: the timer re-arms from
-    the time it read); the means and the shell's measure within the
-    slack."""
+    the time it read); each run's total within the slack."""
     t = run.transcript
     # the last listing: 15 samples, 10 of 100 ms and 5 of 80 ms
     last = max(i for i, line in enumerate(t) if line == "tick  interval")
@@ -131,11 +124,6 @@ def rates(run):
         assert ms >= period, f"{run.mode}: tick {i + 1} after {ms} ms"
     assert_rate(sum(samples[:10]), 1000, f"{run.mode}: 10 ticks of 100 ms")
     assert_rate(sum(samples[10:]), 400, f"{run.mode}: 5 ticks of 80 ms")
-    took = values(t, r"^10 ticks took (\d+) ms$")
-    assert len(took) == 1, t
-    # the second batch is summed up by the thread once the work has run
-    assert_rate(took[0], 1000, f"{run.mode}: 10 ticks (/proc/uptime)",
-                latency=LATENCY_MS)
 
 
 RUNNING_SCRIPT = WAIT_FOR + """\
@@ -163,7 +151,7 @@ def check_running(run):
 CASES = {
     "proctimer": Chardev(
         PROCTIMER, ready="[ -e /sys/kernel/proctimer/remaining ]",
-        script=SCRIPT, normalise=(MEAN, INTERVAL, TOOK), check=check,
+        script=SCRIPT, normalise=(MEAN, INTERVAL), check=check,
         both=rates),
     "proctimer-running": Chardev(
         PROCTIMER, params=("ticks=100000", "batch=1000"),

@@ -48,8 +48,9 @@ hrtick-armed      unloaded while armed: hrtimer_cancel returns 1
 
 Rates, on the target's clock (jiffies and ktime in the modules, /proc/uptime
 in the script), in both modes: a run of N ticks never ends before N
-periods and takes at most 50 % more (RATE_SLACK); measured from the shell,
-which polls every 50 ms, LATENCY more is allowed. The measured values are
+periods and takes at most 50 % more (RATE_SLACK); measured from the shell
+(from a write that starts a run to the end of a read that sleeps until
+it is over), LATENCY_MS more is allowed. The measured values are
 normalised away before the two runs are compared.
 
 test_timers_sigkill: the program SIGKILLed while its timers are armed, a
@@ -82,8 +83,9 @@ HRTICK = mod("hrtick")
 # most RATE_SLACK times that.
 RATE_SLACK = 1.5
 # Measured from the shell: the run's report comes HZ/20 after the last
-# tick, and the shell polls every 50 ms (a grep each time) or is woken.
-LATENCY_MS = 300
+# tick, and the shell's own commands (a write, a reader's open and read:
+# callbacks of the program) take their time, more on a loaded machine.
+LATENCY_MS = 500
 
 # Where the modules' traces show, one command each. Kernel threads by name
 # (what ps shows in brackets), known by their parent, kthreadd (pid 2): ps
