@@ -53,10 +53,11 @@ JOBTHREAD = mod("jobthread")
 
 THREADS = ["jobnap/1", "jobtick/0", "jobwait/2", "jobworker"]
 
-# The kernel threads ps shows ([name]), less the kernel's workers, whose
-# names say what they run at the moment.
-KTHREADS = ("ps | sed -n 's/^ *[0-9][0-9]* *[^ ]* *\\[\\(.*\\)\\]$/\\1/p' "
-            "| grep -v '^kworker/' || true")
+# The kernel threads by name, known by their parent, kthreadd (pid 2): ps
+# brackets a process of no command line too (one the agent is starting);
+# less the kernel's workers, whose names say what they run at the moment.
+KTHREADS = ("awk '$4 == 2 { print $2 }' /proc/[0-9]*/stat 2>/dev/null | "
+            "sed 's/^(\\(.*\\))$/\\1/' | grep -v '^kworker/' | sort -u")
 
 PLACES = {
     "/proc": "ls /proc | grep -v '^[0-9]*$'",
