@@ -67,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hook.h"
 #include "kernel.h"
 #include "log.h"
 #include "mod_lines.h"
@@ -1100,6 +1101,41 @@ DUSK_EXPORT void *__dusk_kptr(void *dest, void *value)
 		return value;
 	ctx.dest_kaddr = dk;
 	return (void *)(uintptr_t)dusk_xlate_out(v, 0, 0, NULL, NULL, &ctx);
+}
+
+/* ---- around the module's callbacks ---- */
+
+void dusk_kcopy_begin(unsigned int self)
+{
+	char ebuf[64];
+	int err;
+
+	/* Another invocation asleep or waiting may have changed user
+	 * objects with kernel copies: that goes to the kernel before the
+	 * refresh reads the copies back. */
+	if (dusk_inv_busy() > self)
+		dusk_kcopy_sync(0);
+	/* A new invocation: the kernel may have changed shared objects. */
+	err = dusk_kcopy_refresh_all();
+	if (err)
+		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+}
+
+void dusk_kcopy_end(const char *what, int commit)
+{
+	struct dusk_session *s = dusk_mod_session();
+	char ebuf[64], when[160];
+	int err;
+
+	err = dusk_kcopy_sync(0);
+	if (!err && commit && s)
+		err = dusk_commit(s);
+	if (err)
+		dusk_mod_fatal(1, "committing the changes of %s: %s", what,
+			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	snprintf(when, sizeof(when), "at the end of %s", what);
+	dusk_kcopy_check_deferred(when);
 }
 
 /* ---- synchronisation ---- */

@@ -222,20 +222,9 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 {
 	const struct dusk_fop_cb *cb = priv, *prev;
 	struct dusk_ctx_saved saved;
-	char ebuf[64], when[160];
 	uint64_t ret;
-	int err;
 
-	/* Another invocation asleep or waiting may have changed user
-	 * objects with kernel copies: that goes to the kernel before the
-	 * refresh reads the copies back. */
-	if (dusk_inv_busy() > 1)
-		dusk_kcopy_sync(0);
-	/* A new invocation: the kernel may have changed shared objects. */
-	err = dusk_kcopy_refresh_all();
-	if (err)
-		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	dusk_kcopy_begin(1);
 	if (cb->user == DUSK_FOP_USER_BUF)
 		dusk_inv_user_set(args[1], args[2]);
 	else if (cb->user == DUSK_FOP_USER_ARG)
@@ -258,12 +247,7 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 		ret = (uint32_t)ret;
 	dusk_inv_user_set(0, 0);
 	dusk_ctx_leave(&saved);
-	err = dusk_kcopy_sync(0);
-	if (err)
-		dusk_mod_fatal(1, "sending user objects shared with the kernel: %s",
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	snprintf(when, sizeof(when), "at the end of %s", cb->what);
-	dusk_kcopy_check_deferred(when);
+	dusk_kcopy_end(cb->what, 0);
 	return ret;
 }
 

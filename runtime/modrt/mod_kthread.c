@@ -128,18 +128,11 @@ static uint64_t dusk_kthread_tramp(void *priv, const uint64_t *args)
 {
 	struct dusk_kthread *kt = priv;
 	struct dusk_ctx_saved saved;
-	char ebuf[64], when[160];
-	int ret = -EINTR, err;
+	char what[160];
+	int ret = -EINTR;
 
 	(void)args;
-	/* As mod_fops.c's dusk_fop_tramp(): what others changed in shared
-	 * user objects goes first, then the kernel's changes come in. */
-	if (dusk_inv_busy() > 1)
-		dusk_kcopy_sync(0);
-	err = dusk_kcopy_refresh_all();
-	if (err)
-		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
+	dusk_kcopy_begin(1);
 	dusk_ctx_enter(DUSK_CTX_TASK, (int)dusk_mod_cpu(), &saved);
 	dusk_kt_self = kt;
 	/* Stopped before it ran: kthread() returns -EINTR, not running it. */
@@ -153,13 +146,8 @@ static uint64_t dusk_kthread_tramp(void *priv, const uint64_t *args)
 	}
 	dusk_kt_self = NULL;
 	dusk_ctx_leave(&saved);
-	err = dusk_kcopy_sync(0);
-	if (err)
-		dusk_mod_fatal(1, "sending user objects shared with the kernel: %s",
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	snprintf(when, sizeof(when), "at the end of kernel thread %s",
-		 kt->name);
-	dusk_kcopy_check_deferred(when);
+	snprintf(what, sizeof(what), "kernel thread %s", kt->name);
+	dusk_kcopy_end(what, 0);
 	pthread_mutex_lock(&dusk_kt_mu);
 	kt->ret = ret;
 	kt->done = 1;

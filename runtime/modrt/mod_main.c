@@ -197,22 +197,6 @@ static int dusk_main_serve(struct dusk_session *s)
 	return err;
 }
 
-/* After the module's code returned to the runtime outside a hook: what
- * it changed goes to the kernel now. */
-static void dusk_main_after(struct dusk_session *s, const char *what)
-{
-	char ebuf[64], when[64];
-	int err;
-
-	err = dusk_kcopy_sync(0);
-	if (!err)
-		err = dusk_commit(s);
-	if (err)
-		dusk_mod_fatal(1, "committing the changes of %s: %s", what,
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	snprintf(when, sizeof(when), "at the end of %s", what);
-	dusk_kcopy_check_deferred(when);
-}
 
 /* Timers, tasklets and work the module left behind (the .ko's would run
  * in unloaded code): reported, cancelled, their threads ended. Work may
@@ -445,7 +429,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 	/* init_module: process context, CPU 0 (dusk_mod_cpu()). */
 	if (m->init) {
 		ret = m->init();
-		dusk_main_after(s, "init_module");
+		dusk_kcopy_end("init_module", 1);
 		if (ret < 0) {
 			fprintf(dusk_console_err(), "%s: init_module failed: %s\n", prog,
 				dusk_errno_text(ret, ebuf, sizeof(ebuf)));
@@ -479,7 +463,7 @@ DUSK_EXPORT int __dusk_main(const struct dusk_module_desc *m, int argc,
 		dusk_fops_unregister_all();
 		m->exit();
 		dusk_rcu_barrier();
-		dusk_main_after(s, "cleanup_module");
+		dusk_kcopy_end("cleanup_module", 1);
 	}
 	/* Its threads, timers and work must not outlive it: the .ko's would
 	 * oops. Threads first: they may arm timers and queue work. */

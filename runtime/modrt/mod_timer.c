@@ -286,29 +286,15 @@ const char *dusk_defer_fn_name(uintptr_t fn, char *buf, size_t len)
 void dusk_defer_run(void (*fn)(void *), void *arg, int kind,
 		    const char *what)
 {
-	struct dusk_session *s = dusk_mod_session();
 	struct dusk_ctx_saved saved;
-	char ebuf[64], when[160];
-	int err;
 
-	if (dusk_inv_busy())
-		dusk_kcopy_sync(0);
-	err = dusk_kcopy_refresh_all();
-	if (err)
-		dusk_mod_fatal(1, "refreshing user objects shared with the kernel: %s",
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	dusk_refresh(s);
+	dusk_kcopy_begin(0);
+	dusk_refresh(dusk_mod_session());
 	dusk_ctx_enter((enum dusk_ctx_kind)kind, -1, &saved);
 	fn(arg);
 	dusk_ctx_leave(&saved);
-	err = dusk_kcopy_sync(0);
-	if (!err && s)
-		err = dusk_commit(s);
-	if (err)
-		dusk_mod_fatal(1, "committing the changes of %s: %s", what,
-			       dusk_errno_text(err, ebuf, sizeof(ebuf)));
-	snprintf(when, sizeof(when), "at the end of %s", what);
-	dusk_kcopy_check_deferred(when);
+	/* No RETURN carries its changes: committed now. */
+	dusk_kcopy_end(what, 1);
 }
 
 int dusk_mod_jiffies(uint64_t *ret)

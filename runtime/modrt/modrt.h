@@ -352,6 +352,14 @@ int dusk_kcopy_refresh_all(void);
  * registration API: each becomes its proxy (dusk_fn_proxy), but for a
  * work item's function, which stops the program (see mod_copy.c). */
 void dusk_kcopy_check_deferred(const char *when);
+/* Around a callback of the module (a file operation, a thread, a timer):
+ * begin, on its thread (self: the invocations it is itself among, 1 for
+ * one of hook.h's, 0 otherwise), makes user objects shared with the
+ * kernel what the kernel holds; end sends what the callback changed in
+ * them (and, commit: in the cache) and reports what it stored that the
+ * kernel must not get ("at the end of WHAT"). */
+void dusk_kcopy_begin(unsigned int self);
+void dusk_kcopy_end(const char *what, int commit);
 /* The same before a kernel call (which may make the kernel call them):
  * the proxies go with the call's commit. */
 void dusk_kcopy_resolve_deferred(void);
