@@ -21,8 +21,9 @@
  * runtime/klib/klib_dyndbg.c (struct _ddebug, static_key, the flags),
  * runtime/klib/klib_ctx.c (semaphore, the preempt count's layout, EFLAGS,
  * the RCU stall timeout), runtime/klib/klib_wait.c (wait queues,
- * completions, task states), runtime/modrt/mod_timer.c and mod_work.c
- * (timers, hrtimers, tasklets, work items). The errno names are build-aux/gen-errnames's,
+ * completions, task states), runtime/modrt/mod_softirq.c and the files
+ * of each deferred kind (timers, hrtimers, tasklets, work items). The
+ * errno names are build-aux/gen-errnames's,
  * from the errno headers this file's compilation includes.
  */
 #include <linux/kbuild.h>

@@ -707,7 +707,7 @@ static const char *const dusk_fn_refused_types[] = {
 	"struct_irqaction",
 };
 
-/* Whose functions the program runs itself (mod_timer.c, mod_work.c): the
+/* Whose functions the program runs itself (mod_softirq.c, mod_work.c): the
  * kernel never sees these armed or queued, so a copy holds a harmless
  * kernel function in place of the module's. */
 static const char *const dusk_fn_program_types[] = {

@@ -10,7 +10,7 @@
  * (one for an ordered one, up to four otherwise), in process context,
  * under the program lock, free to sleep. The kernel's system workqueues
  * (system_wq, what schedule_work() uses...) get workers the same way.
- * A delayed work waits on the program's softirq thread (mod_timer.c), as
+ * A delayed work waits on the program's softirq thread (mod_softirq.c), as
  * the kernel's waits on a timer, then is queued.
  *
  * flush_work(), cancel_work_sync(), flush_workqueue() and
@@ -360,7 +360,7 @@ static void dusk_dwork_arm(void *dwork, struct dusk_work *w,
 
 	w->q = q;
 	w->delayed = 1;
-	if (dusk_mod_jiffies(&j))
+	if (dusk_tclock_jiffies(0, &j))
 		j = 0;
 	memcpy(WR(timer + DUSK_K_TIMER_LIST__EXPIRES, 8), &(uint64_t){ j + delay },
 	       8);

@@ -36,9 +36,13 @@
  *                 call dusk.ko refused for a bad pointer argument
  *   mod_lockup.c  a hook running too long reported as the kernel's
  *                 watchdog reports a soft lockup
- *   mod_timer.c   timers, hrtimers and tasklets: the program's softirq
- *                 thread, on the target's clock
+ *   mod_softirq.c the program's softirq thread, on the target's clock,
+ *                 and what the deferred functions' files share
+ *   mod_timer.c   timer_list: timer_setup, mod_timer, del_timer_sync...
+ *   mod_hrtimer.c hrtimers
+ *   mod_tasklet.c tasklets
  *   mod_work.c    work items and workqueues: the program's workers
+ *   mod_kthread.c the module's kernel threads
  *   mod_uaccess.c the kernel's user-space accessors (copy_to_user,
  *                 get_user, clear_user, strncpy_from_user, access_ok's
  *                 limit...) as UACCESS requests of the blocking
@@ -599,7 +603,25 @@ unsigned int dusk_uaccess_warnings(void);
 /* Lend klib what it needs of the module runtime (mod_klib.c). */
 void dusk_mod_klib_host(void);
 
-/* ---- deferred functions: timers, tasklets, work (mod_timer.c, mod_work.c) --- */
+/* ---- deferred functions: timers, tasklets, work (mod_softirq.c and the
+ * files of each kind) ---- */
+
+/* The module's object at obj + off, read or written through the cache
+ * (obj may be the program's memory, a mirror or a kernel address). */
+uint64_t dusk_obj_get64(const void *obj, size_t off);
+uint32_t dusk_obj_get32(const void *obj, size_t off);
+uint8_t dusk_obj_get8(const void *obj, size_t off);
+void dusk_obj_put64(void *obj, size_t off, uint64_t v);
+void dusk_obj_put32(void *obj, size_t off, uint32_t v);
+void dusk_obj_put8(void *obj, size_t off, uint8_t v);
+/* The kernel address of the module's p, 0 when it is the program's own
+ * memory without a kernel copy. */
+uint64_t dusk_obj_kaddr(const void *p);
+/* The target's jiffies, and an hrtimer base's clock (HRTIMER_BASE_*)
+ * in ns: read now (fresh), or estimated from the last reading (if less
+ * than a second old). */
+int dusk_tclock_jiffies(int fresh, uint64_t *ret);
+int dusk_tclock_ns(unsigned int base, int fresh, int64_t *ret);
 
 /*
  * Run the module's fn(arg) on this thread, which holds the program lock,
@@ -627,8 +649,6 @@ int dusk_defer_owns(uint64_t k);
 void dusk_defer_seen(uintptr_t fn, const char *what);
 void dusk_defer_foreach_fn(void (*fn)(uintptr_t fn, const char *what,
 				      void *arg), void *arg);
-/* The target's jiffies, estimated from the last reading. */
-int dusk_mod_jiffies(uint64_t *ret);
 
 enum dusk_alarm_kind {
 	DUSK_ALARM_TIMER,		/* a timer_list, expiry in jiffies */
@@ -653,6 +673,15 @@ struct dusk_alarm {
 
 void dusk_softirq_lock(void);
 void dusk_softirq_unlock(void);
+/* Under the softirq lock: the thread runs (for this session) and looks
+ * again at what is due. */
+void dusk_softirq_kick(void);
+/* Under the softirq lock, holding the program lock: wait (letting both
+ * go) until *running is 0, or until any callback finishes. */
+void dusk_softirq_wait_done(const int *running);
+void dusk_softirq_wait_any(void);
+/* Is this the softirq thread? */
+int dusk_softirq_self(void);
 /* Under the softirq lock: obj's record (made if need be); armed. */
 struct dusk_alarm *dusk_alarm_get(void *obj, enum dusk_alarm_kind kind);
 void dusk_alarm_arm(struct dusk_alarm *a, uint64_t expires);
@@ -660,7 +689,25 @@ void dusk_alarm_arm(struct dusk_alarm *a, uint64_t expires);
  * when another thread holds the lock (gdb stopped it there). */
 int dusk_alarm_foreach(void (*fn)(const struct dusk_alarm *a, void *arg),
 		       void *arg);
+/* Under the softirq lock: disarmed, and its callback not running on
+ * another thread (del_timer_sync()). */
+void dusk_alarm_cancel_sync(struct dusk_alarm *a);
+/* On the softirq thread, holding the program lock: a expired. */
+void dusk_timer_fire(struct dusk_alarm *a);
 void dusk_hrtimer_fire(struct dusk_alarm *a);
+
+/* Tasklets (mod_tasklet.c), for the softirq thread, under the softirq
+ * lock: take a ready one (running from then on), tell it ran; any
+ * scheduled but disabled? is k the function field of one? cancel the
+ * scheduled ones (reported "when", unless NULL). dusk_tasklet_run()
+ * runs one, holding the program lock only. */
+struct dusk_tasklet;
+struct dusk_tasklet *dusk_tasklet_take(void);
+void dusk_tasklet_run(struct dusk_tasklet *t);
+void dusk_tasklet_ran(struct dusk_tasklet *t);
+int dusk_tasklet_parked(void);
+int dusk_tasklet_owns(uint64_t k);
+unsigned int dusk_tasklet_cancel_all(const char *when);
 /* A delayed work's timer expired: its work is queued. */
 void dusk_dwork_expired(void *dwork);
 /*
