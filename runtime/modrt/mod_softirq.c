@@ -324,7 +324,9 @@ void dusk_defer_foreach_fn(void (*fn)(uintptr_t fn, const char *what,
 {
 	size_t i;
 
-	pthread_mutex_lock(&seen.mu);
+	/* gdb asks with every thread stopped: one may hold it (a moment). */
+	if (pthread_mutex_trylock(&seen.mu))
+		return;
 	for (i = 0; i < seen.nr; i++)
 		fn(seen.v[i].fn, seen.v[i].what, arg);
 	pthread_mutex_unlock(&seen.mu);
