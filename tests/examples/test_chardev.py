@@ -159,6 +159,22 @@ def assert_in_order(lines, wanted, what):
         i += 1
 
 
+def assert_same_as_ko(run, ko):
+    """A program's run of a case did what the .ko's did: the transcript,
+    the module's log lines, what appeared in the places (the program is no
+    module: but for /proc/modules), nothing left after, no trouble."""
+    assert not run.error, run.error + "\n" + run.output
+    assert run.exit_status == 0, run.output
+    assert run.transcript == ko.transcript, (
+        "\n".join(run.transcript) + "\n---- .ko:\n" +
+        "\n".join(ko.transcript) + "\n---- output:\n" + run.output)
+    assert run.log == ko.log, (run.log, ko.log, run.output)
+    assert run.appeared == {k: v for k, v in ko.appeared.items()
+                            if k != "modules"}, run.appeared
+    assert not run.left, run.left
+    assert not run.trouble, run.trouble
+
+
 class Chardevs:
     """Runs of the cases against the session's target (cached: each case
     and mode runs once a session)."""
@@ -184,17 +200,18 @@ class Chardevs:
             self._client = True
         return GUEST_DEVCLIENT
 
-    def places(self):
-        seen = {}
-        for name, cmd in PLACES.items():
-            seen[name] = sorted(self.h.exec(cmd).splitlines())
-        return seen
+    # Where a module's traces show, {place: command}: the subclasses of
+    # other kinds of module name theirs.
+    PLACES = PLACES
 
-    @staticmethod
-    def differences(before, after, rules):
+    def places(self):
+        return {name: sorted(self.h.exec(cmd).splitlines())
+                for name, cmd in self.PLACES.items()}
+
+    def differences(self, before, after, rules):
         """{place: ["+line", "-line"...]} where they differ, normalised."""
         diff = {}
-        for name in PLACES:
+        for name in self.PLACES:
             b, a = set(before[name]), set(after[name])
             lines = ["+" + x for x in sorted(a - b)] + \
                     ["-" + x for x in sorted(b - a)]

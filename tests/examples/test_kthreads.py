@@ -43,8 +43,7 @@ import time
 
 import pytest
 
-import test_chardev
-from test_chardev import Chardev, Chardevs
+from test_chardev import Chardev, Chardevs, assert_same_as_ko
 from diff import (MODS_DIR, Module, PROGRAM_DIAGNOSTIC,  # noqa: F401
                   harness, mod)
 from progrun import Program, wait_for_command, wait_until
@@ -125,18 +124,7 @@ PROMPT_S = 15
 class Kthreads(Chardevs):
     """test_chardev's runs, with /proc and the kernel threads as places."""
 
-    def places(self):
-        return {name: sorted(self.h.exec(["sh", "-c", cmd]).splitlines())
-                for name, cmd in PLACES.items()}
-
-    @staticmethod
-    def differences(before, after, rules):
-        saved = test_chardev.PLACES
-        test_chardev.PLACES = PLACES
-        try:
-            return Chardevs.differences(before, after, rules)
-        finally:
-            test_chardev.PLACES = saved
+    PLACES = PLACES
 
     def threads(self):
         """The module's kernel threads now."""
@@ -168,17 +156,8 @@ def test_kthreads_ko(kthreads):
 def test_kthreads_user(kthreads):
     ko = kthreads.run("jobthread", CASE, "ko")
     run = kthreads.run("jobthread", CASE, "user")
-    assert not run.error, run.error + "\n" + run.output
-    assert run.exit_status == 0, run.output
-    assert run.transcript == ko.transcript, (
-        "\n".join(run.transcript) + "\n---- .ko:\n" +
-        "\n".join(ko.transcript) + "\n---- output:\n" + run.output)
-    assert run.log == ko.log, (run.log, ko.log, run.output)
     # the program is no module: the rest is the same, its threads too
-    assert run.appeared == {k: v for k, v in ko.appeared.items()
-                            if k != "modules"}, run.appeared
-    assert not run.left, run.left
-    assert not run.trouble, run.trouble
+    assert_same_as_ko(run, ko)
     said = [x for x in run.output.splitlines() if PROGRAM_DIAGNOSTIC.match(x)]
     assert not said, run.output
     kthreads.ko_loads_again(CASE)

@@ -40,8 +40,7 @@ import time
 
 import pytest
 
-import test_chardev
-from test_chardev import Chardev, Chardevs, assert_in_order
+from test_chardev import Chardev, Chardevs, assert_in_order, assert_same_as_ko
 from diff import MODS_DIR, Module, harness, mod  # noqa: F401
 from progrun import Program, wait_for_command
 
@@ -62,18 +61,7 @@ PLACES = {
 class ProcSys(Chardevs):
     """test_chardev's runs, with procfs' and sysfs' places."""
 
-    def places(self):
-        return {name: sorted(self.h.exec(cmd).splitlines())
-                for name, cmd in PLACES.items()}
-
-    @staticmethod
-    def differences(before, after, rules):
-        saved = test_chardev.PLACES
-        test_chardev.PLACES = PLACES
-        try:
-            return Chardevs.differences(before, after, rules)
-        finally:
-            test_chardev.PLACES = saved
+    PLACES = PLACES
 
 
 _runs = {}
@@ -254,17 +242,7 @@ def test_procsys_user(procsys, key):
     case = CASES[key]
     ko = procsys.run(key, case, "ko")
     run = procsys.run(key, case, "user")
-    assert not run.error, run.error + "\n" + run.output
-    assert run.exit_status == 0, run.output
-    assert run.transcript == ko.transcript, (
-        "\n".join(run.transcript) + "\n---- .ko:\n" +
-        "\n".join(ko.transcript) + "\n---- output:\n" + run.output)
-    assert run.log == ko.log, (run.log, ko.log, run.output)
-    # the program is no module: the rest is the same
-    assert run.appeared == {k: v for k, v in ko.appeared.items()
-                            if k != "modules"}, run.appeared
-    assert not run.left, run.left
-    assert not run.trouble, run.trouble
+    assert_same_as_ko(run, ko)
     procsys.ko_loads_again(case)
 
 
