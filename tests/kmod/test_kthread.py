@@ -26,11 +26,15 @@ NUMA_NO_NODE = -1
 
 
 def threads(target):
-    """The kernel threads ps shows, by name."""
-    rc, out, err = target.exec('ps')
+    """The kernel threads by name, known by their parent, kthreadd (pid 2:
+    ps brackets a process of no command line too, one the agent is
+    starting), less the kernel's workers, whose names say what they run at
+    the moment."""
+    rc, out, err = target.exec("awk '$4 == 2 { print $2 }' "
+                               "/proc/[0-9]*/stat 2>/dev/null; true")
     assert rc == 0, err
-    return [line.rsplit('[', 1)[1].rstrip(']') for line in out.splitlines()
-            if line.rstrip().endswith(']') and '[' in line]
+    names = [n[1:-1] for n in out.split()]
+    return sorted(n for n in names if not n.startswith('kworker/'))
 
 
 def pids(target):
