@@ -129,3 +129,23 @@ unsigned int dusk_plock_release_idle(void)
 {
 	return dusk_plock_idle ? dusk_plock_release() : 0;
 }
+
+void dusk_plock_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+			  const struct timespec *until,
+			  int (*done)(void *arg), void *arg)
+{
+	unsigned int depth;
+
+	pthread_mutex_unlock(mu);
+	depth = dusk_plock_release();
+	pthread_mutex_lock(mu);
+	if (done(arg))
+		;
+	else if (until)
+		pthread_cond_timedwait(cv, mu, until);
+	else
+		pthread_cond_wait(cv, mu);
+	pthread_mutex_unlock(mu);
+	dusk_plock_retake(depth);
+	pthread_mutex_lock(mu);
+}

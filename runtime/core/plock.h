@@ -54,6 +54,14 @@ void dusk_plock_wake_drain(void);
  * would otherwise wait for mu's holder, which waits for the program
  * lock. */
 void dusk_plock_mutex_lock(pthread_mutex_t *mu);
+/* An idle thread of the runtime (a worker, the softirq thread) waits on
+ * cv under mu, which it holds, until signalled or until (CLOCK of cv;
+ * NULL: no limit), with the program lock let go meanwhile: mu goes first,
+ * since the lock's holder may want it. done(arg), asked once mu is
+ * taken again, skips the wait: what it waits for came meanwhile. */
+void dusk_plock_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+			  const struct timespec *until,
+			  int (*done)(void *arg), void *arg);
 /* A thread that ends closes its descriptor. */
 void dusk_plock_wake_close(void);
 

@@ -375,28 +375,23 @@ static void dusk_alarm_fire(struct dusk_alarm *a)
 	}
 }
 
+static int dusk_softirq_stopping(void *arg)
+{
+	(void)arg;
+	return tm.stop;
+}
+
 /* Under tm.mu, holding the program lock: wait (letting both go) until
  * woken or until the local time until_ns (0: no limit). */
 static void dusk_softirq_wait(uint64_t until_ns)
 {
-	unsigned int depth;
-	struct timespec ts;
+	struct timespec ts = {
+		.tv_sec = (time_t)(until_ns / 1000000000ULL),
+		.tv_nsec = (long)(until_ns % 1000000000ULL),
+	};
 
-	pthread_mutex_unlock(&tm.mu);
-	depth = dusk_plock_release();
-	pthread_mutex_lock(&tm.mu);
-	if (!tm.stop) {
-		if (until_ns) {
-			ts.tv_sec = (time_t)(until_ns / 1000000000ULL);
-			ts.tv_nsec = (long)(until_ns % 1000000000ULL);
-			pthread_cond_timedwait(&tm.cv, &tm.mu, &ts);
-		} else {
-			pthread_cond_wait(&tm.cv, &tm.mu);
-		}
-	}
-	pthread_mutex_unlock(&tm.mu);
-	dusk_plock_retake(depth);
-	pthread_mutex_lock(&tm.mu);
+	dusk_plock_cond_wait(&tm.cv, &tm.mu, until_ns ? &ts : NULL,
+			     dusk_softirq_stopping, NULL);
 }
 
 /* Has the target's clock reached a's expiry? If not, a's due time moves

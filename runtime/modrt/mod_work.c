@@ -195,18 +195,12 @@ static void dusk_work_call(void *work)
 			  work, kfn ? "the kernel's" : "NULL");
 }
 
-/* Under wk.mu, holding the program lock: wait on cv, letting both go. */
-static void dusk_work_wait(pthread_cond_t *cv)
+/* Under wk.mu: something for a worker of q (work, or its end). */
+static int dusk_wq_has_work(void *arg)
 {
-	unsigned int depth;
+	const struct dusk_wq *q = arg;
 
-	pthread_mutex_unlock(&wk.mu);
-	depth = dusk_plock_release();
-	pthread_mutex_lock(&wk.mu);
-	pthread_cond_wait(cv, &wk.mu);
-	pthread_mutex_unlock(&wk.mu);
-	dusk_plock_retake(depth);
-	pthread_mutex_lock(&wk.mu);
+	return q->head || q->dying;
 }
 
 static void *dusk_worker_main(void *arg)
@@ -224,7 +218,7 @@ static void *dusk_worker_main(void *arg)
 			if (q->dying)
 				break;
 			q->idle++;
-			dusk_work_wait(&q->cv);
+			dusk_plock_cond_wait(&q->cv, &wk.mu, NULL, dusk_wq_has_work, q);
 			q->idle--;
 			continue;
 		}
