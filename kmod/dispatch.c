@@ -250,6 +250,11 @@ void dusk_dispatch(struct dusk_session *s, const struct dusk_hdr *hdr,
 	}
 	if (id > s->max_id[ch])
 		s->max_id[ch] = id;
+	/* A message nobody answers (VERDICT): its handler counts errors. */
+	if (rule->rep_kind == DUSK_SIZE_NONE) {
+		fn(&r);
+		return;
+	}
 
 	r.reply = dusk_msg_start(hdr->type, DUSK_F_REPLY, ch, id,
 				 le64_to_cpu(hdr->invocation), 0);

@@ -173,6 +173,10 @@ struct dusk_counters {
 	u64 tx_errors;
 	u64 retransmits;
 	u64 verdicts;
+	u64 verdicts_late;		/* for a packet past its hold time */
+	u64 verdicts_unheld;		/* for no packet held: duplicates */
+	u64 verdicts_bad;		/* VERDICT datagrams malformed */
+	u64 hook_batches;		/* HOOK datagrams sent */
 	u64 released;
 	u64 cookie_replies;		/* HELLOs answered with a cookie */
 	u64 sessions_opened;		/* pending sessions HELLO opened */

@@ -189,42 +189,90 @@ static u32 dusk_dev_put(void **p, void *end, const struct net_device *dev)
 	       dusk_seg_put(p, end, &dev->ifindex, sizeof(dev->ifindex));
 }
 
-/* Send the packet to the program, with what its hook will read first. */
-static void dusk_hook_send(struct dusk_session *s, struct dusk_packet *pkt)
+/*
+ * The most a packet's record takes: the record, seven segments, the skb,
+ * the hook state, the shared info and two devices' name and ifindex each
+ * widened to whole lines, and the prefetched data.
+ */
+static size_t dusk_hook_rec_max(const struct dusk_session *s)
+{
+	return sizeof(struct dusk_hook_msg) + 7 * sizeof(struct dusk_seg) +
+	       ALIGN(sizeof(struct sk_buff), DUSK_LINE_SIZE) +
+	       ALIGN(sizeof(struct nf_hook_state), DUSK_LINE_SIZE) +
+	       6 * DUSK_LINE_SIZE + ALIGN(s->params.prefetch, DUSK_LINE_SIZE) +
+	       DUSK_LINE_SIZE;
+}
+
+/* Append pkt's record at *p, with what its hook will read first. */
+static void dusk_hook_rec_put(const struct dusk_session *s,
+			      struct dusk_packet *pkt, void **p, void *end)
 {
 	struct nf_queue_entry *entry = pkt->entry;
 	struct sk_buff *skb = entry->skb;
-	void *end = dusk.tx_buf + s->params.max_dgram;
-	struct dusk_hook_msg *m;
+	struct dusk_hook_msg *m = *p;
 	unsigned char *start;
-	void *p;
 	u32 n = 0;
 
-	m = dusk_msg_start(DUSK_MSG_HOOK, 0, DUSK_CHAN_MAIN, pkt->id, pkt->id, 0);
+	m->packet = cpu_to_le64(pkt->id);
 	m->cookie = cpu_to_le64(pkt->hook->cookie);
 	m->skb = cpu_to_le64((unsigned long)skb);
 	m->state = cpu_to_le64((unsigned long)&entry->state);
 	m->handle = cpu_to_le32(pkt->hook->handle);
 	m->cpu = cpu_to_le32(pkt->cpu);
-	m->pad = 0;
-	p = m + 1;
-	n += dusk_seg_put(&p, end, skb, sizeof(*skb));
-	n += dusk_seg_put(&p, end, &entry->state, sizeof(entry->state));
-	n += dusk_seg_put(&p, end, skb_shinfo(skb), DUSK_LINE_SIZE);
-	n += dusk_dev_put(&p, end, entry->state.in);
-	n += dusk_dev_put(&p, end, entry->state.out);
+	*p = m + 1;
+	n += dusk_seg_put(p, end, skb, sizeof(*skb));
+	n += dusk_seg_put(p, end, &entry->state, sizeof(entry->state));
+	n += dusk_seg_put(p, end, skb_shinfo(skb), DUSK_LINE_SIZE);
+	n += dusk_dev_put(p, end, entry->state.in);
+	n += dusk_dev_put(p, end, entry->state.out);
 	/* The headers, from whichever of data and network header is first. */
 	start = skb->data;
 	if (skb_network_header(skb) < start &&
 	    skb_network_header(skb) >= skb->head)
 		start = skb_network_header(skb);
 	if (s->params.prefetch && skb_tail_pointer(skb) > start)
-		n += dusk_seg_put(&p, end, start,
+		n += dusk_seg_put(p, end, start,
 				  min_t(size_t, skb_tail_pointer(skb) - start,
 					s->params.prefetch));
 	m->nr_segs = cpu_to_le32(n);
-	dusk_send(s, DUSK_CHAN_MAIN, &s->peer[DUSK_CHAN_MAIN], dusk.tx_buf,
-		  p - (void *)m);
+	m->len = cpu_to_le32(*p - (void *)(m + 1));
+}
+
+/*
+ * Send pkts[0..nr) to the program in as few HOOK datagrams as fit. The
+ * thread only: packets leave the list only by its hand (verdicts and
+ * expiry), so they stay valid here without the lock.
+ */
+static void dusk_hook_send(struct dusk_session *s, struct dusk_packet **pkts,
+			   unsigned int nr, u64 held_from)
+{
+	void *end = dusk.tx_buf + min_t(u32, s->params.max_dgram,
+					DUSK_MAX_DGRAM);
+	size_t rec_max = dusk_hook_rec_max(s);
+	struct dusk_hook_batch *b = NULL;
+	unsigned int i;
+	void *p = NULL;
+
+	for (i = 0; i <= nr; i++) {
+		if (b && (i == nr || end - p < (long)rec_max)) {
+			dusk_send(s, DUSK_CHAN_MAIN, &s->peer[DUSK_CHAN_MAIN],
+				  dusk.tx_buf, p - (void *)b);
+			dusk.cnt.hook_batches++;
+			b = NULL;
+		}
+		if (i == nr)
+			break;
+		if (!b) {
+			b = dusk_msg_start(DUSK_MSG_HOOK, 0, DUSK_CHAN_MAIN,
+					   pkts[i]->id, pkts[i]->id, 0);
+			b->held_from = cpu_to_le64(held_from);
+			b->nr = 0;
+			b->pad = 0;
+			p = b + 1;
+		}
+		dusk_hook_rec_put(s, pkts[i], &p, end);
+		le32_add_cpu(&b->nr, 1);
+	}
 }
 
 static unsigned long dusk_hook_rto(const struct dusk_packet *pkt)
@@ -234,12 +282,19 @@ static unsigned long dusk_hook_rto(const struct dusk_packet *pkt)
 	return msecs_to_jiffies(min(ms, DUSK_HOOK_RTO_MAX_MS));
 }
 
+static bool dusk_pkt_expired(const struct dusk_packet *pkt, unsigned long now)
+{
+	return time_after(now, pkt->queued +
+			  msecs_to_jiffies(pkt->hook->hold_ms));
+}
+
 /* Expire, send and resend; the thread only. */
 void dusk_pktq_service(struct dusk_session *s)
 {
-	struct dusk_packet *pkt, *tmp, *batch[16];
+	struct dusk_packet *pkt, *tmp, *batch[64];
 	unsigned long now = jiffies;
-	unsigned int i, nb, in_flight;
+	unsigned int nb, in_flight;
+	u64 held_from;
 	LIST_HEAD(expired);
 
 	if (!s)
@@ -247,16 +302,19 @@ void dusk_pktq_service(struct dusk_session *s)
 	do {
 		nb = 0;
 		in_flight = 0;
+		held_from = 0;
 		spin_lock_bh(&dusk.pq_lock);
 		list_for_each_entry_safe(pkt, tmp, &dusk.packets, list) {
 			if (pkt->hook->s != s)
 				continue;
-			if (time_after(now, pkt->queued +
-				       msecs_to_jiffies(pkt->hook->hold_ms))) {
+			if (dusk_pkt_expired(pkt, now)) {
 				list_move_tail(&pkt->list, &expired);
 				dusk.nr_packets--;
 				continue;
 			}
+			/* The list is in id order. */
+			if (!held_from)
+				held_from = pkt->id;
 			if (pkt->sent && !time_after(now, pkt->sent +
 						      dusk_hook_rto(pkt))) {
 				in_flight++;
@@ -272,9 +330,11 @@ void dusk_pktq_service(struct dusk_session *s)
 			in_flight++;
 			batch[nb++] = pkt;
 		}
+		if (!held_from)
+			held_from = dusk.next_packet_id + 1;
 		spin_unlock_bh(&dusk.pq_lock);
-		for (i = 0; i < nb; i++)
-			dusk_hook_send(s, batch[i]);
+		if (nb)
+			dusk_hook_send(s, batch, nb, held_from);
 	} while (nb == ARRAY_SIZE(batch));
 	dusk_release_list(&expired);
 }
@@ -292,33 +352,86 @@ static bool dusk_verdict_ok(u32 verdict)
 	return false;
 }
 
-int dusk_do_verdict(struct dusk_req *r)
+/* The VERDICT's records are well formed, each fills its len: 0 or -EBADMSG. */
+static int dusk_verdicts_check(const struct dusk_verdict_batch *b, u32 len)
 {
-	const struct dusk_verdict *v = r->payload;
-	u64 id = le64_to_cpu(v->packet);
-	u32 verdict = le32_to_cpu(v->verdict);
-	struct dusk_packet *pkt, *found = NULL;
-	int ret;
+	const void *p = b + 1, *end = (const void *)b + len;
+	const struct dusk_verdict *v;
+	u32 i, n;
 
-	if (!dusk_verdict_ok(verdict))
-		return -EINVAL;
+	if (b->pad)
+		return -EBADMSG;
+	for (i = 0; i < le32_to_cpu(b->nr); i++) {
+		v = p;
+		if (end - p < (long)sizeof(*v) || v->pad ||
+		    !dusk_verdict_ok(le32_to_cpu(v->verdict)))
+			return -EBADMSG;
+		n = le32_to_cpu(v->len);
+		if ((u64)(end - p) - sizeof(*v) < n ||
+		    dusk_segs_check(v + 1, n, le32_to_cpu(v->nr_segs)))
+			return -EBADMSG;
+		p += sizeof(*v) + n;
+	}
+	return p == end ? 0 : -EBADMSG;
+}
+
+/* One packet's verdict: take it off the queue, commit, reinject. */
+static void dusk_verdict_apply(struct dusk_session *s,
+			       const struct dusk_verdict *v)
+{
+	u64 id = le64_to_cpu(v->packet);
+	struct dusk_packet *pkt, *found = NULL;
+	bool late = false;
+
 	spin_lock_bh(&dusk.pq_lock);
 	list_for_each_entry(pkt, &dusk.packets, list) {
-		if (pkt->id == id && pkt->hook->s == r->s) {
+		if (pkt->id == id && pkt->hook->s == s) {
 			found = pkt;
+			late = dusk_pkt_expired(pkt, jiffies);
 			list_del(&pkt->list);
 			dusk.nr_packets--;
 			break;
 		}
 	}
 	spin_unlock_bh(&dusk.pq_lock);
-	if (!found)
-		return -ESTALE;
-	ret = dusk_segs_apply(v + 1, r->len - sizeof(*v),
-			      le32_to_cpu(v->nr_segs));
+	if (!found) {
+		dusk.cnt.verdicts_unheld++;
+		return;
+	}
+	if (late) {
+		/* Its time was up: released as policy says, as the next
+		 * service would have, and the commit with it. */
+		LIST_HEAD(one);
+
+		dusk.cnt.verdicts_late++;
+		list_add(&found->list, &one);
+		dusk_release_list(&one);
+		return;
+	}
+	/* Checked whole by dusk_verdicts_check(); -EFAULT stops the commit
+	 * at its first unwritable segment, as CALL's does. */
+	dusk_segs_apply(v + 1, le32_to_cpu(v->len), le32_to_cpu(v->nr_segs));
 	dusk.cnt.verdicts++;
-	dusk_pkt_reinject(found, verdict);
-	return ret;
+	dusk_pkt_reinject(found, le32_to_cpu(v->verdict));
+}
+
+int dusk_do_verdict(struct dusk_req *r)
+{
+	const struct dusk_verdict_batch *b = r->payload;
+	const struct dusk_verdict *v;
+	const void *p;
+	u32 i;
+
+	if (dusk_verdicts_check(b, r->len)) {
+		dusk.cnt.verdicts_bad++;
+		return -EBADMSG;
+	}
+	for (p = b + 1, i = 0; i < le32_to_cpu(b->nr); i++) {
+		v = p;
+		dusk_verdict_apply(r->s, v);
+		p += sizeof(*v) + le32_to_cpu(v->len);
+	}
+	return 0;
 }
 
 unsigned long dusk_pktq_next_timeout(void)

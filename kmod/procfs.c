@@ -36,6 +36,10 @@ static int dusk_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "tx_errors %llu\n", dusk.cnt.tx_errors);
 	seq_printf(m, "retransmits %llu\n", dusk.cnt.retransmits);
 	seq_printf(m, "verdicts %llu\n", dusk.cnt.verdicts);
+	seq_printf(m, "verdicts_late %llu\n", dusk.cnt.verdicts_late);
+	seq_printf(m, "verdicts_unheld %llu\n", dusk.cnt.verdicts_unheld);
+	seq_printf(m, "verdicts_bad %llu\n", dusk.cnt.verdicts_bad);
+	seq_printf(m, "hook_batches %llu\n", dusk.cnt.hook_batches);
 	seq_printf(m, "released %llu\n", dusk.cnt.released);
 	seq_printf(m, "rejected %llu\n", READ_ONCE(dusk.rejected));
 	seq_printf(m, "cookie_replies %llu\n", dusk.cnt.cookie_replies);

@@ -88,15 +88,25 @@
  *		-EINVAL: pf/hooknum, hold_ms (over an hour) or policy;
  *		-ENODEV: net unknown, -ENOSPC.
  * R HOOK_UNREGISTER struct dusk_hook_handle -> empty. -ENOENT.
- * K HOOK	hdr.id is the packet id (also hdr.invocation); struct
- *		dusk_hook_msg then nr_segs prefetched segments. Sent again
- *		(new seq, same id) until a VERDICT names the packet or the
- *		packet is released by policy after hello.hold_ms.
- * R VERDICT	struct dusk_verdict, then nr_segs segments (the commit,
- *		applied before the packet is reinjected) -> empty.
- *		-ESTALE: the packet was already released by policy; the
- *		commit was not applied. -EINVAL: verdict not allowed.
- *
+ * K HOOK	struct dusk_hook_batch, then nr records: each a struct
+ *		dusk_hook_msg (a packet held for a verdict) then its nr_segs
+ *		prefetched segments, len bytes. hdr.id = hdr.invocation =
+ *		the first record's packet id. Each packet is sent again
+ *		(new seq), with whatever else is due then, until a VERDICT
+ *		names it or it is released by policy after its hold time.
+ *		held_from acknowledges: every packet of the session older
+ *		than it has been reinjected or released, so the runtime
+ *		forgets them and ignores a late copy of their HOOK.
+ * R VERDICT	struct dusk_verdict_batch, then nr records: each a struct
+ *		dusk_verdict then its nr_segs segments, len bytes (the
+ *		commit, applied just before that packet is reinjected).
+ *		Records are applied in order. Not answered: held_from in
+ *		the next HOOK acknowledges, and a packet whose VERDICT was
+ *		lost comes again in a HOOK, which the runtime answers with
+ *		the same record. A record for a packet not held (a
+ *		duplicate, or released by policy: a packet past its hold
+ *		time is released, its commit not applied) is counted and
+ *		skipped; a malformed VERDICT is dropped whole.
  * K INVOKE	chan INV; hdr.id = hdr.invocation = the invocation's id.
  *		struct dusk_invoke, then nr_segs prefetched segments. A
  *		task called a proxied callback (Invocations, below). Sent
@@ -187,7 +197,8 @@
  * invocation at once (above); SIGNAL with fatal 1 tells the program.
  *
  * Version 6 added SIGNAL and dusk_stats.open_files; version 7
- * KTHREAD_CREATE and KTHREAD_STOP.
+ * KTHREAD_CREATE and KTHREAD_STOP; version 8 batched HOOK and VERDICT
+ * and stopped answering VERDICT.
  *
  * Handshake. A HELLO costs dusk.ko no state until its sender has shown
  * that it receives datagrams at the address it sends from (as WireGuard's
@@ -215,7 +226,7 @@
 
 #include <linux/types.h>
 
-#define DUSK_PROTO_VERSION	7
+#define DUSK_PROTO_VERSION	8
 #define DUSK_MAGIC		0x4b535544	/* "DUSK" */
 #define DUSK_DEFAULT_PORT	7000
 #define DUSK_KEY_LEN		32
@@ -243,9 +254,11 @@
  * from:	who sends its requests (DUSK_FROM_*).
  * chans:	the channels it may come on (DUSK_CHANS_*).
  * kind, size:	its payload: exactly size bytes (EXACT), at least size
- *		bytes (MIN), or size bytes then segments (SEGS), whose
- *		count is the __le32 at offset segs_at.
- * rep_kind, rep_size: its reply's payload, the same way.
+ *		bytes (MIN: what follows is checked by the type's own
+ *		rules), or size bytes then segments (SEGS), whose count is
+ *		the __le32 at offset segs_at.
+ * rep_kind, rep_size: its reply's payload, the same way; NONE: never
+ *		answered.
  * keep:	it has side effects: the executor keeps its reply by id, so
  *		that a retransmission is answered without executing it again.
  *
@@ -276,11 +289,12 @@
 	  EXACT, sizeof(struct dusk_hook_handle), 1)			\
 	X(HOOK_UNREGISTER, RUNTIME, MAIN, EXACT,			\
 	  sizeof(struct dusk_hook_handle), 0, EXACT, 0, 1)		\
-	/* HOOK has no reply: the VERDICT request answers it. */	\
-	X(HOOK, KERNEL, MAIN, SEGS, sizeof(struct dusk_hook_msg),	\
-	  DUSK_OFFSETOF(struct dusk_hook_msg, nr_segs), EXACT, 0, 0)	\
-	X(VERDICT, RUNTIME, MAIN, SEGS, sizeof(struct dusk_verdict),	\
-	  DUSK_OFFSETOF(struct dusk_verdict, nr_segs), EXACT, 0, 1)	\
+	/* The VERDICT request answers HOOK; held_from acknowledges	\
+	 * VERDICT. */							\
+	X(HOOK, KERNEL, MAIN, MIN, sizeof(struct dusk_hook_batch), 0,	\
+	  NONE, 0, 0)							\
+	X(VERDICT, RUNTIME, MAIN, MIN, sizeof(struct dusk_verdict_batch),	\
+	  0, NONE, 0, 0)						\
 	/* INVOKE has no reply: RETURN answers it. */			\
 	X(INVOKE, KERNEL, INV, SEGS, sizeof(struct dusk_invoke),	\
 	  DUSK_OFFSETOF(struct dusk_invoke, nr_segs), EXACT, 0, 0)	\
@@ -324,6 +338,7 @@ enum dusk_msg_size {
 	DUSK_SIZE_EXACT = 0,
 	DUSK_SIZE_MIN,
 	DUSK_SIZE_SEGS,
+	DUSK_SIZE_NONE,		/* replies only: none is sent */
 };
 
 enum dusk_msg_flag {
@@ -565,20 +580,35 @@ struct dusk_hook_handle {
 	__le32 pad;
 };
 
+struct dusk_hook_batch {
+	__le64 held_from;	/* the session's oldest packet held, or the
+				 * next packet id when none is */
+	__le32 nr;		/* records follow */
+	__le32 pad;
+};
+
 struct dusk_hook_msg {
+	__le64 packet;		/* its id: 1, 2, 3... per dusk.ko */
 	__le64 cookie;
 	__le64 skb;		/* struct sk_buff * */
 	__le64 state;		/* struct nf_hook_state * */
 	__le32 handle;
 	__le32 nr_segs;		/* prefetched struct dusk_seg follow */
 	__le32 cpu;		/* the CPU the hook ran on */
+	__le32 len;		/* bytes of those segments */
+};
+
+struct dusk_verdict_batch {
+	__le32 nr;		/* records follow */
 	__le32 pad;
 };
 
 struct dusk_verdict {
 	__le64 packet;
 	__le32 verdict;		/* NF_ACCEPT, NF_DROP, NF_STOLEN */
-	__le32 nr_segs;
+	__le32 nr_segs;		/* the commit's struct dusk_seg follow */
+	__le32 len;		/* bytes of those segments */
+	__le32 pad;
 };
 
 /* The callback a proxy stands for: its kernel's caller, the task below. */
@@ -728,8 +758,10 @@ DUSK_WIRE_SIZE(dusk_alloc_reply, 8);
 DUSK_WIRE_SIZE(dusk_free, 8);
 DUSK_WIRE_SIZE(dusk_hook_register, 40);
 DUSK_WIRE_SIZE(dusk_hook_handle, 8);
-DUSK_WIRE_SIZE(dusk_hook_msg, 40);
-DUSK_WIRE_SIZE(dusk_verdict, 16);
+DUSK_WIRE_SIZE(dusk_hook_batch, 16);
+DUSK_WIRE_SIZE(dusk_hook_msg, 48);
+DUSK_WIRE_SIZE(dusk_verdict_batch, 8);
+DUSK_WIRE_SIZE(dusk_verdict, 24);
 DUSK_WIRE_SIZE(dusk_invoke, 112);
 DUSK_WIRE_SIZE(dusk_return, 16);
 DUSK_WIRE_SIZE(dusk_signal, 8);

@@ -182,6 +182,88 @@ static uint32_t dusk_get32(const uint8_t *p, uint32_t off)
 	return le32toh(v);
 }
 
+/* Where a batch's records say how much follows them (dusk_proto.h). */
+struct dusk_batch_layout {
+	uint32_t head;		/* the batch's own struct */
+	uint32_t nr_at;		/* its record count */
+	uint32_t rec;		/* each record's struct */
+	uint32_t nr_segs_at, len_at;
+};
+
+static const struct dusk_batch_layout *dusk_batch_layout(uint8_t type)
+{
+	static const struct dusk_batch_layout hook = {
+		sizeof(struct dusk_hook_batch),
+		offsetof(struct dusk_hook_batch, nr),
+		sizeof(struct dusk_hook_msg),
+		offsetof(struct dusk_hook_msg, nr_segs),
+		offsetof(struct dusk_hook_msg, len),
+	}, verdict = {
+		sizeof(struct dusk_verdict_batch),
+		offsetof(struct dusk_verdict_batch, nr),
+		sizeof(struct dusk_verdict),
+		offsetof(struct dusk_verdict, nr_segs),
+		offsetof(struct dusk_verdict, len),
+	};
+
+	return type == DUSK_MSG_HOOK ? &hook :
+	       type == DUSK_MSG_VERDICT ? &verdict : NULL;
+}
+
+int dusk_batch_iter_init(struct dusk_batch_iter *it, const struct dusk_msg *m)
+{
+	const struct dusk_batch_layout *l = dusk_batch_layout(m->type);
+
+	if (!l || m->len < l->head)
+		return -EINVAL;
+	it->p = m->payload + l->head;
+	it->end = m->payload + m->len;
+	it->left = dusk_get32(m->payload, l->nr_at);
+	it->type = m->type;
+	return 0;
+}
+
+int dusk_batch_next(struct dusk_batch_iter *it, const uint8_t **ret_rec,
+		    uint32_t *ret_len)
+{
+	const struct dusk_batch_layout *l = dusk_batch_layout(it->type);
+	uint64_t n;
+	int err;
+
+	if (!it->left)
+		return 0;
+	if ((size_t)(it->end - it->p) < l->rec)
+		return -ERANGE;
+	n = dusk_get32(it->p, l->len_at);
+	if ((uint64_t)(it->end - it->p) - l->rec < n)
+		return -ERANGE;
+	err = dusk_segs_validate(it->p + l->rec, n,
+				 dusk_get32(it->p, l->nr_segs_at));
+	if (err)
+		return err;
+	*ret_rec = it->p;
+	*ret_len = (uint32_t)(l->rec + n);
+	it->p += l->rec + n;
+	it->left--;
+	return 1;
+}
+
+/* Every record well formed and the last one ending the payload. */
+static int dusk_batch_validate(const struct dusk_msg *m)
+{
+	struct dusk_batch_iter it;
+	const uint8_t *rec;
+	uint32_t len;
+	int err;
+
+	err = dusk_batch_iter_init(&it, m);
+	while (!err && (err = dusk_batch_next(&it, &rec, &len)) > 0)
+		err = 0;
+	if (err)
+		return err;
+	return it.p == it.end ? 0 : -ERANGE;
+}
+
 /* Pad and flags fields inside fixed parts: pad must be zero, flags known. */
 static int dusk_msg_check_fields(const struct dusk_msg *m, int reply)
 {
@@ -232,6 +314,14 @@ static int dusk_msg_check_fields(const struct dusk_msg *m, int reply)
 	case DUSK_MSG_HOOK_UNREGISTER:
 		return dusk_get32(p, offsetof(struct dusk_hook_handle, pad)) ?
 		       -EILSEQ : 0;
+	case DUSK_MSG_HOOK:
+		if (dusk_get32(p, offsetof(struct dusk_hook_batch, pad)))
+			return -EILSEQ;
+		return dusk_batch_validate(m);
+	case DUSK_MSG_VERDICT:
+		if (dusk_get32(p, offsetof(struct dusk_verdict_batch, pad)))
+			return -EILSEQ;
+		return dusk_batch_validate(m);
 	default:
 		return 0;
 	}
@@ -250,6 +340,8 @@ static int dusk_msg_check_len(const struct dusk_msg *m, int reply)
 	if (reply && m->status)
 		return m->len ? -ERANGE : 0;
 	switch (kind) {
+	case DUSK_SIZE_NONE:
+		return -ERANGE;		/* never answered */
 	case DUSK_SIZE_EXACT:
 		return m->len == size ? 0 : -ERANGE;
 	case DUSK_SIZE_MIN:

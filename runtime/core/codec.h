@@ -99,6 +99,21 @@ struct dusk_seg_iter {
 /* -ERANGE if nr segments do not fill [p, p+len) exactly, -EILSEQ on a
  * non-zero pad field. */
 int dusk_segs_validate(const void *p, size_t len, uint32_t nr);
+
+/*
+ * The records of a HOOK or VERDICT batch, each its fixed struct and the
+ * segments after it: dusk_batch_next() gives 1 and the record (rec_len
+ * bytes in all), 0 after the last, -ERANGE or -EILSEQ if malformed (a message
+ * dusk_msg_parse() accepted never is).
+ */
+struct dusk_batch_iter {
+	const uint8_t *p, *end;
+	uint32_t left;
+	uint8_t type;
+};
+int dusk_batch_iter_init(struct dusk_batch_iter *it, const struct dusk_msg *m);
+int dusk_batch_next(struct dusk_batch_iter *it, const uint8_t **ret_rec,
+		    uint32_t *ret_len);
 void dusk_seg_iter_init(struct dusk_seg_iter *it, const void *p, size_t len,
 			uint32_t nr);
 /* 1 and the next segment, or 0 at the end. Only on validated lists. */

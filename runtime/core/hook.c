@@ -30,6 +30,8 @@
 /* Callback threads past which each new one is warned about (a task
  * blocked in the module holds one each). */
 #define DUSK_INV_THREADS_WARN	64
+/* Datagrams taken in between two invocations, at most. */
+#define DUSK_RX_DRAIN		64
 /* INVOKEs handed to the threads and not yet taken, at most. */
 #define DUSK_INV_WORK_MAX	1024
 
@@ -69,10 +71,14 @@ struct dusk_inv {
 	uint64_t first_rx_ns;
 	uint64_t done_ms;
 	uint32_t dups;
-	uint8_t *msg;			/* the HOOK's payload, until run */
+	uint8_t *msg;			/* the HOOK's record or the INVOKE's
+					 * payload, until run */
 	uint32_t msg_len;
-	struct dusk_req *verdict;	/* VERDICT or RETURN, kept to answer
-					 * duplicates */
+	struct dusk_req *verdict;	/* RETURN, kept to answer duplicates */
+	uint8_t *answer;		/* HOOK: its VERDICT record, kept to
+					 * answer duplicates */
+	uint32_t answer_len;
+	uint64_t answer_batch;		/* the VERDICT it went in (vbatch_nr) */
 	int acked;
 	/* INVOKE: its caller (the payload goes once run). */
 	uint64_t task;
@@ -93,7 +99,9 @@ struct dusk_hooks_stats {
 	uint64_t duplicates;
 	uint64_t resent_verdicts;
 	uint64_t late;			/* skipped: released by policy already */
-	uint64_t stale;			/* VERDICT answered -ESTALE */
+	uint64_t stale;			/* verdicts after the hold time */
+	uint64_t acked;			/* HOOK records for acked packets */
+	uint64_t verdict_batches;	/* VERDICT datagrams sent */
 	uint64_t unknown;		/* HOOK for no hook of ours */
 	uint64_t signals;		/* SIGNALs that marked an invocation */
 };
@@ -109,6 +117,13 @@ struct dusk_hooks {
 	struct dusk_req *keepalive;
 	int lost;			/* keepalive unanswered: target gone */
 	unsigned int hold_ms_max;	/* the longest hook's own hold time */
+	uint64_t held_from;		/* older packets are the kernel's no
+					 * more (HOOK's held_from) */
+	/* Verdicts not sent yet: a VERDICT's payload being built. */
+	uint8_t *vbatch;
+	uint32_t vbatch_len;
+	uint64_t vbatch_nr;		/* VERDICTs flushed so far */
+	int traced;			/* under a debugger: no batching */
 	struct dusk_hooks_stats stats;
 	struct dusk_list running;	/* INVOKEs on their threads */
 };
@@ -345,6 +360,7 @@ static void dusk_inv_free(struct dusk_session *s, struct dusk_inv *inv)
 	*pp = inv->hnext;
 	dusk_list_del(&inv->node);
 	dusk_req_destroy(s, inv->verdict);
+	free(inv->answer);
 	free(inv->msg);
 	free(inv);
 }
@@ -356,6 +372,24 @@ static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
 static void dusk_hooks_destroy(struct dusk_session *s, void *ctx);
 static void dusk_signal_input(struct dusk_session *s, const struct dusk_msg *m,
 			      uint64_t rx_ns, void *ctx);
+
+/* Under a debugger (dusk-gdb runs the program under gdb), verdicts go
+ * one by one: a breakpoint's stop must not hold packets decided before. */
+static int dusk_traced(void)
+{
+	char line[128];
+	int pid = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid != 0;
+}
 
 /* The session's hook state, created (and HOOK's handler registered) on
  * first use: NULL, errno ENOMEM. */
@@ -380,6 +414,7 @@ static struct dusk_hooks *dusk_hooks_get(struct dusk_session *s)
 	dusk_list_init(&h->queue);
 	dusk_list_init(&h->done);
 	dusk_list_init(&h->running);
+	h->traced = dusk_traced();
 	s->hooks = h;
 	dusk_session_set_handler(s, DUSK_MSG_HOOK, &handler);
 	dusk_session_set_handler(s, DUSK_MSG_INVOKE, &invoke);
@@ -404,47 +439,58 @@ static void dusk_hooks_destroy(struct dusk_session *s, void *ctx)
 	dusk_list_for_each_safe(pos, tmp, &h->cbs)
 		free(dusk_container_of(pos, struct dusk_cb_rec, node));
 	dusk_req_destroy(s, h->keepalive);
+	free(h->vbatch);
 	free(h);
 	s->hooks = NULL;
 }
 
-/* A HOOK or an INVOKE arrived: queue it, once. */
-static void dusk_inv_input(struct dusk_session *s, const struct dusk_msg *m,
+static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
+			      uint32_t len, uint32_t nr);
+
+/* A HOOK record or an INVOKE arrived: queue it, once. */
+static void dusk_inv_input(struct dusk_session *s, uint64_t id,
+			   const uint8_t *payload, uint32_t len,
 			   uint64_t rx_ns, enum dusk_inv_kind kind)
 {
 	struct dusk_hooks *h = s->hooks;
 	struct dusk_inv *inv;
 
-	inv = dusk_inv_find(h, kind, m->id);
+	inv = dusk_inv_find(h, kind, id);
 	if (inv) {
-		/* The kernel sends HOOK again until it hears a VERDICT, and
-		 * INVOKE until it hears anything of the invocation. */
+		/* The kernel sends a packet again until it hears its
+		 * VERDICT, and INVOKE until it hears anything of the
+		 * invocation. */
 		inv->dups++;
 		h->stats.duplicates++;
-		if (inv->state == DUSK_INV_ANSWERED && inv->verdict) {
-			/* Same datagram content, same request id. */
-			if (kind == DUSK_INV_CALLBACK)
-				h->stats.resent_returns++;
-			else
-				h->stats.resent_verdicts++;
+		if (inv->state != DUSK_INV_ANSWERED)
+			return;	/* queued or running: it will be answered */
+		/* The same record again, or the same request. */
+		if (kind == DUSK_INV_HOOK && inv->answer) {
+			/* Not sent yet: it goes with the others. */
+			if (inv->answer_batch == h->vbatch_nr && h->vbatch_len)
+				return;
+			h->stats.resent_verdicts++;
+			dusk_verdicts_send(s, inv->answer, inv->answer_len, 1);
+		} else if (kind == DUSK_INV_CALLBACK && inv->verdict) {
+			h->stats.resent_returns++;
 			dusk_req_resend(s, inv->verdict);
 		}
-		return;	/* queued or running: it will be answered */
+		return;
 	}
 	inv = calloc(1, sizeof(*inv));
 	if (inv)
-		inv->msg = malloc(m->len);
+		inv->msg = malloc(len);
 	if (!inv || !inv->msg) {
 		/* The kernel sends it again; maybe memory is back then. */
 		free(inv);
 		dusk_err("out of memory queueing packet %llu",
-			 (unsigned long long)m->id);
+			 (unsigned long long)id);
 		return;
 	}
-	memcpy(inv->msg, m->payload, m->len);
-	inv->msg_len = m->len;
+	memcpy(inv->msg, payload, len);
+	inv->msg_len = len;
 	inv->kind = kind;
-	inv->packet = m->id;
+	inv->packet = id;
 	inv->state = DUSK_INV_QUEUED;
 	inv->first_rx_ns = rx_ns;
 	inv->hnext = h->hash[dusk_inv_slot(inv->packet)];
@@ -458,11 +504,34 @@ static void dusk_inv_input(struct dusk_session *s, const struct dusk_msg *m,
 	}
 }
 
+/* A HOOK: its packets, each queued once; held_from acknowledges. */
 static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 			     uint64_t rx_ns, void *ctx)
 {
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_hook_batch b;
+	struct dusk_batch_iter it;
+	struct dusk_hook_msg hm;
+	const uint8_t *rec;
+	uint32_t len;
+	uint64_t id;
+
 	(void)ctx;
-	dusk_inv_input(s, m, rx_ns, DUSK_INV_HOOK);
+	memcpy(&b, m->payload, sizeof(b));
+	if (le64toh(b.held_from) > h->held_from)
+		h->held_from = le64toh(b.held_from);
+	/* The codec checked every record. */
+	dusk_batch_iter_init(&it, m);
+	while (dusk_batch_next(&it, &rec, &len) > 0) {
+		memcpy(&hm, rec, sizeof(hm));
+		id = le64toh(hm.packet);
+		/* A late copy of a packet the kernel no longer holds. */
+		if (id < h->held_from) {
+			h->stats.acked++;
+			continue;
+		}
+		dusk_inv_input(s, id, rec, len, rx_ns, DUSK_INV_HOOK);
+	}
 }
 
 static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
@@ -474,7 +543,7 @@ static void dusk_invoke_input(struct dusk_session *s, const struct dusk_msg *m,
 		s->stats.rx_malformed++;
 		return;
 	}
-	dusk_inv_input(s, m, rx_ns, DUSK_INV_CALLBACK);
+	dusk_inv_input(s, m->id, m->payload, m->len, rx_ns, DUSK_INV_CALLBACK);
 }
 
 /*
@@ -521,22 +590,6 @@ static void dusk_signal_input(struct dusk_session *s, const struct dusk_msg *m,
 		 le32toh(sg.signo), fatal ? " (killed)" : "");
 	if (hook)
 		hook(task, running, fatal);
-}
-
-static void dusk_verdict_done(struct dusk_session *s, struct dusk_req *r)
-{
-	struct dusk_inv *inv = r->owner;
-
-	inv->acked = 1;
-	if (r->status == -ESTALE) {
-		s->hooks->stats.stale++;
-		dusk_warn("packet %llu was released by policy before its verdict (hold_ms %u): verdict and changes not applied",
-			  (unsigned long long)inv->packet,
-			  inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms);
-	} else if (r->status) {
-		dusk_err("VERDICT for packet %llu: %s",
-			 (unsigned long long)inv->packet, strerror(-r->status));
-	}
 }
 
 static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv,
@@ -605,19 +658,135 @@ out_segs:
 	return err;
 }
 
-/* The commit rides in the VERDICT; the VERDICT stays pending (no wait). */
+/* One VERDICT of nr records, sent once: nobody answers it. */
+static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
+			      uint32_t len, uint32_t nr)
+{
+	struct dusk_verdict_batch b = { .nr = htole32(nr) };
+	uint8_t *payload;
+	int err;
+
+	payload = malloc(sizeof(b) + len);
+	if (!payload)
+		return -ENOMEM;
+	memcpy(payload, &b, sizeof(b));
+	memcpy(payload + sizeof(b), recs, len);
+	err = dusk_session_send(s, DUSK_MSG_VERDICT, payload,
+				(uint32_t)(sizeof(b) + len));
+	free(payload);
+	s->hooks->stats.verdict_batches++;
+	return err;
+}
+
+/* Send the verdicts kept back, if any. */
+static void dusk_verdicts_flush(struct dusk_session *s)
+{
+	struct dusk_hooks *h = s->hooks;
+	struct dusk_verdict_batch b;
+	int err;
+
+	if (!h || !h->vbatch_len)
+		return;
+	memcpy(&b, h->vbatch, sizeof(b));
+	err = dusk_verdicts_send(s, h->vbatch + sizeof(b),
+				 h->vbatch_len - (uint32_t)sizeof(b),
+				 le32toh(b.nr));
+	if (err)	/* each packet comes again: answered then */
+		dusk_dbg("VERDICT: %s", strerror(-err));
+	h->vbatch_len = 0;
+	h->vbatch_nr++;
+}
+
+/* Append a record to the verdicts kept back (flushing first if full). */
+static int dusk_verdicts_add(struct dusk_session *s, const uint8_t *rec,
+			     uint32_t len)
+{
+	struct dusk_hooks *h = s->hooks;
+	uint32_t max = dusk_session_payload_max(s);
+	struct dusk_verdict_batch b = { 0 };
+
+	if (!h->vbatch) {
+		h->vbatch = malloc(max);
+		if (!h->vbatch)
+			return -ENOMEM;
+	}
+	if (h->vbatch_len && h->vbatch_len + len > max)
+		dusk_verdicts_flush(s);
+	if (!h->vbatch_len)
+		h->vbatch_len = sizeof(b);
+	else
+		memcpy(&b, h->vbatch, sizeof(b));
+	b.nr = htole32(le32toh(b.nr) + 1);
+	memcpy(h->vbatch, &b, sizeof(b));
+	memcpy(h->vbatch + h->vbatch_len, rec, len);
+	h->vbatch_len += len;
+	return 0;
+}
+
+/*
+ * The packet's verdict record, with the commit: kept in inv for a
+ * duplicate HOOK, and added to the verdicts kept back. Those go at
+ * once when this one carries a commit (what the next packet's hook
+ * reads of the kernel must include it), under a debugger (a stop must
+ * not hold packets decided before), or when no other packet waits to
+ * be run (dusk_run()).
+ */
 static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 			     unsigned int verdict)
 {
+	struct dusk_hooks *h = s->hooks;
+	uint32_t room = dusk_session_payload_max(s) -
+			(uint32_t)(sizeof(struct dusk_verdict_batch) +
+				   sizeof(struct dusk_verdict));
 	struct dusk_verdict v = {
 		.packet = htole64(inv->packet),
 		.verdict = htole32(verdict),
 	};
+	uint64_t age_ms = (dusk_now_real_ns() - inv->first_rx_ns) / 1000000;
+	unsigned int hold_ms = inv->hold_ms ? inv->hold_ms : s->cfg.hold_ms;
+	struct dusk_segs_cursor cur;
+	struct dusk_segs segs;
+	uint32_t nr = 0;
+	size_t used;
+	uint8_t *rec;
+	int err;
 
 	dusk_inv_commit_others(s, 0);	/* as a RETURN's (below) */
-	return dusk_answer_send(s, inv, DUSK_MSG_VERDICT, &v, sizeof(v),
-				offsetof(struct dusk_verdict, nr_segs),
-				dusk_verdict_done);
+	dusk_segs_init(&segs);
+	err = dusk_commit_prepare(s, &segs, &cur, room);
+	if (err)
+		goto out_segs;
+	err = -ENOMEM;
+	rec = malloc(sizeof(v) + dusk_segs_remaining(&segs, &cur));
+	if (!rec)
+		goto out_segs;
+	used = dusk_segs_pack(&segs, &cur, rec + sizeof(v), room, &nr);
+	v.nr_segs = htole32(nr);
+	v.len = htole32((uint32_t)used);
+	memcpy(rec, &v, sizeof(v));
+	inv->answer = rec;
+	inv->answer_len = (uint32_t)(sizeof(v) + used);
+	err = dusk_verdicts_add(s, rec, inv->answer_len);
+	if (err)
+		goto out_segs;
+	inv->answer_batch = h->vbatch_nr;
+	dusk_segs_done(s, &segs);
+	if (nr || h->traced)
+		dusk_verdicts_flush(s);
+	/* dusk.ko releases a packet past its hold time (jiffies, within a
+	 * tick) and refuses its verdict; inv's age here is less than the
+	 * kernel's, so this says only what is sure. */
+	if (age_ms > hold_ms + 10) {
+		h->stats.stale++;
+		dusk_warn("packet %llu was released by policy before its verdict (hold_ms %u): verdict and changes not applied",
+			  (unsigned long long)inv->packet, hold_ms);
+	}
+out_segs:
+	dusk_segs_deinit(&segs);
+	if (err)
+		dusk_err("VERDICT of packet %llu: %s",
+			 (unsigned long long)inv->packet, strerror(-err));
+	return err;
 }
 
 static struct dusk_hook_rec *dusk_hook_rec_find(struct dusk_hooks *h,
@@ -905,7 +1074,9 @@ static void dusk_hooks_expire(struct dusk_session *s)
 
 	while (!dusk_list_empty(&h->done)) {
 		inv = dusk_container_of(h->done.next, struct dusk_inv, node);
+		/* A packet older than held_from comes no more. */
 		if (h->nr_done <= DUSK_INV_DONE_MAX &&
+		    !(inv->kind == DUSK_INV_HOOK && inv->packet < h->held_from) &&
 		    (now - inv->done_ms < keep ||
 		     (inv->verdict && inv->verdict->pending)))
 			break;
@@ -964,6 +1135,7 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 {
 	struct dusk_hooks *h;
 	int err, timeout;
+	unsigned int n;
 
 	if (!s)
 		s = dusk_session_current();
@@ -977,12 +1149,22 @@ DUSK_EXPORT int dusk_run(struct dusk_session *s)
 		if (!dusk_list_empty(&h->queue)) {
 			dusk_inv_run(s, dusk_container_of(h->queue.next,
 							  struct dusk_inv, node));
-			/* Take in what arrived meanwhile, without waiting. */
-			err = dusk_session_poll(s, 0, s->wake[0]);
+			/* Take in what arrived meanwhile, without waiting
+			 * (a bounded drain: the kernel's window bounds it
+			 * anyway). */
+			for (n = 0; n < DUSK_RX_DRAIN; n++) {
+				err = dusk_session_poll(s, 0, s->wake[0]);
+				if (err)
+					break;
+			}
 			if (err && err != -ETIMEDOUT && err != -EINTR)
 				goto out;
+			/* Verdicts go together while packets wait here. */
+			if (dusk_list_empty(&h->queue))
+				dusk_verdicts_flush(s);
 			continue;
 		}
+		dusk_verdicts_flush(s);
 		dusk_hooks_expire(s);
 		if (h->lost) {
 			err = -ETIMEDOUT;

@@ -132,6 +132,23 @@ int dusk_req_submit(struct dusk_session *s, struct dusk_req *r,
 	return 0;
 }
 
+int dusk_session_send(struct dusk_session *s, uint8_t type,
+		      const void *payload, uint32_t len)
+{
+	struct dusk_req *r;
+	int err;
+
+	err = dusk_req_create(s, type, len, NULL, 0, &r);
+	if (err)
+		return err;
+	memcpy(dusk_req_payload(r), payload, len);
+	r->payload_len = len;
+	s->stats.requests++;
+	err = dusk_req_send(s, r);
+	dusk_req_destroy(s, r);
+	return err;
+}
+
 int dusk_req_resend(struct dusk_session *s, struct dusk_req *r)
 {
 	s->stats.retransmits++;

@@ -16,7 +16,7 @@
  * A request is sent, and sent again after rto_ms with the same id and a
  * fresh seq, the timeout doubling up to DUSK_RTO_MAX_MS, until its reply
  * arrives (matched by id and type) or timeout_ms passed (-ETIMEDOUT).
- * Synchronous requests wait in dusk_req_wait(); asynchronous ones (VERDICT,
+ * Synchronous requests wait in dusk_req_wait(); asynchronous ones (RETURN,
  * keepalive PING) are left pending with a completion callback and are
  * retransmitted by whoever next waits for anything: dusk_req_wait() or
  * the event loop. Requests from the kernel (HOOK) go to the handler a
@@ -195,6 +195,9 @@ static inline void *dusk_req_payload(struct dusk_req *r)
 {
 	return r->dgram + DUSK_HDR_LEN;
 }
+/* A message nobody answers (VERDICT): numbered, sent once, not kept. */
+int dusk_session_send(struct dusk_session *s, uint8_t type,
+		      const void *payload, uint32_t len);
 /* Send it and keep it pending. */
 int dusk_req_submit(struct dusk_session *s, struct dusk_req *r,
 		    uint32_t payload_len);

@@ -46,6 +46,37 @@ static uint64_t trace_le64(const struct dusk_msg *m, size_t off)
 #define F32(type, field)	trace_le32(m, offsetof(type, field))
 #define F64(type, field)	trace_le64(m, offsetof(type, field))
 
+/* A HOOK's or VERDICT's records, one bracket each. */
+static void trace_batch(FILE *f, const struct dusk_msg *m)
+{
+	struct dusk_batch_iter it;
+	struct dusk_hook_msg hm;
+	struct dusk_verdict v;
+	const uint8_t *rec;
+	uint32_t len;
+
+	if (dusk_batch_iter_init(&it, m))
+		return;
+	if (m->type == DUSK_MSG_HOOK)
+		fprintf(f, " held_from %" PRIu64,
+			F64(struct dusk_hook_batch, held_from));
+	fprintf(f, " nr %u", it.left);
+	while (dusk_batch_next(&it, &rec, &len) > 0) {
+		if (m->type == DUSK_MSG_HOOK) {
+			memcpy(&hm, rec, sizeof(hm));
+			fprintf(f, " [packet %" PRIu64 " handle %u skb 0x%" PRIx64
+				" cpu %u segs %u]", le64toh(hm.packet),
+				le32toh(hm.handle), le64toh(hm.skb),
+				le32toh(hm.cpu), le32toh(hm.nr_segs));
+		} else {
+			memcpy(&v, rec, sizeof(v));
+			fprintf(f, " [packet %" PRIu64 " verdict %u segs %u]",
+				le64toh(v.packet), le32toh(v.verdict),
+				le32toh(v.nr_segs));
+		}
+	}
+}
+
 /* What a request carries, in a few words. */
 static void trace_request(FILE *f, const struct dusk_msg *m)
 {
@@ -94,17 +125,8 @@ static void trace_request(FILE *f, const struct dusk_msg *m)
 		fprintf(f, " handle %u", F32(struct dusk_hook_handle, handle));
 		break;
 	case DUSK_MSG_HOOK:
-		fprintf(f, " handle %u skb 0x%" PRIx64 " cpu %u segs %u",
-			F32(struct dusk_hook_msg, handle),
-			F64(struct dusk_hook_msg, skb),
-			F32(struct dusk_hook_msg, cpu),
-			F32(struct dusk_hook_msg, nr_segs));
-		break;
 	case DUSK_MSG_VERDICT:
-		fprintf(f, " packet %" PRIu64 " verdict %u segs %u",
-			F64(struct dusk_verdict, packet),
-			F32(struct dusk_verdict, verdict),
-			F32(struct dusk_verdict, nr_segs));
+		trace_batch(f, m);
 		break;
 	case DUSK_MSG_INVOKE:
 		fprintf(f, " cookie %" PRIu64 " pid %u comm %.16s cpu %u segs %u",

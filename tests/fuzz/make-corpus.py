@@ -48,7 +48,9 @@ def requests():
         ('hook_register', K.DUSK_MSG_HOOK_REGISTER,
          W.HOOK_REGISTER.pack(0, 7, 2, 1, -100, 0, 0, 0)),
         ('hook_unregister', K.DUSK_MSG_HOOK_UNREGISTER, W.HOOK_HANDLE.pack(1, 0)),
-        ('verdict', K.DUSK_MSG_VERDICT, W.VERDICT.pack(5, 1, 1) + one),
+        ('verdict', K.DUSK_MSG_VERDICT,
+         W.VERDICT_BATCH.pack(2, 0) + W.VERDICT.pack(5, 1, 1, len(one), 0) +
+         one + W.VERDICT.pack(6, 0, 0, 0, 0)),
         ('proxy_register', K.DUSK_MSG_PROXY_REGISTER,
          W.PROXY_REGISTER.pack(KADDR, 0, K.DUSK_PROXY_FOPS, 2) +
          W.PROXY_SLOT.pack(16, K.DUSK_SLOT_USER, 0x401000) +
@@ -115,8 +117,10 @@ def main(out):
                                                       flags=K.DUSK_F_REPLY))
     (codec / 'error_reply').write_bytes(bytes([0x07]) + dgram(
         K.DUSK_MSG_READ, session=SID, flags=K.DUSK_F_REPLY, status=-14))
-    hook = W.HOOK_MSG.pack(7, KADDR, KADDR + 0x100, 1, 2, 0, 0)
-    hook += W.segs([(KADDR, b'\x45' * 40), (KADDR + 0x100, b'\1' * 8)])
+    hook_segs = W.segs([(KADDR, b'\x45' * 40), (KADDR + 0x100, b'\1' * 8)])
+    hook = W.HOOK_BATCH.pack(7, 2, 0) + \
+        W.HOOK_MSG.pack(7, 7, KADDR, KADDR + 0x100, 1, 2, 0, len(hook_segs)) + \
+        hook_segs + W.HOOK_MSG.pack(8, 7, KADDR + 0x800, KADDR + 0x900, 1, 0, 1, 0)
     (codec / 'hook').write_bytes(bytes([0x07]) + dgram(K.DUSK_MSG_HOOK, hook,
                                                     req_id=7, invocation=7))
     # SIGNAL: the caller of invocation 7 got SIGUSR1.

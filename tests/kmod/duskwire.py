@@ -36,8 +36,10 @@ FREE = struct.Struct('<Q')
 HOOK_REGISTER = struct.Struct('<QQIIiIII')
 HOOK_COUNT = struct.Struct('<IIQ')
 HOOK_HANDLE = struct.Struct('<II')
-HOOK_MSG = struct.Struct('<QQQIIII')
-VERDICT = struct.Struct('<QII')
+HOOK_BATCH = struct.Struct('<QII')
+HOOK_MSG = struct.Struct('<QQQQIIII')
+VERDICT_BATCH = struct.Struct('<II')
+VERDICT = struct.Struct('<QIIII')
 INVOKE = struct.Struct('<Q6QQQIIIIII16s')
 RETURN = struct.Struct('<QII')
 SIGNAL = struct.Struct('<II')
@@ -62,7 +64,8 @@ STRUCTS = {
     'dusk_alloc_reply': ALLOC_REPLY, 'dusk_free': FREE,
     'dusk_hook_register': HOOK_REGISTER, 'dusk_hook_handle': HOOK_HANDLE,
     'dusk_hook_count': HOOK_COUNT,
-    'dusk_hook_msg': HOOK_MSG, 'dusk_verdict': VERDICT,
+    'dusk_hook_batch': HOOK_BATCH, 'dusk_hook_msg': HOOK_MSG,
+    'dusk_verdict_batch': VERDICT_BATCH, 'dusk_verdict': VERDICT,
     'dusk_invoke': INVOKE, 'dusk_return': RETURN, 'dusk_signal': SIGNAL, 'dusk_uaccess': UACCESS,
     'dusk_uaccess_reply': UACCESS_REPLY,
     'dusk_proxy_register': PROXY_REGISTER, 'dusk_proxy_slot': PROXY_SLOT,
@@ -177,10 +180,44 @@ class Reply:
         self.payload = payload
 
 
+class HookRecord:
+    """One packet of a HOOK message: id is the packet's, payload its
+    record (struct dusk_hook_msg and its segments)."""
+    def __init__(self, msg, held_from, payload):
+        self.type = msg.type
+        self.flags = msg.flags
+        self.seq = msg.seq
+        self.held_from = held_from
+        self.payload = payload
+        (self.id, self.cookie, self.skb, self.state, self.handle,
+         self.nr_segs, self.cpu, self.seg_len) = HOOK_MSG.unpack_from(payload)
+
+
+def hook_records(r):
+    """The packets a HOOK message carries, as HookRecord."""
+    held_from, nr, _ = HOOK_BATCH.unpack_from(r.payload)
+    off, out = HOOK_BATCH.size, []
+    for _ in range(nr):
+        seg_len = HOOK_MSG.unpack_from(r.payload, off)[7]
+        end = off + HOOK_MSG.size + seg_len
+        out.append(HookRecord(r, held_from, r.payload[off:end]))
+        off = end
+    return out
+
+
+def verdict_payload(records):
+    """A VERDICT's payload: records are (packet, verdict, segments)."""
+    body = b''
+    for packet, verdict, seglist in records:
+        data = segs(seglist)
+        body += VERDICT.pack(packet, verdict, len(seglist), len(data), 0) + data
+    return VERDICT_BATCH.pack(len(records), 0) + body
+
+
 def hook_segments(r):
-    """The (addr, bytes) segments a HOOK message carries."""
-    (_, _, _, _, nr_segs, _, _) = HOOK_MSG.unpack_from(r.payload)
+    """The (addr, bytes) segments of a packet's HookRecord."""
     off, out = HOOK_MSG.size, []
+    nr_segs = r.nr_segs
     for _ in range(nr_segs):
         addr, length, _ = SEG.unpack_from(r.payload, off)
         off += SEG.size
@@ -237,10 +274,17 @@ class Session:
     def wait(self, req_id, channel=K.DUSK_CHAN_MAIN):
         while True:
             r = self.recv()
-            if r.type == K.DUSK_MSG_HOOK and not r.flags & K.DUSK_F_REPLY:
-                self.hooks.append(r)
+            if self.take(r):
+                pass
             elif r.id == req_id and r.channel == channel:
                 return r
+
+    def take(self, r):
+        """A HOOK message's packets go to .hooks: True if r was one."""
+        if r.type == K.DUSK_MSG_HOOK and not r.flags & K.DUSK_F_REPLY:
+            self.hooks += hook_records(r)
+            return True
+        return False
 
     def request(self, msg_type, payload=b'', channel=K.DUSK_CHAN_MAIN, **kw):
         req_id, dgram = self.datagram(msg_type, payload, channel=channel, **kw)
@@ -336,10 +380,11 @@ class Session:
         return r.status
 
     def verdict(self, packet, verdict, **kw):
-        """VERDICT for packet (a HOOK's id), on behalf of its invocation."""
-        r = self.request(K.DUSK_MSG_VERDICT, VERDICT.pack(packet, verdict, 0),
-                         invocation=packet, **kw)
-        return r.status
+        """VERDICT for packet (a HOOK record's id): sent, never answered."""
+        _, dgram = self.datagram(K.DUSK_MSG_VERDICT,
+                                 verdict_payload([(packet, verdict, [])]),
+                                 **kw)
+        self.send_raw(dgram)
 
     def ping(self, **kw):
         return self.request(K.DUSK_MSG_PING, **kw).status

@@ -43,7 +43,8 @@ def main():
     out.append(c_array("golden_call",
                        header(K.DUSK_MSG_CALL, call, seq=5, req_id=17,
                               invocation=99)))
-    verdict = W.VERDICT.pack(99, 1, 0)
+    verdict = W.verdict_payload([(99, 1, []),
+                                 (100, 0, [(0xffff888000003000, b"\x5e")])])
     out.append(c_array("golden_verdict",
                        header(K.DUSK_MSG_VERDICT, verdict, seq=6, req_id=18,
                               invocation=99)))
@@ -52,9 +53,13 @@ def main():
                        header(K.DUSK_MSG_PING, ping,
                               channel=K.DUSK_CHAN_WATCHDOG, seq=2, req_id=1)))
     # The kernel's messages, as the codec must parse them.
-    hook = W.HOOK_MSG.pack(7, 0xffff888000003000, 0xffffc90000004000, 2, 2, 1,
-                           0) + W.segs([(0xffff888000003000, bytes(range(64))),
-                                        (0xffff888000003ec0, b"\x45\0\0\x54")])
+    hook_segs = W.segs([(0xffff888000003000, bytes(range(64))),
+                        (0xffff888000003ec0, b"\x45\0\0\x54")])
+    hook = W.HOOK_BATCH.pack(98, 2, 0) + \
+        W.HOOK_MSG.pack(99, 7, 0xffff888000003000, 0xffffc90000004000, 2, 2,
+                        1, len(hook_segs)) + hook_segs + \
+        W.HOOK_MSG.pack(100, 7, 0xffff888000005000, 0xffffc90000006000, 2, 0,
+                        0, 0)
     out.append(c_array("golden_hook",
                        header(K.DUSK_MSG_HOOK, hook, seq=3, req_id=99,
                               invocation=99)))

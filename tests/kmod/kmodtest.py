@@ -228,9 +228,7 @@ def drain_hooks(sess, wait=0.0):
     sess.sock.settimeout(wait if wait > 0 else 0.001)
     try:
         while True:
-            r = sess.recv()
-            if r.type == K.DUSK_MSG_HOOK and not r.flags & K.DUSK_F_REPLY:
-                sess.hooks.append(r)
+            sess.take(sess.recv())
     except (socket.timeout, TimeoutError, BlockingIOError):
         pass
     finally:
@@ -253,7 +251,7 @@ def serve_hooks(sess, done, timeout, what, verdict=NF_ACCEPT, socks=(),
         sess.hooks.clear()
         for pid in [p for p in seen if p not in answered]:
             answered.add(pid)
-            # -ESTALE if the hold ran out first: still answered.
+            # Skipped by dusk.ko if the hold ran out first.
             sess.verdict(pid, verdict)
         ready, _, _ = select.select([sess.sock, *socks], [], [],
                                     min(left, 0.05))

@@ -33,8 +33,8 @@ import sys
 import dusk_constants as K
 from duskwire import (ALLOC, CALL, FREE, HDR, HOOK_HANDLE, HOOK_REGISTER,
                       MSGS, PROXY_HANDLE, PROXY_REGISTER, PROXY_SLOT, READ,
-                      RETURN, SEG, SIGNAL, UACCESS, VERDICT, WRITE, Session, seal,
-                      segs)
+                      RETURN, SEG, SIGNAL, UACCESS, VERDICT, VERDICT_BATCH,
+                      WRITE, Session, seal, segs)
 
 MAIN, WATCHDOG, INV = K.DUSK_CHAN_MAIN, K.DUSK_CHAN_WATCHDOG, K.DUSK_CHAN_INV
 NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 = 1, 2, 10
@@ -395,14 +395,21 @@ class WireFuzzer:
                 {-E.ENOENT, -E.EINVAL})
 
     def case_verdict(self):
+        """A VERDICT of a few records: never answered, whatever it holds
+        (no packet waits, so none applies; a malformed one is dropped)."""
         r = self.rng
-        verdict = r.choice((NF_DROP, NF_ACCEPT, NF_STOLEN, 5, 6, 0xffff,
-                            0xffffffff, 3 | (0xd05c << 16), 4))
-        nr, body = self.seg_body()
-        packet = r.choice((0, 1, r.getrandbits(64), 0xffffffffffffffff))
-        # No packet is waiting: a verdict dusk.ko allows finds none.
-        return (K.DUSK_MSG_VERDICT, VERDICT.pack(packet, verdict, nr) + body,
-                {-E.ESTALE, -E.EINVAL})
+        records = []
+        for _ in range(r.choice((0, 1, 1, 2, 3))):
+            verdict = r.choice((NF_DROP, NF_ACCEPT, NF_STOLEN, 5, 6, 0xffff,
+                                0xffffffff, 3 | (0xd05c << 16), 4))
+            nr, body = self.seg_body()
+            packet = r.choice((0, 1, r.getrandbits(64), 0xffffffffffffffff))
+            length = r.choice((len(body),) * 4 + (len(body) + 8, 0xffffffff))
+            records.append(VERDICT.pack(packet, verdict, nr, length,
+                                        r.choice((0,) * 7 + (1,))) + body)
+        nr = r.choice((len(records),) * 6 + (len(records) + 1, 0xffffffff))
+        return (K.DUSK_MSG_VERDICT,
+                VERDICT_BATCH.pack(nr, 0) + b''.join(records), None)
 
     def case_ping(self):
         return K.DUSK_MSG_PING, b'', {0}
@@ -637,6 +644,8 @@ class WireFuzzer:
         if where:
             ch, inv = where
         req_id, d = self.dgram(t, payload, ch, invocation=inv)
+        if ok is None:      # never answered: taken, and that is all
+            return Case(name, d, ch, req_id, counter='rx_ok'), t, payload
         return Case(name, d, ch, req_id, ok), t, payload
 
     def run_case(self):

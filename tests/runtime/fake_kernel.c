@@ -485,7 +485,43 @@ static void fk_execute_inv(struct fake_kernel *fk, const struct dusk_msg *m)
 static int fk_keeps_reply(uint8_t type)
 {
 	return type != DUSK_MSG_PING && type != DUSK_MSG_READ &&
-	       type != DUSK_MSG_SYM;
+	       type != DUSK_MSG_SYM && type != DUSK_MSG_VERDICT;
+}
+
+/* A VERDICT's records, as dusk.ko takes them: a packet not held (a
+ * duplicate) is counted and skipped. */
+static int32_t fk_verdicts(struct fake_kernel *fk, const struct dusk_msg *m)
+{
+	struct dusk_batch_iter it;
+	struct dusk_verdict v;
+	struct fk_verdict *rec;
+	const uint8_t *p;
+	uint32_t len;
+	unsigned int i;
+
+	dusk_batch_iter_init(&it, m);
+	while (dusk_batch_next(&it, &p, &len) > 0) {
+		memcpy(&v, p, sizeof(v));
+		fk->verdict_records++;
+		for (i = 0; i < fk->nr_hooks_sent; i++)
+			if (fk->hooks_sent[i].packet == le64toh(v.packet) &&
+			    fk->hooks_sent[i].held)
+				break;
+		if (i == fk->nr_hooks_sent) {
+			fk->verdicts_unheld++;
+			continue;
+		}
+		fk->hooks_sent[i].held = 0;
+		rec = &fk->verdicts[fk->nr_verdicts++ % FK_MAX_LOG];
+		rec->packet = le64toh(v.packet);
+		rec->verdict = le32toh(v.verdict);
+		rec->id = m->id;
+		rec->invocation = m->invocation;
+		rec->nr_segs = le32toh(v.nr_segs);
+		fk_apply(fk, m->type, p + sizeof(v), len - (uint32_t)sizeof(v),
+			 le32toh(v.nr_segs));
+	}
+	return 0;
 }
 
 /* Execute a request (not UACCESS nor RETURN): its status, its reply in
@@ -634,23 +670,6 @@ static int32_t fk_run(struct fake_kernel *fk, const struct dusk_msg *m,
 	}
 	case DUSK_MSG_PROXY_UNREGISTER:
 		break;
-	case DUSK_MSG_VERDICT: {
-		struct dusk_verdict v;
-		struct fk_verdict *rec = &fk->verdicts[fk->nr_verdicts++ %
-						       FK_MAX_LOG];
-
-		memcpy(&v, p, sizeof(v));
-		rec->packet = le64toh(v.packet);
-		rec->verdict = le32toh(v.verdict);
-		rec->id = m->id;
-		rec->invocation = m->invocation;
-		rec->nr_segs = le32toh(v.nr_segs);
-		status = fk->verdict_status;
-		if (!status)
-			status = fk_apply(fk, m->type, p + sizeof(v),
-					  m->len - sizeof(v), le32toh(v.nr_segs));
-		break;
-	}
 	default:
 		status = -EOPNOTSUPP;
 	}
@@ -665,6 +684,15 @@ static void fk_execute(struct fake_kernel *fk, const struct dusk_msg *m)
 	int32_t status = 0;
 	struct fk_slot *slot = NULL;
 
+	if (m->type == DUSK_MSG_VERDICT) {	/* never answered */
+		if (fk->drop_verdicts) {
+			fk->drop_verdicts--;
+			return;
+		}
+		fk->executed[m->type]++;
+		fk_verdicts(fk, m);
+		return;
+	}
 	if (fk_keeps_reply(m->type)) {
 		if (m->id + DUSK_ID_WINDOW <= fk->max_id) {
 			fk_send(fk, m->type, DUSK_F_REPLY, m->channel, m->id,
@@ -810,6 +838,30 @@ void fk_invoke_again(struct fake_kernel *fk, uint64_t id)
 			inv->payload, inv->len);
 }
 
+/* One HOOK of the records hooks_sent[first..first + nr). */
+static void fk_hooks_send(struct fake_kernel *fk, unsigned int first,
+			  unsigned int nr)
+{
+	uint8_t *payload = malloc(DUSK_MAX_DGRAM);
+	struct dusk_hook_batch b = {
+		.held_from = htole64(fk->held_from),
+		.nr = htole32(nr),
+	};
+	uint32_t len = sizeof(b);
+	unsigned int i;
+
+	memcpy(payload, &b, sizeof(b));
+	for (i = first; i < first + nr; i++) {
+		memcpy(payload + len, fk->hooks_sent[i].payload,
+		       fk->hooks_sent[i].len);
+		len += fk->hooks_sent[i].len;
+	}
+	fk_send(fk, DUSK_MSG_HOOK, 0, DUSK_CHAN_MAIN,
+		fk->hooks_sent[first].packet, fk->hooks_sent[first].packet, 0,
+		payload, len);
+	free(payload);
+}
+
 void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,
 	     uint64_t skb, uint64_t state, const struct fk_range *pre,
 	     unsigned int nr_pre)
@@ -823,19 +875,32 @@ void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,
 		len += dusk_seg_put(payload + len, pre[i].addr,
 				    fk_mem(fk, pre[i].addr, pre[i].len),
 				    pre[i].len);
+	hm.packet = htole64(packet);
 	hm.cookie = htole64(fk->cookies[hook - 1]);
 	hm.skb = htole64(skb);
 	hm.state = htole64(state);
 	hm.handle = htole32(hook);
 	hm.nr_segs = htole32(nr_pre);
 	hm.cpu = htole32(fk->hook_cpu);
+	hm.len = htole32(len - (uint32_t)sizeof(hm));
 	memcpy(payload, &hm, sizeof(hm));
-	fk->hooks_sent[fk->nr_hooks_sent].packet = packet;
-	fk->hooks_sent[fk->nr_hooks_sent].payload = payload;
-	fk->hooks_sent[fk->nr_hooks_sent].len = len;
-	fk->nr_hooks_sent++;
-	fk_send(fk, DUSK_MSG_HOOK, 0, DUSK_CHAN_MAIN, packet, packet, 0,
-		payload, len);
+	i = fk->nr_hooks_sent++;
+	fk->hooks_sent[i].packet = packet;
+	fk->hooks_sent[i].payload = payload;
+	fk->hooks_sent[i].len = len;
+	fk->hooks_sent[i].held = 1;
+	if (fk->batch_hooks)
+		fk->hooks_waiting++;
+	else
+		fk_hooks_send(fk, i, 1);
+}
+
+void fk_hooks_flush(struct fake_kernel *fk)
+{
+	if (fk->hooks_waiting)
+		fk_hooks_send(fk, fk->nr_hooks_sent - fk->hooks_waiting,
+			      fk->hooks_waiting);
+	fk->hooks_waiting = 0;
 }
 
 void fk_hook_again(struct fake_kernel *fk, uint64_t packet)
@@ -844,9 +909,7 @@ void fk_hook_again(struct fake_kernel *fk, uint64_t packet)
 
 	for (i = 0; i < fk->nr_hooks_sent; i++)
 		if (fk->hooks_sent[i].packet == packet)
-			fk_send(fk, DUSK_MSG_HOOK, 0, DUSK_CHAN_MAIN, packet,
-				packet, 0, fk->hooks_sent[i].payload,
-				fk->hooks_sent[i].len);
+			fk_hooks_send(fk, i, 1);
 }
 
 /* ---- the runtime's side ---- */

@@ -125,7 +125,7 @@ struct fake_kernel {
 	unsigned int drop_new_requests;	/* drop the first datagram of that
 					 * many new request ids */
 	unsigned int drop_replies;	/* execute, then lose that many replies */
-	int32_t verdict_status;		/* answer VERDICTs with this */
+	int32_t verdict_status;		/* answer RETURNs with this */
 	int silent;			/* answer nothing */
 	unsigned int drop_hello;	/* lose that many HELLOs */
 	unsigned int stale_cookies;	/* answer that many good cookies
@@ -160,13 +160,20 @@ struct fake_kernel {
 	uint64_t cookies[16];
 	unsigned int nr_hooks;
 
-	/* HOOKs sent, to send again. */
+	/* HOOK records sent, to send again; held: no VERDICT record yet. */
 	struct {
 		uint64_t packet;
 		uint8_t *payload;
 		uint32_t len;
+		int held;
 	} hooks_sent[64];
 	unsigned int nr_hooks_sent;
+	int batch_hooks;		/* fk_hook() waits for fk_hooks_flush() */
+	unsigned int hooks_waiting;	/* the last ones of hooks_sent */
+	uint64_t held_from;		/* HOOK's, as dusk.ko's */
+	unsigned int verdict_records;	/* received, duplicates too */
+	unsigned int verdicts_unheld;	/* for no packet held */
+	unsigned int drop_verdicts;	/* lose that many VERDICT datagrams */
 
 	/* Datagrams to the runtime. */
 	struct {
@@ -193,7 +200,9 @@ void fk_inject(struct fake_kernel *fk, const void *buf, size_t len);
 /* Kernel memory as the fake holds it; NULL outside every area. */
 uint8_t *fk_mem(struct fake_kernel *fk, uint64_t addr, size_t len);
 
-/* Send a HOOK for packet: prefetch the given ranges (line aligned). */
+/* Send a HOOK for packet: prefetch the given ranges (line aligned). With
+ * fk->batch_hooks set, its record waits for fk_hooks_flush(), which sends
+ * all those waiting in one HOOK. */
 struct fk_range {
 	uint64_t addr;
 	uint32_t len;
@@ -201,7 +210,8 @@ struct fk_range {
 void fk_hook(struct fake_kernel *fk, uint64_t packet, unsigned int hook,
 	     uint64_t skb, uint64_t state, const struct fk_range *pre,
 	     unsigned int nr_pre);
-/* The same HOOK again: new seq, same id. */
+void fk_hooks_flush(struct fake_kernel *fk);
+/* The packet's record again, alone in a HOOK. */
 void fk_hook_again(struct fake_kernel *fk, uint64_t packet);
 
 /* Send an INVOKE (a task called a proxy): id, the slot's cookie, args. */

@@ -46,7 +46,9 @@ static void test_round_trips(void)
 	struct dusk_msg m;
 	struct dusk_read rd = { htole64(0xffff888000001000ULL), htole32(64), 0 };
 	uint8_t pay[256];
-	struct dusk_verdict v = { htole64(77), htole32(1), htole32(2) };
+	struct dusk_verdict_batch vb = { htole32(1), 0 };
+	struct dusk_verdict v = { htole64(77), htole32(1), htole32(2),
+				  htole32(16 + 8 + 16 + 8), 0 };
 	uint32_t len;
 	size_t n;
 
@@ -107,20 +109,40 @@ static void test_round_trips(void)
 
 	/* HOOK (kernel to runtime) with no segment; VERDICT the other way. */
 	{
-		struct dusk_hook_msg hm = { htole64(1), htole64(2), htole64(3),
-					    htole32(1), 0 };
+		struct {
+			struct dusk_hook_batch b;
+			struct dusk_hook_msg hm;
+		} hook = { { htole64(1), htole32(1), 0 },
+			   { htole64(1), htole64(2), htole64(3), htole64(4),
+			     htole32(1), 0, 0, 0 } };
 
-		n = build(DUSK_MSG_HOOK, 0, 5, 0, &hm, sizeof(hm));
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, &hook, sizeof(hook));
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), 0);
 		CHECK_EQ(parse(n, DUSK_ROLE_KERNEL), -EOPNOTSUPP);
+		/* Two records said, one there. */
+		hook.b.nr = htole32(2);
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, &hook, sizeof(hook));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		/* Bytes after the last record. */
+		hook.b.nr = 0;
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, &hook, sizeof(hook));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		hook.b.nr = htole32(1);
+		hook.b.pad = htole32(1);
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, &hook, sizeof(hook));
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -EILSEQ);
 	}
-	memcpy(pay, &v, sizeof(v));
-	len = sizeof(v);
+	memcpy(pay, &vb, sizeof(vb));
+	memcpy(pay + sizeof(vb), &v, sizeof(v));
+	len = sizeof(vb) + sizeof(v);
 	len += dusk_seg_put(pay + len, 0xffff888000000300ULL, "x", 1);
 	len += dusk_seg_put(pay + len, 0xffff888000000400ULL, "yz", 2);
 	n = build(DUSK_MSG_VERDICT, 0, 5, 0, pay, len);
 	CHECK_EQ(parse(n, DUSK_ROLE_KERNEL), 0);
 	CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -EOPNOTSUPP);
+	/* Nobody answers a VERDICT: a reply to one is malformed. */
+	n = build(DUSK_MSG_VERDICT, DUSK_F_REPLY, 5, 0, NULL, 0);
+	CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
 
 	/* HELLO and its reply live in session 0. */
 	{
@@ -280,33 +302,44 @@ static void test_rejections(void)
 	n = build(DUSK_MSG_READ, DUSK_F_REPLY, 5, -EFAULT, pay, 8);
 	CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);	/* error with payload */
 
-	/* Segments that do not fill the payload exactly, or a bad pad. */
+	/* Segments that do not fill the record exactly, or a bad pad. */
 	{
+		struct dusk_hook_batch b = { htole64(1), htole32(1), 0 };
 		struct dusk_hook_msg hm = { 0 };
-		uint32_t len = sizeof(hm);
+		const uint32_t at = sizeof(b) + sizeof(hm);	/* the segment */
+		uint32_t len = at;
 
-		hm.nr_segs = htole32(2);
-		memcpy(pay, &hm, sizeof(hm));
+		memcpy(pay, &b, sizeof(b));
 		len += dusk_seg_put(pay + len, 0xffff888000000000ULL, "abcdefgh", 8);
+		hm.len = htole32(len - at);
+		hm.nr_segs = htole32(2);
+		memcpy(pay + sizeof(b), &hm, sizeof(hm));
 		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);	/* one missing */
 		hm.nr_segs = htole32(0);
-		memcpy(pay, &hm, sizeof(hm));
+		memcpy(pay + sizeof(b), &hm, sizeof(hm));
 		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);	/* one too many */
 		hm.nr_segs = htole32(1);
-		memcpy(pay, &hm, sizeof(hm));
+		memcpy(pay + sizeof(b), &hm, sizeof(hm));
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), 0);
 		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len - 1);
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);	/* cut short */
-		pay[sizeof(hm) + 12] = 1;			/* seg.pad */
+		pay[at + 12] = 1;				/* seg.pad */
 		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -EILSEQ);
-		pay[sizeof(hm) + 12] = 0;
+		pay[at + 12] = 0;
 		/* A length that would run past the end (and wrap). */
-		pay[sizeof(hm) + 8] = 0xff;
-		pay[sizeof(hm) + 9] = 0xff;
-		pay[sizeof(hm) + 10] = 0xff;
-		pay[sizeof(hm) + 11] = 0xff;
+		pay[at + 8] = 0xff;
+		pay[at + 9] = 0xff;
+		pay[at + 10] = 0xff;
+		pay[at + 11] = 0xff;
+		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
+		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
+		/* A record's len past the end. */
+		hm.len = htole32(0xfffffff8U);
+		memcpy(pay + sizeof(b), &hm, sizeof(hm));
 		n = build(DUSK_MSG_HOOK, 0, 5, 0, pay, len);
 		CHECK_EQ(parse(n, DUSK_ROLE_RUNTIME), -ERANGE);
 	}
@@ -391,6 +424,7 @@ static struct dusk_hmac_key gkey;
 static void test_golden_build(void)
 {
 	struct dusk_call call = { 0 };
+	struct dusk_verdict_batch vb = { 0 };
 	struct dusk_verdict v = { 0 };
 	static const uint8_t commit[] = { 0x2a, 0, 0, 0, 7 };
 	uint8_t *p;
@@ -416,10 +450,21 @@ static void test_golden_build(void)
 
 	p = dusk_msg_init(buf, DUSK_MSG_VERDICT, 0, DUSK_CHAN_MAIN,
 			  GOLDEN_SESSION, 18, 99, 0);
+	vb.nr = htole32(2);
+	memcpy(p, &vb, sizeof(vb));
+	len = sizeof(vb);
 	v.packet = htole64(99);
 	v.verdict = htole32(1);
-	memcpy(p, &v, sizeof(v));
-	len = dusk_msg_seal(buf, sizeof(v), 6, &gkey);
+	memcpy(p + len, &v, sizeof(v));
+	len += sizeof(v);
+	v.packet = htole64(100);
+	v.verdict = 0;
+	v.nr_segs = htole32(1);
+	v.len = htole32(dusk_seg_size(1));
+	memcpy(p + len, &v, sizeof(v));
+	len += sizeof(v);
+	len += dusk_seg_put(p + len, 0xffff888000003000ULL, "\x5e", 1);
+	len = dusk_msg_seal(buf, (uint32_t)len, 6, &gkey);
 	CHECK_EQ(len, sizeof(golden_verdict));
 	CHECK(!memcmp(buf, golden_verdict, sizeof(golden_verdict)));
 
@@ -433,12 +478,15 @@ static void test_golden_build(void)
 /* The kernel's messages, as the protocol's text lays them out, parsed. */
 static void test_golden_parse(void)
 {
+	struct dusk_batch_iter bi;
+	struct dusk_hook_batch hb;
 	struct dusk_hook_msg hm;
 	struct dusk_seg_iter it;
+	const uint8_t *rec;
 	const void *data;
 	struct dusk_msg m;
 	uint64_t addr;
-	uint32_t n;
+	uint32_t n, rec_len;
 	uint8_t first[64];
 	unsigned int i;
 
@@ -450,15 +498,20 @@ static void test_golden_parse(void)
 	CHECK_EQ(m.seq, 3);
 	CHECK_EQ(m.id, 99);
 	CHECK_EQ(m.invocation, 99);
-	memcpy(&hm, m.payload, sizeof(hm));
+	memcpy(&hb, m.payload, sizeof(hb));
+	CHECK_EQ(le64toh(hb.held_from), 98);
+	CHECK_EQ(le32toh(hb.nr), 2);
+	CHECK_EQ(dusk_batch_iter_init(&bi, &m), 0);
+	CHECK_EQ(dusk_batch_next(&bi, &rec, &rec_len), 1);
+	memcpy(&hm, rec, sizeof(hm));
+	CHECK_EQ(le64toh(hm.packet), 99);
 	CHECK_EQ(le64toh(hm.cookie), 7);
 	CHECK_EQ(le64toh(hm.skb), 0xffff888000003000ULL);
 	CHECK_EQ(le64toh(hm.state), 0xffffc90000004000ULL);
 	CHECK_EQ(le32toh(hm.handle), 2);
 	CHECK_EQ(le32toh(hm.cpu), 1);
-	CHECK_EQ(dusk_segs_validate(m.payload + sizeof(hm), m.len - sizeof(hm),
-				    le32toh(hm.nr_segs)), 0);
-	dusk_seg_iter_init(&it, m.payload + sizeof(hm), m.len - sizeof(hm),
+	CHECK_EQ(rec_len, sizeof(hm) + le32toh(hm.len));
+	dusk_seg_iter_init(&it, rec + sizeof(hm), rec_len - sizeof(hm),
 			   le32toh(hm.nr_segs));
 	for (i = 0; i < sizeof(first); i++)
 		first[i] = (uint8_t)i;
@@ -471,6 +524,12 @@ static void test_golden_parse(void)
 	CHECK_EQ(n, 4);
 	CHECK(!memcmp(data, "\x45\0\0\x54", 4));
 	CHECK_EQ(dusk_seg_next(&it, &addr, &data, &n), 0);
+	CHECK_EQ(dusk_batch_next(&bi, &rec, &rec_len), 1);
+	memcpy(&hm, rec, sizeof(hm));
+	CHECK_EQ(le64toh(hm.packet), 100);
+	CHECK_EQ(le64toh(hm.skb), 0xffff888000005000ULL);
+	CHECK_EQ(rec_len, sizeof(hm));
+	CHECK_EQ(dusk_batch_next(&bi, &rec, &rec_len), 0);
 
 	CHECK_EQ(dusk_msg_parse(golden_read_reply, sizeof(golden_read_reply),
 				&gkey, DUSK_ROLE_RUNTIME, &m), 0);
