@@ -10,13 +10,13 @@
  *
  * The table is written by inferior calls (every thread stopped) and read
  * by the threads that run hooks, without a lock: slots are only ever
- * added, a predicate is published with a release store, and a loaded
- * object is never unloaded (a thread may be stopped inside it).
+ * added, a predicate is published with a release store, and its code is
+ * never unmapped (a thread may be stopped inside it).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "debug.h"
 #include "modrt.h"
@@ -159,15 +159,61 @@ static void dbg_cond_seek_callback(uintptr_t fn, const char *what, void *arg)
 		k->nargs = 6;		/* the proxy's six registers */
 }
 
-DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams)
+/* The block dusk_dbg_cond_alloc gave last, until dusk_dbg_cond_set takes
+ * it. Code is never unmapped: a thread may be stopped inside it. */
+static struct {
+	void *code;
+	size_t len;
+} dbg_cond_block;
+
+DUSK_EXPORT void *dusk_dbg_cond_alloc(size_t len)
 {
-	struct dbg_cond_seek k = { .fn = fn };
-	const unsigned int *abi;
-	struct dbg_cond *c;
-	dbg_cond_fn pred;
-	void *so;
+	void *p;
 
 	dusk_dbg_enter();
+	if (!len || len > DUSK_DBG_COND_CODE_MAX) {
+		dusk_dbg_fail(-E2BIG, "a condition's code of %zu bytes (at most %u)",
+			      len, DUSK_DBG_COND_CODE_MAX);
+		return NULL;
+	}
+	if (dbg_cond_block.code) {
+		/* Given but never taken: reused. */
+		if (dbg_cond_block.len >= len)
+			return dbg_cond_block.code;
+		munmap(dbg_cond_block.code, dbg_cond_block.len);
+		dbg_cond_block.code = NULL;
+	}
+	len = (len + DUSK_PAGE_SIZE - 1) & ~(DUSK_PAGE_SIZE - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		dusk_dbg_fail(-errno, "no memory for a condition: %s",
+			      strerror(errno));
+		return NULL;
+	}
+	dbg_cond_block.code = p;
+	dbg_cond_block.len = len;
+	return p;
+}
+
+DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams, void *code,
+				  unsigned int abi)
+{
+	struct dbg_cond_seek k = { .fn = fn };
+	struct dbg_cond *c;
+	int err;
+
+	dusk_dbg_enter();
+	if (abi != DUSK_DBG_COND_ABI) {
+		dusk_dbg_fail(-ENOEXEC, "a condition of ABI %u, the runtime's is %u",
+			      abi, DUSK_DBG_COND_ABI);
+		return -ENOEXEC;
+	}
+	if (!code || code != dbg_cond_block.code) {
+		dusk_dbg_fail(-EINVAL, "%p is not the block dusk_dbg_cond_alloc gave",
+			      code);
+		return -EINVAL;
+	}
 	/* Only the calls the runtime makes are tested (mod_nf.c and
 	 * mod_fops.c tell observers of them). */
 	dusk_nf_foreach(dbg_cond_seek_hook, &k);
@@ -183,27 +229,20 @@ DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams)
 			      k.nargs, nparams);
 		return -E2BIG;
 	}
-	dusk_dbg_arg[sizeof(dusk_dbg_arg) - 1] = '\0';
-	so = dlopen(dusk_dbg_arg, RTLD_NOW | RTLD_LOCAL);
-	if (!so) {
-		dusk_dbg_fail(-ENOEXEC, "%s", dlerror());
-		return -ENOEXEC;
-	}
-	abi = dlsym(so, "dusk_cond_abi");
-	pred = (dbg_cond_fn)dlsym(so, "dusk_cond");
-	if (!abi || !pred || *abi != DUSK_DBG_COND_ABI) {
-		/* Never unloaded: harmless, and symmetric with the rest. */
-		dusk_dbg_fail(-ENOEXEC, "%s: not a condition of ABI %u",
-			      dusk_dbg_arg, DUSK_DBG_COND_ABI);
-		return -ENOEXEC;
-	}
 	c = dbg_cond_find(fn);
+	if (!c && dbg_nr_conds == DUSK_DBG_COND_MAX) {
+		dusk_dbg_fail(-ENOSPC, "%u functions have a condition already",
+			      DUSK_DBG_COND_MAX);
+		return -ENOSPC;
+	}
+	if (mprotect(code, dbg_cond_block.len, PROT_READ | PROT_EXEC)) {
+		err = -errno;
+		dusk_dbg_fail(err, "cannot make a condition's code executable: %s",
+			      strerror(-err));
+		return err;
+	}
+	dbg_cond_block.code = NULL;
 	if (!c) {
-		if (dbg_nr_conds == DUSK_DBG_COND_MAX) {
-			dusk_dbg_fail(-ENOSPC, "%u conditions are loaded already",
-				      DUSK_DBG_COND_MAX);
-			return -ENOSPC;
-		}
 		c = &dbg_conds[dbg_nr_conds];
 		c->fn = fn;
 		__atomic_store_n(&dbg_nr_conds, dbg_nr_conds + 1,
@@ -212,7 +251,7 @@ DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams)
 	__atomic_store_n(&c->pred, NULL, __ATOMIC_RELEASE);
 	c->nparams = nparams;
 	c->evals = c->held = c->failed = 0;
-	__atomic_store_n(&c->pred, pred, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->pred, (dbg_cond_fn)code, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -191,23 +191,25 @@ DUSK_EXPORT uint64_t dusk_dbg_ksym(const char *name);
 /*
  * Breakpoint conditions compiled into the program ("dusk break-hook NAME
  * if COND"): dusk-gdb translates COND into C over the callback's
- * arguments, compiles it into a shared object and has the runtime load
- * it; the runtime then tests it each time it is about to call NAME as a
- * hook or callback, and reaches dusk_dbg_cond_anchor only when it holds
- * (or fails), so that a false condition costs the debugger nothing.
+ * arguments and the module's variables, compiles it into a flat block of
+ * position-independent code and has the runtime take it; the runtime then
+ * tests it each time it is about to call NAME as a hook or callback, and
+ * reaches dusk_dbg_cond_anchor only when it holds (or fails), so that a
+ * false condition costs the debugger nothing. No dlopen: a static program
+ * takes it too, and gdb has no new library to load while it decides.
  *
- * The shared object defines
- *   const unsigned int dusk_cond_abi = DUSK_DBG_COND_ABI;
+ * The code starts with
  *   int dusk_cond(struct dusk_dbg_cond_env *env, const uint64_t *args);
  * which returns non-zero when the condition holds. It reads memory only
  * through env->read (kernel addresses through the shadow cache, as the
- * module's own accesses; a bad address makes read fail the evaluation
- * and hand back zeros) and reports other failures (a division by zero)
- * with env->fail; it calls nothing else, not even libc.
+ * module's own accesses; a bad address fails the evaluation and reads
+ * zeros) and reports other failures (a division by zero) with env->fail;
+ * it calls nothing else, has no data of its own and needs no relocation.
  */
 #define DUSK_DBG_COND_ABI	1
-#define DUSK_DBG_COND_MAX	64	/* conditions loaded at once */
+#define DUSK_DBG_COND_MAX	64	/* functions with a condition */
 #define DUSK_DBG_COND_READ_MAX	16	/* bytes of one env->read */
+#define DUSK_DBG_COND_CODE_MAX	(64U << 10)
 
 struct dusk_dbg_cond_env {
 	const void *(*read)(struct dusk_dbg_cond_env *env, uint64_t addr,
@@ -215,14 +217,19 @@ struct dusk_dbg_cond_env {
 	void (*fail)(struct dusk_dbg_cond_env *env, const char *why);
 };
 
+/* Writable memory for len bytes of a condition's code (at most
+ * DUSK_DBG_COND_CODE_MAX), which the debugger writes and then hands to
+ * dusk_dbg_cond_set. NULL (errno set) on failure. */
+DUSK_EXPORT void *dusk_dbg_cond_alloc(size_t len);
 /*
- * Load the shared object whose path is in dusk_dbg_arg as fn's condition
- * (replacing any it had), fn taking nparams parameters. fn must be a hook
- * or a callback the module gave the kernel in this session: -ENOENT
- * otherwise (its calls are not tested: the debugger tests them itself);
- * -ENOEXEC when the object cannot be loaded or is not of this ABI.
+ * Make code (from the last dusk_dbg_cond_alloc, written) fn's condition,
+ * replacing any it had, fn taking nparams parameters; abi is the
+ * DUSK_DBG_COND_ABI the debugger compiled it for. fn must be a hook or a
+ * callback the module gave the kernel in this session: -ENOENT otherwise
+ * (its calls are not tested here: the debugger tests them itself).
  */
-DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams);
+DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams, void *code,
+				  unsigned int abi);
 /* fn's condition is no longer tested (0, or -ENOENT: it had none). */
 DUSK_EXPORT int dusk_dbg_cond_clear(void *fn);
 /* The conditions loaded, one a line: the function's address (0x...), its
