@@ -162,9 +162,9 @@ def _compile_in(bp, fn, quiet=False):
     return True
 
 
-def _uncompile(bp):
-    """gdb tests bp's condition again (if it has one), the program no
-    longer does."""
+def _uncompile(bp, traps=True):
+    """gdb tests bp's condition again (if it has one; traps: its locations
+    enabled again), the program no longer does."""
     if bp.in_program is None:
         return
     pid, fn, _ = bp.in_program
@@ -177,7 +177,7 @@ def _uncompile(bp):
             runtime.cond_clear(fn)
         except gdb.GdbError:
             pass        # _CondHit clears it when it holds next
-    if bp.is_valid():
+    if traps and bp.is_valid():
         bp.traps(True)
 
 
@@ -270,7 +270,7 @@ def _exited(event):
 
 def _deleted(bp):
     if isinstance(bp, HookBreakpoint):
-        _uncompile(bp)
+        _uncompile(bp, traps=False)     # going: leave its locations be
 
 
 def break_in(name, spec=None, cond=None):
@@ -359,13 +359,18 @@ every function of the program with a hook's type (unsigned int (void *,
 struct sk_buff *, const struct nf_hook_state *)), every callback the
 module has given the kernel so far, and any hook or callback it
 registers later ("dusk: the module registered callback scull_read:
-breakpoint set"). COND is a C expression of the function's arguments,
-read through the program's cache like "dusk print" reads it:
-break-hook markdrop_out if state->out->ifindex == 1 stops for loopback
-traffic only. Works before "run": the breakpoints are on the program's
-own functions, which exist before the module registers them; one
-registered later is caught when the module registers it (a driver's
-file operations: in its init).
+breakpoint set"). COND is a C expression of the function's arguments
+and the module's variables, read through the program's cache like "dusk
+print" reads it: break-hook markdrop_out if state->out->ifindex == 1
+stops for loopback traffic only. It is compiled into the program, which
+tests it before each call it makes of the function and stops only when
+it holds (or cannot be evaluated: the stop says why), so a false
+condition costs no stop; gdb tests one that cannot be compiled ($
+variables, function calls, assignments, floating point, the function's
+locals) at each call, and says so. Works before "run": the breakpoints
+are on the program's own functions, which exist before the module
+registers them; one registered later is caught when the module
+registers it (a driver's file operations: in its init).
 
 Stopped in a callback: "dusk caller" shows the calling task, "dusk
 uread BUF LEN" the caller's buffer, "dusk status" every invocation in

@@ -28,6 +28,7 @@ Hook = collections.namedtuple(
 Invocation = collections.namedtuple(
     "Invocation", "id kind pid tgid comm cpu ms signal lwp state mine")
 Callback = collections.namedtuple("Callback", "addr name what")
+Cond = collections.namedtuple("Cond", "addr name tested held failed")
 Deferred = collections.namedtuple(
     "Deferred", "kind fn name obj expires due_ms state runs")
 KCall = collections.namedtuple(
@@ -399,10 +400,12 @@ def has_conds():
 
 
 def conds():
-    """{function address: (evaluations, held, failed)} of the conditions
-    the runtime tests (dusk_dbg_conds)."""
-    return {int(f[0], 16): (int(f[2]), int(f[3]), int(f[4]))
-            for f in _records("dusk_dbg_conds()", "the conditions", 5)}
+    """[Cond]: the compiled conditions the runtime tests, with how many
+    times it tested each, how many held and how many failed
+    (dusk_dbg_conds)."""
+    return [Cond(int(f[0], 16), None if f[1] == "-" else f[1], int(f[2]),
+                 int(f[3]), int(f[4]))
+            for f in _records("dusk_dbg_conds()", "the conditions", 5)]
 
 
 def mirror_range():

@@ -372,9 +372,16 @@ def test_functions_diff_and_stale_map(harness, program, tmp_path):
 COUNTS = ('python from dusk import cmd_hooks as h, runtime as r; '
           'bp = h._breakpoints["markdrop_in"]; '
           'print("dusk-test-counts", bp.gdb_stops, h._cond_hit.hits, '
-          '*next(iter(r.conds().values())))')
+          '*r.conds()[0][2:])')
+# A module variable, arithmetic, a cast and a subscript into the packet
+# (its IP protocol), members through two pointers, a char array, an
+# enumerator, a bitfield.
+WANTED = ("skb->mark == set_mark && skb->len % 11 == 0 && "
+          "((unsigned char *)skb->data)[9] == 17 && "
+          "state->in->name[0] == 'l' && state->hook == NF_INET_LOCAL_IN && "
+          "skb->pkt_type == 0")
 COND = f"""
-dusk break-hook markdrop_in if skb->mark == set_mark && skb->len == 33
+dusk break-hook markdrop_in if {WANTED}
 run port=9100 set_mark=5
 {PID}
 info args
@@ -384,6 +391,7 @@ echo dusk-test-first\\n
 continue
 dusk print skb->mark
 {COUNTS}
+dusk status
 echo dusk-test-second\\n
 set $want = 5
 dusk break-hook markdrop_in if skb->mark == $want
@@ -422,9 +430,8 @@ def test_condition_in_the_program(harness, program, tmp_path):
                     "udp sent 1 received 1 marks 0x5",
                     "udp sent 1 received 1 marks 0x5",
                     "udp sent 1 received 1 marks 0x5"], out
-    assert "dusk: breakpoint 1: condition 'skb->mark == set_mark && " \
-        "skb->len == 33' compiled into the program: no stop while it is " \
-        "false\n" in out, out
+    assert f"dusk: breakpoint 1: condition '{WANTED}' compiled into the " \
+        "program: no stop while it is false\n" in out, out
     first = out[:out.index("dusk-test-first\n")]
     second = between(out, "dusk-test-first", "dusk-test-second")
     third = between(out, "dusk-test-second", "dusk-test-third")
@@ -440,6 +447,10 @@ def test_condition_in_the_program(harness, program, tmp_path):
     assert re.search(r"Breakpoint 1, markdrop_in \(.*UDP 4014 > 9102 len 13",
                      second), second
     assert "skb->mark = 5   kernel: 5\n" in second, second
+    tested = re.search(r"^conditions  compiled into the program "
+                       r"\(break-hook \.\.\. if\)\n +markdrop_in: tested "
+                       r"(\d+) times, held 2, failed 0$", second, re.M)
+    assert tested, second
     # gdb saw only the stops: one trap each, one anchor each; the program
     # tested the condition for every packet of LOCAL_IN (ours, and the
     # target agent's on eth0), and it held twice.
@@ -449,6 +460,7 @@ def test_condition_in_the_program(harness, program, tmp_path):
     assert counts[0][:2] == (1, 1) and counts[1][:2] == (2, 2), counts
     assert counts[0][3:] == (1, 0) and counts[1][3:] == (2, 0), counts
     assert counts[0][2] >= 4 and counts[1][2] >= counts[0][2] + 2, counts
+    assert int(tested.group(1)) >= counts[1][2], (tested.group(0), counts)
     assert len(re.findall(r"Breakpoint 1, markdrop_in", out)) == 4, out
     # A convenience variable: gdb tests it, and says so.
     assert "dusk: breakpoint 1: condition tested by gdb at each call " \
