@@ -7,6 +7,7 @@ import re
 
 import gdb
 
+from . import cond as compiled
 from . import runtime
 from .commands import DuskCommand
 
@@ -54,13 +55,35 @@ def _function_at(addr):
 class HookBreakpoint(gdb.Breakpoint):
     """A breakpoint on a hook callback, with an optional condition: a C
     expression of the module's (skb->len > 1000, state->out->ifindex == 1)
-    read through the program's cache, as "dusk print" reads it."""
+    read through the program's cache, as "dusk print" reads it.
+
+    The condition is compiled into the program when it can be (cond.py):
+    the runtime tests it before each call and reaches
+    dusk_dbg_cond_anchor only when it holds or fails; the breakpoint's
+    locations are then disabled (no trap at all while the condition is
+    false), and _CondHit enables them for the thread on its way in, which
+    alone stops here. Otherwise gdb tests it at each call (stop())."""
 
     def __init__(self, spec, cond=None):
         super().__init__(spec)
         self.dusk_cond = cond
+        self.in_program = None      # (pid, fn, cond) the runtime tests
+        self.armed = {}             # thread -> None, or why it failed
+        self.said = None            # the last note about the condition
+        self.gdb_stops = 0          # traps gdb saw here (tests count them)
 
     def stop(self):
+        self.gdb_stops += 1
+        if self.in_program is not None:
+            th = gdb.selected_thread()
+            key = th.global_num if th is not None else None
+            if key not in self.armed:
+                return False    # another thread while one is let in
+            why = self.armed.pop(key)
+            if why:
+                gdb.write(f"dusk: breakpoint {self.number}: condition "
+                          f"'{self.dusk_cond}': {why}\n")
+            return True
         if not self.dusk_cond:
             return True
         from .expr import Expr
@@ -77,15 +100,196 @@ class HookBreakpoint(gdb.Breakpoint):
             runtime.in_stop = False
             runtime.new_epoch()
 
+    def traps(self, on):
+        """Trap at the function's entry (on) or not at all."""
+        for loc in self.locations:
+            if loc.enabled != on:
+                loc.enabled = on
+
+    def note(self, text):
+        """Say TEXT about the condition, once."""
+        if self.said != text:
+            self.said = text
+            gdb.write(f"dusk: breakpoint {self.number}: {text}\n")
+
+
+_in_program = {}        # function address -> HookBreakpoint
+
+
+def _pid():
+    return gdb.selected_inferior().pid
+
+
+def _compile_in(bp, fn, quiet=False):
+    """Have the program test bp's condition before each call of fn (its
+    address in this run): True if it does now; a one-line note if gdb
+    keeps testing it (not when QUIET and fn is not registered yet)."""
+    want = (_pid(), fn, bp.dusk_cond)
+    if bp.in_program == want:
+        return True
+    _uncompile(bp)
+    if not bp.dusk_cond or not _pid():
+        return False
+    slow = "condition tested by gdb at each call (slower): "
+    if not runtime.has_conds():
+        bp.note(slow + "the program's libdusk takes no compiled condition")
+        return False
+    was = runtime.in_stop
+    runtime.in_stop = True
+    try:
+        code, nparams = compiled.compile_condition(fn, bp.dusk_cond)
+        err = runtime.cond_set(fn, nparams, code)
+    except compiled.Uncompilable as e:
+        bp.note(slow + str(e))
+        return False
+    except (gdb.GdbError, gdb.error) as e:
+        bp.note(slow + str(e))
+        return False
+    finally:
+        runtime.in_stop = was
+        runtime.new_epoch()
+    if err:
+        if not quiet:
+            bp.note(slow + f"{_name_at(fn)} is not a hook or callback the "
+                    f"module registered (yet)")
+        return False
+    bp.in_program = want
+    bp.armed.clear()
+    _in_program[fn] = bp
+    bp.traps(False)
+    bp.note(f"condition '{bp.dusk_cond}' compiled into the program: no "
+            f"stop while it is false")
+    return True
+
+
+def _uncompile(bp, traps=True):
+    """gdb tests bp's condition again (if it has one; traps: its locations
+    enabled again), the program no longer does."""
+    if bp.in_program is None:
+        return
+    pid, fn, _ = bp.in_program
+    bp.in_program = None
+    bp.armed.clear()
+    if _in_program.get(fn) is bp:
+        del _in_program[fn]
+    if pid == _pid() and runtime.running():
+        try:
+            runtime.cond_clear(fn)
+        except gdb.GdbError:
+            pass        # _CondHit clears it when it holds next
+    if traps and bp.is_valid():
+        bp.traps(True)
+
+
+def _name_at(fn):
+    sym = _function_at(fn)
+    return sym.name if sym is not None else f"{fn:#x}"
+
+
+def _fn_address(name):
+    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    if sym is None or sym.type.code != gdb.TYPE_CODE_FUNC:
+        return None
+    try:
+        return int(sym.value().address)
+    except gdb.error:
+        return None
+
+
+class _CondHit(gdb.Breakpoint):
+    """dusk_dbg_cond_anchor: a compiled condition held (or failed) and the
+    runtime is about to call the function: let this thread stop there.
+    Never stops itself."""
+
+    def __init__(self):
+        super().__init__("dusk_dbg_cond_anchor", internal=True)
+        self.silent = True
+        self.hits = 0               # conditions that held or failed
+
+    def stop(self):
+        self.hits += 1
+        try:
+            frame = gdb.selected_frame()
+            fn = int(frame.read_var("fn"))
+            held = int(frame.read_var("held"))
+            why = frame.read_var("why")
+            why = why.string(errors="replace") if int(why) else \
+                "the condition could not be evaluated"
+        except (gdb.error, RuntimeError) as e:
+            gdb.write(f"dusk: break-hook: {e}\n")
+            return False
+        bp = _in_program.get(fn)
+        if bp is None or not bp.is_valid() or bp.in_program is None or \
+                bp.in_program[0] != _pid():
+            # Nobody breaks there any more.
+            runtime.in_stop = True
+            try:
+                runtime.cond_clear(fn)
+            except gdb.GdbError:
+                pass
+            finally:
+                runtime.in_stop = False
+                runtime.new_epoch()
+            return False
+        if not bp.enabled:
+            return False        # the user disabled it
+        bp.armed[gdb.selected_thread().global_num] = \
+            why if held < 0 else None
+        bp.traps(True)
+        return False
+
+
+_cond_hit = None
+
+
+def _cond_anchor():
+    global _cond_hit
+    if _cond_hit is not None and _cond_hit.is_valid():
+        return
+    if runtime.has_conds():
+        _cond_hit = _CondHit()
+
+
+def _after_stop(event):
+    """The stop is reported: no trap where no thread is let in."""
+    for bp in list(_in_program.values()):
+        if bp.is_valid() and not bp.armed:
+            bp.traps(False)
+
+
+def _exited(event):
+    """The program is gone, and what its runtime tested with it: gdb tests
+    the conditions until the next run's runtime takes them."""
+    for bp in list(_in_program.values()):
+        bp.in_program = None
+        bp.armed.clear()
+        if bp.is_valid():
+            bp.traps(True)
+    _in_program.clear()
+
+
+def _deleted(bp):
+    if isinstance(bp, HookBreakpoint):
+        _uncompile(bp, traps=False)     # going: leave its locations be
+
 
 def break_in(name, spec=None, cond=None):
-    """A breakpoint on hook function NAME (once): True if it is new."""
+    """A breakpoint on hook function NAME (once): True if it is new. Its
+    condition is compiled into the program now if the program is stopped
+    and the function registered, else when the module registers it."""
     bp = _breakpoints.get(name)
-    if bp is not None and bp.is_valid():
+    new = bp is None or not bp.is_valid()
+    if new:
+        bp = _breakpoints[name] = HookBreakpoint(spec or name, cond)
+    elif bp.dusk_cond != cond:
+        _uncompile(bp)
         bp.dusk_cond = cond
-        return False
-    _breakpoints[name] = HookBreakpoint(spec or name, cond)
-    return True
+        bp.said = None
+    if cond and runtime.running():
+        fn = _fn_address(name)
+        if fn is not None:
+            _compile_in(bp, fn, quiet=True)
+    return new
 
 
 def _want(fn, kind):
@@ -99,6 +303,9 @@ def _want(fn, kind):
                 else f"{sym.symtab.filename}:{sym.name}", cond):
         gdb.write(f"dusk: the module registered {kind} {sym.name}: "
                   f"breakpoint set\n")
+    bp = _breakpoints.get(sym.name)
+    if bp is not None and bp.dusk_cond:
+        _compile_in(bp, fn)
 
 
 class _Registration(gdb.Breakpoint):
@@ -113,10 +320,14 @@ class _Registration(gdb.Breakpoint):
         self.kind = kind
 
     def stop(self):
+        runtime.in_stop = True
         try:
             _want(int(gdb.selected_frame().read_var("fn")), self.kind)
         except (gdb.error, RuntimeError) as e:
             gdb.write(f"dusk: break-hook: {e}\n")
+        finally:
+            runtime.in_stop = False
+            runtime.new_epoch()
         return False
 
 
@@ -148,13 +359,18 @@ every function of the program with a hook's type (unsigned int (void *,
 struct sk_buff *, const struct nf_hook_state *)), every callback the
 module has given the kernel so far, and any hook or callback it
 registers later ("dusk: the module registered callback scull_read:
-breakpoint set"). COND is a C expression of the function's arguments,
-read through the program's cache like "dusk print" reads it:
-break-hook markdrop_out if state->out->ifindex == 1 stops for loopback
-traffic only. Works before "run": the breakpoints are on the program's
-own functions, which exist before the module registers them; one
-registered later is caught when the module registers it (a driver's
-file operations: in its init).
+breakpoint set"). COND is a C expression of the function's arguments
+and the module's variables, read through the program's cache like "dusk
+print" reads it: break-hook markdrop_out if state->out->ifindex == 1
+stops for loopback traffic only. It is compiled into the program, which
+tests it before each call it makes of the function and stops only when
+it holds (or cannot be evaluated: the stop says why), so a false
+condition costs no stop; gdb tests one that cannot be compiled ($
+variables, function calls, assignments, floating point, the function's
+locals) at each call, and says so. Works before "run": the breakpoints
+are on the program's own functions, which exist before the module
+registers them; one registered later is caught when the module
+registers it (a driver's file operations: in its init).
 
 Stopped in a callback: "dusk caller" shows the calling task, "dusk
 uread BUF LEN" the caller's buffer, "dusk status" every invocation in
@@ -173,6 +389,7 @@ flight."""
             raise gdb.GdbError("this program has no dusk runtime (libdusk): "
                                "build it with dusk-cc")
         _anchor_breakpoints()
+        _cond_anchor()
         _wanted[name] = cond
         if name == "all":
             found = hook_functions()
@@ -208,3 +425,6 @@ flight."""
 
 def register():
     BreakHook()
+    gdb.events.stop.connect(_after_stop)
+    gdb.events.exited.connect(_exited)
+    gdb.events.breakpoint_deleted.connect(_deleted)

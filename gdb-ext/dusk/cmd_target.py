@@ -62,6 +62,9 @@ the kernel sent it, a signal the caller got meanwhile and the gdb thread
 that runs it (a reader asleep in the module keeps its thread: "thread N"
 then "bt" shows where). '*' marks the selected thread's.
 
+"conditions" lists the break-hook conditions the program tests itself:
+how many times, how many held (each a stop) and failed.
+
 "timers" lists the module's timers, hrtimers and delayed work armed (their
 expiry in the target's jiffies, or ns of an hrtimer's clock, and how soon
 the program's softirq thread runs them) and "work" its work items queued
@@ -131,6 +134,12 @@ or running on the program's workers."""
             f"objects\n")
         out(f"kcalls      {g('kcalls')} made; {g('skipped')} hooks came too "
             f"late to run, {g('stale')} verdicts refused\n")
+        conds = runtime.conds() if runtime.has_conds() else []
+        if conds:
+            out("conditions  compiled into the program (break-hook ... if)\n")
+        for c in conds:
+            out(f"            {c.name or hex(c.addr)}: tested "
+                f"{_times(c.tested)}, held {c.held}, failed {c.failed}\n")
 
 
 def _times(n):

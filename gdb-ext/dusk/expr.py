@@ -54,6 +54,49 @@ def _cparser():
     return _parser
 
 
+def _typedef_names(text, skip=(), block=None):
+    """The names TEXT uses that are types (u32, __be16), to be declared
+    for pycparser: not keywords, struct tags, names in SKIP, nor
+    variables, functions or enumerators (seen from BLOCK, or from where
+    the program stopped)."""
+    tags = set(re.findall(r"\b(?:struct|union|enum)\s+([A-Za-z_]\w*)",
+                          text))
+    names = []
+    for name in sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", text))):
+        if name in _C_KEYWORDS or name in tags or name in skip:
+            continue
+        try:
+            sym = (gdb.lookup_symbol(name, block) if block is not None
+                   else gdb.lookup_symbol(name))[0]
+        except gdb.error:
+            sym = None
+        if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_TYPEDEF:
+            continue        # a variable, function or enumerator
+        if types.lookup(name) is not None:
+            names.append(name)
+    return names
+
+
+def parse(text, shown=None, skip=(), block=None):
+    """The pycparser node of C expression TEXT (gdb.GdbError naming SHOWN,
+    the text as the user wrote it, when it is not one)."""
+    shown = text if shown is None else shown
+    decls = "".join(f"typedef int {t};\n"
+                    for t in _typedef_names(text, skip, block))
+    src = f"{decls}void __dusk_expr(void)\n{{\n{text}\n;}}\n"
+    try:
+        ast = _cparser().parse(src, "EXPR")
+    except (plyparser.ParseError, AssertionError) as e:
+        msg = str(e)
+        msg = re.sub(r"^EXPR:\d+:\d+: ", "", msg)
+        raise gdb.GdbError(f"cannot parse '{shown}': {msg}") from None
+    body = ast.ext[-1].body.block_items or []
+    if len(body) != 1 or isinstance(body[0], c_ast.Decl) or \
+            not isinstance(body[0], c_ast.Node):
+        raise gdb.GdbError(f"'{shown}' is not one C expression")
+    return body[0]
+
+
 class Expr:
     """One expression: parsed once, rewritten per side on demand."""
 
@@ -83,38 +126,8 @@ class Expr:
             return ident
         return re.sub(r"\$\$?\w*", repl, text)
 
-    def _typedef_names(self, text):
-        tags = set(re.findall(r"\b(?:struct|union|enum)\s+([A-Za-z_]\w*)",
-                              text))
-        names = []
-        for name in sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", text))):
-            if name in _C_KEYWORDS or name in tags or name in self._vars:
-                continue
-            try:
-                sym = gdb.lookup_symbol(name)[0]
-            except gdb.error:
-                sym = None
-            if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_TYPEDEF:
-                continue        # a variable, function or enumerator
-            if types.lookup(name) is not None:
-                names.append(name)
-        return names
-
     def _parse(self, text):
-        decls = "".join(f"typedef int {t};\n"
-                        for t in self._typedef_names(text))
-        src = f"{decls}void __dusk_expr(void)\n{{\n{text}\n;}}\n"
-        try:
-            ast = _cparser().parse(src, "EXPR")
-        except (plyparser.ParseError, AssertionError) as e:
-            msg = str(e)
-            msg = re.sub(r"^EXPR:\d+:\d+: ", "", msg)
-            raise gdb.GdbError(f"cannot parse '{self.text}': {msg}") from None
-        body = ast.ext[-1].body.block_items or []
-        if len(body) != 1 or isinstance(body[0], c_ast.Decl) or \
-                not isinstance(body[0], c_ast.Node):
-            raise gdb.GdbError(f"'{self.text}' is not one C expression")
-        return body[0]
+        return parse(text, self.text, skip=self._vars)
 
     # ---- types --------------------------------------------------------------
 

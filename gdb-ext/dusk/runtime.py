@@ -28,6 +28,7 @@ Hook = collections.namedtuple(
 Invocation = collections.namedtuple(
     "Invocation", "id kind pid tgid comm cpu ms signal lwp state mine")
 Callback = collections.namedtuple("Callback", "addr name what")
+Cond = collections.namedtuple("Cond", "addr name tested held failed")
 Deferred = collections.namedtuple(
     "Deferred", "kind fn name obj expires due_ms state runs")
 KCall = collections.namedtuple(
@@ -363,6 +364,48 @@ def ksym(name):
     if not v:
         raise gdb.GdbError(_error(f"no kernel symbol {name}"))
     return v
+
+
+def cond_set(fn, nparams, code):
+    """Have the runtime test CODE (a condition compiled for the function
+    at fn, taking nparams parameters: cond.py) before each call of fn: 0,
+    or -ENOENT when fn is not a hook or callback the module registered;
+    GdbError for any other failure."""
+    import errno
+    require()
+    block = int(_call(f"dusk_dbg_cond_alloc({len(code)})"))
+    if not block:
+        raise gdb.GdbError(_error("no memory for the condition's code"))
+    gdb.selected_inferior().write_memory(block, code)
+    err = int(_call(f"dusk_dbg_cond_set((void *){fn:#x}, {int(nparams)}, "
+                    f"(void *){block:#x}, {C.DUSK_DBG_COND_ABI})"))
+    if err == -errno.ENOENT:
+        return err
+    if err:
+        raise gdb.GdbError(_error(f"the runtime refused the condition "
+                                  f"({err})"))
+    return 0
+
+
+def cond_clear(fn):
+    """The runtime no longer tests fn's condition."""
+    require()
+    _call(f"dusk_dbg_cond_clear((void *){fn:#x})")
+
+
+def has_conds():
+    """Does the program's runtime take compiled conditions?"""
+    return gdb.lookup_global_symbol("dusk_dbg_cond_set") is not None or \
+        gdb.lookup_static_symbol("dusk_dbg_cond_set") is not None
+
+
+def conds():
+    """[Cond]: the compiled conditions the runtime tests, with how many
+    times it tested each, how many held and how many failed
+    (dusk_dbg_conds)."""
+    return [Cond(int(f[0], 16), None if f[1] == "-" else f[1], int(f[2]),
+                 int(f[3]), int(f[4]))
+            for f in _records("dusk_dbg_conds()", "the conditions", 5)]
 
 
 def mirror_range():

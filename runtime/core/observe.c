@@ -91,3 +91,13 @@ void dusk_observe_callback(void *fn, const char *what)
 			dusk_observers[i]->callback(dusk_observers[i]->ctx, fn,
 							   what);
 }
+
+void dusk_observe_call(void *fn, const uint64_t *args, unsigned int nargs)
+{
+	unsigned int i, n = __atomic_load_n(&dusk_nr_observers, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n; i++)
+		if (dusk_observers[i]->call)
+			dusk_observers[i]->call(dusk_observers[i]->ctx, fn, args,
+						nargs);
+}

@@ -38,6 +38,11 @@ struct dusk_observer {
 	/* The module gave the kernel fn to call: a netfilter hook (what
 	 * NULL), a proxied callback (what: "read of my_fops"). */
 	void (*callback)(void *ctx, void *fn, const char *what);
+	/* The runtime is about to call the module's fn, a hook or a
+	 * callback it gave the kernel, with these arguments (a debugger's
+	 * breakpoint condition is tested here). */
+	void (*call)(void *ctx, void *fn, const uint64_t *args,
+		     unsigned int nargs);
 	void *ctx;
 };
 
@@ -65,5 +70,6 @@ void dusk_observe_kcall_begin(struct dusk_kcall_tokens *t, const char *name,
 void dusk_observe_kcall_end(const struct dusk_kcall_tokens *t, int status,
 			    uint64_t ret);
 void dusk_observe_callback(void *fn, const char *what);
+void dusk_observe_call(void *fn, const uint64_t *args, unsigned int nargs);
 
 #endif /* DUSK_OBSERVE_H */

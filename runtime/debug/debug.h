@@ -27,6 +27,11 @@ struct dusk_dbg_kcall *dusk_dbg_kcall_begin(const char *name,
 					    unsigned int nargs);
 void dusk_dbg_kcall_end(struct dusk_dbg_kcall *rec, int status, uint64_t ret);
 
+/* The runtime is about to call the module's fn (a hook or a callback)
+ * with args: test fn's compiled condition, if dusk-gdb loaded one, and
+ * reach dusk_dbg_cond_anchor when it holds or fails (debug_cond.c). */
+void dusk_dbg_cond_check(void *fn, const uint64_t *args, unsigned int nargs);
+
 /* How many kernel calls were made. */
 uint64_t dusk_dbg_kcall_count(void);
 

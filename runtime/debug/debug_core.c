@@ -267,10 +267,18 @@ static void dbg_observe_callback(void *ctx, void *fn, const char *what)
 		dusk_dbg_hook_anchor(fn);
 }
 
+static void dbg_observe_call(void *ctx, void *fn, const uint64_t *args,
+			     unsigned int nargs)
+{
+	(void)ctx;
+	dusk_dbg_cond_check(fn, args, nargs);
+}
+
 static const struct dusk_observer dbg_observer = {
 	.kcall_begin = dbg_observe_kcall_begin,
 	.kcall_end = dbg_observe_kcall_end,
 	.callback = dbg_observe_callback,
+	.call = dbg_observe_call,
 };
 
 /* The debugger's view is there from the program's first kernel call,

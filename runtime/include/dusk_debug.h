@@ -189,17 +189,69 @@ DUSK_EXPORT int dusk_dbg_refresh(uint64_t kaddr, size_t len);
 DUSK_EXPORT uint64_t dusk_dbg_ksym(const char *name);
 
 /*
+ * Breakpoint conditions compiled into the program ("dusk break-hook NAME
+ * if COND"): dusk-gdb translates COND into C over the callback's
+ * arguments and the module's variables, compiles it into a flat block of
+ * position-independent code and has the runtime take it; the runtime then
+ * tests it each time it is about to call NAME as a hook or callback, and
+ * reaches dusk_dbg_cond_anchor only when it holds (or fails), so that a
+ * false condition costs the debugger nothing. No dlopen: a static program
+ * takes it too, and gdb has no new library to load while it decides.
+ *
+ * The code starts with
+ *   int dusk_cond(struct dusk_dbg_cond_env *env, const uint64_t *args);
+ * which returns non-zero when the condition holds. It reads memory only
+ * through env->read (kernel addresses through the shadow cache, as the
+ * module's own accesses; a bad address fails the evaluation and reads
+ * zeros) and reports other failures (a division by zero) with env->fail;
+ * it calls nothing else, has no data of its own and needs no relocation.
+ */
+#define DUSK_DBG_COND_ABI	1
+#define DUSK_DBG_COND_MAX	64	/* functions with a condition */
+#define DUSK_DBG_COND_READ_MAX	16	/* bytes of one env->read */
+#define DUSK_DBG_COND_CODE_MAX	(64U << 10)
+
+struct dusk_dbg_cond_env {
+	const void *(*read)(struct dusk_dbg_cond_env *env, uint64_t addr,
+			    size_t len);
+	void (*fail)(struct dusk_dbg_cond_env *env, const char *why);
+};
+
+/* Writable memory for len bytes of a condition's code (at most
+ * DUSK_DBG_COND_CODE_MAX), which the debugger writes and then hands to
+ * dusk_dbg_cond_set. NULL (errno set) on failure. */
+DUSK_EXPORT void *dusk_dbg_cond_alloc(size_t len);
+/*
+ * Make code (from the last dusk_dbg_cond_alloc, written) fn's condition,
+ * replacing any it had, fn taking nparams parameters; abi is the
+ * DUSK_DBG_COND_ABI the debugger compiled it for. fn must be a hook or a
+ * callback the module gave the kernel in this session: -ENOENT otherwise
+ * (its calls are not tested here: the debugger tests them itself).
+ */
+DUSK_EXPORT int dusk_dbg_cond_set(void *fn, unsigned int nparams, void *code,
+				  unsigned int abi);
+/* fn's condition is no longer tested (0, or -ENOENT: it had none). */
+DUSK_EXPORT int dusk_dbg_cond_clear(void *fn);
+/* The conditions loaded, one a line: the function's address (0x...), its
+ * symbol (- if none), evaluations, how many held, how many failed. */
+DUSK_EXPORT const char *dusk_dbg_conds(void);
+
+/*
  * Breakpoint anchors: empty, never inlined functions the runtime calls at
  * the moments gdb cares about. dusk_dbg_kcall_anchor runs just before
  * every kernel call (call: its record, arguments translated, status
  * DUSK_DBG_KCALL_PENDING); dusk_dbg_hook_anchor whenever the module
  * registers a hook (fn: the module's callback);
  * dusk_dbg_callback_anchor whenever a callback of the module is given
- * to the kernel (fn: the module's function, what: "read of my_fops").
+ * to the kernel (fn: the module's function, what: "read of my_fops");
+ * dusk_dbg_cond_anchor just before the runtime calls fn when fn's
+ * compiled condition held (held 1, why NULL) or could not be evaluated
+ * (held -1, why: one line, "cannot read kernel memory at 0x...").
  */
 DUSK_EXPORT void dusk_dbg_kcall_anchor(const struct dusk_dbg_kcall *call);
 DUSK_EXPORT void dusk_dbg_hook_anchor(void *fn);
 DUSK_EXPORT void dusk_dbg_callback_anchor(void *fn, const char *what);
+DUSK_EXPORT void dusk_dbg_cond_anchor(void *fn, int held, const char *why);
 
 #ifdef __cplusplus
 }

@@ -233,6 +233,7 @@ static uint64_t dusk_fop_tramp(void *priv, const uint64_t *args)
 	prev = dusk_fop_running;
 	dusk_fop_running = cb;
 	dusk_lockup_enter();
+	dusk_observe_call((void *)cb->fn, args, 6);
 	ret = ((dusk_fop_fn)cb->fn)(args[0], args[1], args[2], args[3],
 				    args[4], args[5]);
 	dusk_lockup_leave();

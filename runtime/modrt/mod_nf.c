@@ -219,6 +219,8 @@ static unsigned int dusk_nf_tramp(void *priv, void *skb, const void *state)
 	prev = dusk_nf_running;
 	dusk_nf_running = r;
 	dusk_lockup_enter();
+	dusk_observe_call((void *)r->hook, (const uint64_t[]){
+		(uintptr_t)r->priv, (uintptr_t)skb, (uintptr_t)state }, 3);
 	verdict = r->hook(r->priv, skb, state);
 	dusk_lockup_leave();
 	dusk_nf_running = prev;

@@ -368,6 +368,116 @@ def test_functions_diff_and_stale_map(harness, program, tmp_path):
     assert "stale ranges not shown" not in every, every
 
 
+
+COUNTS = ('python from dusk import cmd_hooks as h, runtime as r; '
+          'bp = h._breakpoints["markdrop_in"]; '
+          'print("dusk-test-counts", bp.gdb_stops, h._cond_hit.hits, '
+          '*r.conds()[0][2:])')
+# A module variable, arithmetic, a cast and a subscript into the packet
+# (its IP protocol), members through two pointers, a char array, an
+# enumerator, a bitfield.
+WANTED = ("skb->mark == set_mark && skb->len % 11 == 0 && "
+          "((unsigned char *)skb->data)[9] == 17 && "
+          "state->in->name[0] == 'l' && state->hook == NF_INET_LOCAL_IN && "
+          "skb->pkt_type == 0")
+COND = f"""
+dusk break-hook markdrop_in if {WANTED}
+run port=9100 set_mark=5
+{PID}
+info args
+dusk print skb->len
+{COUNTS}
+echo dusk-test-first\\n
+continue
+dusk print skb->mark
+{COUNTS}
+dusk status
+echo dusk-test-second\\n
+set $want = 5
+dusk break-hook markdrop_in if skb->mark == $want
+continue
+dusk print skb->mark
+echo dusk-test-third\\n
+dusk break-hook markdrop_in if skb->mark == 5 && state->out->ifindex == 1
+continue
+echo dusk-test-fourth\\n
+"""
+
+
+def test_condition_in_the_program(harness, program, tmp_path):
+    """break-hook NAME if COND: the condition (the hook's arguments and
+    the module's variables) is compiled into the program, which tests it
+    before each call of the hook and stops only when it holds: in the
+    hook, with its arguments, as a plain breakpoint stops; a false
+    condition never reaches gdb (the runtime counts what it tested, gdb
+    what it saw). A condition gdb must test ($want) still works, slower,
+    and says so; one that cannot be evaluated (a NULL pointer) stops and
+    says why."""
+    traffic = "\n".join([
+        # Mark 0 (not markdrop_out's ports): false, three times.
+        UDP.format(sport=4011, port=9200, payload="first").replace(
+            "udp -m", "udp -n 3 -m"),
+        UDP.format(sport=4012, port=9100, payload="first"),     # holds
+        UDP.format(sport=4013, port=9101, payload="longer"),    # len 34
+        UDP.format(sport=4014, port=9102, payload="third"),     # holds
+        UDP.format(sport=4015, port=9103, payload="fourth"),    # $want
+        UDP.format(sport=4016, port=9104, payload="fifth"),     # NULL
+    ])
+    out, seen = debug(harness, program, tmp_path, COND, traffic, 30000)
+    assert seen == ["udp sent 3 received 3 marks 0x0,0x0,0x0",
+                    "udp sent 1 received 1 marks 0x5",
+                    "udp sent 1 received 1 marks 0x5",
+                    "udp sent 1 received 1 marks 0x5",
+                    "udp sent 1 received 1 marks 0x5",
+                    "udp sent 1 received 1 marks 0x5"], out
+    assert f"dusk: breakpoint 1: condition '{WANTED}' compiled into the " \
+        "program: no stop while it is false\n" in out, out
+    first = out[:out.index("dusk-test-first\n")]
+    second = between(out, "dusk-test-first", "dusk-test-second")
+    third = between(out, "dusk-test-second", "dusk-test-third")
+    fourth = between(out, "dusk-test-third", "dusk-test-fourth")
+    # Stopped in the hook itself, with its arguments, on the datagrams
+    # the condition holds for: 4012 > 9100, then 4014 > 9102.
+    assert re.search(r"Breakpoint 1, markdrop_in \(priv=0x0, skb=0xff[0-9a-f]+"
+                     r" \{dev lo len 33 .*UDP 4012 > 9100 len 13\}, "
+                     r"state=0x", first), first
+    assert re.search(r"^skb = 0xff[0-9a-f]+ \{dev lo len 33 .*UDP 4012 > "
+                     r"9100", first, re.M), first
+    assert "skb->len = 33   kernel: 33\n" in first, first
+    assert re.search(r"Breakpoint 1, markdrop_in \(.*UDP 4014 > 9102 len 13",
+                     second), second
+    assert "skb->mark = 5   kernel: 5\n" in second, second
+    tested = re.search(r"^conditions  compiled into the program "
+                       r"\(break-hook \.\.\. if\)\n +markdrop_in: tested "
+                       r"(\d+) times, held 2, failed 0$", second, re.M)
+    assert tested, second
+    # gdb saw only the stops: one trap each, one anchor each; the program
+    # tested the condition for every packet of LOCAL_IN (ours, and the
+    # target agent's on eth0), and it held twice.
+    counts = [tuple(map(int, m)) for m in re.findall(
+        r"^dusk-test-counts (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)]
+    assert len(counts) == 2, out
+    assert counts[0][:2] == (1, 1) and counts[1][:2] == (2, 2), counts
+    assert counts[0][3:] == (1, 0) and counts[1][3:] == (2, 0), counts
+    assert counts[0][2] >= 4 and counts[1][2] >= counts[0][2] + 2, counts
+    assert int(tested.group(1)) >= counts[1][2], (tested.group(0), counts)
+    assert len(re.findall(r"Breakpoint 1, markdrop_in", out)) == 4, out
+    # A convenience variable: gdb tests it, and says so.
+    assert "dusk: breakpoint 1: condition tested by gdb at each call " \
+        "(slower): it uses gdb's convenience variables or registers " \
+        "($...)\n" in third, third
+    assert re.search(r"Breakpoint 1, markdrop_in \(.*UDP 4015 > 9103", third)
+    assert "skb->mark = 5   kernel: 5\n" in third, third
+    # state->out is NULL at LOCAL_IN: the condition fails, and stops.
+    assert "condition 'skb->mark == 5 && state->out->ifindex == 1' " \
+        "compiled into the program" in fourth, fourth
+    assert re.search(r"^dusk: breakpoint 1: condition 'skb->mark == 5 && "
+                     r"state->out->ifindex == 1': cannot read address 0x[0-9a-f]+"
+                     r" \(4 bytes\): a NULL pointer$", fourth, re.M), fourth
+    assert re.search(r"Breakpoint 1, markdrop_in \(.*UDP 4016 > 9104",
+                     fourth), fourth
+
+
 def test_mi(harness, program, tmp_path):
     """Through gdb's MI (what IDEs use): the break, the pretty-printed
     skb in the stopped frame's arguments and -data-evaluate-expression,
