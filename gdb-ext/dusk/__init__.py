@@ -21,6 +21,8 @@ Modules, one per concern:
   show        the shadow and kernel side by side
   printers    pretty-printers for plain "print"
   skips       "step" steps over the runtime and the glue
+  stops       tells the program whether a breakpoint can stop it (its
+              verdicts go together when none can)
   xstate      inferior calls where gdb cannot write the XSAVE area back
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
@@ -54,7 +56,7 @@ def load():
     import gdb
     from . import (cmd_cache, cmd_callbacks, cmd_hooks, cmd_inspect,
                    cmd_kcalls, cmd_target, commands, functions, printers,
-                   runtime, skips, types, xstate)
+                   runtime, skips, stops, types, xstate)
 
     # The program forks a watchdog that keeps its session alive while it
     # sits at a breakpoint: gdb must stay with the program and let the
@@ -70,6 +72,7 @@ def load():
     functions.register()
     printers.register()
     skips.register()
+    stops.register()
     commands.register()
     for mod in (cmd_hooks, cmd_inspect, cmd_cache, cmd_kcalls, cmd_target,
                 cmd_callbacks):

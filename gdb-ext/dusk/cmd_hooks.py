@@ -8,7 +8,7 @@ import re
 import gdb
 
 from . import cond as compiled
-from . import runtime
+from . import runtime, stops
 from .commands import DuskCommand
 
 # A netfilter hook: unsigned int fn(void *priv, struct sk_buff *skb,
@@ -105,6 +105,7 @@ class HookBreakpoint(gdb.Breakpoint):
         for loc in self.locations:
             if loc.enabled != on:
                 loc.enabled = on
+        stops.sync()
 
     def note(self, text):
         """Say TEXT about the condition, once."""

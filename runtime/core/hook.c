@@ -697,6 +697,16 @@ static void dusk_verdicts_flush(struct dusk_session *s)
 	h->vbatch_nr++;
 }
 
+DUSK_EXPORT volatile int dusk_hooks_no_stops;
+
+void dusk_hooks_before_stop(void)
+{
+	struct dusk_session *s = dusk_session_current();
+
+	if (dusk_in_run && s)
+		dusk_verdicts_flush(s);
+}
+
 /* Append a record to the verdicts kept back (flushing first if full). */
 static int dusk_verdicts_add(struct dusk_session *s, const uint8_t *rec,
 			     uint32_t len)
@@ -771,7 +781,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	inv->answer_batch = h->vbatch_nr;
 	dusk_segs_done(s, &segs);
-	if (nr || h->traced)
+	if (nr || (h->traced && !dusk_hooks_no_stops))
 		dusk_verdicts_flush(s);
 	/* dusk.ko releases a packet past its hold time (jiffies, within a
 	 * tick) and refuses its verdict; inv's age here is less than the

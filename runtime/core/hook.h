@@ -145,4 +145,16 @@ int dusk_invocation_start(struct dusk_session *s, uint64_t id,
  */
 int dusk_invocation_wait_answered(struct dusk_session *s, uint64_t id);
 
+/*
+ * Verdicts. The loop sends the verdicts of the packets it ran together,
+ * once no other packet waits to be run. Under a debugger it sends each
+ * at once, so that a stop does not hold packets decided before it,
+ * unless dusk-gdb wrote 1 in dusk_hooks_no_stops (no breakpoint of the
+ * user's can stop the program); what stops it then (a compiled
+ * condition that holds) calls dusk_hooks_before_stop() first, which
+ * sends what is kept back (on the loop's thread; elsewhere, nothing).
+ */
+extern volatile int dusk_hooks_no_stops;
+void dusk_hooks_before_stop(void);
+
 #endif /* DUSK_HOOK_H */

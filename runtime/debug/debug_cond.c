@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "debug.h"
+#include "hook.h"
 #include "modrt.h"
 #include "shadow_fast.h"
 
@@ -131,8 +132,11 @@ void dusk_dbg_cond_check(void *fn, const uint64_t *args, unsigned int nargs)
 		__atomic_fetch_add(&c->held, 1, __ATOMIC_RELAXED);
 	else if (held < 0)
 		__atomic_fetch_add(&c->failed, 1, __ATOMIC_RELAXED);
-	if (held)
+	if (held) {
+		/* The stop must not hold packets decided before. */
+		dusk_hooks_before_stop();
 		dusk_dbg_cond_anchor(fn, held, held < 0 ? why : NULL);
+	}
 }
 
 /* ---- what dusk-gdb calls ---- */

@@ -536,6 +536,30 @@ def test_mi(harness, program, tmp_path):
     assert not CLEAN.search(out), out
 
 
+NO_STOPS = f"""
+break markdrop_out
+run port=9100
+{PID}
+python print("dusk-test-no-stops", int(gdb.parse_and_eval("dusk_hooks_no_stops")))
+delete
+python print("dusk-test-no-stops", int(gdb.parse_and_eval("dusk_hooks_no_stops")))
+dusk break-hook markdrop_out if skb->len == 1
+python print("dusk-test-no-stops", int(gdb.parse_and_eval("dusk_hooks_no_stops")))
+"""
+
+
+def test_verdicts_go_together_only_when_nothing_can_stop(harness, program,
+                                                          tmp_path):
+    """Under gdb the runtime sends each verdict at once while a
+    breakpoint can stop the program (a stop must not hold packets decided
+    before it), and together, as without gdb, once none can: dusk-gdb
+    says which in dusk_hooks_no_stops. A condition the program tests is
+    no stop."""
+    traffic = UDP.format(sport=4004, port=9103, payload="together")
+    out, _ = debug(harness, program, tmp_path, NO_STOPS, traffic, 5000)
+    assert re.findall(r"dusk-test-no-stops (\d)", out) == ["0", "1", "1"], out
+
+
 def test_help_and_errors_without_a_program(harness, program):
     """Every command has help; misuse is one clear line, before "run";
     dusk log shows the target's kernel log (a line this test writes
