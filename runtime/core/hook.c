@@ -733,13 +733,45 @@ static int dusk_verdicts_add(struct dusk_session *s, const uint8_t *rec,
 	return 0;
 }
 
+/* Does the commit (nr segments) write only bytes inv's HOOK carried (its
+ * skb, hook state, headers: this packet's own, which no other packet's
+ * hook reads)? */
+static int dusk_commit_own(const struct dusk_inv *inv, const uint8_t *commit,
+			   uint32_t len, uint32_t nr)
+{
+	struct dusk_seg_iter mine, theirs;
+	struct dusk_hook_msg hm;
+	uint64_t addr, own;
+	uint32_t n, own_len;
+	const void *data;
+	int inside;
+
+	if (!inv->msg || inv->msg_len < sizeof(hm))
+		return 0;
+	memcpy(&hm, inv->msg, sizeof(hm));
+	dusk_seg_iter_init(&mine, commit, len, nr);
+	while (dusk_seg_next(&mine, &addr, &data, &n)) {
+		inside = 0;
+		dusk_seg_iter_init(&theirs, inv->msg + sizeof(hm),
+				   inv->msg_len - sizeof(hm),
+				   le32toh(hm.nr_segs));
+		while (!inside &&
+		       dusk_seg_next(&theirs, &own, &data, &own_len))
+			inside = addr >= own && addr - own + n <= own_len;
+		if (!inside)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * The packet's verdict record, with the commit: kept in inv for a
  * duplicate HOOK, and added to the verdicts kept back. Those go at
- * once when this one carries a commit (what the next packet's hook
- * reads of the kernel must include it), under a debugger (a stop must
- * not hold packets decided before), or when no other packet waits to
- * be run (dusk_run()).
+ * once when this one's commit writes more than the packet's own bytes
+ * (what the next packet's hook reads of the kernel must include it),
+ * under a debugger while a breakpoint can stop the program (a stop must
+ * not hold packets decided before), or when no other packet waits to be
+ * run (dusk_run()).
  */
 static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 			     unsigned int verdict)
@@ -781,7 +813,8 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 		goto out_segs;
 	inv->answer_batch = h->vbatch_nr;
 	dusk_segs_done(s, &segs);
-	if (nr || (h->traced && !dusk_hooks_no_stops))
+	if ((nr && !dusk_commit_own(inv, rec + sizeof(v), (uint32_t)used, nr)) ||
+	    (h->traced && !dusk_hooks_no_stops))
 		dusk_verdicts_flush(s);
 	/* dusk.ko releases a packet past its hold time (jiffies, within a
 	 * tick) and refuses its verdict; inv's age here is less than the

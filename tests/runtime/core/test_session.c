@@ -338,6 +338,26 @@ static unsigned int act_stop(void *skb, const void *state)
 	return NF_ACCEPT;
 }
 
+static int verdicts_for(uint64_t packet, struct fk_verdict *last);
+
+/* Packet 16 writes kernel memory beyond its own bytes; packet 17 sees
+ * whether 16's verdict went first. */
+static int sent_before_next;
+
+static unsigned int act_sent_before(void *skb, const void *state)
+{
+	sent_before_next = verdicts_for(16, NULL);
+	hook_action = NULL;
+	return NF_ACCEPT;
+}
+
+static unsigned int act_write_other(void *skb, const void *state)
+{
+	memcpy(__dusk_check_w(KP(PAGE(6)), 4), "GLOB", 4);
+	hook_action = act_sent_before;
+	return NF_ACCEPT;
+}
+
 /* Longer than the hold time of the test that uses it (30 ms). */
 static unsigned int act_slow(void *skb, const void *state)
 {
@@ -430,15 +450,17 @@ static void test_hooks(void)
 		if (fk.types[i] == DUSK_MSG_READ && fk.invocations[i] == 1)
 			break;
 	CHECK(i < fk.nr_log);
-	/* VERDICTs: NF_DROP for 1 with its commit, NF_ACCEPT for 2. */
+	/* VERDICTs: NF_DROP for 1 with its commit, NF_ACCEPT for 2, in one
+	 * datagram: 1's commit writes only its own skb. */
 	CHECK_EQ(verdicts_for(1, &v), 1);
 	CHECK_EQ(v.verdict, NF_DROP);
-	CHECK_EQ(v.invocation, 1);
 	CHECK_EQ(v.nr_segs, 1);
 	CHECK(!memcmp(fk_mem(&fk, PAGE(2) + 8, 4), "MARK", 4));
+	i = (unsigned int)v.id;
 	CHECK_EQ(verdicts_for(2, &v), 1);
 	CHECK_EQ(v.verdict, NF_ACCEPT);
 	CHECK_EQ(v.nr_segs, 0);
+	CHECK_EQ(v.id, i);
 
 	/* HOOK 1 again, answered already: its record again, in a VERDICT of
 	 * its own, which the kernel skips (not held); no second run. */
@@ -483,6 +505,20 @@ static void test_hooks(void)
 	CHECK_EQ(hl.n, 3);
 	CHECK(hl.skbs[0] == KP(PAGE(13)) && hl.skbs[2] == KP(PAGE(15)));
 	CHECK_EQ(verdicts_for(14, NULL), 1);
+
+	/* A commit beyond the packet's own bytes reaches the kernel before
+	 * the next packet's hook runs. */
+	memset(&hl, 0, sizeof(hl));
+	fk.batch_hooks = 1;
+	fk_hook(&fk, 16, 1, PAGE(13), 0, NULL, 0);
+	fk_hook(&fk, 17, 1, PAGE(14), 0, NULL, 0);
+	fk_hooks_flush(&fk);
+	fk.batch_hooks = 0;
+	hook_action = act_write_other;
+	run_until_idle();
+	CHECK_EQ(hl.n, 2);
+	CHECK_EQ(sent_before_next, 1);
+	CHECK(!memcmp(fk_mem(&fk, PAGE(6), 4), "GLOB", 4));
 
 	/* A lost VERDICT: the kernel sends the packet again and gets the
 	 * same record, without a second run. */
