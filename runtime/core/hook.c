@@ -100,8 +100,6 @@ struct dusk_hooks_stats {
 	uint64_t resent_verdicts;
 	uint64_t late;			/* skipped: released by policy already */
 	uint64_t stale;			/* verdicts after the hold time */
-	uint64_t acked;			/* HOOK records for acked packets */
-	uint64_t verdict_batches;	/* VERDICT datagrams sent */
 	uint64_t unknown;		/* HOOK for no hook of ours */
 	uint64_t signals;		/* SIGNALs that marked an invocation */
 };
@@ -526,10 +524,8 @@ static void dusk_hooks_input(struct dusk_session *s, const struct dusk_msg *m,
 		memcpy(&hm, rec, sizeof(hm));
 		id = le64toh(hm.packet);
 		/* A late copy of a packet the kernel no longer holds. */
-		if (id < h->held_from) {
-			h->stats.acked++;
+		if (id < h->held_from)
 			continue;
-		}
 		dusk_inv_input(s, id, rec, len, rx_ns, DUSK_INV_HOOK);
 	}
 }
@@ -607,10 +603,10 @@ static void dusk_inv_finish(struct dusk_session *s, struct dusk_inv *inv,
 }
 
 /*
- * An invocation's answer: a VERDICT or a RETURN, whose fixed part (the
- * message's structure, fixed_len bytes, its segment count at segs_at) is
- * followed by the commit. It stays pending, retransmitted until acked (no
- * wait); done is called then.
+ * A callback's answer (RETURN), whose fixed part (the message's
+ * structure, fixed_len bytes, its segment count at segs_at) is followed
+ * by the commit. It stays pending, retransmitted until acked (no wait);
+ * done is called then.
  */
 static int dusk_answer_send(struct dusk_session *s, struct dusk_inv *inv,
 			    uint8_t type, const void *fixed, uint32_t fixed_len,
@@ -674,7 +670,6 @@ static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
 	err = dusk_session_send(s, DUSK_MSG_VERDICT, payload,
 				(uint32_t)(sizeof(b) + len));
 	free(payload);
-	s->hooks->stats.verdict_batches++;
 	return err;
 }
 

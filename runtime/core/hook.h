@@ -11,12 +11,13 @@
  * a higher layer registered for the INVOKE's cookie
  * (dusk_callback_register()): core knows nothing of what it does.
  *
- * An invocation is one HOOK being served: queued on arrival (from
- * wherever a datagram was received, possibly inside another request's
- * wait), run by dusk_run() in arrival order, then answered by a VERDICT
- * that stays pending, without blocking the loop, until the kernel acks it.
- * Its record outlives the answer for a while, so that a retransmitted
- * HOOK gets the same VERDICT again instead of a second execution. State
+ * An invocation is one packet of a HOOK being served: queued on arrival
+ * (from wherever a datagram was received, possibly inside another
+ * request's wait), run by dusk_run() in arrival order, then answered by a
+ * record of a VERDICT, which nobody answers (dusk_proto.h). Its record
+ * outlives the answer until the kernel's held_from passes it (or for a
+ * while), so that a packet sent again gets the same record again instead
+ * of a second execution. State
  * is per invocation (struct dusk_inv) and the current one is per thread,
  * so that several can be in flight once blocking extensions come.
  */
