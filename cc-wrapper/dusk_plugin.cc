@@ -1811,24 +1811,41 @@ static void dusk_branch(basic_block bb, enum tree_code code, tree lhs, tree rhs,
  *   bb:    a = (unsigned long)addr; if (a >= DUSK_KERNEL_MIN) goto kern;
  *   user:  t = addr; if (a - mirror_lo < mirror_span) goto slow; goto join;
  *   kern:  off = a % page; if (size - 1 >= page - off) goto slow;
- *   look:  e = &ents[hash(a / page) & mask];
+ *   memo:  kpn = a / page; ep = epoch;              (reads only)
+ *          if (kpn == memo.kpn && ep == memo.epoch) {
+ *            t = a + memo.delta; goto join;
+ *          }
+ *   look:  e = &ents[hash(kpn) & mask];
  *          if (e->kpn != kpn | e->gen != gen | lines(off, size) not valid)
- *            goto slow;
- *   hit:   [e->dirty |= lines;] t = e->user + off; goto join;
+ *            goto slow;       (a read of at most a line: the bits of its
+ *                              first and last line only)
+ *   hit:   [e->dirty |= lines;] t = e->user + off;
+ *          memo = { e->valid == all ? kpn : 0, ep, e->user - (a - off) };
+ *          goto join;
  *   slow:  t = __dusk_check(addr, size);   (cold)
  *   join:  ...
  *
- * No SSA yet, so t is simply assigned on each path.
+ * The memo, in locals of the function, is the last page it found whole
+ * in the table: while the table's epoch stays the same, that page is
+ * still there and valid (shadow_fast.h), so a read of it needs no
+ * lookup, as in a loop over a packet's bytes. Writes always look the
+ * page up, to mark their lines dirty. No SSA yet, so t and the memo are
+ * simply assigned on each path.
  */
-static void dusk_inline_check(gcall *call, bool write)
+struct dusk_memo {
+	tree kpn, epoch, delta;		/* kpn 0: none (no kernel page's) */
+};
+
+static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
 {
 	tree t = gimple_call_lhs(call), addr = gimple_call_arg(call, 0);
 	tree size = gimple_call_arg(call, 1);
 	tree ul = long_unsigned_type_node, vp = ptr_type_node;
 	tree shadow = build_fold_addr_expr(rt_shadow);
-	tree a, d, off, sm1, kpn, idx, ents, e, lines, bad, v;
+	tree a, d, off, sm1, kpn, ep, idx, ents, e, lines = NULL_TREE, bad, v, u;
 	location_t loc = gimple_location(call);
-	basic_block bb = gimple_bb(call), user, kern, look, hit, slow, join;
+	basic_block bb = gimple_bb(call), user, kern, memo_bb, memo_hit, look;
+	basic_block hit, slow, join;
 	gimple_stmt_iterator gsi = gsi_for_stmt(call);
 	edge fall;
 
@@ -1841,7 +1858,9 @@ static void dusk_inline_check(gcall *call, bool write)
 	remove_edge(fall);
 	user = dusk_new_bb(bb);
 	kern = dusk_new_bb(user);
-	look = dusk_new_bb(kern);
+	memo_bb = dusk_new_bb(kern);
+	memo_hit = dusk_new_bb(memo_bb);
+	look = dusk_new_bb(memo_hit);
 	hit = dusk_new_bb(look);
 
 	gsi = gsi_last_bb(bb);
@@ -1871,13 +1890,37 @@ static void dusk_inline_check(gcall *call, bool write)
 	dusk_branch(kern, GE_EXPR, sm1,
 		    dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul,
 				build_int_cst(ul, DUSK_PAGE_SIZE), off)),
-		    slow, look, loc);
+		    slow, write ? look : memo_bb, loc);
 
-	/* the home slot: this page, this generation, every line valid */
-	gsi = gsi_last_bb(look);
+	/* the page the memo holds, in the same epoch */
+	gsi = gsi_last_bb(write ? look : memo_bb);
 	kpn = dusk_val_at(&gsi, fold_build2(RSHIFT_EXPR, ul, a,
 					    build_int_cst(integer_type_node,
 							  DUSK_PAGE_SHIFT)));
+	ep = dusk_load_at(&gsi, shadow, offsetof(struct dusk_shadow_table, epoch),
+			  ul);
+	if (write) {
+		delete_basic_block(memo_bb);
+		delete_basic_block(memo_hit);
+	} else {
+		bad = fold_build2(BIT_IOR_EXPR, ul,
+				  fold_build2(BIT_XOR_EXPR, ul, kpn, memo->kpn),
+				  fold_build2(BIT_XOR_EXPR, ul, ep, memo->epoch));
+		dusk_branch(memo_bb, NE_EXPR, dusk_val_at(&gsi, bad),
+			    build_int_cst(ul, 0), look, memo_hit, loc,
+			    profile_probability::even());
+		gsi = gsi_last_bb(memo_hit);
+		v = dusk_val_at(&gsi, fold_build_pointer_plus(
+				fold_convert(vp, addr),
+				fold_convert(sizetype, memo->delta)));
+		gsi_insert_after(&gsi, gimple_build_assign(t, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(memo_hit, join, EDGE_FALLTHRU,
+			  profile_probability::always());
+	}
+
+	/* the home slot: this page, this generation, every line valid */
+	gsi = gsi_last_bb(look);
 	idx = fold_build2(RSHIFT_EXPR, ul,
 			  fold_build2(MULT_EXPR, ul, kpn,
 				      build_int_cst(ul, DUSK_SHADOW_HASH_MUL)),
@@ -1890,21 +1933,6 @@ static void dusk_inline_check(gcall *call, bool write)
 	e = dusk_val_at(&gsi, fold_build_pointer_plus(ents,
 		fold_build2(MULT_EXPR, sizetype, fold_convert(sizetype, idx),
 			    size_int(sizeof(struct dusk_shadow_entry)))));
-	/* shadow_fast.h's dusk_shadow_lines(off, size) */
-	lines = fold_build2(BIT_AND_EXPR, ul,
-		fold_build2(LSHIFT_EXPR, ul, build_all_ones_cst(ul),
-			    fold_convert(integer_type_node,
-				fold_build2(RSHIFT_EXPR, ul, off,
-					    build_int_cst(integer_type_node,
-							  DUSK_LINE_SHIFT)))),
-		fold_build2(RSHIFT_EXPR, ul, build_all_ones_cst(ul),
-			    fold_convert(integer_type_node,
-				fold_build2(MINUS_EXPR, ul, build_int_cst(ul, 63),
-					fold_build2(RSHIFT_EXPR, ul,
-						fold_build2(PLUS_EXPR, ul, off, sm1),
-						build_int_cst(integer_type_node,
-							      DUSK_LINE_SHIFT))))));
-	lines = dusk_val_at(&gsi, lines);
 	/* one test for the three: the slot is always there to read */
 	bad = fold_build2(BIT_IOR_EXPR, ul,
 		fold_build2(BIT_XOR_EXPR, ul, kpn,
@@ -1916,10 +1944,51 @@ static void dusk_inline_check(gcall *call, bool write)
 			dusk_load_at(&gsi, shadow,
 				     offsetof(struct dusk_shadow_table, gen), ul)));
 	v = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, valid), ul);
-	bad = fold_build2(BIT_IOR_EXPR, ul, bad,
-			  fold_build2(BIT_XOR_EXPR, ul,
-				      fold_build2(BIT_AND_EXPR, ul, v, lines),
-				      lines));
+	if (TREE_CODE(size) == INTEGER_CST && tree_fits_uhwi_p(size) &&
+	    tree_to_uhwi(size) && tree_to_uhwi(size) <= (1 << DUSK_LINE_SHIFT) &&
+	    !write) {
+		/* At most two lines, the first and the last: their two bits
+		 * (one when they are the same line, as for most accesses). */
+		tree nv = fold_build1(BIT_NOT_EXPR, ul, v);
+		tree l0 = fold_convert(integer_type_node,
+			fold_build2(RSHIFT_EXPR, ul, off,
+				    build_int_cst(integer_type_node, DUSK_LINE_SHIFT)));
+		tree l1 = fold_convert(integer_type_node,
+			fold_build2(RSHIFT_EXPR, ul,
+				fold_build2(PLUS_EXPR, ul, off, sm1),
+				build_int_cst(integer_type_node, DUSK_LINE_SHIFT)));
+
+		if (integer_zerop(sm1))
+			l1 = l0;
+		bad = fold_build2(BIT_IOR_EXPR, ul, bad,
+			fold_build2(BIT_AND_EXPR, ul,
+				fold_build2(BIT_IOR_EXPR, ul,
+					fold_build2(RSHIFT_EXPR, ul, nv, l0),
+					fold_build2(RSHIFT_EXPR, ul, unshare_expr(nv),
+						    l1)),
+				build_int_cst(ul, 1)));
+	} else {
+		/* shadow_fast.h's dusk_shadow_lines(off, size) */
+		tree ones = build_all_ones_cst(ul);
+		tree shift = build_int_cst(integer_type_node, DUSK_LINE_SHIFT);
+
+		lines = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul,
+			fold_build2(LSHIFT_EXPR, ul, ones,
+				fold_convert(integer_type_node,
+					fold_build2(RSHIFT_EXPR, ul, off, shift))),
+			fold_build2(RSHIFT_EXPR, ul, ones,
+				fold_convert(integer_type_node,
+					fold_build2(MINUS_EXPR, ul,
+						build_int_cst(ul, 63),
+						fold_build2(RSHIFT_EXPR, ul,
+							fold_build2(PLUS_EXPR, ul,
+								    off, sm1),
+							shift))))));
+		bad = fold_build2(BIT_IOR_EXPR, ul, bad,
+				  fold_build2(BIT_XOR_EXPR, ul,
+					      fold_build2(BIT_AND_EXPR, ul, v, lines),
+					      lines));
+	}
 	dusk_branch(look, NE_EXPR, dusk_val_at(&gsi, bad), build_int_cst(ul, 0),
 		    slow, hit, loc);
 
@@ -1934,11 +2003,25 @@ static void dusk_inline_check(gcall *call, bool write)
 		gsi_insert_after(&gsi, gimple_build_assign(dirty, nd),
 				 GSI_CONTINUE_LINKING);
 	}
-	v = dusk_val_at(&gsi, fold_build_pointer_plus(
-			dusk_load_at(&gsi, e,
-				     offsetof(struct dusk_shadow_entry, user), vp),
-			fold_convert(sizetype, off)));
+	u = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, user), vp);
+	v = dusk_val_at(&gsi, fold_build_pointer_plus(u, fold_convert(sizetype,
+								      off)));
 	gsi_insert_after(&gsi, gimple_build_assign(t, v), GSI_CONTINUE_LINKING);
+	/* remember the page if the table holds it whole */
+	v = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul, kpn,
+		fold_build1(NEGATE_EXPR, ul, fold_convert(ul,
+			fold_build2(EQ_EXPR, boolean_type_node,
+				dusk_load_at(&gsi, e,
+					offsetof(struct dusk_shadow_entry, valid), ul),
+				build_all_ones_cst(ul))))));
+	gsi_insert_after(&gsi, gimple_build_assign(memo->kpn, v),
+			 GSI_CONTINUE_LINKING);
+	gsi_insert_after(&gsi, gimple_build_assign(memo->epoch, ep),
+			 GSI_CONTINUE_LINKING);
+	v = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul, fold_convert(ul, u),
+					  fold_build2(MINUS_EXPR, ul, a, off)));
+	gsi_insert_after(&gsi, gimple_build_assign(memo->delta, v),
+			 GSI_CONTINUE_LINKING);
 	dusk_edge(hit, join, EDGE_FALLTHRU, profile_probability::always());
 
 	/* the miss: paths to it are cold */
@@ -1953,12 +2036,21 @@ static void dusk_inline_check(gcall *call, bool write)
 		     gsi_next(&i))
 			if (!gimple_has_location(gsi_stmt(i)))
 				gimple_set_location(gsi_stmt(i), loc);
+	if (write)
+		return;
+	for (basic_block b : { memo_bb, memo_hit })
+		for (gimple_stmt_iterator i = gsi_start_bb(b); !gsi_end_p(i);
+		     gsi_next(&i))
+			if (!gimple_has_location(gsi_stmt(i)))
+				gimple_set_location(gsi_stmt(i), loc);
 }
 
 /* Every __dusk_check and __dusk_check_w call of fun gets its fast path. */
 static void dusk_inline_checks(function *fun)
 {
 	auto_vec<gcall *> calls;
+	gimple_stmt_iterator gsi;
+	dusk_memo memo;
 	basic_block bb;
 	gcall *call;
 	unsigned int i;
@@ -1973,10 +2065,22 @@ static void dusk_inline_checks(function *fun)
 			     gimple_call_fndecl(stmt) == rt_check_w))
 				calls.safe_push(as_a<gcall *>(stmt));
 		}
-	FOR_EACH_VEC_ELT(calls, i, call)
-		dusk_inline_check(call, gimple_call_fndecl(call) == rt_check_w);
 	if (calls.is_empty())
 		return;
+	/* the memo starts empty, on the way in (not in the first block,
+	 * which may be a loop's) */
+	memo.kpn = create_tmp_reg(long_unsigned_type_node, "dusk_memo_kpn");
+	memo.epoch = create_tmp_reg(long_unsigned_type_node, "dusk_memo_epoch");
+	memo.delta = create_tmp_reg(long_unsigned_type_node, "dusk_memo_delta");
+	bb = split_edge(single_succ_edge(ENTRY_BLOCK_PTR_FOR_FN(fun)));
+	gsi = gsi_last_bb(bb);
+	for (tree var : { memo.kpn, memo.epoch, memo.delta })
+		gsi_insert_after(&gsi, gimple_build_assign(var,
+				 build_int_cst(long_unsigned_type_node, 0)),
+				 GSI_CONTINUE_LINKING);
+	FOR_EACH_VEC_ELT(calls, i, call)
+		dusk_inline_check(call, gimple_call_fndecl(call) == rt_check_w,
+				  &memo);
 	free_dominance_info(CDI_DOMINATORS);
 	/* no new loop, but let the loop passes see the blocks anew */
 	if (current_loops)

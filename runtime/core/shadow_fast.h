@@ -52,6 +52,11 @@ struct dusk_shadow_table {
 	uint64_t gen;
 	uintptr_t mirror_lo;	/* every mirror address is in */
 	uintptr_t mirror_span;	/* [mirror_lo, mirror_lo + mirror_span) */
+	/* Changes whenever a page the table holds whole may stop being
+	 * valid: a new generation, lines forgotten, a table published or
+	 * destroyed. Module code remembers the last whole page it read
+	 * (the plugin's one-page memo, dusk_plugin.cc) while it does not. */
+	uint64_t epoch;
 };
 
 extern struct dusk_shadow_table __dusk_shadow;
