@@ -1819,9 +1819,9 @@ static void dusk_branch(basic_block bb, enum tree_code code, tree lhs, tree rhs,
  *          if (e->kpn != kpn | e->gen != gen | lines(off, size) not valid)
  *            goto slow;       (a read of at most a line: the bits of its
  *                              first and last line only)
- *   hit:   [e->dirty |= lines;] t = e->user + off;
- *          memo = { e->valid == all ? kpn : 0, ep, e->user - (a - off) };
- *          goto join;
+ *   hit:   write: e->dirty |= lines; t = e->user + off; goto join;
+ *          read:  memo = { e->valid == all ? kpn : 0, ep,
+ *                          e->user - (a - off) }; goto memo hit;
  *   slow:  t = __dusk_check(addr, size);   (cold)
  *   join:  ...
  *
@@ -1842,7 +1842,8 @@ static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
 	tree size = gimple_call_arg(call, 1);
 	tree ul = long_unsigned_type_node, vp = ptr_type_node;
 	tree shadow = build_fold_addr_expr(rt_shadow);
-	tree a, d, off, sm1, kpn, ep, idx, ents, e, lines = NULL_TREE, bad, v, u;
+	tree a, d, off, sm1, kpn, ep = NULL_TREE, idx, ents, e, lines = NULL_TREE;
+	tree bad, v, u;
 	location_t loc = gimple_location(call);
 	basic_block bb = gimple_bb(call), user, kern, memo_bb, memo_hit, look;
 	basic_block hit, slow, join;
@@ -1897,12 +1898,12 @@ static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
 	kpn = dusk_val_at(&gsi, fold_build2(RSHIFT_EXPR, ul, a,
 					    build_int_cst(integer_type_node,
 							  DUSK_PAGE_SHIFT)));
-	ep = dusk_load_at(&gsi, shadow, offsetof(struct dusk_shadow_table, epoch),
-			  ul);
 	if (write) {
 		delete_basic_block(memo_bb);
 		delete_basic_block(memo_hit);
 	} else {
+		ep = dusk_load_at(&gsi, shadow,
+				  offsetof(struct dusk_shadow_table, epoch), ul);
 		bad = fold_build2(BIT_IOR_EXPR, ul,
 				  fold_build2(BIT_XOR_EXPR, ul, kpn, memo->kpn),
 				  fold_build2(BIT_XOR_EXPR, ul, ep, memo->epoch));
@@ -1992,8 +1993,11 @@ static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
 	dusk_branch(look, NE_EXPR, dusk_val_at(&gsi, bad), build_int_cst(ul, 0),
 		    slow, hit, loc);
 
-	/* cached: the mirror's address (a write marks its lines dirty) */
+	/* cached: a write marks its lines dirty and takes the mirror's
+	 * address; a read remembers the page (if the table holds it whole)
+	 * and takes the memo's way to the mirror */
 	gsi = gsi_last_bb(hit);
+	u = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, user), vp);
 	if (write) {
 		tree dirty = build2(MEM_REF, ul, e, build_int_cst(ptr_type_node,
 			offsetof(struct dusk_shadow_entry, dirty)));
@@ -2002,27 +2006,29 @@ static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
 
 		gsi_insert_after(&gsi, gimple_build_assign(dirty, nd),
 				 GSI_CONTINUE_LINKING);
+		v = dusk_val_at(&gsi, fold_build_pointer_plus(u,
+				fold_convert(sizetype, off)));
+		gsi_insert_after(&gsi, gimple_build_assign(t, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(hit, join, EDGE_FALLTHRU, profile_probability::always());
+	} else {
+		v = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul, kpn,
+			fold_build1(NEGATE_EXPR, ul, fold_convert(ul,
+				fold_build2(EQ_EXPR, boolean_type_node, v,
+					    build_all_ones_cst(ul))))));
+		gsi_insert_after(&gsi, gimple_build_assign(memo->kpn, v),
+				 GSI_CONTINUE_LINKING);
+		gsi_insert_after(&gsi, gimple_build_assign(memo->epoch, ep),
+				 GSI_CONTINUE_LINKING);
+		v = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul,
+						  fold_convert(ul, u),
+						  fold_build2(MINUS_EXPR, ul, a,
+							      off)));
+		gsi_insert_after(&gsi, gimple_build_assign(memo->delta, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(hit, memo_hit, EDGE_FALLTHRU,
+			  profile_probability::always());
 	}
-	u = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, user), vp);
-	v = dusk_val_at(&gsi, fold_build_pointer_plus(u, fold_convert(sizetype,
-								      off)));
-	gsi_insert_after(&gsi, gimple_build_assign(t, v), GSI_CONTINUE_LINKING);
-	/* remember the page if the table holds it whole */
-	v = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul, kpn,
-		fold_build1(NEGATE_EXPR, ul, fold_convert(ul,
-			fold_build2(EQ_EXPR, boolean_type_node,
-				dusk_load_at(&gsi, e,
-					offsetof(struct dusk_shadow_entry, valid), ul),
-				build_all_ones_cst(ul))))));
-	gsi_insert_after(&gsi, gimple_build_assign(memo->kpn, v),
-			 GSI_CONTINUE_LINKING);
-	gsi_insert_after(&gsi, gimple_build_assign(memo->epoch, ep),
-			 GSI_CONTINUE_LINKING);
-	v = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul, fold_convert(ul, u),
-					  fold_build2(MINUS_EXPR, ul, a, off)));
-	gsi_insert_after(&gsi, gimple_build_assign(memo->delta, v),
-			 GSI_CONTINUE_LINKING);
-	dusk_edge(hit, join, EDGE_FALLTHRU, profile_probability::always());
 
 	/* the miss: paths to it are cold */
 	gsi = gsi_start_bb(slow);
@@ -2264,7 +2270,10 @@ static unsigned int dusk_execute(function *fun)
 		dusk_site site = { &gsi, DECL_SOURCE_LOCATION(fun->decl) };
 		dusk_call(&site, rt_enter, 0);
 	}
-	if (!dusk_check_calls)
+	/* Not in code that runs once (__init, __exit: cold): its size and
+	 * compile time would buy nothing. */
+	if (!dusk_check_calls &&
+	    !lookup_attribute("cold", DECL_ATTRIBUTES(fun->decl)))
 		dusk_inline_checks(fun);
 	if (dusk_verbose)
 		inform(DECL_SOURCE_LOCATION(fun->decl), "dusk: instrumented %qD",
