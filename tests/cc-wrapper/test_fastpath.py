@@ -5,7 +5,6 @@ count what reaches the runtime. A cached page costs no call; a miss,
 a page crossing and a mirror address take the call; writes are marked
 dirty for the commit; the one-page memo follows the table's epoch."""
 import subprocess
-import textwrap
 
 from conftest import BUILDDIR, SRCDIR
 from test_dusk_cc import dusk_cc, module, work_dir
@@ -179,6 +178,9 @@ int main(void)
 
 
 def test_fast_path_inline(tmp_path):
+    """Counts, sums, fills and re-reads of fake kernel pages by module code
+    built by dusk-cc give the kernel's bytes, with a call only where the
+    cache cannot decide inline."""
     d = module(tmp_path, 'fastmod', MODULE)
     p = dusk_cc('--keep', '-M', d, '-o', tmp_path / 'fastmod-prog')
     work = work_dir(p.stderr)
@@ -205,7 +207,7 @@ def test_fast_path_inline(tmp_path):
 
 def test_check_calls_option_keeps_the_calls(tmp_path):
     """-fplugin-arg-dusk-check-calls: every access a call, as before."""
-    d = module(tmp_path, 'callmod', textwrap.dedent(MODULE))
+    d = module(tmp_path, 'callmod', MODULE)
     p = dusk_cc('--keep', '--user-cflags=-fplugin-arg-dusk-check-calls',
                 '-M', d, '-o', tmp_path / 'callmod-prog')
     work = work_dir(p.stderr)
