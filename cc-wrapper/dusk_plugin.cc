@@ -62,6 +62,13 @@
 #include "varasm.h"
 #include "tree-cfg.h"
 #include "file-prefix-map.h"
+#include "cfgloop.h"
+#include "predict.h"
+#include "gimple-predict.h"
+
+/* The shadow cache's table and fast path: their layout is ABI, which the
+ * inline checks below emit (C, but valid C++ too). */
+#include "shadow_fast.h"
 
 #include <string>
 #include <vector>
@@ -76,10 +83,15 @@ static bool dusk_runtime_fn(tree fndecl);
 static struct plugin_info dusk_plugin_info = {
 	.version = "0.1",
 	.help = "instrument a kernel module to run at user level with libdusk\n"
-		"  -fplugin-arg-dusk-verbose  note each instrumented function\n",
+		"  -fplugin-arg-dusk-verbose  note each instrumented function\n"
+		"  -fplugin-arg-dusk-check-calls  no inline fast path: every\n"
+		"      access check calls the runtime\n",
 };
 
 static bool dusk_verbose;
+/* -fplugin-arg-dusk-check-calls: every check a call to the runtime, as
+ * before the fast path was inlined (to compare, or to rule it out). */
+static bool dusk_check_calls;
 
 /* Runtime entry points (declared once per unit, defined in libdusk). */
 static tree rt_check, rt_check_w, rt_check_str, rt_check_strn, rt_kptr, rt_uptr;
@@ -88,6 +100,7 @@ static tree rt_enter, rt_leave, rt_bug, rt_hint;
 static tree rt_irq_flags, rt_irq_disable, rt_irq_enable;
 static tree rt_static_branch;
 static tree rt_get_user, rt_put_user;
+static tree rt_shadow;		/* struct dusk_shadow_table __dusk_shadow */
 
 static tree dusk_decl(const char *name, tree ret, int nargs, ...)
 {
@@ -141,6 +154,17 @@ static void dusk_runtime_decls(void *gcc_data, void *user_data)
 				build_pointer_type(ul));
 	rt_put_user = dusk_decl("__dusk_put_user", integer_type_node, 3, vp, ul,
 				ul);
+	/* Only read through MEM_REFs at shadow_fast.h's offsets: an array of
+	 * its size will do, with no type of its own in the debug info. */
+	rt_shadow = build_decl(UNKNOWN_LOCATION, VAR_DECL,
+			       get_identifier("__dusk_shadow"),
+			       build_array_type_nelts(char_type_node,
+					sizeof(struct dusk_shadow_table)));
+	TREE_PUBLIC(rt_shadow) = 1;
+	DECL_EXTERNAL(rt_shadow) = 1;
+	DECL_ARTIFICIAL(rt_shadow) = 1;
+	DECL_IGNORED_P(rt_shadow) = 1;
+	TREE_ADDRESSABLE(rt_shadow) = 1;
 }
 
 
@@ -925,7 +949,12 @@ static void dusk_call_stmt(dusk_site *site, gcall *call)
 		return;
 	for (i = 0; i < gimple_call_num_args(call); i++)
 		dusk_operand(site, gimple_call_arg_ptr(call, i), false);
-	if (fndecl && fndecl_built_in_p(fndecl, BUILT_IN_NORMAL))
+	/* The kernel's own definition of a builtin (fortify-string.h's
+	 * memcmp, strcpy...) checks what its body touches, like any inline
+	 * function: checking at the call too would check twice, the second
+	 * time a mirror address, which only the slow path translates. */
+	if (fndecl && fndecl_built_in_p(fndecl, BUILT_IN_NORMAL) &&
+	    !DECL_STRUCT_FUNCTION(fndecl))
 		dusk_builtin(site, call);
 	/* inline helpers too: skb_header_pointer() hands its buffer on */
 	if (!fndecl || !fndecl_built_in_p(fndecl))
@@ -1724,6 +1753,346 @@ static void dusk_asm_operands(dusk_site *site, gasm *stmt)
 	}
 }
 
+/* ---- the checks' inline fast path ---------------------------------------- */
+
+/* expr as a GIMPLE value, computed at the end of the block gsi is in. */
+static tree dusk_val_at(gimple_stmt_iterator *gsi, tree expr)
+{
+	return force_gimple_operand_gsi(gsi, expr, true, NULL_TREE, false,
+					GSI_CONTINUE_LINKING);
+}
+
+/* *(type *)(ptr + off), loaded at the end of the block gsi is in. */
+static tree dusk_load_at(gimple_stmt_iterator *gsi, tree ptr, size_t off,
+			 tree type)
+{
+	return dusk_val_at(gsi, build2(MEM_REF, type, ptr,
+				       build_int_cst(ptr_type_node, off)));
+}
+
+/* An empty block after after, in its loop. */
+static basic_block dusk_new_bb(basic_block after)
+{
+	basic_block bb = create_empty_bb(after);
+
+	if (current_loops)
+		add_bb_to_loop(bb, after->loop_father);
+	return bb;
+}
+
+static edge dusk_edge(basic_block from, basic_block to, int flags,
+		      profile_probability p)
+{
+	edge e = make_edge(from, to, flags);
+
+	e->probability = p;
+	return e;
+}
+
+/* if (lhs code rhs) goto yes; else goto no; ending bb, yes as likely as
+ * p says. */
+static void dusk_branch(basic_block bb, enum tree_code code, tree lhs, tree rhs,
+			basic_block yes, basic_block no, location_t loc,
+			profile_probability p = profile_probability::very_unlikely())
+{
+	gimple_stmt_iterator gsi = gsi_last_bb(bb);
+	gcond *cond = gimple_build_cond(code, lhs, rhs, NULL_TREE, NULL_TREE);
+
+	gimple_set_location(cond, loc);
+	gsi_insert_after(&gsi, cond, GSI_CONTINUE_LINKING);
+	dusk_edge(bb, yes, EDGE_TRUE_VALUE, p);
+	dusk_edge(bb, no, EDGE_FALSE_VALUE, p.invert());
+}
+
+/*
+ * t = __dusk_check(addr, size) (or _w) becomes shadow_fast.h's
+ * dusk_shadow_fast() inline, the call left for what it cannot decide:
+ *
+ *   bb:    a = (unsigned long)addr; if (a >= DUSK_KERNEL_MIN) goto kern;
+ *   user:  t = addr; if (a - mirror_lo < mirror_span) goto slow; goto join;
+ *   kern:  off = a % page; if (size - 1 >= page - off) goto slow;
+ *   memo:  kpn = a / page; ep = epoch;              (reads only)
+ *          if (kpn == memo.kpn && ep == memo.epoch) {
+ *            t = a + memo.delta; goto join;
+ *          }
+ *   look:  e = &ents[hash(kpn) & mask];
+ *          if (e->kpn != kpn | e->gen != gen | lines(off, size) not valid)
+ *            goto slow;       (a read of at most a line: the bits of its
+ *                              first and last line only)
+ *   hit:   write: e->dirty |= lines; t = e->user + off; goto join;
+ *          read:  memo = { e->valid == all ? kpn : 0, ep,
+ *                          e->user - (a - off) }; goto memo hit;
+ *   slow:  t = __dusk_check(addr, size);   (cold)
+ *   join:  ...
+ *
+ * The memo, in locals of the function, is the last page it found whole
+ * in the table: while the table's epoch stays the same, that page is
+ * still there and valid (shadow_fast.h), so a read of it needs no
+ * lookup, as in a loop over a packet's bytes. Writes always look the
+ * page up, to mark their lines dirty. No SSA yet, so t and the memo are
+ * simply assigned on each path.
+ */
+struct dusk_memo {
+	tree kpn, epoch, delta;		/* kpn 0: none (no kernel page's) */
+};
+
+static void dusk_inline_check(gcall *call, bool write, const dusk_memo *memo)
+{
+	tree t = gimple_call_lhs(call), addr = gimple_call_arg(call, 0);
+	tree size = gimple_call_arg(call, 1);
+	tree ul = long_unsigned_type_node, vp = ptr_type_node;
+	tree shadow = build_fold_addr_expr(rt_shadow);
+	tree a, d, off, sm1, kpn, ep = NULL_TREE, idx, ents, e, lines = NULL_TREE;
+	tree bad, v, u;
+	location_t loc = gimple_location(call);
+	basic_block bb = gimple_bb(call), user, kern, memo_bb, memo_hit, look;
+	basic_block hit, slow, join;
+	gimple_stmt_iterator gsi = gsi_for_stmt(call);
+	edge fall;
+
+	/* bb | slow: the call alone | join: what followed it */
+	gsi_prev(&gsi);
+	fall = gsi_end_p(gsi) ? split_block_after_labels(bb)
+			      : split_block(bb, gsi_stmt(gsi));
+	slow = fall->dest;
+	join = split_block(slow, call)->dest;
+	remove_edge(fall);
+	user = dusk_new_bb(bb);
+	kern = dusk_new_bb(user);
+	memo_bb = dusk_new_bb(kern);
+	memo_hit = dusk_new_bb(memo_bb);
+	look = dusk_new_bb(memo_hit);
+	hit = dusk_new_bb(look);
+
+	gsi = gsi_last_bb(bb);
+	a = dusk_val_at(&gsi, fold_convert(ul, addr));
+	/* neither is rare: a hook reads the packet, its own locals... */
+	dusk_branch(bb, GE_EXPR, a, build_int_cst(ul, DUSK_KERNEL_MIN), kern,
+		    user, loc, profile_probability::even());
+
+	/* a user address, unless it is a mirror one (translated back) */
+	gsi = gsi_last_bb(user);
+	v = dusk_val_at(&gsi, fold_convert(vp, addr));
+	gsi_insert_after(&gsi, gimple_build_assign(t, v), GSI_CONTINUE_LINKING);
+	d = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul, a,
+		dusk_load_at(&gsi, shadow,
+			     offsetof(struct dusk_shadow_table, mirror_lo), ul)));
+	dusk_branch(user, LT_EXPR, d,
+		    dusk_load_at(&gsi, shadow,
+				 offsetof(struct dusk_shadow_table, mirror_span), ul),
+		    slow, join, loc);
+
+	/* empty, or crossing a page */
+	gsi = gsi_last_bb(kern);
+	off = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul, a,
+					    build_int_cst(ul, DUSK_PAGE_SIZE - 1)));
+	sm1 = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul, fold_convert(ul, size),
+					    build_int_cst(ul, 1)));
+	dusk_branch(kern, GE_EXPR, sm1,
+		    dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul,
+				build_int_cst(ul, DUSK_PAGE_SIZE), off)),
+		    slow, write ? look : memo_bb, loc);
+
+	/* the page the memo holds, in the same epoch */
+	gsi = gsi_last_bb(write ? look : memo_bb);
+	kpn = dusk_val_at(&gsi, fold_build2(RSHIFT_EXPR, ul, a,
+					    build_int_cst(integer_type_node,
+							  DUSK_PAGE_SHIFT)));
+	if (write) {
+		delete_basic_block(memo_bb);
+		delete_basic_block(memo_hit);
+	} else {
+		ep = dusk_load_at(&gsi, shadow,
+				  offsetof(struct dusk_shadow_table, epoch), ul);
+		bad = fold_build2(BIT_IOR_EXPR, ul,
+				  fold_build2(BIT_XOR_EXPR, ul, kpn, memo->kpn),
+				  fold_build2(BIT_XOR_EXPR, ul, ep, memo->epoch));
+		dusk_branch(memo_bb, NE_EXPR, dusk_val_at(&gsi, bad),
+			    build_int_cst(ul, 0), look, memo_hit, loc,
+			    profile_probability::even());
+		gsi = gsi_last_bb(memo_hit);
+		v = dusk_val_at(&gsi, fold_build_pointer_plus(
+				fold_convert(vp, addr),
+				fold_convert(sizetype, memo->delta)));
+		gsi_insert_after(&gsi, gimple_build_assign(t, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(memo_hit, join, EDGE_FALLTHRU,
+			  profile_probability::always());
+	}
+
+	/* the home slot: this page, this generation, every line valid */
+	gsi = gsi_last_bb(look);
+	idx = fold_build2(RSHIFT_EXPR, ul,
+			  fold_build2(MULT_EXPR, ul, kpn,
+				      build_int_cst(ul, DUSK_SHADOW_HASH_MUL)),
+			  build_int_cst(integer_type_node, 32));
+	idx = fold_build2(BIT_AND_EXPR, ul, idx,
+			  dusk_load_at(&gsi, shadow,
+				       offsetof(struct dusk_shadow_table, mask), ul));
+	ents = dusk_load_at(&gsi, shadow, offsetof(struct dusk_shadow_table, ents),
+			    vp);
+	e = dusk_val_at(&gsi, fold_build_pointer_plus(ents,
+		fold_build2(MULT_EXPR, sizetype, fold_convert(sizetype, idx),
+			    size_int(sizeof(struct dusk_shadow_entry)))));
+	/* one test for the three: the slot is always there to read */
+	bad = fold_build2(BIT_IOR_EXPR, ul,
+		fold_build2(BIT_XOR_EXPR, ul, kpn,
+			dusk_load_at(&gsi, e,
+				     offsetof(struct dusk_shadow_entry, kpn), ul)),
+		fold_build2(BIT_XOR_EXPR, ul,
+			dusk_load_at(&gsi, e,
+				     offsetof(struct dusk_shadow_entry, gen), ul),
+			dusk_load_at(&gsi, shadow,
+				     offsetof(struct dusk_shadow_table, gen), ul)));
+	v = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, valid), ul);
+	if (TREE_CODE(size) == INTEGER_CST && tree_fits_uhwi_p(size) &&
+	    tree_to_uhwi(size) && tree_to_uhwi(size) <= (1 << DUSK_LINE_SHIFT) &&
+	    !write) {
+		/* At most two lines, the first and the last: their two bits
+		 * (one when they are the same line, as for most accesses). */
+		tree nv = fold_build1(BIT_NOT_EXPR, ul, v);
+		tree l0 = fold_convert(integer_type_node,
+			fold_build2(RSHIFT_EXPR, ul, off,
+				    build_int_cst(integer_type_node, DUSK_LINE_SHIFT)));
+		tree l1 = fold_convert(integer_type_node,
+			fold_build2(RSHIFT_EXPR, ul,
+				fold_build2(PLUS_EXPR, ul, off, sm1),
+				build_int_cst(integer_type_node, DUSK_LINE_SHIFT)));
+
+		if (integer_zerop(sm1))
+			l1 = l0;
+		bad = fold_build2(BIT_IOR_EXPR, ul, bad,
+			fold_build2(BIT_AND_EXPR, ul,
+				fold_build2(BIT_IOR_EXPR, ul,
+					fold_build2(RSHIFT_EXPR, ul, nv, l0),
+					fold_build2(RSHIFT_EXPR, ul, unshare_expr(nv),
+						    l1)),
+				build_int_cst(ul, 1)));
+	} else {
+		/* shadow_fast.h's dusk_shadow_lines(off, size) */
+		tree ones = build_all_ones_cst(ul);
+		tree shift = build_int_cst(integer_type_node, DUSK_LINE_SHIFT);
+
+		lines = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul,
+			fold_build2(LSHIFT_EXPR, ul, ones,
+				fold_convert(integer_type_node,
+					fold_build2(RSHIFT_EXPR, ul, off, shift))),
+			fold_build2(RSHIFT_EXPR, ul, ones,
+				fold_convert(integer_type_node,
+					fold_build2(MINUS_EXPR, ul,
+						build_int_cst(ul, 63),
+						fold_build2(RSHIFT_EXPR, ul,
+							fold_build2(PLUS_EXPR, ul,
+								    off, sm1),
+							shift))))));
+		bad = fold_build2(BIT_IOR_EXPR, ul, bad,
+				  fold_build2(BIT_XOR_EXPR, ul,
+					      fold_build2(BIT_AND_EXPR, ul, v, lines),
+					      lines));
+	}
+	dusk_branch(look, NE_EXPR, dusk_val_at(&gsi, bad), build_int_cst(ul, 0),
+		    slow, hit, loc);
+
+	/* cached: a write marks its lines dirty and takes the mirror's
+	 * address; a read remembers the page (if the table holds it whole)
+	 * and takes the memo's way to the mirror */
+	gsi = gsi_last_bb(hit);
+	u = dusk_load_at(&gsi, e, offsetof(struct dusk_shadow_entry, user), vp);
+	if (write) {
+		tree dirty = build2(MEM_REF, ul, e, build_int_cst(ptr_type_node,
+			offsetof(struct dusk_shadow_entry, dirty)));
+		tree nd = dusk_val_at(&gsi, fold_build2(BIT_IOR_EXPR, ul,
+					unshare_expr(dirty), lines));
+
+		gsi_insert_after(&gsi, gimple_build_assign(dirty, nd),
+				 GSI_CONTINUE_LINKING);
+		v = dusk_val_at(&gsi, fold_build_pointer_plus(u,
+				fold_convert(sizetype, off)));
+		gsi_insert_after(&gsi, gimple_build_assign(t, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(hit, join, EDGE_FALLTHRU, profile_probability::always());
+	} else {
+		v = dusk_val_at(&gsi, fold_build2(BIT_AND_EXPR, ul, kpn,
+			fold_build1(NEGATE_EXPR, ul, fold_convert(ul,
+				fold_build2(EQ_EXPR, boolean_type_node, v,
+					    build_all_ones_cst(ul))))));
+		gsi_insert_after(&gsi, gimple_build_assign(memo->kpn, v),
+				 GSI_CONTINUE_LINKING);
+		gsi_insert_after(&gsi, gimple_build_assign(memo->epoch, ep),
+				 GSI_CONTINUE_LINKING);
+		v = dusk_val_at(&gsi, fold_build2(MINUS_EXPR, ul,
+						  fold_convert(ul, u),
+						  fold_build2(MINUS_EXPR, ul, a,
+							      off)));
+		gsi_insert_after(&gsi, gimple_build_assign(memo->delta, v),
+				 GSI_CONTINUE_LINKING);
+		dusk_edge(hit, memo_hit, EDGE_FALLTHRU,
+			  profile_probability::always());
+	}
+
+	/* the miss: paths to it are cold */
+	gsi = gsi_start_bb(slow);
+	gsi_insert_before(&gsi, gimple_build_predict(PRED_COLD_LABEL, NOT_TAKEN),
+			  GSI_SAME_STMT);
+	for (gimple_stmt_iterator i = gsi_start_bb(user); !gsi_end_p(i);
+	     gsi_next(&i))
+		gimple_set_location(gsi_stmt(i), loc);
+	for (basic_block b : { bb, kern, look, hit })
+		for (gimple_stmt_iterator i = gsi_start_bb(b); !gsi_end_p(i);
+		     gsi_next(&i))
+			if (!gimple_has_location(gsi_stmt(i)))
+				gimple_set_location(gsi_stmt(i), loc);
+	if (write)
+		return;
+	for (basic_block b : { memo_bb, memo_hit })
+		for (gimple_stmt_iterator i = gsi_start_bb(b); !gsi_end_p(i);
+		     gsi_next(&i))
+			if (!gimple_has_location(gsi_stmt(i)))
+				gimple_set_location(gsi_stmt(i), loc);
+}
+
+/* Every __dusk_check and __dusk_check_w call of fun gets its fast path. */
+static void dusk_inline_checks(function *fun)
+{
+	auto_vec<gcall *> calls;
+	gimple_stmt_iterator gsi;
+	dusk_memo memo;
+	basic_block bb;
+	gcall *call;
+	unsigned int i;
+
+	FOR_EACH_BB_FN(bb, fun)
+		for (gimple_stmt_iterator gsi = gsi_start_bb(bb); !gsi_end_p(gsi);
+		     gsi_next(&gsi)) {
+			gimple *stmt = gsi_stmt(gsi);
+
+			if (is_gimple_call(stmt) && gimple_call_lhs(stmt) &&
+			    (gimple_call_fndecl(stmt) == rt_check ||
+			     gimple_call_fndecl(stmt) == rt_check_w))
+				calls.safe_push(as_a<gcall *>(stmt));
+		}
+	if (calls.is_empty())
+		return;
+	/* the memo starts empty, on the way in (not in the first block,
+	 * which may be a loop's) */
+	memo.kpn = create_tmp_reg(long_unsigned_type_node, "dusk_memo_kpn");
+	memo.epoch = create_tmp_reg(long_unsigned_type_node, "dusk_memo_epoch");
+	memo.delta = create_tmp_reg(long_unsigned_type_node, "dusk_memo_delta");
+	bb = split_edge(single_succ_edge(ENTRY_BLOCK_PTR_FOR_FN(fun)));
+	gsi = gsi_last_bb(bb);
+	for (tree var : { memo.kpn, memo.epoch, memo.delta })
+		gsi_insert_after(&gsi, gimple_build_assign(var,
+				 build_int_cst(long_unsigned_type_node, 0)),
+				 GSI_CONTINUE_LINKING);
+	FOR_EACH_VEC_ELT(calls, i, call)
+		dusk_inline_check(call, gimple_call_fndecl(call) == rt_check_w,
+				  &memo);
+	free_dominance_info(CDI_DOMINATORS);
+	/* no new loop, but let the loop passes see the blocks anew */
+	if (current_loops)
+		loops_state_set(LOOPS_NEED_FIXUP);
+}
+
 /* ---- the pass ------------------------------------------------------------------- */
 
 /*
@@ -1901,6 +2270,11 @@ static unsigned int dusk_execute(function *fun)
 		dusk_site site = { &gsi, DECL_SOURCE_LOCATION(fun->decl) };
 		dusk_call(&site, rt_enter, 0);
 	}
+	/* Not in code that runs once (__init, __exit: cold): its size and
+	 * compile time would buy nothing. */
+	if (!dusk_check_calls &&
+	    !lookup_attribute("cold", DECL_ATTRIBUTES(fun->decl)))
+		dusk_inline_checks(fun);
 	if (dusk_verbose)
 		inform(DECL_SOURCE_LOCATION(fun->decl), "dusk: instrumented %qD",
 		       fun->decl);
@@ -1942,6 +2316,10 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *versio
 	for (i = 0; i < info->argc; i++) {
 		if (!strcmp(info->argv[i].key, "verbose")) {
 			dusk_verbose = true;
+			continue;
+		}
+		if (!strcmp(info->argv[i].key, "check-calls")) {
+			dusk_check_calls = true;
 			continue;
 		}
 		error("dusk: unknown option %<-fplugin-arg-%s-%s%>",

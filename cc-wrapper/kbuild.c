@@ -434,6 +434,11 @@ static void user_args(struct strvec *uv, const char *cc, int argc, char **argv,
 		strvec_push(uv, a);
 	}
 	strvec_pushf(uv, "-fplugin=%s", getenv("DUSK_CC_PLUGIN"));
+	/* Each function in one piece: the inline checks' cold misses make
+	 * GCC move more of a function to a .cold part, through which gdb's
+	 * step loses the line (kfree's line, then "return": stopped at the
+	 * declarations), and backtraces name function.cold. */
+	strvec_push(uv, "-fno-reorder-blocks-and-partition");
 	/* kbuild's compile beside this one already shows every warning */
 	strvec_push(uv, "-w");
 	if (extra && *extra) {

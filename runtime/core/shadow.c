@@ -529,6 +529,7 @@ static void dusk_shadow_reset(struct dusk_shadow *c)
 void dusk_shadow_invalidate(struct dusk_shadow *c)
 {
 	c->tab->gen++;
+	c->tab->epoch++;
 	c->nr_live = 0;
 	c->stats.invalidations++;
 	if (c->mapped_pages > DUSK_SHADOW_MAX_PAGES)
@@ -697,6 +698,7 @@ void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len)
 
 	if (!len)
 		return;
+	t->epoch++;
 	for (i = 0; i < c->nr_live; i++) {
 		struct dusk_shadow_entry *e = &t->ents[c->live[i]];
 
@@ -911,6 +913,7 @@ int dusk_shadow_create(const struct dusk_shadow_backing *backing,
 		__dusk_shadow.ents = c->own.ents;
 		__dusk_shadow.mask = c->own.mask;
 		__dusk_shadow.gen++;
+		__dusk_shadow.epoch++;
 		c->own.ents = NULL;
 		dusk_shadow_cur = c;
 	}
@@ -947,6 +950,7 @@ void dusk_shadow_destroy(struct dusk_shadow *c)
 		__dusk_shadow.ents = &dusk_shadow_nil;
 		__dusk_shadow.mask = 0;
 		__dusk_shadow.gen++;
+		__dusk_shadow.epoch++;
 		__dusk_shadow.mirror_lo = 0;
 		__dusk_shadow.mirror_span = 0;
 		dusk_shadow_cur = NULL;

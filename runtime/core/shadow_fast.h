@@ -2,11 +2,14 @@
 /*
  * shadow_fast.h - the shadow cache's page table and its inline fast path.
  *
- * Self-contained on purpose (stdint/stddef only): instrumented module code
- * may later include it, or the GCC plugin may emit the same sequence, so
- * that __dusk_check() on a cached page is "a range test and a table
- * lookup, no call". The layout below is therefore ABI: __dusk_shadow is
- * exported from libdusk.a for that reason.
+ * Self-contained on purpose (stdint/stddef only, valid C++): the GCC
+ * plugin emits the same sequence inline in module code (dusk_plugin.cc,
+ * dusk_inline_check(), with the offsets and constants of this header), so
+ * that an access to a cached page is "a range test and a table lookup, no
+ * call"; __dusk_check() is called on a miss only. The layout below is
+ * therefore ABI: __dusk_shadow is exported from libdusk.a for that
+ * reason, and a change here means rebuilding the plugin and every module
+ * program.
  *
  * Table: open addressing with linear probing, keyed by kernel page number
  * (kpn = kaddr >> 12), power-of-two slots, hashed by Fibonacci hashing.
@@ -49,6 +52,11 @@ struct dusk_shadow_table {
 	uint64_t gen;
 	uintptr_t mirror_lo;	/* every mirror address is in */
 	uintptr_t mirror_span;	/* [mirror_lo, mirror_lo + mirror_span) */
+	/* Changes whenever a page the table holds whole may stop being
+	 * valid: a new generation, lines forgotten, a table published or
+	 * destroyed. Module code remembers the last whole page it read
+	 * (the plugin's one-page memo, dusk_plugin.cc) while it does not. */
+	uint64_t epoch;
 };
 
 extern struct dusk_shadow_table __dusk_shadow;

@@ -18,7 +18,8 @@ SIZES = ("64", "256", "512", "1024", "1400")
 
 def test_bench_reports_every_figure(tmp_path):
     p = subprocess.run(["/usr/bin/python3", str(BENCH), "--packets", "40",
-                        "--runs", "1", "--curve-packets", "40", "--out",
+                        "--runs", "1", "--curve-packets", "40",
+                        "--check-passes", "2", "--out",
                         str(tmp_path)], capture_output=True, text=True,
                        timeout=900)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -40,6 +41,12 @@ def test_bench_reports_every_figure(tmp_path):
     assert all(0 < v <= 1.1 for v in d["round_trips_per_hook"].values()), d
     assert d["boot_s"] > 0 and d["compile_time_ratio"] > 0, d
     assert set(d["compile_s"]) == {"kbuild", "dusk-cc"}, d
+    # The matchers' instructions built by dusk-cc against plainly.
+    ratio = d["check_overhead_ratio"]
+    assert isinstance(ratio, (int, float)) and ratio > 0, d
+    counts = d["check_instructions"]
+    assert set(counts) == {"dusk-cc", "plain"}, d
+    assert all(isinstance(n, int) and n > 0 for n in counts.values()), d
 
     c = d["curves"]
     for peer in ("nfqueue", "dusk"):

@@ -256,13 +256,21 @@ static void test_kcall(void)
 static void test_generations(void)
 {
 	unsigned int before;
-	uint64_t gen = __dusk_shadow.gen;
+	uint64_t gen = __dusk_shadow.gen, epoch = __dusk_shadow.epoch;
 	uint8_t *u;
 
 	u = __dusk_check(KP(PAGE(14)), 8);
+	/* Fetching and checking leave the epoch (module code's memo of the
+	 * last whole page it read) alone... */
+	CHECK_EQ(__dusk_shadow.epoch, epoch);
 	*fk_mem(&fk, PAGE(14), 1) = (uint8_t)(u[0] + 1);
 	dusk_refresh(s);
 	CHECK_EQ(__dusk_shadow.gen, gen + 1);
+	/* ...a new generation changes it, and so does forgetting lines. */
+	CHECK(__dusk_shadow.epoch != epoch);
+	epoch = __dusk_shadow.epoch;
+	dusk_shadow_forget(s->shadow, PAGE(14) + 64, 1);
+	CHECK(__dusk_shadow.epoch != epoch);
 	CHECK(dusk_shadow_fast(KP(PAGE(14)), 8, 0) == NULL);
 	before = reads();
 	u = __dusk_check(KP(PAGE(14)), 8);
