@@ -396,6 +396,31 @@ def wq_state(queued, done, sys_runs, delayed_runs, pending, polls):
             f"polls:           {polls}"]
 
 
+def jobs_after_queueing(lines):
+    """wqdemo queues its jobs on an ordered workqueue: the worker may run
+    one before the module queues the next (the .ko's kworker can, on
+    another CPU; it seldom does). A job's line goes after the queueing
+    lines that follow it, before the next other line; what matters is
+    asserted: each job after its own queueing, the jobs in order."""
+    out, held, queued, ran = [], [], set(), []
+    for line in lines:
+        q = re.search(r"wqdemo: queueing job (\d+)", line)
+        j = re.search(r"wqdemo: job (\d+):", line)
+        if j:
+            assert j[1] in queued, f"job {j[1]} ran before it was queued"
+            ran.append(int(j[1]))
+            held.append(line)
+            continue
+        if q:
+            queued.add(q[1])
+        else:
+            out += held
+            held = []
+        out.append(line)
+    assert ran == sorted(ran), f"jobs of an ordered workqueue ran as {ran}"
+    return out + held
+
+
 def check_wqdemo(run):
     assert_lines(run.transcript, [
         *wq_state(3, 3, 0, 0, 0, "0/0"),
@@ -555,7 +580,7 @@ CASES = {
         script=TASKLETLOG_SCRIPT, check=check_taskletlog),
     "wqdemo": Chardev(
         WQDEMO, ready="[ -e /proc/wqdemo ]", script=WQDEMO_SCRIPT,
-        check=check_wqdemo),
+        check=check_wqdemo, reorder=jobs_after_queueing),
     "hrtick": Chardev(
         HRTICK, ready="[ -e /proc/hrtick ]", script=HRTICK_SCRIPT,
         normalise=(ELAPSED,), check=check_hrtick, both=hrtick_rate),
