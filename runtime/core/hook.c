@@ -78,7 +78,7 @@ struct dusk_inv {
 	uint8_t *answer;		/* HOOK: its VERDICT record, kept to
 					 * answer duplicates */
 	uint32_t answer_len;
-	uint64_t answer_batch;		/* the VERDICT it went in (vbatch_nr) */
+	uint64_t answer_batch;		/* the VERDICT it went in (vbatch_sent) */
 	int acked;
 	/* INVOKE: its caller (the payload goes once run). */
 	uint64_t task;
@@ -117,10 +117,12 @@ struct dusk_hooks {
 	unsigned int hold_ms_max;	/* the longest hook's own hold time */
 	uint64_t held_from;		/* older packets are the kernel's no
 					 * more (HOOK's held_from) */
-	/* Verdicts not sent yet: a VERDICT's payload being built. */
+	/* Verdicts not sent yet: a VERDICT's payload being built, its
+	 * struct dusk_verdict_batch written when it goes. */
 	uint8_t *vbatch;
 	uint32_t vbatch_len;
-	uint64_t vbatch_nr;		/* VERDICTs flushed so far */
+	uint32_t vbatch_recs;		/* records in it; 0: nothing kept */
+	uint64_t vbatch_sent;		/* VERDICTs flushed so far */
 	int traced;			/* under a debugger: no batching */
 	struct dusk_hooks_stats stats;
 	struct dusk_list running;	/* INVOKEs on their threads */
@@ -442,8 +444,8 @@ static void dusk_hooks_destroy(struct dusk_session *s, void *ctx)
 	s->hooks = NULL;
 }
 
-static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
-			      uint32_t len, uint32_t nr);
+static int dusk_verdict_resend(struct dusk_session *s,
+			       const struct dusk_inv *inv);
 
 /* A HOOK record or an INVOKE arrived: queue it, once. */
 static void dusk_inv_input(struct dusk_session *s, uint64_t id,
@@ -465,10 +467,11 @@ static void dusk_inv_input(struct dusk_session *s, uint64_t id,
 		/* The same record again, or the same request. */
 		if (kind == DUSK_INV_HOOK && inv->answer) {
 			/* Not sent yet: it goes with the others. */
-			if (inv->answer_batch == h->vbatch_nr && h->vbatch_len)
+			if (inv->answer_batch == h->vbatch_sent &&
+			    h->vbatch_recs)
 				return;
 			h->stats.resent_verdicts++;
-			dusk_verdicts_send(s, inv->answer, inv->answer_len, 1);
+			dusk_verdict_resend(s, inv);
 		} else if (kind == DUSK_INV_CALLBACK && inv->verdict) {
 			h->stats.resent_returns++;
 			dusk_req_resend(s, inv->verdict);
@@ -654,21 +657,21 @@ out_segs:
 	return err;
 }
 
-/* One VERDICT of nr records, sent once: nobody answers it. */
-static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
-			      uint32_t len, uint32_t nr)
+/* inv's record again, alone in a VERDICT (sent once: nobody answers). */
+static int dusk_verdict_resend(struct dusk_session *s,
+			       const struct dusk_inv *inv)
 {
-	struct dusk_verdict_batch b = { .nr = htole32(nr) };
+	struct dusk_verdict_batch b = { .nr = htole32(1) };
 	uint8_t *payload;
 	int err;
 
-	payload = malloc(sizeof(b) + len);
+	payload = malloc(sizeof(b) + inv->answer_len);
 	if (!payload)
 		return -ENOMEM;
 	memcpy(payload, &b, sizeof(b));
-	memcpy(payload + sizeof(b), recs, len);
+	memcpy(payload + sizeof(b), inv->answer, inv->answer_len);
 	err = dusk_session_send(s, DUSK_MSG_VERDICT, payload,
-				(uint32_t)(sizeof(b) + len));
+				(uint32_t)(sizeof(b) + inv->answer_len));
 	free(payload);
 	return err;
 }
@@ -677,19 +680,19 @@ static int dusk_verdicts_send(struct dusk_session *s, const uint8_t *recs,
 static void dusk_verdicts_flush(struct dusk_session *s)
 {
 	struct dusk_hooks *h = s->hooks;
-	struct dusk_verdict_batch b;
+	struct dusk_verdict_batch b = { 0 };
 	int err;
 
-	if (!h || !h->vbatch_len)
+	if (!h || !h->vbatch_recs)
 		return;
-	memcpy(&b, h->vbatch, sizeof(b));
-	err = dusk_verdicts_send(s, h->vbatch + sizeof(b),
-				 h->vbatch_len - (uint32_t)sizeof(b),
-				 le32toh(b.nr));
+	b.nr = htole32(h->vbatch_recs);
+	memcpy(h->vbatch, &b, sizeof(b));
+	err = dusk_session_send(s, DUSK_MSG_VERDICT, h->vbatch,
+				h->vbatch_len);
 	if (err)	/* each packet comes again: answered then */
 		dusk_dbg("VERDICT: %s", strerror(-err));
-	h->vbatch_len = 0;
-	h->vbatch_nr++;
+	h->vbatch_recs = 0;
+	h->vbatch_sent++;
 }
 
 DUSK_EXPORT volatile int dusk_hooks_no_stops;
@@ -708,23 +711,19 @@ static int dusk_verdicts_add(struct dusk_session *s, const uint8_t *rec,
 {
 	struct dusk_hooks *h = s->hooks;
 	uint32_t max = dusk_session_payload_max(s);
-	struct dusk_verdict_batch b = { 0 };
 
 	if (!h->vbatch) {
 		h->vbatch = malloc(max);
 		if (!h->vbatch)
 			return -ENOMEM;
 	}
-	if (h->vbatch_len && h->vbatch_len + len > max)
+	if (h->vbatch_recs && h->vbatch_len + len > max)
 		dusk_verdicts_flush(s);
-	if (!h->vbatch_len)
-		h->vbatch_len = sizeof(b);
-	else
-		memcpy(&b, h->vbatch, sizeof(b));
-	b.nr = htole32(le32toh(b.nr) + 1);
-	memcpy(h->vbatch, &b, sizeof(b));
+	if (!h->vbatch_recs)
+		h->vbatch_len = sizeof(struct dusk_verdict_batch);
 	memcpy(h->vbatch + h->vbatch_len, rec, len);
 	h->vbatch_len += len;
+	h->vbatch_recs++;
 	return 0;
 }
 
@@ -806,7 +805,7 @@ static int dusk_verdict_send(struct dusk_session *s, struct dusk_inv *inv,
 	err = dusk_verdicts_add(s, rec, inv->answer_len);
 	if (err)
 		goto out_segs;
-	inv->answer_batch = h->vbatch_nr;
+	inv->answer_batch = h->vbatch_sent;
 	dusk_segs_done(s, &segs);
 	if ((nr && !dusk_commit_own(inv, rec + sizeof(v), (uint32_t)used, nr)) ||
 	    (h->traced && !dusk_hooks_no_stops))

@@ -485,12 +485,12 @@ static void fk_execute_inv(struct fake_kernel *fk, const struct dusk_msg *m)
 static int fk_keeps_reply(uint8_t type)
 {
 	return type != DUSK_MSG_PING && type != DUSK_MSG_READ &&
-	       type != DUSK_MSG_SYM && type != DUSK_MSG_VERDICT;
+	       type != DUSK_MSG_SYM;
 }
 
 /* A VERDICT's records, as dusk.ko takes them: a packet not held (a
  * duplicate) is counted and skipped. */
-static int32_t fk_verdicts(struct fake_kernel *fk, const struct dusk_msg *m)
+static void fk_verdicts(struct fake_kernel *fk, const struct dusk_msg *m)
 {
 	struct dusk_batch_iter it;
 	struct dusk_verdict v;
@@ -521,7 +521,6 @@ static int32_t fk_verdicts(struct fake_kernel *fk, const struct dusk_msg *m)
 		fk_apply(fk, m->type, p + sizeof(v), len - (uint32_t)sizeof(v),
 			 le32toh(v.nr_segs));
 	}
-	return 0;
 }
 
 /* Execute a request (not UACCESS nor RETURN): its status, its reply in
