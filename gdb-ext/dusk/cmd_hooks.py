@@ -188,7 +188,7 @@ def _name_at(fn):
 
 
 def _fn_address(name):
-    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    sym = runtime.symbol(name)
     if sym is None or sym.type.code != gdb.TYPE_CODE_FUNC:
         return None
     try:
@@ -345,8 +345,7 @@ def _anchor_breakpoints():
             a.delete()
     # A program of an older libdusk has no callback anchor.
     _anchors = [_Registration(name, kind) for name, kind in ANCHORS
-                if gdb.lookup_global_symbol(name) is not None or
-                gdb.lookup_static_symbol(name) is not None]
+                if runtime.symbol(name) is not None]
 
 
 class BreakHook(DuskCommand):
@@ -416,8 +415,7 @@ flight."""
                       + "and in any hook or callback the module registers "
                       "later\n")
             return
-        sym = gdb.lookup_global_symbol(name) or \
-            gdb.lookup_static_symbol(name)
+        sym = runtime.symbol(name)
         if sym is None or sym.type.code != gdb.TYPE_CODE_FUNC:
             raise gdb.GdbError(f"no function {name} in the program")
         if not break_in(name, None, cond):

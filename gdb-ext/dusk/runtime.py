@@ -57,6 +57,11 @@ def is_kernel(addr):
     return addr >= KERNEL_MIN
 
 
+def symbol(name):
+    """The program's symbol NAME, global or file-static, or None."""
+    return gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+
+
 # ---- preconditions -----------------------------------------------------------
 
 def has_runtime():
@@ -395,8 +400,7 @@ def cond_clear(fn):
 
 def has_conds():
     """Does the program's runtime take compiled conditions?"""
-    return gdb.lookup_global_symbol("dusk_dbg_cond_set") is not None or \
-        gdb.lookup_static_symbol("dusk_dbg_cond_set") is not None
+    return symbol("dusk_dbg_cond_set") is not None
 
 
 def conds():

@@ -16,6 +16,8 @@ import struct
 
 import gdb
 
+from . import runtime
+
 VARIABLE = "dusk_hooks_no_stops"
 
 
@@ -64,8 +66,7 @@ def _watch_registrations(event=None):
     global _anchor
     if _anchor is not None and _anchor.is_valid():
         return
-    if gdb.lookup_global_symbol(VARIABLE) is not None or \
-            gdb.lookup_static_symbol(VARIABLE) is not None:
+    if runtime.symbol(VARIABLE) is not None:
         _anchor = _HookRegistered()
 
 
