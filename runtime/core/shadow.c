@@ -689,6 +689,17 @@ void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size)
 	return e->user + (kaddr & (DUSK_PAGE_SIZE - 1));
 }
 
+const char *dusk_shadow_moves(const struct dusk_shadow *c, uint64_t kaddr)
+{
+	const struct dusk_shadow_window *w = dusk_shadow_window_of(c, kaddr);
+
+	if (!w)
+		return "it is outside every kernel region the cache mirrors whole: its mirror is a stray page, given out anew after the cache is reset";
+	if (w->sectioned)
+		return "its kernel region is mirrored by sections, given out anew after the cache is reset";
+	return NULL;
+}
+
 void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len)
 {
 	struct dusk_shadow_table *t = c->tab;
