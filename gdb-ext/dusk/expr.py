@@ -369,3 +369,14 @@ class Expr:
         except gdb.error as e:
             raise gdb.GdbError(f"{self.text}: {e}") from None
         return addr, max(size, 1)
+
+    def location(self):
+        """(address, size) of the object the expression is itself (an
+        lvalue: for a pointer, the pointer), with the kernel's addresses:
+        skb->dev gives &skb->dev."""
+        size = max(types.basic(self.type).sizeof, 0)
+        try:
+            addr = int(gdb.parse_and_eval(self._address(self.node, SHADOW)))
+        except gdb.error as e:
+            raise gdb.GdbError(f"{self.text}: {e}") from None
+        return addr & ((1 << 64) - 1), size

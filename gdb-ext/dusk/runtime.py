@@ -109,6 +109,12 @@ def _call(text):
         _calling -= 1
 
 
+def calling():
+    """Is dusk-gdb in an inferior call of its own (breakpoints hit meanwhile
+    must not stop the program)?"""
+    return _calling > 0
+
+
 def _error(default):
     try:
         msg = gdb.parse_and_eval("dusk_dbg_error").string()
@@ -246,11 +252,13 @@ def kread(kaddr, size):
     return _bytes_of("dusk_dbg_kread", kaddr, size, "kernel memory")
 
 
-def shadow(addr, size, write=False):
+def shadow(addr, size, write=False, fixed=False):
     """The address of the cache's mirror of [addr, addr + size), fetched
     if need be (write: marked dirty); a user address comes back as it
-    is."""
-    flags = C.DUSK_DBG_WRITE if write else 0
+    is. fixed: only an address that module code will find those bytes at
+    for the rest of the session (to watch it), else GdbError."""
+    flags = (C.DUSK_DBG_WRITE if write else 0) | \
+        (C.DUSK_DBG_FIXED if fixed else 0)
 
     def fetch():
         require()
