@@ -150,9 +150,7 @@ class DuskWatchpoint(gdb.Breakpoint):
             gdb.write(f"dusk watch {self.number}: the kernel changed "
                       f"{self.what()} {when}: {change} (seen when {how}: "
                       f"{fn}; stopped in the runtime)\n")
-            # Never stop inside dusk-gdb's own inferior call (a "dusk
-            # print" that fetched it): the change is said, the call goes on.
-            return not runtime.calling()
+            return True
         self.module_writes += 1
         module = skips.module_frame()
         where = _line(module) if module is not None else "?"
@@ -164,6 +162,30 @@ class DuskWatchpoint(gdb.Breakpoint):
 def _ours():
     return [b for b in gdb.breakpoints()
             if isinstance(b, DuskWatchpoint) and b.is_valid()]
+
+
+def _after_call():
+    """dusk-gdb's own inferior call is over. gdb reports no watchpoint hit
+    inside one, yet it may have fetched kernel bytes into a watched mirror
+    (a "dusk print" after a refresh): said here for -k, and gdb made to
+    read the value again (a write of the same bytes: gdb forgets the old
+    value it keeps for the watchpoint), so that neither side reports a
+    stale old value at the next write."""
+    for b in _ours():
+        now = b._bytes()
+        if now is None or now == b.last:
+            continue
+        if b.kernel_too and b.kaddr:
+            b.kernel_changes += 1
+            gdb.write(f"dusk watch {b.number}: the kernel changed "
+                      f"{b.what()} since the cache last held it: "
+                      f"{b.fmt(b.last)} -> {b.fmt(now)} (seen when "
+                      f"dusk-gdb's own call fetched it)\n")
+        b.last = now
+        try:
+            gdb.selected_inferior().write_memory(b.addr, now)
+        except (gdb.error, gdb.MemoryError):
+            pass
 
 
 def _memory_changed(event):
@@ -270,5 +292,6 @@ watch."""
 
 def register():
     Watch()
+    runtime.after_call.append(_after_call)
     gdb.events.memory_changed.connect(_memory_changed)
     gdb.events.exited.connect(_exited)

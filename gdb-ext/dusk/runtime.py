@@ -97,6 +97,12 @@ def running():
 
 # ---- calls ---------------------------------------------------------------------
 
+# Called after each inferior call of dusk-gdb's (the outermost): gdb
+# reports no watchpoint hit inside one, so what it wrote is looked at
+# then (cmd_watch).
+after_call = []
+
+
 def _call(text):
     global _calling
     _calling += 1
@@ -107,12 +113,9 @@ def _call(text):
         raise gdb.GdbError(f"{fn}() in the program failed: {e}") from None
     finally:
         _calling -= 1
-
-
-def calling():
-    """Is dusk-gdb in an inferior call of its own (breakpoints hit meanwhile
-    must not stop the program)?"""
-    return _calling > 0
+        if not _calling:
+            for fn in after_call:
+                fn()
 
 
 def _error(default):
