@@ -112,6 +112,7 @@ class DuskWatchpoint(gdb.Breakpoint):
         self.vtype = vtype
         self.size = max(types.basic(vtype).sizeof, 1)
         self.kaddr = kaddr
+        self.on_mirror = bool(kaddr) and runtime.is_mirror(addr)
         self.kernel_too = kernel_too
         self.module_writes = 0
         self.kernel_changes = 0
@@ -141,9 +142,23 @@ class DuskWatchpoint(gdb.Breakpoint):
             return False
         frame = gdb.newest_frame()
         incoming = _writer(frame)
+        if incoming is not None:
+            if self.on_mirror:
+                # The kernel's bytes as the cache last took them in (the
+                # page's pristine copy, not yet overwritten: the mirror's
+                # line is copied first). Equal: the kernel did not change
+                # them; the mirror held a change of the module's or
+                # dusk-gdb's, or was filled by a read of gdb's meanwhile.
+                try:
+                    before = runtime.pristine_bytes(self.kaddr, self.size)
+                except (gdb.error, gdb.MemoryError, types.LayoutError):
+                    before = None
+                if before == new:
+                    return False
+                old = before or old
+            self.kernel_changes += 1
         change = f"{self.fmt(old)} -> {self.fmt(new)}"
         if incoming is not None:
-            self.kernel_changes += 1
             if not self.kernel_too:
                 return False
             fn, when, how = incoming
@@ -166,21 +181,15 @@ def _ours():
 
 def _after_call():
     """dusk-gdb's own inferior call is over. gdb reports no watchpoint hit
-    inside one, yet it may have fetched kernel bytes into a watched mirror
-    (a "dusk print" after a refresh): said here for -k, and gdb made to
-    read the value again (a write of the same bytes: gdb forgets the old
-    value it keeps for the watchpoint), so that neither side reports a
-    stale old value at the next write."""
+    inside one (nor while the program is stopped: the relay's reads), yet
+    it may have fetched kernel bytes into a watched mirror (a "dusk print"
+    after a refresh): gdb is made to read the value again (a write of the
+    same bytes: gdb forgets the old value it keeps for the watchpoint),
+    so that the next write's old value is not a stale one."""
     for b in _ours():
         now = b._bytes()
         if now is None or now == b.last:
             continue
-        if b.kernel_too and b.kaddr:
-            b.kernel_changes += 1
-            gdb.write(f"dusk watch {b.number}: the kernel changed "
-                      f"{b.what()} since the cache last held it: "
-                      f"{b.fmt(b.last)} -> {b.fmt(now)} (seen when "
-                      f"dusk-gdb's own call fetched it)\n")
         b.last = now
         try:
             gdb.selected_inferior().write_memory(b.addr, now)

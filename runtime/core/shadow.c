@@ -312,6 +312,9 @@ static int dusk_shadow_touch(struct dusk_shadow *c, struct dusk_shadow_entry *e)
 	return dusk_shadow_live_add(c, (uint32_t)(e - c->tab->ents));
 }
 
+/* The mirror's line first, then its pristine copy: a debugger watching
+ * the mirror (dusk-gdb's dusk watch) compares the kernel's new bytes
+ * with the old ones still in pristine when the mirror's write traps. */
 static void dusk_shadow_copy_line(struct dusk_shadow_entry *e, unsigned int l,
 				  const uint8_t *src)
 {
