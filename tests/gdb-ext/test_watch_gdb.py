@@ -12,10 +12,14 @@ change, seen when the LOCAL_IN invocation's prefetch brings the skb in
 again) and without -k its device (the kernel's change too: no stop).
 """
 
+import os
 import re
+import signal
+import threading
 
-from test_dusk_gdb import (BREAK, PID, SOURCE, UDP, debug,  # noqa: F401
-                           program)
+from test_dusk_gdb import (BREAK, CLEAN, PID, SOURCE, UDP,  # noqa: F401
+                           debug, program)
+from gdbdrive import Gdb
 
 from diff import harness  # noqa: E402,F401 (fixture)
 
@@ -203,3 +207,70 @@ def test_watch(harness, program, tmp_path):
 
 def between(out, start, end):
     return out[out.index(start + "\n") + len(start) + 1:out.index(end + "\n")]
+
+
+def test_watch_mi(harness, program, tmp_path):
+    """Through gdb's MI (what IDEs use): dusk watch by
+    -interpreter-exec console, the stop a watchpoint-trigger with the old
+    and new value, dusk watch's line a console record; -break-list lists
+    it, -break-delete deletes it."""
+    env = dict(harness.target.env, DUSK_HOLD_MS="30000")
+    gdb = Gdb(["--interpreter=mi3", "-nx", "--args", str(program),
+               "port=9100", "set_mark=7"], env)
+    seen = []
+    try:
+        gdb.wait_for(r"^\(gdb\)")
+        gdb.send(f'1-interpreter-exec console "{BREAK}"')
+        gdb.wait_for(r"^1\^done")
+        gdb.send("2-exec-run")
+        gdb.wait_for(r"^2\^running")
+        gdb.wait_for(r"markdrop: loaded")
+        t = threading.Thread(target=lambda: seen.extend(harness.script(
+            UDP.format(sport=4023, port=9102, payload="mi"))))
+        t.start()
+        gdb.wait_for(r'^\*stopped,reason="breakpoint-hit".*$')
+        gdb.send('3-interpreter-exec console "dusk watch skb->mark"')
+        gdb.wait_for(r"^3\^done")
+        made = re.search(r'^~"dusk: watchpoint 2 watches skb->mark: kernel '
+                         r'0x[0-9a-f]+, 4 bytes, at (0x[0-9a-f]+) in the '
+                         r'program; it stops when the module writes them'
+                         r'\\n"$', gdb.output, re.M)
+        assert made, gdb.output
+        gdb.send("4-break-list")
+        listed = gdb.wait_for(r"^4\^done,BreakpointTable=.*$").group(0)
+        assert re.search(r'\{number="2",type="hw watchpoint",disp="keep",'
+                         r'enabled="y",.*what="\*\(__u32 \*\)'
+                         + made.group(1), listed), listed
+        gdb.send("5-exec-continue")
+        gdb.wait_for(r"^5\^running")
+        stop = gdb.wait_for(r'^\*stopped,reason="watchpoint-trigger".*$')
+        assert re.search(r'wpt=\{number="2",exp="\*\(__u32 \*\)' +
+                         made.group(1) + r'"\},value=\{old="0",new="7"\}',
+                         stop.group(0)), stop.group(0)
+        assert 'func="markdrop_out"' in stop.group(0), stop.group(0)
+        assert re.search(r'^~"dusk watch 2: the module wrote skb->mark '
+                         r'\(kernel 0x[0-9a-f]+\): 0 -> 7 at \S+markdrop.c:'
+                         rf'{MARK_LINE}, in markdrop_out\\n"$', gdb.output,
+                         re.M), gdb.output
+        gdb.send("6-break-delete 2")
+        gdb.wait_for(r"^6\^done")
+        gdb.send('7-interpreter-exec console "handle SIGINT nostop noprint '
+                 'pass"')
+        gdb.wait_for(r"^7\^done")
+        gdb.send("8-exec-continue")
+        gdb.wait_for(r"^8\^running")
+        t.join(timeout=120)
+        assert seen == ["udp sent 1 received 1 marks 0x7"], gdb.output
+        pid = re.search(r'^=thread-group-started,id="i1",pid="(\d+)"',
+                        gdb.output, re.M)
+        assert pid, gdb.output
+        os.kill(int(pid.group(1)), signal.SIGINT)
+        gdb.wait_for(r'^\*stopped,reason="exited')
+        gdb.send("9-gdb-exit")
+        out = gdb.finish()
+    finally:
+        if gdb.proc.poll() is None:
+            gdb.proc.kill()
+    assert not CLEAN.search(out), out
+    # Deleted: no second watchpoint stop.
+    assert len(re.findall(r'reason="watchpoint-trigger"', out)) == 1, out
