@@ -229,19 +229,20 @@ by a library function it called - and shows the old and new value and
 the module's line that wrote them. With -k it also stops when the
 kernel changed them between invocations, as the program sees it: when
 the cache takes the kernel's bytes in again (a new invocation's
-prefetch, a fetch after a kernel call or a refresh) and they differ; it
-stops then in the runtime, where the bytes came in.
+prefetch, a fetch after a kernel call or a refresh) and they differ from
+the kernel's bytes it last took in; it stops then in the runtime, where
+the bytes came in.
 
 The watch is a gdb hardware watchpoint on the bytes the module's code
 uses for the object - the shadow cache's mirror of the kernel address,
 which stays put for the session: "info breakpoints" lists it by that
 address, "delete", "disable" and "condition" work on it. It watches the
 address, not the expression: another packet's skb is another object. A
-program variable is watched as gdb's "watch" watches it. Refused: an
-address outside the kernel regions the cache mirrors whole, a late
-packet's bytes, a kernel address with no memory (the error the
-runtime gives), and more bytes than the debug registers left can
-watch."""
+program variable is watched as gdb's "watch" watches it. Refused: a
+bit-field, an address outside the kernel regions the cache mirrors
+whole, a late packet's bytes, a kernel address with no memory (the
+error the runtime gives), and more bytes than the debug registers left
+can watch."""
 
     name = "watch"
     completer = gdb.COMPLETE_EXPRESSION

@@ -42,6 +42,7 @@ python dusk_try("dusk watch skb->cb")
 python dusk_try("dusk watch *(unsigned int *)0xffff000000000000")
 python dusk_try("dusk watch skb->len + 1")
 python dusk_try("dusk watch -k")
+python dusk_try("dusk watch skb->pkt_type")
 python dusk_try("dusk watch *(unsigned int *)0xfffffe0000000000")
 echo dusk-test-module\\n
 continue
@@ -111,7 +112,7 @@ def test_watch(harness, program, tmp_path):
                      re.M), out
     # Refused, one line each: too large (skb->cb: 48 bytes), a kernel
     # address with no memory (the runtime's error), not an lvalue, no
-    # expression.
+    # expression, a bit-field.
     assert re.search(r"dusk-test-error: dusk watch skb->cb -> skb->cb is 48 "
                      r"bytes: it needs 6 of x86's 4 debug registers \(2 "
                      r"taken by other dusk watches\), each watching at most "
@@ -124,6 +125,8 @@ def test_watch(harness, program, tmp_path):
                      r"take the address of", out), out
     assert "dusk-test-error: dusk watch -k -> usage: dusk watch [-k] EXPR" \
         in out, out
+    assert "dusk-test-error: dusk watch skb->pkt_type -> skb->pkt_type is a " \
+        "bit-field: it has no address of its own\n" in out, out
     # The cpu_entry_area's IDT: readable, but outside the regions the
     # cache mirrors whole, so its mirror page may move.
     assert "dusk-test-error: dusk watch *(unsigned int *)0xfffffe0000000000 " \
