@@ -34,6 +34,7 @@ void dusk_gdb_runtime_layout(void)
 	MEMBER(dusk_shadow_entry, gen);
 	MEMBER(dusk_shadow_entry, valid);
 	MEMBER(dusk_shadow_entry, user);
+	MEMBER(dusk_shadow_entry, pristine);
 	SIZE(dusk_shadow_table);
 	MEMBER(dusk_shadow_table, ents);
 	MEMBER(dusk_shadow_table, mask);

@@ -26,7 +26,8 @@ Modules, one per concern:
   xstate      inferior calls where gdb cannot write the XSAVE area back
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
-              (status, ksym, kread, log), callbacks (caller, uread)
+              (status, ksym, kread, log), callbacks (caller, uread),
+              watch (watchpoints on the mirror of kernel memory)
   constants   generated at build time: from proto/dusk_proto.h and the
               runtime's headers, and the layouts the compiler computed
               (gdb-ext/runtime-layout.c, gdb-ext/kernel-layout/layout.c)
@@ -55,8 +56,8 @@ def load():
         return
     import gdb
     from . import (cmd_cache, cmd_callbacks, cmd_hooks, cmd_inspect,
-                   cmd_kcalls, cmd_target, commands, functions, printers,
-                   remote, runtime, skips, stops, types, xstate)
+                   cmd_kcalls, cmd_target, cmd_watch, commands, functions,
+                   printers, remote, runtime, skips, stops, types, xstate)
 
     # The program forks a watchdog that keeps its session alive while it
     # sits at a breakpoint: gdb must stay with the program and let the
@@ -78,7 +79,7 @@ def load():
     stops.register()
     commands.register()
     for mod in (cmd_hooks, cmd_inspect, cmd_cache, cmd_kcalls, cmd_target,
-                cmd_callbacks):
+                cmd_callbacks, cmd_watch):
         mod.register()
     _loaded = True
     remote.attach()

@@ -111,6 +111,7 @@ commands show both sides and drive the cache:
   dusk set EXPR = VALUE      change a kernel object in the shadow
   dusk commit [EXPR]         send the shadow's changes to the kernel now
   dusk refresh [EXPR]        forget cached kernel memory (read it again)
+  dusk watch [-k] EXPR       stop when the module (-k: or the kernel) changes it
   dusk map                   the address map: kernel, user, size, type, state
   dusk kcalls [N]            the recent kernel calls, decoded
   dusk step-kcall            run to just before the next kernel call

@@ -369,3 +369,22 @@ class Expr:
         except gdb.error as e:
             raise gdb.GdbError(f"{self.text}: {e}") from None
         return addr, max(size, 1)
+
+    def location(self):
+        """(address, size) of the object the expression is itself (an
+        lvalue: for a pointer, the pointer), with the kernel's addresses:
+        skb->dev gives &skb->dev."""
+        n = self.node
+        if isinstance(n, c_ast.StructRef):
+            t = types.basic(self.type_of(n.name))
+            f = types.find_field(t.target() if n.type == "->" else t,
+                                 n.field.name)
+            if f is not None and f[0].bitsize:
+                raise gdb.GdbError(f"{self.text} is a bit-field: it has no "
+                                   f"address of its own")
+        size = max(types.basic(self.type).sizeof, 0)
+        try:
+            addr = int(gdb.parse_and_eval(self._address(self.node, SHADOW)))
+        except gdb.error as e:
+            raise gdb.GdbError(f"{self.text}: {e}") from None
+        return addr & ((1 << 64) - 1), size

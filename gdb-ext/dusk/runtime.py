@@ -97,6 +97,12 @@ def running():
 
 # ---- calls ---------------------------------------------------------------------
 
+# Called after each inferior call of dusk-gdb's (the outermost): gdb
+# reports no watchpoint hit inside one, so what it wrote is looked at
+# then (cmd_watch).
+after_call = []
+
+
 def _call(text):
     global _calling
     _calling += 1
@@ -107,6 +113,9 @@ def _call(text):
         raise gdb.GdbError(f"{fn}() in the program failed: {e}") from None
     finally:
         _calling -= 1
+        if not _calling:
+            for fn in after_call:
+                fn()
 
 
 def _error(default):
@@ -246,11 +255,13 @@ def kread(kaddr, size):
     return _bytes_of("dusk_dbg_kread", kaddr, size, "kernel memory")
 
 
-def shadow(addr, size, write=False):
+def shadow(addr, size, write=False, fixed=False):
     """The address of the cache's mirror of [addr, addr + size), fetched
     if need be (write: marked dirty); a user address comes back as it
-    is."""
-    flags = C.DUSK_DBG_WRITE if write else 0
+    is. fixed: only an address that module code will find those bytes at
+    for the rest of the session (to watch it), else GdbError."""
+    flags = (C.DUSK_DBG_WRITE if write else 0) | \
+        (C.DUSK_DBG_FIXED if fixed else 0)
 
     def fetch():
         require()
@@ -285,6 +296,38 @@ def _table():
     return _read(addr, lay.sizeof), lay
 
 
+def _entry(ents, mask, kpn):
+    """The table's entry of kernel page kpn (its bytes), or None."""
+    ent = types.layout("dusk_shadow_entry")
+    slot = ((kpn * C.DUSK_SHADOW_HASH_MUL) & (1 << 64) - 1) >> 32 & mask
+    for _ in range(mask + 1):
+        e = _read(ents + slot * ent.sizeof, ent.sizeof)
+        ekpn = ent.read(e, "kpn")
+        if ekpn == kpn:
+            return e
+        if ekpn == 0:
+            return None
+        slot = (slot + 1) & mask
+    return None
+
+
+def pristine_bytes(kaddr, size):
+    """What the cache last knew the kernel to hold at [kaddr, kaddr +
+    size), within one page: the entry's pristine copy (the kernel's bytes
+    as fetched or last committed, whatever the generation), read with
+    memory reads only; None when the table has no such page."""
+    tab = _table()
+    if tab is None or not is_kernel(kaddr):
+        return None
+    raw, tlay = tab
+    e = _entry(tlay.read(raw, "ents"), tlay.read(raw, "mask"),
+               kaddr >> C.DUSK_PAGE_SHIFT)
+    if e is None:
+        return None
+    p = types.layout("dusk_shadow_entry").read(e, "pristine")
+    return _read(p + (kaddr & (C.DUSK_PAGE_SIZE - 1)), size) if p else None
+
+
 def peek_bytes(kaddr, size):
     """The cached bytes of kernel memory [kaddr, kaddr + size), or None if
     any line of it is not cached in this generation - read from the cache's
@@ -306,14 +349,8 @@ def peek_bytes(kaddr, size):
         kpn = a >> C.DUSK_PAGE_SHIFT
         off = a & (C.DUSK_PAGE_SIZE - 1)
         n = min(end - a, C.DUSK_PAGE_SIZE - off)
-        slot = ((kpn * C.DUSK_SHADOW_HASH_MUL) & (1 << 64) - 1) >> 32 & mask
-        for _ in range(mask + 1):
-            e = _read(ents + slot * ent.sizeof, ent.sizeof)
-            ekpn = ent.read(e, "kpn")
-            if ekpn in (kpn, 0):
-                break
-            slot = (slot + 1) & mask
-        if ekpn != kpn or ent.read(e, "gen") != gen:
+        e = _entry(ents, mask, kpn)
+        if e is None or ent.read(e, "gen") != gen:
             return None
         first, last = off >> C.DUSK_LINE_SHIFT, (off + n - 1) >> \
             C.DUSK_LINE_SHIFT

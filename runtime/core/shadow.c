@@ -312,6 +312,9 @@ static int dusk_shadow_touch(struct dusk_shadow *c, struct dusk_shadow_entry *e)
 	return dusk_shadow_live_add(c, (uint32_t)(e - c->tab->ents));
 }
 
+/* The mirror's line first, then its pristine copy: a debugger watching
+ * the mirror (dusk-gdb's dusk watch) compares the kernel's new bytes
+ * with the old ones still in pristine when the mirror's write traps. */
 static void dusk_shadow_copy_line(struct dusk_shadow_entry *e, unsigned int l,
 				  const uint8_t *src)
 {
@@ -687,6 +690,17 @@ void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size)
 	if (w)
 		return dusk_shadow_sect_mirror(c, kaddr, 0);
 	return e->user + (kaddr & (DUSK_PAGE_SIZE - 1));
+}
+
+const char *dusk_shadow_moves(const struct dusk_shadow *c, uint64_t kaddr)
+{
+	const struct dusk_shadow_window *w = dusk_shadow_window_of(c, kaddr);
+
+	if (!w)
+		return "it is outside every kernel region the cache mirrors whole: its mirror is a stray page, given out anew after the cache is reset";
+	if (w->sectioned)
+		return "its kernel region is mirrored by sections, given out anew after the cache is reset";
+	return NULL;
 }
 
 void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len)

@@ -180,6 +180,10 @@ void dusk_shadow_diff_done_range(struct dusk_shadow *c, uint64_t lo,
 /* For the debugger (debug.c). The mirror of [kaddr, kaddr + size) if all
  * of it is cached in this generation, else NULL: no fetch, no change. */
 void *dusk_shadow_peek(struct dusk_shadow *c, uint64_t kaddr, size_t size);
+/* Why the mirror of kaddr may move within the cache's life (NULL: it
+ * never does): a region's window is unmapped by a reset and mapped again
+ * in place, but stray pages and sections are given out anew. */
+const char *dusk_shadow_moves(const struct dusk_shadow *c, uint64_t kaddr);
 /* Forget the lines of [kaddr, kaddr + len) (changes included): the next
  * access fetches them. */
 void dusk_shadow_forget(struct dusk_shadow *c, uint64_t kaddr, uint64_t len);

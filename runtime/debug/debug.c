@@ -607,6 +607,31 @@ DUSK_EXPORT void *dusk_dbg_uread(uint64_t uaddr, size_t len)
 
 /* ---- memory ---- */
 
+/* Is p, what dusk_shadow() gave for [kaddr, kaddr + len), where module
+ * code will find those bytes for the rest of the session? (Else fail.) */
+static int dbg_fixed(struct dusk_session *s, uint64_t kaddr, size_t len,
+		     const void *p)
+{
+	const char *why;
+
+	if (kaddr < DUSK_KERNEL_MIN)
+		kaddr = dusk_shadow_kaddr(s->shadow, (const void *)(uintptr_t)kaddr);
+	if (!kaddr)
+		return 1;	/* a user address: the program's own */
+	if (dusk_shadow_kaddr(s->shadow, p)) {
+		why = dusk_shadow_moves(s->shadow, kaddr);
+		if (!why)
+			return 1;
+	} else if (dusk_shadow_user_of && dusk_shadow_user_of(kaddr, len) == p) {
+		return 1;	/* a kernel copy: the user object stays */
+	} else {
+		why = "it is a late packet's, whose bytes are a frozen copy the invocation drops";
+	}
+	dusk_dbg_fail(-EADDRNOTAVAIL, "kernel 0x%llx cannot be watched: %s",
+		      (unsigned long long)kaddr, why);
+	return 0;
+}
+
 DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
 				  unsigned int flags)
 {
@@ -622,6 +647,8 @@ DUSK_EXPORT void *dusk_dbg_shadow(uint64_t kaddr, size_t len,
 	if (!p)
 		dusk_dbg_fail(-errno, "cannot read kernel memory 0x%llx (%zu bytes) into the cache: %s",
 			      (unsigned long long)kaddr, len, strerror(errno));
+	else if (flags & DUSK_DBG_FIXED && !dbg_fixed(s, kaddr, len, p))
+		p = NULL;
 	return p;
 }
 

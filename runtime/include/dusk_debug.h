@@ -156,6 +156,12 @@ DUSK_EXPORT void *dusk_dbg_kread(uint64_t kaddr, size_t len);
 
 enum dusk_dbg_shadow_flag {
 	DUSK_DBG_WRITE = 1U << 0,	/* the debugger will write: mark dirty */
+	/* The debugger will watch the address (a hardware watchpoint): fail
+	 * unless it stays the range's mirror for the session (a region's
+	 * window, or a kernel copy's user object; not a stray page or a
+	 * section, given out anew when the cache is reset, nor a late
+	 * packet's frozen bytes). */
+	DUSK_DBG_FIXED = 1U << 1,
 };
 /*
  * The cache's mirror of [kaddr, kaddr+len), fetched if need be, as the

@@ -568,7 +568,7 @@ def test_help_and_errors_without_a_program(harness, program):
     token = harness.marker()
     cmds = ["break-hook", "print", "set", "commit", "refresh", "map",
             "kcalls", "step-kcall", "status", "ksym", "kread", "log",
-            "caller", "uread"]
+            "caller", "uread", "watch"]
     args = []
     for c in cmds:
         args += ["-ex", f"help dusk {c}"]

@@ -2,7 +2,7 @@
 /*
  * The shadow cache against the fake kernel: mirror layout and contiguity,
  * fetching, line seeding, commit of changed bytes only, generations,
- * cross-page ranges, stray pages and bad addresses.
+ * cross-page ranges, stray pages and bad addresses, resets.
  */
 #include <errno.h>
 #include <signal.h>
@@ -392,6 +392,37 @@ static void test_growth(void)
 	CHECK_EQ(fk.applied[applied].addr, PAGE(2) + 64);
 }
 
+/* A reset (more than DUSK_SHADOW_MAX_PAGES mapped, then a new generation)
+ * unmaps every mirror page: a region's page comes back at its address, a
+ * stray page need not (dusk_shadow_moves: what a watchpoint may watch). */
+static void test_reset(void)
+{
+	struct dusk_shadow *c = s->shadow;
+	uint64_t resets = c->stats.resets, i;
+	uint8_t line[64], *u, *a, *b;
+
+	dusk_refresh(s);
+	u = __dusk_check(KP(PAGE(5) + 8), 8);
+	a = __dusk_check(KP(FK_AREA_STRAY + 8), 8);
+	b = __dusk_check(KP(FK_AREA_STRAY + 4096 + 8), 8);
+	CHECK(u && a && b && a != b);
+	CHECK(dusk_shadow_moves(c, PAGE(5)) == NULL);
+	CHECK(dusk_shadow_moves(c, FK_AREA_VMALLOC) == NULL);
+	CHECK(dusk_shadow_moves(c, FK_AREA_STRAY + 8) != NULL);
+	memset(line, 0x33, sizeof(line));
+	for (i = 0; i <= DUSK_SHADOW_MAX_PAGES; i++)
+		dusk_shadow_seed(c, FK_DIRECT_START + (1ULL << 30) + i * 4096,
+				 line, sizeof(line));
+	dusk_refresh(s);
+	CHECK_EQ(c->stats.resets, resets + 1);
+	CHECK_EQ(c->mapped_pages, 0);
+	/* The stray pages again, the other first: it takes the first's. */
+	CHECK(__dusk_check(KP(FK_AREA_STRAY + 4096 + 8), 8) == a);
+	CHECK(__dusk_check(KP(FK_AREA_STRAY + 8), 8) == b);
+	CHECK(__dusk_check(KP(PAGE(5) + 8), 8) == u);
+	CHECK(!memcmp(u, fk_mem(&fk, PAGE(5) + 8, 8), 8));
+}
+
 /* 5-level paging: kernel addresses from 0xff00..., and a vmalloc region
  * larger than user space, mirrored by 1 GiB sections. */
 static void test_la57(void)
@@ -410,6 +441,8 @@ static void test_la57(void)
 	CHECK((uintptr_t)u < DUSK_KERNEL_MIN);
 	CHECK(!memcmp(u, fk_mem(&fk, FK57_AREA_DIRECT + 16, 8), 8));
 	CHECK_EQ(dusk_kaddr(u), FK57_AREA_DIRECT + 16);
+	CHECK(dusk_shadow_moves(s->shadow, FK57_AREA_DIRECT) == NULL);
+	CHECK(dusk_shadow_moves(s->shadow, FK57_AREA_VMALLOC) != NULL);
 
 	/* Contiguous within a section, across pages. */
 	v = __dusk_check(KP(FK57_AREA_VMALLOC + 4096 - 8), 16);
@@ -456,6 +489,7 @@ int main(void)
 	test_bad_addresses();
 	test_kwrite_kread();
 	test_growth();
+	test_reset();
 	dusk_session_close(s);
 	CHECK(fk.ended);
 	CHECK(dusk_session_current() == NULL);

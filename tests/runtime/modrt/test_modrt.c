@@ -7,7 +7,8 @@
  * their kernel address), __dusk_kptr, __dusk_fnptr, hints, netfilter
  * registration, file operations (a proxy table of dusk.ko's is their
  * kernel copy; an INVOKE runs the module's function with current the
- * caller), and the refusals that stop the program.
+ * caller), what the debugger may watch, and the refusals that stop the
+ * program.
  *
  * This file plays the module and its glue, written by hand in the shape
  * dusk-cc generates (placeholders in dusk_kdata, __dusk_kvars,
@@ -864,6 +865,35 @@ static void test_calls(void)
 	CHECK_EQ(last_args[0], KF(KF_FILL));
 }
 
+/* What dusk-gdb may watch (dusk_dbg_shadow with DUSK_DBG_FIXED): where
+ * module code finds the bytes for the whole session. */
+static void test_dbg_fixed(void)
+{
+	uint64_t k;
+	uint8_t *m;
+
+	/* A region's window: the mirror, as the module's own check. */
+	m = dusk_dbg_shadow(FK_AREA_DIRECT + 0x2300, 4, DUSK_DBG_FIXED);
+	CHECK(m && m == __dusk_check((void *)(FK_AREA_DIRECT + 0x2300), 4));
+	/* ... given by its mirror address too. */
+	CHECK(dusk_dbg_shadow((uintptr_t)m, 4, DUSK_DBG_FIXED) == m);
+	/* A kernel copy's address: the program's object. */
+	__dusk_k_k_peek((uintptr_t)&pair_a, 0, 0, 0, 0, 0);
+	k = last_args[0];
+	CHECK(dusk_dbg_shadow(k + 16, 8, DUSK_DBG_FIXED) == &pair_a.value);
+	/* A program address: itself. */
+	CHECK(dusk_dbg_shadow((uintptr_t)&pair_b, 8, DUSK_DBG_FIXED) == &pair_b);
+	/* A stray page: readable, not watchable (its mirror may move). */
+	errno = 0;
+	CHECK(dusk_dbg_shadow(FK_AREA_STRAY + 8, 4, 0) != NULL);
+	CHECK(dusk_dbg_shadow(FK_AREA_STRAY + 8, 4, DUSK_DBG_FIXED) == NULL);
+	CHECK_EQ(errno, EADDRNOTAVAIL);
+	CHECK(strstr(dusk_dbg_error, "cannot be watched: it is outside every kernel region"));
+	/* A bad address: the fetch's own error. */
+	CHECK(dusk_dbg_shadow(FK_AREA_DIRECT - 4096, 4, DUSK_DBG_FIXED) == NULL);
+	CHECK(strstr(dusk_dbg_error, "cannot read kernel memory"));
+}
+
 static void user_fn_to_irq(void)
 {
 	__dusk_k_request_threaded_irq(FK_AREA_DIRECT + 0x2000,
@@ -1119,6 +1149,8 @@ static struct {
 	int call_err;		/* a kernel call given the skb */
 	uint64_t call_ret;
 	unsigned int calls_made;
+	void *watch;		/* dusk_dbg_shadow(skb, DUSK_DBG_FIXED) */
+	int watch_err, watch_why;
 } late;
 
 static int late_warnings;
@@ -1146,6 +1178,10 @@ static unsigned int late_hook(void *priv, void *skb, const void *state)
 	w = __dusk_check_w(skb, 8);
 	w[0] = 0x77;
 	memcpy(late.read, __dusk_check(skb, 8), sizeof(late.read));
+	/* Its bytes are a copy the invocation drops: nothing to watch. */
+	late.watch = dusk_dbg_shadow((uintptr_t)skb, 8, DUSK_DBG_FIXED);
+	late.watch_err = errno;
+	late.watch_why = strstr(dusk_dbg_error, "a late packet's") != NULL;
 	before = fk.executed[DUSK_MSG_CALL];
 	late.call_err = dusk_kcall(s, KF(KF_PLAIN), &arg, 1, &late.call_ret);
 	late.calls_made = fk.executed[DUSK_MSG_CALL] - before;
@@ -1192,6 +1228,8 @@ static void test_late_packet(void)
 	CHECK(!memcmp(late.read + 1, carried + 1, sizeof(carried) - 1));
 	CHECK_EQ(late.call_err, -ESTALE);
 	CHECK_EQ(late.calls_made, 0);
+	CHECK(late.watch == NULL && late.watch_err == EADDRNOTAVAIL &&
+	      late.watch_why);
 	/* "packet 2001 has waited", "kernel call ... not made" */
 	CHECK_EQ(late_warnings, 2);
 	CHECK_EQ(fk.executed[DUSK_MSG_WRITE], writes);
@@ -1435,6 +1473,7 @@ int main(void)
 	test_module_percpu();
 	test_kvar_errors();
 	test_calls();
+	test_dbg_fixed();
 	test_refusals();
 	test_work_fn_kept();
 	test_fn_proxies();
