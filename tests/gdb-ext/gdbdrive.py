@@ -89,3 +89,27 @@ class Gdb:
         finally:
             self._reader.join(timeout=10)
         return self.output
+
+
+class Console:
+    """A dusk-gdb console driven a command at a time (gdb reads its
+    commands from the pipe, prompts and all): each command's output."""
+
+    def __init__(self, gdb):
+        self.gdb = gdb
+        self.done = 0
+        self.pos = 0
+
+    def cmd(self, line, timeout=120, meanwhile=None):
+        """The output of the console command LINE (prompts left out);
+        meanwhile() runs after it is sent, before its end is awaited."""
+        self.done += 1
+        mark = f"dusk-test-done-{self.done}"
+        self.gdb.send(line)
+        self.gdb.send(f"echo {mark}\\n")
+        if meanwhile:
+            meanwhile()
+        m = self.gdb.wait_for(rf"^(?:\(gdb\) )*{mark}$", timeout, self.pos)
+        text = self.gdb.output[self.pos:m.start()]
+        self.pos = m.end() + 1
+        return text.replace("(gdb) ", "")
