@@ -129,6 +129,30 @@ def members(text):
     return out
 
 
+def dusk_rows(out):
+    """{member: (shadow, kernel)} of "dusk print"'s table of a struct."""
+    rows = {}
+    header = re.search(r"^    field( *)  shadow +  kernel$", out, re.M)
+    assert header, out
+    width = len("field") + len(header.group(1))
+    for line in out[header.end() + 1:].splitlines():
+        if not re.match(r"^  [* ] ", line):
+            break
+        name = line[4:4 + width].strip()
+        rest = line[4 + width + 2:]
+        half = (len(rest) - 2) // 2
+        if len(rest) >= 28 and rest[26:28] == "  " and rest[25] != " ":
+            s, k = rest[:26], rest[28:]
+        elif len(rest) < 28 and rest.rstrip() != rest[:26].rstrip():
+            s, k = rest[:26].rstrip(), rest[28:]
+        elif rest[half:half + 2] == "  ":
+            s, k = rest[:half], rest[half + 2:]
+        else:
+            s, k = rest[:26].rstrip(), rest[26:].strip()
+        rows[name] = (s.rstrip(), k.strip())
+    return rows
+
+
 # ---- MI ----------------------------------------------------------------------
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\",

@@ -25,8 +25,8 @@ from conftest import SRCDIR
 
 sys.path.insert(0, str(SRCDIR / "tests" / "examples"))
 from diff import harness, mod  # noqa: E402,F401 (fixture)
-from gdbdrive import Console, Gdb  # noqa: E402
-from gdbvalue import members, number  # noqa: E402
+from gdbdrive import CLEAN, Console, Gdb  # noqa: E402
+from gdbvalue import dusk_rows, members, number  # noqa: E402
 
 MARKDROP = mod("markdrop")
 SOURCE = (MARKDROP.srcdir / "markdrop.c").read_text().splitlines()
@@ -43,7 +43,6 @@ TRAFFIC = "\n".join([
     "$N udp -m -w 140000 -s 127.0.0.1:4101 127.0.0.1 9100 first",   # len 33
     "$N udp -m -w 30000 -s 127.0.0.1:4102 127.0.0.1 9101 second!!",  # 36
 ])
-CLEAN = re.compile(r"Traceback|Python Exception|Error occurred in Python")
 VALUE = re.compile(r"^\$\d+ = (.*)$", re.M)
 
 
@@ -124,30 +123,6 @@ def session(harness):
         yield s
     finally:
         s.close()
-
-
-def dusk_rows(out):
-    """{member: (shadow, kernel)} of "dusk print"'s table of a struct."""
-    rows = {}
-    header = re.search(r"^    field( *)  shadow +  kernel$", out, re.M)
-    assert header, out
-    width = len("field") + len(header.group(1))
-    for line in out[header.end() + 1:].splitlines():
-        if not re.match(r"^  [* ] ", line):
-            break
-        name = line[4:4 + width].strip()
-        rest = line[4 + width + 2:]
-        half = (len(rest) - 2) // 2
-        if len(rest) >= 28 and rest[26:28] == "  " and rest[25] != " ":
-            s, k = rest[:26], rest[28:]
-        elif len(rest) < 28 and rest.rstrip() != rest[:26].rstrip():
-            s, k = rest[:26].rstrip(), rest[28:]
-        elif rest[half:half + 2] == "  ":
-            s, k = rest[:half], rest[half + 2:]
-        else:
-            s, k = rest[:26].rstrip(), rest[26:].strip()
-        rows[name] = (s.rstrip(), k.strip())
-    return rows
 
 
 def compare_members(plain, rows, required):
