@@ -68,9 +68,16 @@ class _Reader:
 NAME = re.compile(r"([A-Za-z_]\w*|\[\d+\]) = ")
 
 
+REPEATS = re.compile(r" <repeats \d+ times>")
+
+
 def _value(r):
     if r.peek("{"):
-        return _aggregate(r)
+        v = _aggregate(r)
+        m = REPEATS.match(r.text, r.i)      # {first = 0x0} <repeats 16 times>
+        if m:
+            r.i = m.end()
+        return v
     return r.scalar()
 
 
@@ -138,17 +145,15 @@ def dusk_rows(out):
     for line in out[header.end() + 1:].splitlines():
         if not re.match(r"^  [* ] ", line):
             break
-        name = line[4:4 + width].strip()
-        rest = line[4 + width + 2:]
-        half = (len(rest) - 2) // 2
-        if len(rest) >= 28 and rest[26:28] == "  " and rest[25] != " ":
+        name = line[4:].split(" ", 1)[0]     # a longer name shifts the rest
+        rest = line[4 + max(width, len(name)) + 2:]
+        # The shadow's text is padded to 26 columns, then 2 blanks; a
+        # longer one is followed by 2 blanks (values hold single blanks).
+        if rest[26:28] == "  ":
             s, k = rest[:26], rest[28:]
-        elif len(rest) < 28 and rest.rstrip() != rest[:26].rstrip():
-            s, k = rest[:26].rstrip(), rest[28:]
-        elif rest[half:half + 2] == "  ":
-            s, k = rest[:half], rest[half + 2:]
         else:
-            s, k = rest[:26].rstrip(), rest[26:].strip()
+            cut = rest.find("  ", 26)
+            s, k = (rest, "") if cut < 0 else (rest[:cut], rest[cut + 2:])
         rows[name] = (s.rstrip(), k.strip())
     return rows
 

@@ -229,7 +229,7 @@ def test_read_memory(session):
     assert len(data) == 20, block
     start = int(block["begin"], 16)
     assert start == session.dusk("skb->data"), block
-    out = session.mi.cmd('-interpreter-exec console "dusk kread skb->data '
+    out = session.mi.cmd(f'-interpreter-exec console "dusk kread {start:#x} '
                          '20"')[2]
     kernel = []
     for line in out.splitlines():
