@@ -18,11 +18,13 @@ CLEAN = re.compile(r"Traceback|Python Exception|Error occurred in Python")
 
 
 class Gdb:
-    """dusk-gdb with gdb ARGS (batch or MI), stdin a pipe."""
+    """dusk-gdb with gdb ARGS (batch or MI), stdin a pipe; after "--",
+    unless dashes is False (gdb options first, as an IDE passes them)."""
 
-    def __init__(self, args, env):
+    def __init__(self, args, env, dashes=True):
         self.proc = subprocess.Popen(
-            [str(DUSK_GDB), "--", *args], env=env, stdin=subprocess.PIPE,
+            [str(DUSK_GDB), *(["--"] if dashes else []), *args], env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", bufsize=1)
         self._text = []

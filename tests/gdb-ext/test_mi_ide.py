@@ -2,7 +2,9 @@
 """dusk-gdb through gdb's MI, spoken as an IDE speaks it, on kernel
 objects, against the real target.
 
-An IDE (VS Code's cppdbg, CLion, Emacs gud) sets a breakpoint with
+An IDE (VS Code's cppdbg, CLion, Emacs gud) starts dusk-gdb with gdb's
+options (--interpreter=mi), names the program and its arguments
+(-file-exec-and-symbols, -exec-arguments), sets a breakpoint with
 -break-insert, runs, and at the stop lists the frames and variables,
 evaluates what the user hovers over, expands objects into their members
 (-var-create, -var-list-children), reads memory, and assigns with
@@ -42,9 +44,12 @@ class Session:
     """An MI dusk-gdb stopped in markdrop_out, the datagram held."""
 
     def __init__(self, harness, program):
-        env = dict(harness.target.env, DUSK_HOLD_MS=str(HOLD_MS))
-        self.gdb = Gdb(["--interpreter=mi3", "-nx", "--args", str(program),
-                        "port=9100"], env)
+        # As VS Code's cppdbg starts its debugger: "miDebuggerPath
+        # --interpreter=mi miDebuggerArgs", the program and its
+        # arguments given by MI commands.
+        self.program = program
+        self.gdb = Gdb(["--interpreter=mi", "-nx"], harness.target.env,
+                       dashes=False)
         self.mi = Mi(self.gdb)
         self.harness = harness
         self.seen = []
@@ -52,11 +57,15 @@ class Session:
 
     def start(self):
         self.gdb.wait_for(r"^\(gdb\)")
-        # What VS Code's cppdbg sends first (its launch.json template's
-        # setupCommands), then the user's breakpoint.
+        # What cppdbg sends: its launch.json template's setupCommands,
+        # the environment, program and arguments, the user's breakpoint.
         self.mi.done("-enable-pretty-printing")
-        self.bkpt = self.mi.done('-break-insert -c "state->out->ifindex == 1"'
-                                 " markdrop_out")["bkpt"]
+        self.mi.done('-interpreter-exec console "set environment '
+                     f'DUSK_HOLD_MS={HOLD_MS}"')
+        self.mi.done(f"-file-exec-and-symbols {self.program}")
+        self.mi.done("-exec-arguments port=9100")
+        self.bkpt = self.mi.done('-break-insert -f -c "state->out->ifindex '
+                                 '== 1" markdrop_out')["bkpt"]
         cls, _, _ = self.mi.cmd("-exec-run", meanwhile=self._traffic)
         assert cls == "running", self.gdb.output
         self.stop = self.mi.wait_stopped(timeout=300)
