@@ -56,7 +56,7 @@ def load():
     import gdb
     from . import (cmd_cache, cmd_callbacks, cmd_hooks, cmd_inspect,
                    cmd_kcalls, cmd_target, commands, functions, printers,
-                   runtime, skips, stops, types, xstate)
+                   remote, runtime, skips, stops, types, xstate)
 
     # The program forks a watchdog that keeps its session alive while it
     # sits at a breakpoint: gdb must stay with the program and let the
@@ -66,7 +66,10 @@ def load():
                     # crashed program) must not leave the program in it.
                     "set unwindonsignal on"):
         gdb.execute(setting, to_string=True)
-    xstate.register()       # before the program runs
+    # Behind the relay, gdbserver moves the registers (its warnings about
+    # the XSAVE area are the relay's to drop); natively, gdb needs help.
+    if not remote.connect():
+        xstate.register()   # before the program runs
     types.register()
     runtime.register()
     functions.register()
@@ -78,3 +81,4 @@ def load():
                 cmd_callbacks):
         mod.register()
     _loaded = True
+    remote.attach()
