@@ -8,7 +8,10 @@ command's format."""
 
 import re
 
-SCALAR = re.compile(r"^(-?(?:0x[0-9a-f]+|\d+))(?: <[^>]*>| '.*')?$")
+# 12, -1, 0x1f <sym>, 0 '\000', (unsigned char *) 0xff... "E\021", and a
+# pointer dusk's printer decodes: 0xff... {lo}
+SCALAR = re.compile(r"^(?:\([^()]*\) )?(-?(?:0x[0-9a-f]+|\d+))"
+                    r"(?: <[^>]*>| '.*'| \".*| \{.*\})?$")
 
 
 def number(text):

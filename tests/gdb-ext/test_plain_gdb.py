@@ -125,6 +125,9 @@ def session(harness):
         s.close()
 
 
+MIRROR_ARRAY = re.compile(r'^0x7f[0-9a-f]{10} ".*"$')
+
+
 def compare_members(plain, rows, required):
     """The members plain "print" shows against "dusk print"'s shadow
     column: numbers and enumerators must be equal; (arrays and strings,
@@ -136,6 +139,11 @@ def compare_members(plain, rows, required):
             continue
         p, (s, _) = number(text), rows[name]
         if isinstance(p, str) and p[:1] in "\"'{<":
+            continue
+        if MIRROR_ARRAY.match(s):
+            # A zero-length array (sk_buff's __cloned_offset[0]) is its
+            # address: the mirror's in dusk print, which reads the
+            # object there; a kernel object's pointer is never one.
             continue
         assert p == number(s), (name, text, s)
         compared.append(name)
@@ -209,8 +217,10 @@ def test_print_objects(session):
     assert "Cannot access memory" not in pretty, pretty
     at = pretty.find(f"{{{line}}} = {{")
     assert at >= 0, (pretty, line)
-    compare_members(members(pretty[at + len(line) + 5:]), dusk_rows(dusk),
-                    ["len", "data_len", "mark", "protocol", "head", "data"])
+    compared = compare_members(
+        members(pretty[at + len(line) + 5:]), dusk_rows(dusk),
+        ["len", "data_len", "mark", "protocol", "head", "data"])
+    assert len(compared) >= 40, compared
 
 
 def test_examine_bytes(session):
