@@ -68,7 +68,7 @@ class Session:
                                  '== 1" markdrop_out')["bkpt"]
         cls, _, _ = self.mi.cmd("-exec-run", meanwhile=self._traffic)
         assert cls == "running", self.gdb.output
-        self.stop = self.mi.wait_stopped(timeout=300)
+        self.stop = self.mi.wait_stopped(timeout=120)
 
     def _traffic(self):
         self.gdb.wait_for(r"markdrop: loaded")
@@ -193,9 +193,10 @@ def children(session, name):
 
 def test_expand_objects(session):
     """-var-create - * *skb and -var-list-children --all-values, as an
-    IDE's variables view expands *skb; then a member struct (users: its
-    refs, their counter), and *state: the members' values those of dusk
-    print."""
+    IDE's variables view expands *skb (dusk's printer gives the members);
+    then a member struct (users: its refs, their counter); *state->out
+    without the printer, and one of its member structs; *state: the
+    members' values those of dusk print."""
     var = session.mi.done('-var-create - * "*skb"')
     # dusk's printer gives the members (a dynamic varobj: has_more).
     assert int(var["numchild"]) > 20 or var.get("has_more") == "1", var
@@ -217,6 +218,27 @@ def test_expand_objects(session):
     refs = children(session, users["refs"]["name"])
     assert number(refs["counter"]["value"]) == \
         session.dusk("skb->users.refs.counter") >= 1, refs
+
+    # Without dusk's printer (as with an IDE that does not enable them),
+    # gdb reads the members itself: *state->out, a net_device, then one
+    # of its struct members (dev_list: next and prev, kernel pointers).
+    var = session.mi.done('-var-create - * "*state->out"')
+    session.mi.done(f"-var-set-visualizer {var['name']} None")
+    kids = children(session, var["name"])
+    rows = session.rows("*state->out")
+    for exp in ("ifindex", "mtu", "flags", "name_node", "netdev_ops"):
+        assert number(kids[exp]["value"]) == number(rows[exp][0]), \
+            (exp, kids[exp], rows[exp])
+    assert number(kids["ifindex"]["value"]) == 1, kids["ifindex"]
+    name = children(session, kids["name"]["name"])      # char [16]
+    assert [number(name[str(i)]["value"]) for i in range(3)] == \
+        [ord("l"), ord("o"), 0], name
+    dev_list = children(session, kids["dev_list"]["name"])
+    assert set(dev_list) == {"next", "prev"}, dev_list
+    for exp in ("next", "prev"):
+        v = number(dev_list[exp]["value"])
+        assert v == number(rows[f"dev_list.{exp}"][0]) >= 1 << 63, \
+            (exp, dev_list, rows[f"dev_list.{exp}"])
 
     var = session.mi.done('-var-create - * "*state"')
     kids = children(session, var["name"])
