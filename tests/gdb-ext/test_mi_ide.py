@@ -137,8 +137,8 @@ def test_stopped_in_the_hook(session):
     assert stop["bkptno"] == session.bkpt["number"], stop
     assert stop["frame"]["func"] == "markdrop_out", stop
     args = {a["name"]: a["value"] for a in stop["frame"]["args"]}
-    assert re.match(r"0xff[0-9a-f]+ \{dev - len 31 .*UDP 4201 > 9106 len 11\}$",
-                    args["skb"]), args
+    assert re.match(r"0xff[0-9a-f]+ \{dev - len 31 .*UDP 4201 > 9106 "
+                    r"len 11\}$", args["skb"]), args
     assert "Cannot access memory" not in session.gdb.output
 
 
