@@ -44,6 +44,7 @@ CALL_TIMEOUT = 20           # seconds a call into the program may take
 RAX, RDX, RSI, RDI, RSP, RIP = 0, 3, 4, 5, 7, 16
 REG_HEX = 16                # hex digits of a 64-bit register
 RED_ZONE = 128
+AT_ENTRY = 9
 SYMBOLS = ("dusk_dbg_shadow", "_start")
 # What gdbserver says on its stderr that native gdb does not.
 CHATTER = re.compile(
@@ -207,6 +208,8 @@ class Relay:
         self.watches = {}           # (type, kernel addr, len): mirror addr
         self.memo = {}              # (page, flags): (mirror of page, lines)
         self.pending = []           # server items read during a call
+        self.last = b""             # the name of gdb's last packet
+        self.entry_point = None
 
     # ---- plumbing ----
 
@@ -276,9 +279,32 @@ class Relay:
             raise RelayError("no current thread")
         return reply[2:]
 
+    def entry(self):
+        """The program's entry point, where it is loaded (AT_ENTRY)."""
+        if self.entry_point is None:
+            reply = self.ask(b"qXfer:auxv:read::0,1000")
+            if not reply or reply[:1] not in (b"l", b"m"):
+                raise RelayError("no auxiliary vector")
+            auxv = reply[1:]
+            for i in range(0, len(auxv) - 15, 16):
+                if int.from_bytes(auxv[i:i + 8], "little") == AT_ENTRY:
+                    self.entry_point = int.from_bytes(auxv[i + 8:i + 16],
+                                                      "little")
+            if self.entry_point is None:
+                raise RelayError("no AT_ENTRY")
+        return self.entry_point
+
+    def address(self, name):
+        """A symbol of the program where it is loaded: gdb may have given
+        it before the program was relocated (attach), so it is taken
+        relative to _start, which is the entry point."""
+        if name not in self.syms or "_start" not in self.syms:
+            raise RelayError("not a dusk program (no %s)" % name)
+        return self.syms[name] - self.syms["_start"] + self.entry()
+
     def call(self, fn, *args):
         """fn(args...) on gdb's thread of the stopped program: its rax."""
-        ret = self.syms.get("_start")
+        ret = self.entry()
         tid = self.thread()
         saved = self.ask(b"g")
         if not saved or saved.startswith(b"E") or len(saved) < 17 * REG_HEX:
@@ -342,10 +368,7 @@ class Relay:
         known = self.memo.get((page, flags))
         if known and known[1] & lines == lines:
             return known[0] + off
-        fn = self.syms.get("dusk_dbg_shadow")
-        if not fn or not self.syms.get("_start"):
-            raise RelayError("not a dusk program (no dusk_dbg_shadow)")
-        m = self.call(fn, kaddr, size, flags)
+        m = self.call(self.address("dusk_dbg_shadow"), kaddr, size, flags)
         if not m:
             raise RelayError("the runtime cannot read 0x%x" % kaddr)
         base = m - off
@@ -397,6 +420,7 @@ class Relay:
 
     def on_gdb(self, payload):
         p = payload
+        self.last = p.split(b":", 1)[0]
         try:
             reply = self.kernel_packet(p)
         except RelayError as e:
@@ -414,6 +438,7 @@ class Relay:
             self.memo.clear()
             if p.startswith((b"vRun", b"vAttach", b"k", b"vKill")):
                 self.syms.clear()
+                self.entry_point = None
                 self.watches.clear()
         elif p.startswith((b"Z0,", b"Z1,")):
             self.breaks.add(int(p.split(b",")[1], 16))
@@ -472,12 +497,25 @@ class Relay:
     # ---- gdbserver's packets ----
 
     def on_srv(self, kind, payload):
+        if kind == "pkt" and self.last == b"qSupported":
+            payload = self.supported(payload)
         if kind == "pkt" and payload[:1] in (b"T", b"S", b"W", b"X"):
             self.memo.clear()
             if payload[:1] == b"T" and self.watches:
                 payload = self.watch_stop(payload)
         self.gdb.write((b"$" if kind == "pkt" else b"%") + payload + b"#" +
                        checksum(payload))
+
+    @staticmethod
+    def supported(payload):
+        """gdbserver's features, less those that would have it read memory
+        on its own: a condition it evaluates reads kernel addresses
+        without the relay, so gdb keeps breakpoint conditions and
+        commands, and gdbserver's agent, to itself."""
+        drop = (b"ConditionalBreakpoints+", b"BreakpointCommands+",
+                b"QAgent+", b"ConditionalTracepoints+")
+        return b";".join(f for f in decode(payload).split(b";")
+                         if f not in drop)
 
     def watch_stop(self, payload):
         """A watchpoint's stop at a mirror address, said at the kernel's."""

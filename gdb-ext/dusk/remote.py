@@ -60,11 +60,6 @@ def connect():
     # The program's libraries are this machine's: read them here, not
     # through the protocol.
     gdb.execute("set sysroot /", to_string=True)
-    # gdbserver would test a breakpoint's condition itself (gdb sends it
-    # as bytecode with the Z0 packet), reading kernel addresses with
-    # ptrace: a condition on a kernel object would never hold, silently.
-    # gdb tests it, its reads served by the relay.
-    gdb.execute("set breakpoint condition-evaluation host", to_string=True)
     gdb.execute("target extended-remote | exec "
                 f"{shlex.quote(py)} -I {shlex.quote(RELAY)}", to_string=True)
     _connected = True
