@@ -13,14 +13,18 @@ import time
 from conftest import SRCDIR
 
 DUSK_GDB = SRCDIR / "bin" / "dusk-gdb"
+# What must never be in dusk-gdb's output: its Python failing.
+CLEAN = re.compile(r"Traceback|Python Exception|Error occurred in Python")
 
 
 class Gdb:
-    """dusk-gdb with gdb ARGS (batch or MI), stdin a pipe."""
+    """dusk-gdb with gdb ARGS (batch or MI), stdin a pipe; after "--",
+    unless dashes is False (gdb options first, as an IDE passes them)."""
 
-    def __init__(self, args, env):
+    def __init__(self, args, env, dashes=True):
         self.proc = subprocess.Popen(
-            [str(DUSK_GDB), "--", *args], env=env, stdin=subprocess.PIPE,
+            [str(DUSK_GDB), *(["--"] if dashes else []), *args], env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", bufsize=1)
         self._text = []
@@ -89,3 +93,68 @@ class Gdb:
         finally:
             self._reader.join(timeout=10)
         return self.output
+
+
+class Console:
+    """A dusk-gdb console driven a command at a time (gdb reads its
+    commands from the pipe, prompts and all): each command's output."""
+
+    def __init__(self, gdb):
+        self.gdb = gdb
+        self.done = 0
+        self.pos = 0
+
+    def cmd(self, line, timeout=120, meanwhile=None):
+        """The output of the console command LINE (prompts left out);
+        meanwhile() runs after it is sent, before its end is awaited."""
+        self.done += 1
+        mark = f"dusk-test-done-{self.done}"
+        self.gdb.send(line)
+        self.gdb.send(f"echo {mark}\\n")
+        if meanwhile:
+            meanwhile()
+        m = self.gdb.wait_for(rf"^(?:\(gdb\) )*{mark}$", timeout, self.pos)
+        text = self.gdb.output[self.pos:m.start()]
+        self.pos = m.end() + 1
+        return text.replace("(gdb) ", "")
+
+
+class Mi:
+    """dusk-gdb under --interpreter=mi3, spoken to as an IDE does: each
+    command with a token, its result record read back."""
+
+    def __init__(self, gdb):
+        self.gdb = gdb
+        self.token = 0
+        self.pos = 0
+
+    def cmd(self, line, timeout=120, meanwhile=None):
+        """(class, results, console text) of the MI command LINE: its
+        result record (^done, ^error, ^running) parsed, and the console
+        stream records (~"...") that came before it, joined."""
+        from gdbvalue import mi_record, mi_stream
+        self.token += 1
+        start = len(self.gdb.output)
+        self.gdb.send(f"{self.token}{line}")
+        if meanwhile:
+            meanwhile()
+        m = self.gdb.wait_for(rf"^{self.token}\^.*$", timeout, start)
+        _, _, cls, results = mi_record(m.group(0))
+        console = "".join(mi_stream(t) for t in
+                          self.gdb.output[start:m.start()].splitlines()
+                          if t.startswith('~"'))
+        self.pos = m.end()
+        return cls, results, console
+
+    def done(self, line, **kw):
+        """The results of LINE, which must answer ^done."""
+        cls, results, console = self.cmd(line, **kw)
+        assert cls == "done", (line, cls, results, self.gdb.output[-2000:])
+        return results
+
+    def wait_stopped(self, timeout=120):
+        """The next *stopped record's results."""
+        from gdbvalue import mi_record
+        m = self.gdb.wait_for(r"^\*stopped,.*$", timeout, self.pos)
+        self.pos = m.end()
+        return mi_record(m.group(0))[3]
