@@ -27,6 +27,7 @@ program's own output (gdbserver gives it gdbserver's stderr) goes on to
 gdb's stderr, less gdbserver's chatter.
 """
 
+import importlib.util
 import os
 import re
 import select
@@ -35,10 +36,27 @@ import subprocess
 import sys
 import time
 
-KERNEL_MIN = 1 << 63
-PAGE = 4096
-LINE_SHIFT = 6
-DBG_WRITE = 1               # DUSK_DBG_WRITE of runtime/include/dusk_debug.h
+
+def _constants():
+    """The package's generated constants (no gdb in them), loaded by path:
+    the package's directory must not be on sys.path (its types.py)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    build = os.environ.get("DUSK_BUILDDIR")
+    for d in ([os.path.join(build, "gdb-ext", "dusk")] if build else []) + \
+            [here]:
+        path = os.path.join(d, "constants.py")
+        if os.path.exists(path):
+            spec = importlib.util.spec_from_file_location("constants", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            return mod
+    raise ImportError("dusk-gdb is not built: no constants.py")
+
+
+C = _constants()
+KERNEL_MIN = C.DUSK_KERNEL_MIN
+PAGE = C.DUSK_PAGE_SIZE
+LINE_SHIFT = C.DUSK_LINE_SHIFT
 CALL_TIMEOUT = 20           # seconds a call into the program may take
 # x86-64 general registers in gdb's numbering (the "g" packet's order)
 RAX, RDX, RSI, RDI, RSP, RIP = 0, 3, 4, 5, 7, 16
@@ -409,7 +427,7 @@ class Relay:
     def kernel_write(self, addr, data):
         done = 0
         for a, n in self.pieces(addr, len(data)):
-            m = self.mirror(a, n, DBG_WRITE)
+            m = self.mirror(a, n, C.DUSK_DBG_WRITE)
             chunk = data[done:done + n]
             if self.ask(b"M%x,%x:" % (m, n) + chunk.hex().encode()) != b"OK":
                 raise RelayError("cannot write the mirror")
@@ -484,7 +502,8 @@ class Relay:
                 return None
             key = (kind, addr, size)
             if p[:1] == b"Z":
-                m = self.mirror(addr, size, 0)
+                # a debug register wants a mirror that cannot move
+                m = self.mirror(addr, size, C.DUSK_DBG_FIXED)
                 reply = self.ask(b"Z%s,%x,%x" % (kind, m, size))
                 if reply == b"OK":
                     self.watches[key] = m
