@@ -135,8 +135,8 @@ def with_reg(blob, n, value):
 class Channel:
     """One side of the protocol: a byte stream cut into items."""
 
-    def __init__(self, rfd, wfd, name):
-        self.rfd, self.wfd, self.name = rfd, wfd, name
+    def __init__(self, rfd, wfd):
+        self.rfd, self.wfd = rfd, wfd
         self.buf = b""
         self.eof = False
 
@@ -195,13 +195,13 @@ class OutputFilter:
             line, self.buf = self.buf.split(b"\n", 1)
             line += b"\n"
             if not CHATTER.match(line):
-                os.write(2, line)
+                os.write(self.fd, line)
             self.since = time.monotonic()
 
     def flush(self, force=False):
         if self.buf and (force or time.monotonic() - self.since >
                          self.PAUSE):
-            os.write(2, self.buf)
+            os.write(self.fd, self.buf)
             self.buf = b""
 
     def pending(self):
@@ -213,9 +213,9 @@ class Relay:
         self.server = subprocess.Popen(
             server_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True)
-        self.gdb = Channel(0, 1, "gdb")
+        self.gdb = Channel(0, 1)
         self.srv = Channel(self.server.stdout.fileno(),
-                           self.server.stdin.fileno(), "gdbserver")
+                           self.server.stdin.fileno())
         self.err = self.server.stderr.fileno()
         self.out = OutputFilter(2)
         self.acks = True
@@ -228,6 +228,7 @@ class Relay:
         self.pending = []           # server items read during a call
         self.last = b""             # the name of gdb's last packet
         self.entry_point = None
+        self.no_acks_next = False   # gdb asked for QStartNoAckMode
 
     # ---- plumbing ----
 
@@ -587,8 +588,6 @@ class Relay:
                         self.on_gdb(payload)
                 if self.gdb.eof:
                     return 0
-
-    no_acks_next = False
 
     def close(self):
         try:

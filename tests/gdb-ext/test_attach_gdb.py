@@ -6,7 +6,6 @@ session (its hook was never removed: a datagram to the blocked port is
 dropped after as before), and the datagram it was stopped on is let
 through by its verdict."""
 
-import os
 import re
 import subprocess
 import sys

@@ -11,7 +11,6 @@ and test_attach_gdb.py."""
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
