@@ -26,9 +26,12 @@
 #include "paths.h"
 #include "util.h"
 
-static const char usage[] =
-	"usage: dusk-cc [options] [gcc options] -o PROG SRC.c...\n"
-	"       dusk-cc [options] -M DIR -o PROG\n"
+static const char *const synopsis[] = {
+	"dusk-cc [options] [gcc options] -o PROG SRC.c...",
+	"dusk-cc [options] -M DIR -o PROG",
+};
+
+static const char usage_text[] =
 	"\n"
 	"Compile a kernel module into a user-level program that runs it against\n"
 	"a live kernel (dusk.ko). -M builds from the module's own Kbuild/Makefile,\n"
@@ -37,6 +40,7 @@ static const char usage[] =
 	"builds of an object use must be laid out alike (DWARF): a difference\n"
 	"stops the build, naming the type and the member.\n"
 	"\n"
+	"Options:\n"
 	"  -M DIR             the module's directory (its obj-m lists)\n"
 	"  --module NAME      which module of DIR, if it builds several\n"
 	"  -o PROG            the program to write\n"
@@ -131,6 +135,14 @@ static char *absolute(const char *path)
 	return p ? p : xstrdup(path);
 }
 
+/* --help's synopsis is help2man's (dusk-cc.1): "Usage:", then "  or:". */
+static void usage(FILE *f, bool help)
+{
+	fprintf(f, "%s %s\n%s %s\n", help ? "Usage:" : "usage:", synopsis[0],
+		help ? "  or: " : "      ", synopsis[1]);
+	fputs(usage_text, f);
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -156,7 +168,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'u': o->user_cflags = optarg; break;
 		case 'K': o->keep = true; break;
 		case 'v': cc_verbose = true; break;
-		case 'h': fputs(usage, stdout); exit(0);
+		case 'h': usage(stdout, true); exit(0);
 		case 'V': printf("dusk-cc (dusk) %s\n", DUSK_VERSION); exit(0);
 		case 'I': {
 			char *p = absolute(optarg);
@@ -191,7 +203,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (!o->prog || (!o->moddir == !o->srcs.n)) {
-		fputs(usage, stderr);
+		usage(stderr, false);
 		return -EINVAL;
 	}
 	return 0;
