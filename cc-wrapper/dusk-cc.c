@@ -26,9 +26,12 @@
 #include "paths.h"
 #include "util.h"
 
-static const char usage[] =
-	"usage: dusk-cc [options] [gcc options] -o PROG SRC.c...\n"
-	"       dusk-cc [options] -M DIR -o PROG\n"
+static const char *const synopsis[] = {
+	"dusk-cc [options] [gcc options] -o PROG SRC.c...",
+	"dusk-cc [options] -M DIR -o PROG",
+};
+
+static const char usage_text[] =
 	"\n"
 	"Compile a kernel module into a user-level program that runs it against\n"
 	"a live kernel (dusk.ko). -M builds from the module's own Kbuild/Makefile,\n"
@@ -37,6 +40,7 @@ static const char usage[] =
 	"builds of an object use must be laid out alike (DWARF): a difference\n"
 	"stops the build, naming the type and the member.\n"
 	"\n"
+	"Options:\n"
 	"  -M DIR             the module's directory (its obj-m lists)\n"
 	"  --module NAME      which module of DIR, if it builds several\n"
 	"  -o PROG            the program to write\n"
@@ -47,12 +51,50 @@ static const char usage[] =
 	"  --keep             keep the work directory and print it\n"
 	"  -v                 show every command, how many types each object's\n"
 	"                     layout check compared, how long the steps took\n"
+	"  --help             show this help and exit\n"
+	"  --version          show the version and exit\n"
+	"\n"
 	"gcc options (SRC.c mode): -I -D -U -W -f -O -g go to the module's\n"
-	"ccflags-y (both builds); -l -L -Wl, go to the program's link.\n";
+	"ccflags-y (both builds); -l -L -Wl, go to the program's link.\n"
+	"\n"
+	"Run PROG [PARAM=VALUE...] like insmod: it loads the module, runs its\n"
+	"hooks and callbacks until SIGINT or SIGTERM, then unloads it. Its target\n"
+	"is the default embedded one (dusk-target up), or DUSK_TARGET and\n"
+	"DUSK_KEY; debug it with dusk-gdb PROG [PARAM=VALUE...].\n";
+
+/*
+ * An installed directory, from where this dusk-cc is: REL is the directory
+ * relative to the installation's bindir (the Makefile's), so an
+ * installation moved as a whole (make install prefix=..., DESTDIR) still
+ * finds its own plugin and libdusk, never another one. ABS, the configured
+ * directory, only when /proc cannot say where dusk-cc is.
+ */
+static char *installed_dir(const char *rel, const char *abs)
+{
+	static char *bindir;
+	char *dir, *real;
+
+	if (!bindir) {
+		char *self = realpath("/proc/self/exe", NULL);
+
+		if (!self)
+			return xstrdup(abs);
+		bindir = xstrdup(dirname(self));
+		free(self);
+	}
+	dir = xasprintf("%s/%s", bindir, rel);
+	/* No "bin/.." in what it prints; a missing one is named as it is. */
+	real = realpath(dir, NULL);
+	if (!real)
+		return dir;
+	free(dir);
+	return real;
+}
 
 void dusk_paths_init(struct dusk_paths *p)
 {
 	const char *b = getenv("DUSK_BUILDDIR"), *s = getenv("DUSK_SRCDIR");
+	char *pkglibdir, *libdir, *includedir;
 
 	if (b && *b) {
 		p->plugin = xasprintf("%s/cc-wrapper/dusk.so", b);
@@ -60,13 +102,18 @@ void dusk_paths_init(struct dusk_paths *p)
 		p->libdusk_main = xasprintf("%s/runtime/libdusk-main.a", b);
 		p->include[0] = xasprintf("%s/runtime/include", s && *s ? s : b);
 		p->include[1] = xasprintf("%s/proto", s && *s ? s : b);
-	} else {
-		p->plugin = xasprintf("%s/dusk.so", DUSK_PKGLIBDIR);
-		p->libdusk = xasprintf("%s/libdusk.a", DUSK_LIBDIR);
-		p->libdusk_main = xasprintf("%s/libdusk-main.a", DUSK_LIBDIR);
-		p->include[0] = xstrdup(DUSK_INCLUDEDIR);
-		p->include[1] = xstrdup(DUSK_INCLUDEDIR);
+		return;
 	}
+	pkglibdir = installed_dir(DUSK_BIN_TO_PKGLIBDIR, DUSK_PKGLIBDIR);
+	libdir = installed_dir(DUSK_BIN_TO_LIBDIR, DUSK_LIBDIR);
+	includedir = installed_dir(DUSK_BIN_TO_INCLUDEDIR, DUSK_INCLUDEDIR);
+	p->plugin = xasprintf("%s/dusk.so", pkglibdir);
+	p->libdusk = xasprintf("%s/libdusk.a", libdir);
+	p->libdusk_main = xasprintf("%s/libdusk-main.a", libdir);
+	p->include[0] = includedir;
+	p->include[1] = xstrdup(includedir);
+	free(pkglibdir);
+	free(libdir);
 }
 
 struct opts {
@@ -88,6 +135,14 @@ static char *absolute(const char *path)
 	return p ? p : xstrdup(path);
 }
 
+/* --help's synopsis is help2man's (dusk-cc.1): "Usage:", then "  or:". */
+static void usage(FILE *f, bool help)
+{
+	fprintf(f, "%s %s\n%s %s\n", help ? "Usage:" : "usage:", synopsis[0],
+		help ? "  or: " : "      ", synopsis[1]);
+	fputs(usage_text, f);
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -96,6 +151,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "user-cflags", required_argument, NULL, 'u' },
 		{ "keep", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	int c;
@@ -112,7 +168,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'u': o->user_cflags = optarg; break;
 		case 'K': o->keep = true; break;
 		case 'v': cc_verbose = true; break;
-		case 'h': fputs(usage, stdout); exit(0);
+		case 'h': usage(stdout, true); exit(0);
+		case 'V': printf("dusk-cc (dusk) %s\n", DUSK_VERSION); exit(0);
 		case 'I': {
 			char *p = absolute(optarg);
 
@@ -146,7 +203,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (!o->prog || (!o->moddir == !o->srcs.n)) {
-		fputs(usage, stderr);
+		usage(stderr, false);
 		return -EINVAL;
 	}
 	return 0;
