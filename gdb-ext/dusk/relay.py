@@ -46,6 +46,8 @@ def _constants():
             [here]:
         path = os.path.join(d, "constants.py")
         if os.path.exists(path):
+            # nothing written beside an installed package
+            sys.dont_write_bytecode = True
             spec = importlib.util.spec_from_file_location("constants", path)
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
