@@ -78,6 +78,21 @@ class Gdb:
         except ProcessLookupError:
             pass
 
+    def end_mi_program(self, token):
+        """Under MI, with the program running and no breakpoint left: SIGINT
+        to it (its pid from =thread-group-started), its exit awaited, then
+        TOKEN-gdb-exit; gdb's whole output."""
+        pid = re.search(r'^=thread-group-started,id="i1",pid="(\d+)"',
+                        self.output, re.M)
+        assert pid, self.output
+        try:
+            os.kill(int(pid.group(1)), signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        self.wait_for(r'^\*stopped,reason="exited', 60)
+        self.send(f"{token}-gdb-exit")
+        return self.finish()
+
     def finish(self, timeout=120):
         """gdb's output once it has ended (killed after timeout)."""
         try:

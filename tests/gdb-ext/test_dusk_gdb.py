@@ -11,9 +11,7 @@ markdrop's LOCAL_IN hook drops mark 9 (the kernel's mark, read back by a
 second invocation), the receiving socket sees any other (SO_RCVMARK).
 """
 
-import os
 import re
-import signal
 import sys
 import threading
 
@@ -523,13 +521,7 @@ def test_mi(harness, program, tmp_path):
         gdb.wait_for(r"^9\^running")
         t.join(timeout=120)
         assert seen == ["udp sent 1 received 1 marks 0x6"], gdb.output
-        pid = re.search(r'^=thread-group-started,id="i1",pid="(\d+)"',
-                        gdb.output, re.M)
-        assert pid, gdb.output
-        os.kill(int(pid.group(1)), signal.SIGINT)
-        gdb.wait_for(r'^\*stopped,reason="exited')
-        gdb.send("10-gdb-exit")
-        out = gdb.finish()
+        out = gdb.end_mi_program(10)
     finally:
         if gdb.proc.poll() is None:
             gdb.proc.kill()

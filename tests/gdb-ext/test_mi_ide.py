@@ -20,9 +20,7 @@ tests on the kernel's hook state (loopback only: the target's agent talks
 over eth0).
 """
 
-import os
 import re
-import signal
 import sys
 import threading
 
@@ -100,16 +98,7 @@ class Session:
                 self.mi.cmd("-exec-continue", timeout=30)
                 if self.thread:
                     self.thread.join(timeout=200)
-                pid = re.search(r'^=thread-group-started,id="i1",'
-                                r'pid="(\d+)"', self.gdb.output, re.M)
-                if pid:
-                    try:
-                        os.kill(int(pid.group(1)), signal.SIGINT)
-                    except ProcessLookupError:
-                        pass
-                    self.gdb.wait_for(r'^\*stopped,reason="exited', 60)
-                self.gdb.send("-gdb-exit")
-                self.gdb.finish()
+                self.gdb.end_mi_program("")
             finally:
                 if self.gdb.proc.poll() is None:
                     self.gdb.proc.kill()

@@ -12,9 +12,7 @@ change, seen when the LOCAL_IN invocation's prefetch brings the skb in
 again) and without -k its device (the kernel's change too: no stop).
 """
 
-import os
 import re
-import signal
 import threading
 
 from test_dusk_gdb import (BREAK, CLEAN, PID, SOURCE, UDP,  # noqa: F401
@@ -264,13 +262,7 @@ def test_watch_mi(harness, program, tmp_path):
         gdb.wait_for(r"^8\^running")
         t.join(timeout=120)
         assert seen == ["udp sent 1 received 1 marks 0x7"], gdb.output
-        pid = re.search(r'^=thread-group-started,id="i1",pid="(\d+)"',
-                        gdb.output, re.M)
-        assert pid, gdb.output
-        os.kill(int(pid.group(1)), signal.SIGINT)
-        gdb.wait_for(r'^\*stopped,reason="exited')
-        gdb.send("9-gdb-exit")
-        out = gdb.finish()
+        out = gdb.end_mi_program(9)
     finally:
         if gdb.proc.poll() is None:
             gdb.proc.kill()
