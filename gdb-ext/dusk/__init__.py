@@ -24,6 +24,10 @@ Modules, one per concern:
   stops       tells the program whether a breakpoint can stop it (its
               verdicts go together when none can)
   xstate      inferior calls where gdb cannot write the XSAVE area back
+  remote      the program under gdbserver behind the relay; attach
+  relay       (a python3 script of its own, run by gdb through a pipe)
+              gdb's reads and writes of kernel addresses served from the
+              program's cache, the rest passed to gdbserver
   cmd_*       the "dusk" commands: hooks, inspect (print, set), cache
               (map, commit, refresh), kcalls (kcalls, step-kcall), target
               (status, ksym, kread, log), callbacks (caller, uread),

@@ -19,9 +19,6 @@ import gdb
 
 RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay.py")
 
-_connected = False
-
-
 def _python3():
     """Debian's python3 (run isolated, -I: the package's types.py must not
     hide the standard library's): the relay needs only the standard library,
@@ -40,15 +37,9 @@ def _exec_file(event=None):
         gdb.execute(f"set remote exec-file {name}", to_string=True)
 
 
-def connected():
-    """Does the program run behind the relay?"""
-    return _connected
-
-
 def connect():
     """Connect gdb to a gdbserver of its own through the relay. False when
     gdb stays native."""
-    global _connected
     if os.environ.get("DUSK_GDB_NATIVE"):
         return False
     py = _python3()
@@ -62,7 +53,6 @@ def connect():
     gdb.execute("set sysroot /", to_string=True)
     gdb.execute("target extended-remote | exec "
                 f"{shlex.quote(py)} -I {shlex.quote(RELAY)}", to_string=True)
-    _connected = True
     _exec_file()
     gdb.events.new_objfile.connect(_exec_file)
     return True
