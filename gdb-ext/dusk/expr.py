@@ -364,11 +364,14 @@ class Expr:
         else:
             size = t.sizeof
             text = self._address(self.node, SHADOW)
+        return self._int(text), max(size, 1)
+
+    def _int(self, text):
+        """The address text (this expression's rewritten) evaluates to."""
         try:
-            addr = int(gdb.parse_and_eval(text))
+            return int(gdb.parse_and_eval(text))
         except gdb.error as e:
             raise gdb.GdbError(f"{self.text}: {e}") from None
-        return addr, max(size, 1)
 
     def location(self):
         """(address, size) of the object the expression is itself (an
@@ -383,8 +386,5 @@ class Expr:
                 raise gdb.GdbError(f"{self.text} is a bit-field: it has no "
                                    f"address of its own")
         size = max(types.basic(self.type).sizeof, 0)
-        try:
-            addr = int(gdb.parse_and_eval(self._address(self.node, SHADOW)))
-        except gdb.error as e:
-            raise gdb.GdbError(f"{self.text}: {e}") from None
+        addr = self._int(self._address(self.node, SHADOW))
         return addr & ((1 << 64) - 1), size

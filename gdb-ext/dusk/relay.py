@@ -85,12 +85,14 @@ def checksum(payload):
     return b"%02x" % (sum(payload) & 0xff)
 
 
-def frame(payload):
-    return b"$" + payload + b"#" + checksum(payload)
+def frame(payload, start=b"$"):
+    """A packet ($) or a notification (%) on the wire."""
+    return start + payload + b"#" + checksum(payload)
 
 
-def decode(payload):
-    """A packet's bytes without escapes and run-length encoding."""
+def decode(payload, rle=True):
+    """A packet's bytes without escapes and (rle) run-length encoding:
+    what gdbserver sends has both, an X packet's data only escapes."""
     out = bytearray()
     i, n = 0, len(payload)
     while i < n:
@@ -98,25 +100,11 @@ def decode(payload):
         if c == 0x7d and i + 1 < n:             # '}' escape
             out.append(payload[i + 1] ^ 0x20)
             i += 2
-        elif c == 0x2a and out and i + 1 < n:   # '*' run length
+        elif rle and c == 0x2a and out and i + 1 < n:   # '*' run length
             out += out[-1:] * (payload[i + 1] - 29)
             i += 2
         else:
             out.append(c)
-            i += 1
-    return bytes(out)
-
-
-def unescape(data):
-    """Binary data of an X packet (escapes only)."""
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        if data[i] == 0x7d and i + 1 < len(data):
-            out.append(data[i + 1] ^ 0x20)
-            i += 2
-        else:
-            out.append(data[i])
             i += 1
     return bytes(out)
 
@@ -240,8 +228,8 @@ class Relay:
     def to_srv(self, payload):
         self.srv.write(frame(payload))
 
-    def drain_stderr(self, timeout=0.0):
-        r, _, _ = select.select([self.err], [], [], timeout)
+    def drain_stderr(self):
+        r, _, _ = select.select([self.err], [], [], 0)
         if r:
             data = os.read(self.err, 65536)
             if data:
@@ -496,7 +484,7 @@ class Relay:
                 return self.kernel_read(addr, size)
             data = p[1:].split(b":", 1)[1]
             data = bytes.fromhex(data.decode()) if p[:1] == b"M" else \
-                unescape(data)
+                decode(data, rle=False)
             return self.kernel_write(addr, data[:size])
         if p[:2] in (b"Z2", b"Z3", b"Z4", b"z2", b"z3", b"z4"):
             kind, addr, size = p[1:2], *(int(x, 16) for x in
@@ -525,8 +513,7 @@ class Relay:
             self.memo.clear()
             if payload[:1] == b"T" and self.watches:
                 payload = self.watch_stop(payload)
-        self.gdb.write((b"$" if kind == "pkt" else b"%") + payload + b"#" +
-                       checksum(payload))
+        self.gdb.write(frame(payload, b"$" if kind == "pkt" else b"%"))
 
     @staticmethod
     def supported(payload):
