@@ -78,6 +78,22 @@ class Gdb:
         except ProcessLookupError:
             pass
 
+    def mi_run_to_break(self, command, loaded, traffic):
+        """Under MI: the console COMMAND that sets the breakpoint (token 1),
+        -exec-run (token 2), TRAFFIC started on a thread once the program's
+        LOADED line shows; the breakpoint's *stopped record (a match) and
+        the traffic's thread."""
+        self.wait_for(r"^\(gdb\)")
+        self.send(f'1-interpreter-exec console "{command}"')
+        self.wait_for(r"^1\^done")
+        self.send("2-exec-run")
+        self.wait_for(r"^2\^running")
+        self.wait_for(loaded)
+        thread = threading.Thread(target=traffic)
+        thread.start()
+        return self.wait_for(r'^\*stopped,reason="breakpoint-hit".*$'), \
+            thread
+
     def end_mi_program(self, token):
         """Under MI, with the program running and no breakpoint left: SIGINT
         to it (its pid from =thread-group-started), its exit awaited, then

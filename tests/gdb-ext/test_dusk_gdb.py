@@ -485,16 +485,9 @@ def test_mi(harness, program, tmp_path):
                "port=9100"], env)
     seen = []
     try:
-        gdb.wait_for(r"^\(gdb\)")
-        gdb.send(f'1-interpreter-exec console "{BREAK}"')
-        gdb.wait_for(r"^1\^done")
-        gdb.send("2-exec-run")
-        gdb.wait_for(r"^2\^running")
-        gdb.wait_for(r"markdrop: loaded")
-        t = threading.Thread(target=lambda: seen.extend(harness.script(
-            UDP.format(sport=4004, port=9103, payload="mi"))))
-        t.start()
-        stop = gdb.wait_for(r'^\*stopped,reason="breakpoint-hit".*$')
+        stop, t = gdb.mi_run_to_break(
+            BREAK, r"markdrop: loaded", lambda: seen.extend(harness.script(
+                UDP.format(sport=4004, port=9103, payload="mi"))))
         assert 'func="markdrop_out"' in stop.group(0)
         assert re.search(r'name="skb",value="0xff[0-9a-f]+ \{dev - len 30 '
                          r'.*UDP 4004 > 9103 len 10\}"', stop.group(0)), \

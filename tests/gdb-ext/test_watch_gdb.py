@@ -13,7 +13,6 @@ again) and without -k its device (the kernel's change too: no stop).
 """
 
 import re
-import threading
 
 from test_dusk_gdb import (BREAK, CLEAN, PID, SOURCE, UDP,  # noqa: F401
                            debug, program)
@@ -220,16 +219,9 @@ def test_watch_mi(harness, program, tmp_path):
                "port=9100", "set_mark=7"], env)
     seen = []
     try:
-        gdb.wait_for(r"^\(gdb\)")
-        gdb.send(f'1-interpreter-exec console "{BREAK}"')
-        gdb.wait_for(r"^1\^done")
-        gdb.send("2-exec-run")
-        gdb.wait_for(r"^2\^running")
-        gdb.wait_for(r"markdrop: loaded")
-        t = threading.Thread(target=lambda: seen.extend(harness.script(
-            UDP.format(sport=4023, port=9102, payload="mi"))))
-        t.start()
-        gdb.wait_for(r'^\*stopped,reason="breakpoint-hit".*$')
+        _, t = gdb.mi_run_to_break(
+            BREAK, r"markdrop: loaded", lambda: seen.extend(harness.script(
+                UDP.format(sport=4023, port=9102, payload="mi"))))
         gdb.send('3-interpreter-exec console "dusk watch skb->mark"')
         gdb.wait_for(r"^3\^done")
         made = re.search(r'^~"dusk: watchpoint 2 watches skb->mark: kernel '
